@@ -1,0 +1,607 @@
+//! The engine core: open/recovery, the write path (WAL → memtable → batched
+//! flush to Lance → checkpoint → WAL retirement), background threads and
+//! maintenance. Subsystems (states, later memories, RAG, vectors) call
+//! `commit` to write and read the memtable before Lance.
+//!
+//! On-disk layout of a database directory:
+//! ```text
+//! LOCK          held exclusively by the one writer process
+//! CHECKPOINT    flushed LSN + Lance table versions (see storage::checkpoint)
+//! wal/          WAL segments (see storage::wal)
+//! lance/        LanceDB database: one table per record kind
+//! ```
+
+use std::collections::BTreeMap;
+use std::fs::{self, File};
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use lancedb::database::CreateTableMode;
+use lancedb::index::Index;
+use lancedb::table::OptimizeAction;
+use lancedb::Table;
+use lru::LruCache;
+use parking_lot::{Condvar, Mutex, RwLock};
+use serde::Serialize;
+
+use crate::options::{FsyncPolicy, Options};
+use crate::states::AgentState;
+use crate::storage::checkpoint::{self, Checkpoint};
+use crate::storage::memtable::{FlushSet, Memtable, WalEntry};
+use crate::storage::tables::{self, filter, Stored, SNAPSHOTS_TABLE, STATES_TABLE};
+use crate::storage::wal::Wal;
+use crate::{Error, Result};
+
+const KEY_LOCK_SHARDS: usize = 64;
+/// Rows per Arrow batch handed to Lance in one flush.
+const FLUSH_BATCH_ROWS: usize = 8192;
+const FLUSHER_TICK_MS: u64 = 50;
+/// A read-only open retries when a concurrent writer retires WAL segments under it.
+const READ_ONLY_OPEN_ATTEMPTS: usize = 5;
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct FlushReport {
+    pub flushed_lsn: u64,
+    pub states: usize,
+    pub snapshots: usize,
+    pub deletes: usize,
+    pub wal_segments_retired: usize,
+    pub duration_ms: f64,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct TableMaintenance {
+    pub table: String,
+    pub fragments_removed: usize,
+    pub fragments_added: usize,
+    pub old_versions_pruned: u64,
+    pub bytes_removed: u64,
+    pub index_created: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct MaintenanceReport {
+    pub flush: FlushReport,
+    pub tables: Vec<TableMaintenance>,
+    pub duration_ms: f64,
+    /// Milliseconds since the Unix epoch when this run finished.
+    pub finished_at_ms: i64,
+}
+
+#[derive(Default)]
+struct Signal {
+    shutdown: bool,
+    wake: bool,
+}
+
+pub(crate) struct Engine {
+    pub path: PathBuf,
+    pub opts: Options,
+    rt: tokio::runtime::Runtime,
+    pub states_tbl: Table,
+    pub snapshots_tbl: Table,
+    wal: Option<Wal>,
+    pub mem: RwLock<Memtable>,
+    /// Notified after each flush, for writers stalled by backpressure.
+    flushed_cv: Condvar,
+    flushed_mx: Mutex<()>,
+    checkpoint: Mutex<Checkpoint>,
+    /// Serialises every Lance writer (flush, maintenance): our checkpoint
+    /// logic assumes commits happen one at a time.
+    lance_write: Mutex<()>,
+    closed: AtomicBool,
+    /// Latest state per (agent, session): the microsecond path of `load_state`.
+    pub latest: Mutex<LruCache<(u64, u64), Arc<Stored<AgentState>>>>,
+    /// Bumped by `delete_agent`; a cold read that began before a bump must not
+    /// fill the cache (it could resurrect the deleted agent).
+    pub cache_epoch: AtomicU64,
+    key_locks: Vec<Mutex<()>>,
+    /// Serialises snapshot creation so name uniqueness is checked atomically.
+    pub snapshot_lock: Mutex<()>,
+    lock_file: Mutex<Option<File>>,
+    signal: Mutex<Signal>,
+    signal_cv: Condvar,
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    pub flush_count: AtomicU64,
+    pub last_flush_error: Mutex<Option<String>>,
+    pub last_maintenance: Mutex<Option<MaintenanceReport>>,
+    pub open_duration: Mutex<Duration>,
+}
+
+pub(crate) fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+fn lock_path(dir: &Path) -> PathBuf {
+    dir.join("LOCK")
+}
+
+fn take_writer_lock(dir: &Path) -> Result<File> {
+    let f = fs::OpenOptions::new().create(true).truncate(false).write(true).open(lock_path(dir))?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(Error::Locked { path: dir.to_path_buf() }),
+        Err(std::fs::TryLockError::Error(e)) => Err(e.into()),
+    }
+}
+
+impl Engine {
+    pub fn open(path: &Path, opts: Options) -> Result<Arc<Engine>> {
+        opts.validate()?;
+        let started = Instant::now();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("agentdb-io")
+            .enable_all()
+            .build()?;
+        let lock_file = if opts.read_only {
+            if !checkpoint::path(path).exists() {
+                return Err(Error::NotFound(format!("no AgentDB database at {}", path.display())));
+            }
+            None
+        } else {
+            fs::create_dir_all(path)?;
+            Some(take_writer_lock(path)?)
+        };
+
+        let lance_uri = path.join("lance");
+        let lance_uri = lance_uri.to_str().ok_or_else(|| Error::invalid("database path must be valid UTF-8"))?;
+
+        let mut attempt = 0;
+        let (ckpt, states_tbl, snapshots_tbl, mem, wal) = loop {
+            attempt += 1;
+            let res = rt.block_on(Self::recover(path, lance_uri, &opts));
+            match res {
+                Err(e) if opts.read_only && attempt < READ_ONLY_OPEN_ATTEMPTS && is_race_with_writer(&e) => {
+                    tracing::debug!(error = %e, "read-only open raced a flush; retrying");
+                    continue;
+                }
+                other => break other?,
+            }
+        };
+
+        let engine = Arc::new(Engine {
+            path: path.to_path_buf(),
+            latest: Mutex::new(LruCache::new(
+                std::num::NonZeroUsize::new(opts.latest_cache_entries).expect("validated > 0"),
+            )),
+            cache_epoch: AtomicU64::new(0),
+            opts,
+            rt,
+            states_tbl,
+            snapshots_tbl,
+            wal,
+            mem: RwLock::new(mem),
+            flushed_cv: Condvar::new(),
+            flushed_mx: Mutex::new(()),
+            checkpoint: Mutex::new(ckpt),
+            lance_write: Mutex::new(()),
+            closed: AtomicBool::new(false),
+            key_locks: (0..KEY_LOCK_SHARDS).map(|_| Mutex::new(())).collect(),
+            snapshot_lock: Mutex::new(()),
+            lock_file: Mutex::new(lock_file),
+            signal: Mutex::new(Signal::default()),
+            signal_cv: Condvar::new(),
+            threads: Mutex::new(Vec::new()),
+            flush_count: AtomicU64::new(0),
+            last_flush_error: Mutex::new(None),
+            last_maintenance: Mutex::new(None),
+            open_duration: Mutex::new(Duration::ZERO),
+        });
+        if !engine.opts.read_only {
+            engine.start_background()?;
+        }
+        *engine.open_duration.lock() = started.elapsed();
+        Ok(engine)
+    }
+
+    /// Opens (or creates) the Lance tables, undoes a partial flush, replays the WAL.
+    async fn recover(
+        path: &Path,
+        lance_uri: &str,
+        opts: &Options,
+    ) -> Result<(Checkpoint, Table, Table, Memtable, Option<Wal>)> {
+        let ckpt_opt = checkpoint::load(path)?;
+        let conn = lancedb::connect(lance_uri).execute().await?;
+        let mut ckpt = ckpt_opt.clone().unwrap_or_else(Checkpoint::new);
+        let mut tables_out = Vec::new();
+        for (name, schema) in [(STATES_TABLE, tables::states_schema()), (SNAPSHOTS_TABLE, tables::snapshots_schema())] {
+            let table = if opts.read_only {
+                let t = conn.open_table(name).execute().await?;
+                if let Some(v) = ckpt.table_versions.get(name) {
+                    // The checkpointed version plus the WAL is a consistent view even
+                    // while the writer keeps flushing.
+                    t.checkout(*v).await?;
+                }
+                t
+            } else {
+                let t = conn
+                    .create_empty_table(name, schema)
+                    .mode(CreateTableMode::exist_ok(|r| r))
+                    .execute()
+                    .await?;
+                let current = t.version().await?;
+                if ckpt.table_versions.get(name) != Some(&current) {
+                    // Something committed after the checkpoint: a flush whose
+                    // rows the WAL replay below will write again. Undo it.
+                    let undo = filter::u64_gt("lsn", ckpt.flushed_lsn);
+                    let removed = t.delete(&undo).await?;
+                    tracing::info!(table = name, version = current, ?removed, "rolled back a flush interrupted by a crash");
+                }
+                ckpt.table_versions.insert(name.to_string(), t.version().await?);
+                t
+            };
+            tables_out.push(table);
+        }
+        let snapshots_tbl = tables_out.pop().expect("two tables");
+        let states_tbl = tables_out.pop().expect("two tables");
+
+        let mut mem = Memtable::default();
+        let (wal, report) = Wal::open(
+            &path.join("wal"),
+            opts.fsync,
+            opts.wal_segment_bytes,
+            ckpt.flushed_lsn,
+            opts.read_only,
+            &mut |lsn, payload| {
+                mem.apply(lsn, WalEntry::decode(payload)?);
+                Ok(())
+            },
+        )?;
+        if report.records > 0 || report.truncated_bytes > 0 {
+            tracing::info!(
+                records = report.records,
+                last_lsn = report.last_lsn,
+                truncated_bytes = report.truncated_bytes,
+                "replayed write-ahead log"
+            );
+        }
+        if !opts.read_only && ckpt_opt.as_ref() != Some(&ckpt) {
+            checkpoint::store(path, &ckpt)?;
+        }
+        Ok((ckpt, states_tbl, snapshots_tbl, mem, wal))
+    }
+
+    fn start_background(self: &Arc<Self>) -> Result<()> {
+        let mut threads = self.threads.lock();
+        if let FsyncPolicy::Batch(interval) = self.opts.fsync {
+            let me = Arc::downgrade(self);
+            threads.push(std::thread::Builder::new().name("agentdb-wal-sync".into()).spawn(move || loop {
+                let Some(engine) = me.upgrade() else { return };
+                if engine.wait_signal(interval) {
+                    return;
+                }
+                if let Some(wal) = &engine.wal {
+                    if let Err(e) = wal.sync() {
+                        tracing::error!(error = %e, "background WAL fsync failed");
+                    }
+                }
+            })?);
+        }
+        let me = Arc::downgrade(self);
+        threads.push(std::thread::Builder::new().name("agentdb-flush".into()).spawn(move || {
+            let mut last_maintenance = Instant::now();
+            loop {
+                let Some(engine) = me.upgrade() else { return };
+                if engine.wait_signal(Duration::from_millis(FLUSHER_TICK_MS)) {
+                    return;
+                }
+                if engine.flush_due() {
+                    match engine.flush() {
+                        Ok(_) => *engine.last_flush_error.lock() = None,
+                        Err(e) => {
+                            tracing::error!(error = %e, "background flush failed; will retry");
+                            *engine.last_flush_error.lock() = Some(e.to_string());
+                        }
+                    }
+                }
+                if let Some(every) = engine.opts.maintenance_interval {
+                    if last_maintenance.elapsed() >= every {
+                        last_maintenance = Instant::now();
+                        if let Err(e) = engine.maintain() {
+                            tracing::error!(error = %e, "background maintenance failed");
+                        }
+                    }
+                }
+            }
+        })?);
+        Ok(())
+    }
+
+    /// Sleeps up to `timeout` or until woken; true means shut down.
+    fn wait_signal(&self, timeout: Duration) -> bool {
+        let mut s = self.signal.lock();
+        if !s.shutdown && !s.wake {
+            self.signal_cv.wait_for(&mut s, timeout);
+        }
+        s.wake = false;
+        s.shutdown
+    }
+
+    fn wake_flusher(&self) {
+        self.signal.lock().wake = true;
+        self.signal_cv.notify_all();
+    }
+
+    fn flush_due(&self) -> bool {
+        let m = self.mem.read();
+        m.records >= self.opts.memtable_flush_records
+            || m.bytes >= self.opts.memtable_flush_bytes
+            || m.oldest.is_some_and(|t| t.elapsed() >= self.opts.flush_interval)
+    }
+
+    pub fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            return Err(Error::Closed);
+        }
+        Ok(())
+    }
+
+    pub fn check_writable(&self) -> Result<&Wal> {
+        self.check_open()?;
+        self.wal.as_ref().ok_or(Error::ReadOnly)
+    }
+
+    /// Runs async storage work from sync code, also when the caller is itself
+    /// inside a tokio runtime (where a nested `block_on` would panic).
+    pub fn block_on<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send,
+        F::Output: Send,
+    {
+        if tokio::runtime::Handle::try_current().is_ok() {
+            std::thread::scope(|s| s.spawn(|| self.rt.block_on(fut)).join().expect("storage task panicked"))
+        } else {
+            self.rt.block_on(fut)
+        }
+    }
+
+    pub fn key_lock(&self, agent_id: u64, session_id: u64) -> parking_lot::MutexGuard<'_, ()> {
+        let h = agent_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ session_id.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        self.key_locks[(h >> 58) as usize % KEY_LOCK_SHARDS].lock()
+    }
+
+    /// Every key lock, in a fixed order (for whole-agent operations).
+    pub fn all_key_locks(&self) -> Vec<parking_lot::MutexGuard<'_, ()>> {
+        self.key_locks.iter().map(|l| l.lock()).collect()
+    }
+
+    /// The write path: frame into the WAL, apply to the memtable under the
+    /// WAL lock, return once durable per the fsync policy.
+    pub fn commit(&self, entry: WalEntry) -> Result<u64> {
+        let wal = self.check_writable()?;
+        self.wait_for_memtable_room()?;
+        let payload = entry.encode()?;
+        let (lsn, due) = wal.append(&payload, |lsn| {
+            let mut m = self.mem.write();
+            m.apply(lsn, entry);
+            m.records >= self.opts.memtable_flush_records || m.bytes >= self.opts.memtable_flush_bytes
+        })?;
+        if due {
+            self.wake_flusher();
+        }
+        Ok(lsn)
+    }
+
+    /// Backpressure: a writer waits while the memtable is over its hard limit.
+    fn wait_for_memtable_room(&self) -> Result<()> {
+        if self.mem.read().bytes <= self.opts.memtable_stall_bytes {
+            return Ok(());
+        }
+        self.wake_flusher();
+        let mut g = self.flushed_mx.lock();
+        while self.mem.read().bytes > self.opts.memtable_stall_bytes {
+            self.check_open()?;
+            self.flushed_cv.wait_for(&mut g, Duration::from_millis(100));
+        }
+        Ok(())
+    }
+
+    /// Writes every memtable record to Lance in large batches, checkpoints,
+    /// and retires the WAL segments it covered.
+    pub fn flush(&self) -> Result<FlushReport> {
+        self.check_open()?;
+        self.flush_inner()
+    }
+
+    fn flush_inner(&self) -> Result<FlushReport> {
+        let wal = self.wal.as_ref().ok_or(Error::ReadOnly)?;
+        let _g = self.lance_write.lock();
+        let started = Instant::now();
+        let (upto, set) = wal.seal(|last| (last, self.mem.read().collect_through(last)))?;
+        if set.is_empty() {
+            return Ok(FlushReport { flushed_lsn: upto, ..Default::default() });
+        }
+        self.block_on(self.write_flush_set(&set))?;
+        self.store_checkpoint(upto)?;
+        self.mem.write().drain_through(upto);
+        {
+            let _g = self.flushed_mx.lock();
+            self.flushed_cv.notify_all();
+        }
+        let retired = wal.retire_through(upto)?;
+        self.flush_count.fetch_add(1, Ordering::Relaxed);
+        let report = FlushReport {
+            flushed_lsn: upto,
+            states: set.states.len(),
+            snapshots: set.snapshots.len(),
+            deletes: set.deletes.len(),
+            wal_segments_retired: retired,
+            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+        };
+        tracing::debug!(?report, "flushed memtable to lance");
+        Ok(report)
+    }
+
+    async fn write_flush_set(&self, set: &FlushSet) -> Result<()> {
+        if !set.states.is_empty() {
+            let rows: Vec<&Stored<AgentState>> = set.states.iter().map(|s| &**s).collect();
+            let batches = rows.chunks(FLUSH_BATCH_ROWS).map(tables::states_to_batch).collect::<Result<Vec<_>>>()?;
+            self.states_tbl.add(batches).execute().await?;
+        }
+        if !set.snapshots.is_empty() {
+            let rows: Vec<_> = set.snapshots.iter().map(|s| &**s).collect();
+            let batches =
+                rows.chunks(FLUSH_BATCH_ROWS).map(tables::snapshots_to_batch).collect::<Result<Vec<_>>>()?;
+            self.snapshots_tbl.add(batches).execute().await?;
+        }
+        if !set.deletes.is_empty() {
+            // One commit per table for all pending agent deletes. `lsn < L`
+            // keeps rows written after the delete, and makes a replay harmless.
+            let predicate = set
+                .deletes
+                .iter()
+                .map(|(agent, lsn)| filter::u64_eq("agent_id", *agent).and(filter::u64_lt("lsn", *lsn)))
+                .reduce(|a, b| a.or(b))
+                .expect("non-empty");
+            self.states_tbl.delete(&predicate).await?;
+            self.snapshots_tbl.delete(&predicate).await?;
+        }
+        Ok(())
+    }
+
+    fn store_checkpoint(&self, flushed_lsn: u64) -> Result<()> {
+        let versions = self.block_on(async {
+            let mut v = BTreeMap::new();
+            v.insert(STATES_TABLE.to_string(), self.states_tbl.version().await?);
+            v.insert(SNAPSHOTS_TABLE.to_string(), self.snapshots_tbl.version().await?);
+            Ok::<_, Error>(v)
+        })?;
+        let mut ckpt = self.checkpoint.lock();
+        debug_assert!(flushed_lsn >= ckpt.flushed_lsn, "the checkpoint never moves backwards");
+        let next = Checkpoint { flushed_lsn, table_versions: versions, ..ckpt.clone() };
+        checkpoint::store(&self.path, &next)?;
+        *ckpt = next;
+        Ok(())
+    }
+
+    pub fn flushed_lsn(&self) -> u64 {
+        self.checkpoint.lock().flushed_lsn
+    }
+
+    pub fn last_lsn(&self) -> u64 {
+        self.wal.as_ref().map(|w| w.last_lsn()).unwrap_or_else(|| self.mem.read().last_applied_lsn)
+    }
+
+    pub fn wal_segments(&self) -> usize {
+        self.wal.as_ref().map(|w| w.segment_count()).unwrap_or(0)
+    }
+
+    pub fn tables(&self) -> [(&'static str, &Table); 2] {
+        [(STATES_TABLE, &self.states_tbl), (SNAPSHOTS_TABLE, &self.snapshots_tbl)]
+    }
+
+    /// Flush, then compact small fragments, index `agent_id`, fold new rows
+    /// into the indexes, and prune Lance versions older than the retention.
+    pub fn maintain(&self) -> Result<MaintenanceReport> {
+        self.check_writable()?;
+        let started = Instant::now();
+        let flush = self.flush_inner()?;
+        let _g = self.lance_write.lock();
+        let retention = chrono_duration(self.opts.version_retention);
+        let mut tables_report = Vec::new();
+        for (name, table) in self.tables() {
+            let report = self.block_on(async {
+                let mut r = TableMaintenance { table: name.to_string(), ..Default::default() };
+                let stats = table
+                    .optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None })
+                    .await?;
+                if let Some(c) = stats.compaction {
+                    r.fragments_removed = c.fragments_removed;
+                    r.fragments_added = c.fragments_added;
+                }
+                let indexed = table.list_indices().await?.iter().any(|i| i.columns == ["agent_id"]);
+                if !indexed {
+                    if table.count_rows(None).await? > 0 {
+                        table.create_index(&["agent_id"], Index::BTree(Default::default())).execute().await?;
+                        r.index_created = true;
+                    }
+                } else {
+                    table.optimize(OptimizeAction::Index(Default::default())).await?;
+                }
+                // We hold the writer lock, so no other process has a transaction
+                // in flight: unverified files may go, or disk use grows for a week.
+                let stats = table
+                    .optimize(OptimizeAction::Prune {
+                        older_than: Some(retention),
+                        delete_unverified: Some(true),
+                        error_if_tagged_old_versions: Some(false),
+                    })
+                    .await?;
+                if let Some(p) = stats.prune {
+                    r.old_versions_pruned = p.old_versions;
+                    r.bytes_removed = p.bytes_removed;
+                }
+                Ok::<_, Error>(r)
+            })?;
+            tables_report.push(report);
+        }
+        self.store_checkpoint(self.flushed_lsn())?;
+        let report = MaintenanceReport {
+            flush,
+            tables: tables_report,
+            duration_ms: started.elapsed().as_secs_f64() * 1e3,
+            finished_at_ms: now_ms(),
+        };
+        *self.last_maintenance.lock() = Some(report.clone());
+        Ok(report)
+    }
+
+    /// Stops background work, flushes and syncs everything. Idempotent.
+    pub fn close(&self) -> Result<()> {
+        if self.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        {
+            self.signal.lock().shutdown = true;
+            self.signal_cv.notify_all();
+        }
+        let threads: Vec<_> = std::mem::take(&mut *self.threads.lock());
+        let me = std::thread::current().id();
+        for t in threads {
+            if t.thread().id() != me {
+                let _ = t.join();
+            }
+        }
+        let result = match &self.wal {
+            Some(wal) => wal.sync().and_then(|()| {
+                // A clean close leaves an empty WAL, so the next open replays nothing.
+                // If this flush fails, the synced WAL still holds every write.
+                self.flush_inner()?;
+                wal.sync()
+            }),
+            None => Ok(()),
+        };
+        // Release the writer lock now, not when the last Arc drops.
+        self.lock_file.lock().take();
+        result
+    }
+}
+
+fn is_race_with_writer(e: &Error) -> bool {
+    match e {
+        Error::Io(io) => io.kind() == std::io::ErrorKind::NotFound,
+        Error::Corrupted(msg) => msg.contains("records are missing"),
+        Error::Lance(_) => true,
+        _ => false,
+    }
+}
+
+fn chrono_duration(d: Duration) -> lancedb::table::Duration {
+    lancedb::table::Duration::milliseconds(d.as_millis().min(i64::MAX as u128) as i64)
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if let Err(e) = self.close() {
+            tracing::error!(error = %e, "closing AgentDB failed; the WAL still holds every acknowledged write");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! AgentDB: an embedded state database for AI agents, on LanceDB.
+//!
+//! ```no_run
+//! use agentdb::{AgentDb, Options, StateType};
+//! let db = AgentDb::open("./agent-data", Options::default())?;
+//! let v = db.save_state(7, 1, StateType::Context, b"{\"step\":1}")?;
+//! assert_eq!(db.load_state(7, Some(1))?.version, v);
+//! # Ok::<(), agentdb::Error>(())
+//! ```
+//!
+//! Writes go to a write-ahead log and an in-memory memtable (visible to reads
+//! at once), and reach Lance in large batches from a background flusher.
+//! See docs/ARCHITECTURE.md.
+
+#![deny(unsafe_code)]
+#![warn(clippy::unwrap_used)]
+
+mod engine;
+mod error;
+mod options;
+pub mod states;
+pub mod storage;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+pub use engine::{FlushReport, MaintenanceReport, TableMaintenance};
+pub use error::{Error, Result};
+pub use options::{FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES};
+pub use states::{AgentState, HistoryQuery, Snapshot, StateType};
+
+use engine::Engine;
+
+/// An open database. `Send + Sync`: share it between threads with an `Arc`.
+/// Dropping it closes it (flushes and releases the writer lock).
+pub struct AgentDb {
+    engine: Arc<Engine>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TableStats {
+    pub name: String,
+    pub rows: usize,
+    pub fragments: usize,
+    pub versions: usize,
+    pub disk_bytes: u64,
+    pub indices: usize,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    pub path: String,
+    pub read_only: bool,
+    pub last_lsn: u64,
+    pub flushed_lsn: u64,
+    pub memtable_records: usize,
+    pub memtable_bytes: usize,
+    pub wal_segments: usize,
+    pub flushes: u64,
+    pub open_ms: f64,
+    pub tables: Vec<TableStats>,
+    pub last_flush_error: Option<String>,
+    pub last_maintenance: Option<MaintenanceReport>,
+}
+
+impl AgentDb {
+    /// Opens the database at `path`, creating it on first use.
+    pub fn open(path: impl AsRef<Path>, options: Options) -> Result<AgentDb> {
+        Ok(AgentDb { engine: Engine::open(path.as_ref(), options)? })
+    }
+
+    /// Writes the memtable to Lance now (normally done in the background).
+    pub fn flush(&self) -> Result<FlushReport> {
+        self.engine.flush()
+    }
+
+    /// Flush, compact, refresh indexes and prune old Lance versions now
+    /// (normally done in the background every `Options::maintenance_interval`).
+    pub fn compact(&self) -> Result<MaintenanceReport> {
+        self.engine.maintain()
+    }
+
+    /// Flushes, syncs and releases the writer lock. Later calls return `Error::Closed`.
+    pub fn close(&self) -> Result<()> {
+        self.engine.close()
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.engine.path
+    }
+
+    pub fn stats(&self) -> Result<Stats> {
+        let e = &self.engine;
+        e.check_open()?;
+        let tables = e.block_on(async {
+            let mut out = Vec::new();
+            for (name, t) in e.tables() {
+                let s = t.stats().await?;
+                out.push(TableStats {
+                    name: name.to_string(),
+                    rows: s.num_rows,
+                    fragments: s.fragment_stats.num_fragments,
+                    versions: t.list_versions().await?.len(),
+                    disk_bytes: dir_bytes(&e.path.join("lance").join(format!("{name}.lance"))),
+                    indices: s.num_indices,
+                });
+            }
+            Ok::<_, Error>(out)
+        })?;
+        let m = e.mem.read();
+        Ok(Stats {
+            path: e.path.display().to_string(),
+            read_only: e.opts.read_only,
+            last_lsn: e.last_lsn(),
+            flushed_lsn: e.flushed_lsn(),
+            memtable_records: m.records,
+            memtable_bytes: m.bytes,
+            wal_segments: e.wal_segments(),
+            flushes: e.flush_count.load(std::sync::atomic::Ordering::Relaxed),
+            open_ms: e.open_duration.lock().as_secs_f64() * 1e3,
+            tables,
+            last_flush_error: e.last_flush_error.lock().clone(),
+            last_maintenance: e.last_maintenance.lock().clone(),
+        })
+    }
+}
+
+fn dir_bytes(p: &Path) -> u64 {
+    let Ok(rd) = std::fs::read_dir(p) else { return 0 };
+    rd.filter_map(|e| e.ok())
+        .map(|e| match e.metadata() {
+            Ok(m) if m.is_dir() => dir_bytes(&e.path()),
+            Ok(m) => m.len(),
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+impl Drop for AgentDb {
+    fn drop(&mut self) {
+        if let Err(e) = self.engine.close() {
+            tracing::error!(error = %e, "closing AgentDB failed; the WAL still holds every acknowledged write");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    fn assert_send_sync<T: Send + Sync>() {}
+    #[test]
+    fn agentdb_is_send_and_sync() {
+        assert_send_sync::<super::AgentDb>();
+    }
+}

@@ -1,0 +1,128 @@
+//! Open-time settings. Every field has a default that is right for an
+//! embedded agent store, so `Options::default()` is the zero-config path.
+
+use std::time::Duration;
+
+/// When the write-ahead log is forced to stable storage.
+///
+/// Every policy survives `kill -9` of the process: an acknowledged write has
+/// been handed to the kernel before the call returns. The policies differ
+/// only on power loss / kernel crash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FsyncPolicy {
+    /// fsync before each write is acknowledged; concurrent writers share one
+    /// fsync (group commit). Survives power loss.
+    Always,
+    /// A background thread fsyncs every `interval`: a power loss can lose at
+    /// most that window of acknowledged writes.
+    Batch(Duration),
+    /// Never fsync explicitly (the OS decides). Still safe against kill -9.
+    Never,
+}
+
+impl Default for FsyncPolicy {
+    fn default() -> Self {
+        FsyncPolicy::Batch(Duration::from_millis(DEFAULT_FSYNC_BATCH_MS))
+    }
+}
+
+impl std::str::FromStr for FsyncPolicy {
+    type Err = crate::Error;
+
+    /// `always`, `never`, `batch` or `batch:MS`.
+    fn from_str(s: &str) -> crate::Result<Self> {
+        match s {
+            "always" => Ok(FsyncPolicy::Always),
+            "never" => Ok(FsyncPolicy::Never),
+            "batch" => Ok(FsyncPolicy::default()),
+            other => match other.strip_prefix("batch:").map(str::parse::<u64>) {
+                Some(Ok(ms)) if ms > 0 => Ok(FsyncPolicy::Batch(Duration::from_millis(ms))),
+                _ => Err(crate::Error::invalid(format!(
+                    "fsync policy must be always, never, batch or batch:MS (MS > 0), got {other:?}"
+                ))),
+            },
+        }
+    }
+}
+
+pub const DEFAULT_FSYNC_BATCH_MS: u64 = 10;
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
+/// Hard ceiling: a WAL frame length is a u32 and we keep headroom for the record envelope.
+pub const MAX_PAYLOAD_BYTES_LIMIT: usize = 1024 * 1024 * 1024;
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Open without taking the writer lock; writes fail with `Error::ReadOnly`.
+    /// Sees the database as of open time (flushed data plus the WAL).
+    pub read_only: bool,
+    pub fsync: FsyncPolicy,
+    /// Largest accepted state payload.
+    pub max_payload_bytes: usize,
+    /// Flush the memtable to Lance when it holds this many bytes...
+    pub memtable_flush_bytes: usize,
+    /// ...or this many records...
+    pub memtable_flush_records: usize,
+    /// ...or when its oldest record is this old.
+    pub flush_interval: Duration,
+    /// Writers stall (backpressure) while the memtable holds more than this.
+    pub memtable_stall_bytes: usize,
+    /// Number of (agent, session) latest states kept in the read cache.
+    pub latest_cache_entries: usize,
+    /// Background compaction / index refresh / version pruning cadence.
+    /// `None` disables the background maintenance thread (`compact()` still works).
+    pub maintenance_interval: Option<Duration>,
+    /// Lance table versions older than this are pruned by maintenance.
+    pub version_retention: Duration,
+    /// Rotate the WAL segment once it grows past this size.
+    pub wal_segment_bytes: u64,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            read_only: false,
+            fsync: FsyncPolicy::default(),
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            memtable_flush_bytes: 32 * 1024 * 1024,
+            memtable_flush_records: 100_000,
+            flush_interval: Duration::from_secs(2),
+            memtable_stall_bytes: 256 * 1024 * 1024,
+            latest_cache_entries: 100_000,
+            maintenance_interval: Some(Duration::from_secs(60)),
+            version_retention: Duration::from_secs(3600),
+            wal_segment_bytes: 64 * 1024 * 1024,
+        }
+    }
+}
+
+impl Options {
+    pub fn read_only() -> Self {
+        Options { read_only: true, ..Options::default() }
+    }
+
+    pub(crate) fn validate(&self) -> crate::Result<()> {
+        if self.max_payload_bytes == 0 || self.max_payload_bytes > MAX_PAYLOAD_BYTES_LIMIT {
+            return Err(crate::Error::invalid(format!(
+                "max_payload_bytes must be in 1..={MAX_PAYLOAD_BYTES_LIMIT}"
+            )));
+        }
+        if self.memtable_flush_records == 0 || self.memtable_flush_bytes == 0 {
+            return Err(crate::Error::invalid("memtable flush thresholds must be > 0"));
+        }
+        if self.memtable_stall_bytes < self.memtable_flush_bytes {
+            return Err(crate::Error::invalid("memtable_stall_bytes must be >= memtable_flush_bytes"));
+        }
+        if self.latest_cache_entries == 0 {
+            return Err(crate::Error::invalid("latest_cache_entries must be > 0"));
+        }
+        if self.wal_segment_bytes < 4096 {
+            return Err(crate::Error::invalid("wal_segment_bytes must be >= 4096"));
+        }
+        if let FsyncPolicy::Batch(d) = self.fsync {
+            if d.is_zero() {
+                return Err(crate::Error::invalid("fsync batch interval must be > 0"));
+            }
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,391 @@
+//! Agent state subsystem: versioned saves per (agent, session), latest and
+//! historic reads, named snapshots with rollback, whole-agent deletion.
+//!
+//! Invariants:
+//! - Versions of one (agent, session) are 1, 2, 3… with no gaps, assigned
+//!   under that key's lock, so concurrent savers never share a version.
+//! - Every payload carries its CRC32C; every read verifies it before the
+//!   bytes leave the engine.
+//! - Reads consult the memtable before Lance (see storage::memtable), and
+//!   hide Lance rows older than a pending `delete_agent`.
+//! - The latest-state cache only ever moves forward: a slow cold read can
+//!   never overwrite a newer save, nor resurrect a deleted agent.
+
+mod types;
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use arrow_array::{RecordBatch, UInt64Array};
+use bytes::Bytes;
+use lancedb::expr::{col, is_in, lit};
+
+pub use types::{AgentState, HistoryQuery, Snapshot, StateType, MAX_HISTORY_LIMIT, MAX_NAME_BYTES};
+
+use crate::engine::{now_ms, Engine};
+use crate::storage::memtable::WalEntry;
+use crate::storage::tables::{self, filter, Stored};
+use crate::{AgentDb, Error, Result};
+
+type StoredState = Arc<Stored<AgentState>>;
+
+fn not_found_state(agent_id: u64, session_id: Option<u64>) -> Error {
+    match session_id {
+        Some(s) => Error::NotFound(format!("no state for agent {agent_id} session {s}")),
+        None => Error::NotFound(format!("no state for agent {agent_id}")),
+    }
+}
+
+fn lsn_column(batches: &[RecordBatch]) -> Result<Vec<u64>> {
+    let mut out = Vec::new();
+    for b in batches {
+        let c = b
+            .column_by_name("lsn")
+            .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+            .ok_or_else(|| Error::corrupted("lsn column missing"))?;
+        out.extend(c.values().iter().copied());
+    }
+    Ok(out)
+}
+
+/// The agent's Lance rows that a pending delete has not hidden.
+fn visible(agent_id: u64, tombstone: Option<u64>) -> Vec<lancedb::expr::DfExpr> {
+    let mut parts = vec![filter::u64_eq("agent_id", agent_id)];
+    if let Some(t) = tombstone {
+        parts.push(filter::u64_gt("lsn", t));
+    }
+    parts
+}
+
+impl Engine {
+    /// Picks rows by a cheap projected top-k, then fetches only those rows'
+    /// payloads: an agent with a long history never has all its payloads read.
+    async fn lance_states(
+        &self,
+        predicate: Vec<lancedb::expr::DfExpr>,
+        order: &[&str],
+        limit: usize,
+    ) -> Result<Vec<Stored<AgentState>>> {
+        let agent_pred = predicate.first().cloned().expect("agent predicate first");
+        let picked = lsn_column(
+            &tables::query(
+                &self.states_tbl,
+                filter::and_all(predicate),
+                Some(&["lsn", "timestamp_ms", "version"]),
+                Some(order),
+                Some(limit),
+            )
+            .await?,
+        )?;
+        if picked.is_empty() {
+            return Ok(Vec::new());
+        }
+        let fetch = agent_pred.and(is_in(col("lsn"), picked.iter().map(|l| lit(*l)).collect()));
+        let batches = tables::query(&self.states_tbl, Some(fetch), None, None, None).await?;
+        let mut rows = Vec::new();
+        for b in &batches {
+            rows.extend(tables::states_from_batch(b)?);
+        }
+        Ok(rows)
+    }
+
+    /// Latest stored state of (agent, session): cache, then memtable, then Lance.
+    fn latest_of(&self, agent_id: u64, session_id: u64) -> Result<Option<StoredState>> {
+        if let Some(hit) = self.latest.lock().get(&(agent_id, session_id)) {
+            return Ok(Some(hit.clone()));
+        }
+        let epoch = self.cache_epoch.load(Ordering::Acquire);
+        let (in_mem, tomb) = {
+            let m = self.mem.read();
+            (m.states_of(agent_id, Some(session_id)).pop(), m.tombstone(agent_id))
+        };
+        // Memtable records are newer than anything only in Lance.
+        let found = match in_mem {
+            Some(s) => Some(s),
+            None => {
+                let mut pred = visible(agent_id, tomb);
+                pred.push(filter::u64_eq("session_id", session_id));
+                let rows = self.block_on(self.lance_states(pred, &["version"], 1))?;
+                rows.into_iter().max_by_key(|r| r.value.version).map(Arc::new)
+            }
+        };
+        if let Some(f) = &found {
+            let mut cache = self.latest.lock();
+            let newer = cache.peek(&(agent_id, session_id)).is_none_or(|c| c.value.version < f.value.version);
+            if newer && self.cache_epoch.load(Ordering::Acquire) == epoch {
+                cache.put((agent_id, session_id), f.clone());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Saves under the caller-held key lock.
+    fn save_locked(
+        &self,
+        agent_id: u64,
+        session_id: u64,
+        state_type: StateType,
+        data: Bytes,
+        metadata: BTreeMap<String, String>,
+    ) -> Result<u64> {
+        let version = self.latest_of(agent_id, session_id)?.map_or(1, |s| s.value.version + 1);
+        let state = AgentState {
+            agent_id,
+            session_id,
+            version,
+            timestamp_ms: now_ms(),
+            state_type,
+            checksum: crc32c::crc32c(&data),
+            data,
+            metadata,
+        };
+        let lsn = self.commit(WalEntry::SaveState(state.clone()))?;
+        self.latest.lock().put((agent_id, session_id), Arc::new(Stored { lsn, value: state }));
+        Ok(version)
+    }
+
+    fn check_payload(&self, data: &[u8], metadata: &BTreeMap<String, String>) -> Result<()> {
+        types::validate_metadata(metadata)?;
+        let size = data.len() + metadata.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
+        if size > self.opts.max_payload_bytes {
+            return Err(Error::PayloadTooLarge { size, limit: self.opts.max_payload_bytes });
+        }
+        Ok(())
+    }
+
+    fn find_snapshot(&self, agent_id: u64, name: &str) -> Result<Option<Snapshot>> {
+        let (in_mem, tomb) = {
+            let m = self.mem.read();
+            (m.snapshots.get(&(agent_id, name.to_string())).cloned(), m.tombstone(agent_id))
+        };
+        if let Some(s) = in_mem {
+            return Ok(Some(s.value.clone()));
+        }
+        let mut pred = visible(agent_id, tomb);
+        pred.push(filter::str_eq("name", name));
+        let batches = self.block_on(tables::query(&self.snapshots_tbl, filter::and_all(pred), None, None, Some(1)))?;
+        let mut rows = Vec::new();
+        for b in &batches {
+            rows.extend(tables::snapshots_from_batch(b)?);
+        }
+        Ok(rows.into_iter().next().map(|s| s.value))
+    }
+
+    fn state_version(&self, agent_id: u64, session_id: u64, version: u64) -> Result<Option<AgentState>> {
+        let (in_mem, tomb) = {
+            let m = self.mem.read();
+            (m.states.get(&(agent_id, session_id, version)).cloned(), m.tombstone(agent_id))
+        };
+        if let Some(s) = in_mem {
+            return Ok(Some(s.value.clone()));
+        }
+        let mut pred = visible(agent_id, tomb);
+        pred.push(filter::u64_eq("session_id", session_id));
+        pred.push(filter::u64_eq("version", version));
+        let rows = self.block_on(self.lance_states(pred, &["version"], 1))?;
+        Ok(rows.into_iter().next().map(|r| r.value))
+    }
+}
+
+impl AgentDb {
+    /// Saves a new version of an agent's state and returns its version number.
+    pub fn save_state(&self, agent_id: u64, session_id: u64, state_type: StateType, data: &[u8]) -> Result<u64> {
+        self.save_state_with_metadata(agent_id, session_id, state_type, data, BTreeMap::new())
+    }
+
+    pub fn save_state_with_metadata(
+        &self,
+        agent_id: u64,
+        session_id: u64,
+        state_type: StateType,
+        data: &[u8],
+        metadata: BTreeMap<String, String>,
+    ) -> Result<u64> {
+        let e = &self.engine;
+        e.check_writable()?;
+        e.check_payload(data, &metadata)?;
+        let _k = e.key_lock(agent_id, session_id);
+        e.save_locked(agent_id, session_id, state_type, Bytes::copy_from_slice(data), metadata)
+    }
+
+    /// The latest state of (agent, session), or of the agent's most recently
+    /// saved session when `session_id` is `None`.
+    pub fn load_state(&self, agent_id: u64, session_id: Option<u64>) -> Result<AgentState> {
+        let e = &self.engine;
+        e.check_open()?;
+        let stored = match session_id {
+            Some(s) => e.latest_of(agent_id, s)?,
+            None => {
+                let (in_mem, tomb) = {
+                    let m = e.mem.read();
+                    (m.states_of(agent_id, None).into_iter().max_by_key(|s| s.lsn), m.tombstone(agent_id))
+                };
+                match in_mem {
+                    Some(s) => Some(s),
+                    None => {
+                        let rows = e.block_on(e.lance_states(visible(agent_id, tomb), &["lsn"], 1))?;
+                        rows.into_iter().max_by_key(|r| r.lsn).map(Arc::new)
+                    }
+                }
+            }
+        };
+        let stored = stored.ok_or_else(|| not_found_state(agent_id, session_id))?;
+        stored.value.verify()?;
+        Ok(stored.value.clone())
+    }
+
+    pub fn load_state_version(&self, agent_id: u64, session_id: u64, version: u64) -> Result<AgentState> {
+        let e = &self.engine;
+        e.check_open()?;
+        let state = e.state_version(agent_id, session_id, version)?.ok_or_else(|| {
+            Error::NotFound(format!("no version {version} for agent {agent_id} session {session_id}"))
+        })?;
+        state.verify()?;
+        Ok(state)
+    }
+
+    /// Versions in the time range, newest first (by timestamp, then write order).
+    pub fn query_history(&self, query: &HistoryQuery) -> Result<Vec<AgentState>> {
+        let e = &self.engine;
+        e.check_open()?;
+        query.validate()?;
+        let in_range = |s: &AgentState| {
+            query.from_ms.is_none_or(|f| s.timestamp_ms >= f) && query.to_ms.is_none_or(|t| s.timestamp_ms <= t)
+        };
+        let (in_mem, tomb) = {
+            let m = e.mem.read();
+            let rows: Vec<StoredState> =
+                m.states_of(query.agent_id, query.session_id).into_iter().filter(|s| in_range(&s.value)).collect();
+            (rows, m.tombstone(query.agent_id))
+        };
+        let mut pred = visible(query.agent_id, tomb);
+        if let Some(s) = query.session_id {
+            pred.push(filter::u64_eq("session_id", s));
+        }
+        if let Some(f) = query.from_ms {
+            pred.push(filter::i64_ge("timestamp_ms", f));
+        }
+        if let Some(t) = query.to_ms {
+            pred.push(filter::i64_le("timestamp_ms", t));
+        }
+        let from_lance = e.block_on(e.lance_states(pred, &["timestamp_ms", "lsn"], query.limit))?;
+        // A record mid-flush can be in both; the LSN identifies it.
+        let mut by_lsn: HashMap<u64, AgentState> = from_lance.into_iter().map(|s| (s.lsn, s.value)).collect();
+        for s in in_mem {
+            by_lsn.insert(s.lsn, s.value.clone());
+        }
+        let mut rows: Vec<(u64, AgentState)> = by_lsn.into_iter().collect();
+        rows.sort_by(|a, b| (b.1.timestamp_ms, b.0).cmp(&(a.1.timestamp_ms, a.0)));
+        rows.truncate(query.limit);
+        rows.into_iter()
+            .map(|(_, s)| {
+                s.verify()?;
+                Ok(s)
+            })
+            .collect()
+    }
+
+    /// Names the current latest version of (agent, session). Names are unique per agent.
+    pub fn create_snapshot(&self, agent_id: u64, session_id: u64, name: &str) -> Result<Snapshot> {
+        let e = &self.engine;
+        e.check_writable()?;
+        types::validate_name("snapshot", name)?;
+        let _s = e.snapshot_lock.lock();
+        let _k = e.key_lock(agent_id, session_id);
+        if e.find_snapshot(agent_id, name)?.is_some() {
+            return Err(Error::AlreadyExists(format!("snapshot {name:?} of agent {agent_id}")));
+        }
+        let latest = e.latest_of(agent_id, session_id)?.ok_or_else(|| not_found_state(agent_id, Some(session_id)))?;
+        let snap = Snapshot {
+            agent_id,
+            session_id,
+            name: name.to_string(),
+            version: latest.value.version,
+            created_at_ms: now_ms(),
+        };
+        e.commit(WalEntry::CreateSnapshot(snap.clone()))?;
+        Ok(snap)
+    }
+
+    /// An agent's snapshots, oldest first.
+    pub fn list_snapshots(&self, agent_id: u64) -> Result<Vec<Snapshot>> {
+        let e = &self.engine;
+        e.check_open()?;
+        let (in_mem, tomb) = {
+            let m = e.mem.read();
+            (m.snapshots_of(agent_id), m.tombstone(agent_id))
+        };
+        let batches = e.block_on(tables::query(
+            &e.snapshots_tbl,
+            filter::and_all(visible(agent_id, tomb)),
+            None,
+            None,
+            None,
+        ))?;
+        let mut by_name: BTreeMap<String, Snapshot> = BTreeMap::new();
+        for b in &batches {
+            for s in tables::snapshots_from_batch(b)? {
+                by_name.insert(s.value.name.clone(), s.value);
+            }
+        }
+        for s in in_mem {
+            by_name.insert(s.value.name.clone(), s.value.clone());
+        }
+        let mut out: Vec<Snapshot> = by_name.into_values().collect();
+        out.sort_by(|a, b| (a.created_at_ms, &a.name).cmp(&(b.created_at_ms, &b.name)));
+        Ok(out)
+    }
+
+    /// Rollback: the snapshot's state becomes a new latest version of its
+    /// session (history is kept). Returns that new version.
+    pub fn restore_snapshot(&self, agent_id: u64, name: &str) -> Result<AgentState> {
+        let e = &self.engine;
+        e.check_writable()?;
+        types::validate_name("snapshot", name)?;
+        let snap = e
+            .find_snapshot(agent_id, name)?
+            .ok_or_else(|| Error::NotFound(format!("snapshot {name:?} of agent {agent_id}")))?;
+        let _k = e.key_lock(agent_id, snap.session_id);
+        let old = e.state_version(agent_id, snap.session_id, snap.version)?.ok_or_else(|| {
+            Error::corrupted(format!("snapshot {name:?} points at missing version {}", snap.version))
+        })?;
+        old.verify()?;
+        let version = e.save_locked(agent_id, snap.session_id, old.state_type, old.data, old.metadata)?;
+        drop(_k);
+        self.load_state_version(agent_id, snap.session_id, version)
+    }
+
+    /// Removes every state version and snapshot of the agent.
+    pub fn delete_agent(&self, agent_id: u64) -> Result<()> {
+        let e = &self.engine;
+        e.check_writable()?;
+        let _s = e.snapshot_lock.lock();
+        let _all = e.all_key_locks();
+        let (has_mem, tomb) = {
+            let m = e.mem.read();
+            (!m.states_of(agent_id, None).is_empty() || !m.snapshots_of(agent_id).is_empty(), m.tombstone(agent_id))
+        };
+        let exists = has_mem || {
+            let batches = e.block_on(tables::query(
+                &e.states_tbl,
+                filter::and_all(visible(agent_id, tomb)),
+                Some(&["lsn"]),
+                None,
+                Some(1),
+            ))?;
+            batches.iter().any(|b| b.num_rows() > 0)
+        };
+        if !exists {
+            return Err(not_found_state(agent_id, None));
+        }
+        e.commit(WalEntry::DeleteAgent { agent_id })?;
+        let mut cache = e.latest.lock();
+        let doomed: Vec<(u64, u64)> = cache.iter().filter(|(k, _)| k.0 == agent_id).map(|(k, _)| *k).collect();
+        for k in doomed {
+            cache.pop(&k);
+        }
+        e.cache_epoch.fetch_add(1, Ordering::AcqRel);
+        Ok(())
+    }
+}
