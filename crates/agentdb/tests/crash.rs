@@ -1,0 +1,142 @@
+//! Crash safety: a child process writes and reports every acknowledged write
+//! on stdout; the parent kills it with SIGKILL at a random moment (flushes
+//! and compactions run constantly, so kills land inside them too), reopens
+//! the database and checks that every acknowledged write is there, intact.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use agentdb::{AgentDb, FsyncPolicy, HistoryQuery, Options, StateType};
+
+const CHILD_ENV: &str = "AGENTDB_CRASH_CHILD_DIR";
+const POLICY_ENV: &str = "AGENTDB_CRASH_CHILD_POLICY";
+const AGENTS: u64 = 8;
+
+fn payload(agent: u64, i: u64) -> Vec<u8> {
+    let mut p = format!("agent {agent} write {i} ").into_bytes();
+    p.resize(p.len() + (i as usize * 37) % 3000, b'x');
+    p
+}
+
+fn churning_options(policy: FsyncPolicy) -> Options {
+    Options {
+        fsync: policy,
+        memtable_flush_records: 64,
+        flush_interval: Duration::from_millis(20),
+        maintenance_interval: Some(Duration::from_millis(300)),
+        version_retention: Duration::from_millis(1),
+        wal_segment_bytes: 64 * 1024,
+        ..Options::default()
+    }
+}
+
+/// The child: only does anything when spawned by `acknowledged_writes_survive_kill_9`.
+#[test]
+#[ignore = "child process of the crash test; run by it"]
+fn crash_child() {
+    let dir = std::env::var(CHILD_ENV).expect("spawned by the crash test");
+    let policy: FsyncPolicy = std::env::var(POLICY_ENV).unwrap().parse().unwrap();
+    let db = AgentDb::open(&dir, churning_options(policy)).unwrap();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "READY").unwrap();
+    out.flush().unwrap();
+    let start: u64 = fastrand::u64(..1 << 40);
+    for i in start.. {
+        let agent = i % AGENTS;
+        let version = db.save_state(agent, 0, StateType::Context, &payload(agent, i)).unwrap();
+        writeln!(out, "ACK {agent} {version} {i}").unwrap();
+        if i % 97 == 0 {
+            let name = format!("snap-{i}");
+            let snap = db.create_snapshot(agent, 0, &name).unwrap();
+            writeln!(out, "SNAP {agent} {name} {}", snap.version).unwrap();
+        }
+        out.flush().unwrap();
+    }
+}
+
+fn run_round(dir: &std::path::Path, policy: &str, kill_after_acks: usize) -> (BTreeMap<(u64, u64), u64>, Vec<(u64, String, u64)>) {
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, dir)
+        .env(POLICY_ENV, policy)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut acks = BTreeMap::new();
+    let mut snaps = Vec::new();
+    let mut line = String::new();
+    let mut seen = 0;
+    let mut killed = false;
+    loop {
+        line.clear();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        match parts.as_slice() {
+            ["ACK", a, v, i] => {
+                acks.insert((a.parse().unwrap(), v.parse().unwrap()), i.parse().unwrap());
+                seen += 1;
+            }
+            ["SNAP", a, name, v] => snaps.push((a.parse().unwrap(), name.to_string(), v.parse().unwrap())),
+            _ => {}
+        }
+        if seen >= kill_after_acks && !killed {
+            child.kill().unwrap(); // SIGKILL: no destructors, no flush
+            killed = true;
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(killed && !status.success(), "child must die by SIGKILL, got {status:?} after {seen} acks");
+    (acks, snaps)
+}
+
+#[test]
+fn acknowledged_writes_survive_kill_9() {
+    for policy in ["always", "batch", "never"] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut all_acks = BTreeMap::new();
+        let mut all_snaps = Vec::new();
+        for round in 0..3 {
+            let kill_after = fastrand::usize(50..1500);
+            let (acks, snaps) = run_round(dir.path(), policy, kill_after);
+            assert!(!acks.is_empty());
+            all_acks.extend(acks);
+            all_snaps.extend(snaps);
+            let db = AgentDb::open(dir.path(), Options { maintenance_interval: None, ..Options::default() }).unwrap();
+            let mut stored = BTreeMap::new();
+            for agent in 0..AGENTS {
+                let hist = db.query_history(&HistoryQuery::new(agent).limit(100_000)).unwrap();
+                let Some(latest) = hist.first().map(|s| s.version) else { continue };
+                assert_eq!(db.load_state(agent, Some(0)).unwrap().version, latest);
+                // Versions stay dense: history holds every version 1..=latest exactly once.
+                let mut versions: Vec<u64> = hist.iter().map(|s| s.version).collect();
+                versions.sort_unstable();
+                assert_eq!(versions, (1..=latest).collect::<Vec<_>>(), "{policy}: agent {agent} versions");
+                stored.extend(hist.into_iter().map(|s| ((agent, s.version), s.data)));
+            }
+            for (&(agent, version), &i) in &all_acks {
+                let data = stored
+                    .get(&(agent, version))
+                    .unwrap_or_else(|| panic!("{policy} round {round}: acked agent {agent} v{version} lost"));
+                assert_eq!(&data[..], &payload(agent, i)[..], "{policy}: wrong data for agent {agent} v{version}");
+            }
+            // Point reads agree with the history scan.
+            for (&(agent, version), &i) in all_acks.iter().rev().take(20) {
+                assert_eq!(&db.load_state_version(agent, 0, version).unwrap().data[..], &payload(agent, i)[..]);
+            }
+            let listed = db.list_snapshots(0).unwrap().len()
+                + (1..AGENTS).map(|a| db.list_snapshots(a).unwrap().len()).sum::<usize>();
+            assert!(listed >= all_snaps.len());
+            for (agent, name, version) in &all_snaps {
+                let s = db.list_snapshots(*agent).unwrap();
+                assert!(s.iter().any(|s| &s.name == name && s.version == *version), "{policy}: snapshot {name} lost");
+            }
+        }
+    }
+}
