@@ -1,1 +1,334 @@
-fn main() {}
+//! `agentdb`: the command-line surface. Argument parsing and printing only;
+//! every rule lives in the engine.
+
+mod quickstart;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use agentdb::{AgentDb, AgentState, Error, FsyncPolicy, HistoryQuery, Options, StateType};
+use clap::{Args, Parser, Subcommand};
+use serde_json::{json, Value};
+
+const DEFAULT_PATH: &str = "agentdb-data";
+
+#[derive(Parser)]
+#[command(name = "agentdb", version, about = "AgentDB: an embedded state database for AI agents")]
+struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct Global {
+    /// Database directory (created on first use).
+    #[arg(long, global = true, env = "AGENTDB_PATH")]
+    path: Option<PathBuf>,
+    /// Print machine-readable JSON instead of text.
+    #[arg(long, global = true)]
+    json: bool,
+    /// WAL fsync policy: always, batch, batch:MS or never.
+    #[arg(long, global = true, default_value = "batch")]
+    fsync: String,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Walk through AgentDB end to end on an embedded database, with timings.
+    Quickstart,
+    /// Save, load and manage agent state.
+    #[command(subcommand)]
+    State(StateCmd),
+    /// Rows, fragments, versions and disk use of every table; WAL and memtable.
+    Stats,
+    /// Flush, compact, index and prune old versions now.
+    Compact,
+}
+
+#[derive(Subcommand)]
+enum StateCmd {
+    /// Save a new version; data from --data, --file, or stdin.
+    Save {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long, default_value_t = 0)]
+        session: u64,
+        #[arg(long = "type", default_value = "context")]
+        state_type: String,
+        #[arg(long, conflicts_with = "file")]
+        data: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Metadata entries, KEY=VALUE (repeatable).
+        #[arg(long = "meta", value_parser = parse_kv)]
+        meta: Vec<(String, String)>,
+    },
+    /// Load the latest state (or --version).
+    Load {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long)]
+        session: Option<u64>,
+        #[arg(long, requires = "session")]
+        version: Option<u64>,
+        /// Write only the raw payload bytes to stdout.
+        #[arg(long)]
+        raw: bool,
+    },
+    /// Versions newest first, optionally within a time range (ms since epoch).
+    History {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long)]
+        session: Option<u64>,
+        #[arg(long)]
+        from: Option<i64>,
+        #[arg(long)]
+        to: Option<i64>,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Name the current latest version of (agent, session).
+    Snapshot {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long, default_value_t = 0)]
+        session: u64,
+        #[arg(long)]
+        name: String,
+    },
+    /// List an agent's snapshots.
+    Snapshots {
+        #[arg(long)]
+        agent: u64,
+    },
+    /// Roll back: the snapshot's state becomes the new latest version.
+    Restore {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long)]
+        name: String,
+    },
+    /// Delete every state and snapshot of an agent.
+    DeleteAgent {
+        #[arg(long)]
+        agent: u64,
+    },
+}
+
+fn parse_kv(s: &str) -> Result<(String, String), String> {
+    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+}
+
+pub(crate) fn state_json(s: &AgentState) -> Value {
+    json!({
+        "agent_id": s.agent_id,
+        "session_id": s.session_id,
+        "version": s.version,
+        "timestamp_ms": s.timestamp_ms,
+        "state_type": s.state_type.as_str(),
+        "data": String::from_utf8_lossy(&s.data),
+        "data_bytes": s.data.len(),
+        "metadata": s.metadata,
+        "checksum": format!("{:08x}", s.checksum),
+    })
+}
+
+fn print_state_line(s: &AgentState) {
+    let preview: String = String::from_utf8_lossy(&s.data).chars().take(60).collect();
+    println!(
+        "agent {} session {} v{} [{}] {} bytes crc32c={:08x} at {}ms: {}",
+        s.agent_id,
+        s.session_id,
+        s.version,
+        s.state_type,
+        s.data.len(),
+        s.checksum,
+        s.timestamp_ms,
+        preview
+    );
+}
+
+fn open(g: &Global, read_only: bool) -> Result<AgentDb, Error> {
+    let path = g.path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
+    let fsync: FsyncPolicy = g.fsync.parse()?;
+    AgentDb::open(path, Options { read_only, fsync, ..Options::default() })
+}
+
+fn run(cli: Cli) -> Result<(), Error> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Quickstart => quickstart::run(g.path.clone(), g.json, g.fsync.parse()?),
+        Command::Stats => {
+            let db = open(g, false)?;
+            let stats = db.stats()?;
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&stats).expect("serialisable"));
+            } else {
+                println!("database {}", stats.path);
+                println!(
+                    "  lsn {} (flushed {}), memtable {} records / {} bytes, {} WAL segment(s), opened in {:.1} ms",
+                    stats.last_lsn, stats.flushed_lsn, stats.memtable_records, stats.memtable_bytes, stats.wal_segments, stats.open_ms
+                );
+                for t in &stats.tables {
+                    println!(
+                        "  table {:<10} rows {:>9}  fragments {:>4}  versions {:>4}  indices {}  disk {:>10} bytes",
+                        t.name, t.rows, t.fragments, t.versions, t.indices, t.disk_bytes
+                    );
+                }
+                match &stats.last_maintenance {
+                    Some(m) => println!("  last maintenance: {:.1} ms at {}", m.duration_ms, m.finished_at_ms),
+                    None => println!("  last maintenance: none in this process"),
+                }
+            }
+            Ok(())
+        }
+        Command::Compact => {
+            let db = open(g, false)?;
+            let bar = quickstart::spinner("compacting");
+            let report = db.compact()?;
+            bar.finish_and_clear();
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+            } else {
+                println!("flushed {} state(s); maintenance took {:.1} ms", report.flush.states, report.duration_ms);
+                for t in &report.tables {
+                    println!(
+                        "  {:<10} fragments -{} +{}, pruned {} old version(s) / {} bytes{}",
+                        t.table,
+                        t.fragments_removed,
+                        t.fragments_added,
+                        t.old_versions_pruned,
+                        t.bytes_removed,
+                        if t.index_created { ", created agent_id index" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::State(cmd) => run_state(g, cmd),
+    }
+}
+
+fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
+    match cmd {
+        StateCmd::Save { agent, session, state_type, data, file, meta } => {
+            let state_type: StateType = state_type.parse()?;
+            let bytes = match (data, file) {
+                (Some(d), _) => d.into_bytes(),
+                (None, Some(f)) => std::fs::read(f)?,
+                (None, None) => {
+                    let mut buf = Vec::new();
+                    std::io::stdin().read_to_end(&mut buf)?;
+                    buf
+                }
+            };
+            let db = open(g, false)?;
+            let version = db.save_state_with_metadata(agent, session, state_type, &bytes, meta.into_iter().collect())?;
+            if g.json {
+                println!("{}", json!({"agent_id": agent, "session_id": session, "version": version}));
+            } else {
+                println!("saved agent {agent} session {session} version {version}");
+            }
+        }
+        StateCmd::Load { agent, session, version, raw } => {
+            let db = open(g, true)?;
+            let s = match (session, version) {
+                (Some(sess), Some(v)) => db.load_state_version(agent, sess, v)?,
+                _ => db.load_state(agent, session)?,
+            };
+            if raw {
+                use std::io::Write;
+                std::io::stdout().write_all(&s.data)?;
+            } else if g.json {
+                println!("{}", state_json(&s));
+            } else {
+                print_state_line(&s);
+            }
+        }
+        StateCmd::History { agent, session, from, to, limit } => {
+            let db = open(g, true)?;
+            let mut q = HistoryQuery::new(agent).between(from, to).limit(limit);
+            q.session_id = session;
+            let rows = db.query_history(&q)?;
+            if g.json {
+                println!("{}", Value::Array(rows.iter().map(state_json).collect()));
+            } else {
+                rows.iter().for_each(print_state_line);
+                println!("{} version(s)", rows.len());
+            }
+        }
+        StateCmd::Snapshot { agent, session, name } => {
+            let db = open(g, false)?;
+            let s = db.create_snapshot(agent, session, &name)?;
+            if g.json {
+                println!("{}", serde_json::to_string(&s).expect("serialisable"));
+            } else {
+                println!("snapshot {:?} → agent {} session {} version {}", s.name, s.agent_id, s.session_id, s.version);
+            }
+        }
+        StateCmd::Snapshots { agent } => {
+            let db = open(g, true)?;
+            let list = db.list_snapshots(agent)?;
+            if g.json {
+                println!("{}", serde_json::to_string(&list).expect("serialisable"));
+            } else {
+                for s in &list {
+                    println!("{:<24} session {} version {} created {}ms", s.name, s.session_id, s.version, s.created_at_ms);
+                }
+                println!("{} snapshot(s)", list.len());
+            }
+        }
+        StateCmd::Restore { agent, name } => {
+            let db = open(g, false)?;
+            let s = db.restore_snapshot(agent, &name)?;
+            if g.json {
+                println!("{}", state_json(&s));
+            } else {
+                print!("restored {name:?} as new latest: ");
+                print_state_line(&s);
+            }
+        }
+        StateCmd::DeleteAgent { agent } => {
+            let db = open(g, false)?;
+            db.delete_agent(agent)?;
+            if g.json {
+                println!("{}", json!({"deleted_agent": agent}));
+            } else {
+                println!("deleted agent {agent}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("AGENTDB_LOG").unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let json = cli.global.json;
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if json {
+                eprintln!("{}", json!({"error": e.code(), "message": e.to_string()}));
+            } else {
+                eprintln!("error: {e}");
+            }
+            // Distinct exit codes let scripts tell "not found" from real failures.
+            ExitCode::from(match e {
+                Error::NotFound(_) => 3,
+                Error::InvalidArgument(_) | Error::PayloadTooLarge { .. } | Error::AlreadyExists(_) => 2,
+                Error::Locked { .. } => 4,
+                _ => 1,
+            })
+        }
+    }
+}

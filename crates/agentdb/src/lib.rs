@@ -26,6 +26,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+pub use bytes::Bytes;
 pub use engine::{FlushReport, MaintenanceReport, TableMaintenance};
 pub use error::{Error, Result};
 pub use options::{FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES};

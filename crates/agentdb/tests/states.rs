@@ -237,3 +237,84 @@ fn compaction_merges_fragments_and_keeps_data() {
     let db = open(dir.path());
     assert_eq!(db.query_history(&HistoryQuery::new(3)).unwrap().len(), 6);
 }
+
+mod damaged_files {
+    use super::*;
+    use agentdb::storage::memtable::WalEntry;
+    use agentdb::storage::wal::encode_frame;
+    use agentdb::AgentState;
+    use std::io::Write;
+
+    fn last_segment(dir: &std::path::Path) -> std::path::PathBuf {
+        let mut segs: Vec<_> = std::fs::read_dir(dir.join("wal")).unwrap().map(|e| e.unwrap().path()).collect();
+        segs.sort();
+        segs.pop().unwrap()
+    }
+
+    #[test]
+    fn a_payload_that_fails_its_checksum_is_an_error_not_data() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        db.save_state(1, 1, StateType::Context, b"fine").unwrap();
+        let lsn = db.stats().unwrap().last_lsn;
+        drop(db);
+        // A WAL frame that is itself intact but whose state's checksum is wrong
+        // (bit rot before framing, or a bug): the engine must refuse to serve it.
+        let bad = AgentState {
+            agent_id: 1,
+            session_id: 1,
+            version: 2,
+            timestamp_ms: 1,
+            state_type: StateType::Context,
+            data: agentdb::Bytes::from_static(b"rotten"),
+            metadata: Default::default(),
+            checksum: crc32c::crc32c(b"original"),
+        };
+        // Clean close flushed and rotated: the newest segment starts at lsn + 1.
+        let seg = last_segment(dir.path());
+        let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
+        f.write_all(&encode_frame(lsn + 1, &WalEntry::SaveState(bad).encode().unwrap())).unwrap();
+        drop(f);
+        let db = open(dir.path());
+        assert!(matches!(db.load_state(1, Some(1)), Err(Error::Corrupted(_))));
+        assert!(matches!(db.load_state_version(1, 1, 2), Err(Error::Corrupted(_))));
+        assert_eq!(&db.load_state_version(1, 1, 1).unwrap().data[..], b"fine");
+    }
+
+    #[test]
+    fn torn_wal_tail_loses_only_the_unacknowledged_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let opts = Options { fsync: agentdb::FsyncPolicy::Always, ..quiet() };
+        let db = AgentDb::open(dir.path(), opts.clone()).unwrap();
+        for i in 0..10u8 {
+            db.save_state(1, 1, StateType::Context, &[i]).unwrap();
+        }
+        // Simulate a crash: forget the handle without closing (no flush), then tear the tail.
+        std::mem::forget(db);
+        let seg = last_segment(dir.path());
+        let len = std::fs::metadata(&seg).unwrap().len();
+        std::fs::OpenOptions::new().write(true).open(&seg).unwrap().set_len(len - 3).unwrap();
+        // The forgotten handle still holds the lock in this process; a read-only
+        // open (no lock) sees the torn tail without repairing it.
+        let ro = AgentDb::open(dir.path(), Options { read_only: true, ..quiet() }).unwrap();
+        assert_eq!(ro.load_state(1, Some(1)).unwrap().version, 9);
+    }
+
+    #[test]
+    fn corruption_inside_the_wal_refuses_to_open() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = open(dir.path());
+        for i in 0..10u8 {
+            db.save_state(1, 1, StateType::Context, &[i; 100]).unwrap();
+        }
+        std::mem::forget(db);
+        let seg = last_segment(dir.path());
+        let mut bytes = std::fs::read(&seg).unwrap();
+        bytes[40] ^= 0x55;
+        std::fs::write(&seg, bytes).unwrap();
+        match AgentDb::open(dir.path(), Options { read_only: true, ..quiet() }) {
+            Err(Error::Corrupted(msg)) => assert!(msg.contains("checksum"), "{msg}"),
+            other => panic!("expected Corrupted, got {:?}", other.err()),
+        }
+    }
+}

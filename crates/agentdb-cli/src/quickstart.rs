@@ -1,0 +1,186 @@
+//! `agentdb quickstart`: the main job. A guided run over a real embedded
+//! database that shows what AgentDB does and how fast, step by step.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use agentdb::{AgentDb, Error, FsyncPolicy, HistoryQuery, Options, StateType};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{json, Value};
+
+const AGENTS: u64 = 3;
+const SESSIONS: u64 = 2;
+const STEPS: u64 = 200;
+
+pub fn spinner(msg: &'static str) -> ProgressBar {
+    let bar = ProgressBar::new_spinner().with_message(msg);
+    bar.enable_steady_tick(Duration::from_millis(100));
+    bar
+}
+
+struct Report {
+    json: bool,
+    steps: Vec<Value>,
+}
+
+impl Report {
+    fn step(&mut self, name: &str, text: String, ms: f64, extra: Value) {
+        if !self.json {
+            println!("{:<34} {:>9.3} ms   {}", name, ms, text);
+        }
+        let mut v = json!({"step": name, "ms": ms, "detail": text});
+        if let (Value::Object(m), Value::Object(e)) = (&mut v, extra) {
+            m.extend(e);
+        }
+        self.steps.push(v);
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn default_path() -> PathBuf {
+    std::env::temp_dir().join(format!("agentdb-quickstart-{}", std::process::id()))
+}
+
+pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), Error> {
+    let path = path.unwrap_or_else(default_path);
+    let mut r = Report { json, steps: Vec::new() };
+    if !json {
+        println!("AgentDB quickstart — database at {}", path.display());
+        println!("{:<34} {:>12}   {}", "step", "time", "what happened");
+    }
+    let opts = Options { fsync, ..Options::default() };
+
+    let t = Instant::now();
+    let db = AgentDb::open(&path, opts.clone())?;
+    r.step("open database", format!("created or reopened {}", path.display()), ms(t.elapsed()), json!({}));
+
+    // Agents run sessions and checkpoint their working state after each step.
+    let total = AGENTS * SESSIONS * STEPS;
+    let bar = ProgressBar::new(total).with_style(
+        ProgressStyle::with_template("  saving states {bar:30} {pos}/{len} {per_sec}").expect("valid template"),
+    );
+    let t = Instant::now();
+    for step in 1..=STEPS {
+        for agent in 1..=AGENTS {
+            for session in 1..=SESSIONS {
+                let state = json!({
+                    "agent": agent, "session": session, "step": step,
+                    "goal": format!("plan trip #{agent}"),
+                    "scratchpad": format!("thought {step}: compare options for leg {}", step % 7),
+                });
+                let kind = if step % 10 == 0 { StateType::TaskState } else { StateType::WorkingMemory };
+                db.save_state(agent, session, kind, state.to_string().as_bytes())?;
+                bar.inc(1);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    let el = t.elapsed();
+    r.step(
+        "save states",
+        format!("{total} versions from {AGENTS} agents × {SESSIONS} sessions, {:.0} saves/s", total as f64 / el.as_secs_f64()),
+        ms(el),
+        json!({"saves": total, "saves_per_s": total as f64 / el.as_secs_f64()}),
+    );
+
+    let t = Instant::now();
+    let latest = db.load_state(2, Some(1))?;
+    let hot = t.elapsed();
+    r.step(
+        "load latest (hot, from cache)",
+        format!("agent 2 session 1 → v{} {}", latest.version, String::from_utf8_lossy(&latest.data)),
+        ms(hot),
+        json!({"version": latest.version}),
+    );
+
+    let t = Instant::now();
+    let old = db.load_state_version(2, 1, 42)?;
+    r.step(
+        "load historic version",
+        format!("agent 2 session 1 v42: step {}", serde_json::from_slice::<Value>(&old.data).map(|v| v["step"].clone()).unwrap_or_default()),
+        ms(t.elapsed()),
+        json!({}),
+    );
+
+    let t = Instant::now();
+    let hist = db.query_history(&HistoryQuery::new(1).session(2).limit(5))?;
+    r.step(
+        "history (newest 5)",
+        format!("agent 1 session 2 versions {:?}", hist.iter().map(|s| s.version).collect::<Vec<_>>()),
+        ms(t.elapsed()),
+        json!({"versions": hist.iter().map(|s| s.version).collect::<Vec<_>>()}),
+    );
+
+    // Snapshot before a risky plan, let the agent go wrong, roll back.
+    let t = Instant::now();
+    let snap_name = format!("before-risky-plan-{}", latest.version);
+    let snap = db.create_snapshot(1, 1, &snap_name)?;
+    r.step("create snapshot", format!("{:?} → agent 1 session 1 v{}", snap.name, snap.version), ms(t.elapsed()), json!({}));
+    for i in 0..3 {
+        db.save_state(1, 1, StateType::WorkingMemory, format!("{{\"hallucination\": {i}}}").as_bytes())?;
+    }
+    let t = Instant::now();
+    let restored = db.restore_snapshot(1, &snap_name)?;
+    r.step(
+        "restore snapshot (rollback)",
+        format!("v{} now holds v{}'s data; history keeps the 3 bad versions", restored.version, snap.version),
+        ms(t.elapsed()),
+        json!({"restored_version": restored.version}),
+    );
+
+    let t = Instant::now();
+    let flush = db.flush()?;
+    r.step(
+        "flush to LanceDB",
+        format!("{} states, {} snapshot(s) in one batch; WAL segments retired: {}", flush.states, flush.snapshots, flush.wal_segments_retired),
+        ms(t.elapsed()),
+        json!({}),
+    );
+    db.close()?;
+    drop(db);
+
+    let t = Instant::now();
+    let db = AgentDb::open(&path, opts)?;
+    r.step("reopen database", "every write is back".to_string(), ms(t.elapsed()), json!({}));
+    let t = Instant::now();
+    let again = db.load_state(1, Some(1))?;
+    let cold = t.elapsed();
+    assert_eq!(again.data, restored.data, "persisted state must match");
+    r.step(
+        "load latest (cold, from Lance)",
+        format!("agent 1 session 1 → v{} (the restored state), checksum verified", again.version),
+        ms(cold),
+        json!({}),
+    );
+    let t = Instant::now();
+    let again_hot = db.load_state(1, Some(1))?;
+    r.step("load latest (hot again)", format!("v{}", again_hot.version), ms(t.elapsed()), json!({}));
+
+    let t = Instant::now();
+    let m = db.compact()?;
+    let states_tbl = m.tables.iter().find(|t| t.table == "states");
+    r.step(
+        "maintenance (compact/index/prune)",
+        format!(
+            "states: fragments -{} +{}{}",
+            states_tbl.map_or(0, |t| t.fragments_removed),
+            states_tbl.map_or(0, |t| t.fragments_added),
+            if states_tbl.is_some_and(|t| t.index_created) { ", agent_id index built" } else { "" }
+        ),
+        ms(t.elapsed()),
+        json!({}),
+    );
+    let stats = db.stats()?;
+    if json {
+        println!("{}", json!({"path": path, "steps": r.steps, "stats": stats}));
+    } else {
+        for t in &stats.tables {
+            println!("  table {:<10} {:>6} rows  {:>3} fragment(s)  {:>8} bytes on disk", t.name, t.rows, t.fragments, t.disk_bytes);
+        }
+        println!("Done. Explore it: agentdb --path {} state history --agent 1 --session 1 --limit 5", path.display());
+    }
+    Ok(())
+}
