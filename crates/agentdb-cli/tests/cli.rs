@@ -1,0 +1,105 @@
+//! The `agentdb` binary, run as a user would.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn agentdb(dir: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_agentdb")).arg("--path").arg(dir).args(args).output().unwrap()
+}
+
+fn json_ok(dir: &std::path::Path, args: &[&str]) -> Value {
+    let mut full = vec!["--json"];
+    full.extend_from_slice(args);
+    let out = agentdb(dir, &full);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn quickstart_runs_end_to_end_and_persists() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("qs");
+    let out = json_ok(&db, &["quickstart"]);
+    let steps: Vec<&str> = out["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
+    for want in ["open database", "save states", "restore snapshot (rollback)", "reopen database", "load latest (cold, from Lance)"] {
+        assert!(steps.contains(&want), "missing step {want}: {steps:?}");
+    }
+    let states = out["stats"]["tables"].as_array().unwrap().iter().find(|t| t["name"] == "states").unwrap().clone();
+    assert_eq!(states["rows"], 1204);
+    // The database it left behind is usable by the other commands.
+    let hist = json_ok(&db, &["state", "history", "--agent", "1", "--session", "1", "--limit", "4"]);
+    let versions: Vec<u64> = hist.as_array().unwrap().iter().map(|s| s["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, vec![204, 203, 202, 201]);
+    let snaps = json_ok(&db, &["state", "snapshots", "--agent", "1"]);
+    assert_eq!(snaps.as_array().unwrap().len(), 1);
+    // Human-readable mode prints the table too.
+    let text = agentdb(&dir.path().join("qs2"), &["quickstart"]);
+    assert!(text.status.success());
+    let text = String::from_utf8(text.stdout).unwrap();
+    assert!(text.contains("load latest (hot, from cache)") && text.contains("Done."), "{text}");
+}
+
+#[test]
+fn state_commands_roundtrip() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let saved = json_ok(p, &["state", "save", "--agent", "7", "--session", "2", "--type", "task_state", "--data", "{\"a\":1}", "--meta", "k=v"]);
+    assert_eq!(saved["version"], 1);
+    // Payload from stdin.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentdb"))
+        .args(["--json", "--path"])
+        .arg(p)
+        .args(["state", "save", "--agent", "7", "--session", "2"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"from stdin").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    assert_eq!(serde_json::from_slice::<Value>(&out.stdout).unwrap()["version"], 2);
+
+    let latest = json_ok(p, &["state", "load", "--agent", "7", "--session", "2"]);
+    assert_eq!((latest["version"].as_u64(), latest["data"].as_str()), (Some(2), Some("from stdin")));
+    let v1 = json_ok(p, &["state", "load", "--agent", "7", "--session", "2", "--version", "1"]);
+    assert_eq!(v1["metadata"]["k"], "v");
+    assert_eq!(v1["state_type"], "task_state");
+    let raw = agentdb(p, &["state", "load", "--agent", "7", "--raw"]);
+    assert_eq!(raw.stdout, b"from stdin");
+
+    json_ok(p, &["state", "snapshot", "--agent", "7", "--session", "2", "--name", "good"]);
+    json_ok(p, &["state", "save", "--agent", "7", "--session", "2", "--data", "oops"]);
+    let restored = json_ok(p, &["state", "restore", "--agent", "7", "--name", "good"]);
+    assert_eq!((restored["version"].as_u64(), restored["data"].as_str()), (Some(4), Some("from stdin")));
+
+    let stats = json_ok(p, &["stats"]);
+    assert_eq!(stats["last_lsn"], 5);
+    let compact = json_ok(p, &["compact"]);
+    assert!(compact["tables"].as_array().unwrap().len() >= 2);
+
+    json_ok(p, &["state", "delete-agent", "--agent", "7"]);
+    let gone = agentdb(p, &["--json", "state", "load", "--agent", "7"]);
+    assert_eq!(gone.status.code(), Some(3), "not found exits 3");
+    let err: Value = serde_json::from_slice(&gone.stderr).unwrap();
+    assert_eq!(err["error"], "not_found");
+}
+
+#[test]
+fn bad_input_gets_clear_errors_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let bad_type = agentdb(p, &["state", "save", "--agent", "1", "--type", "feelings", "--data", "x"]);
+    assert_eq!(bad_type.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad_type.stderr).contains("unknown state type"));
+    json_ok(p, &["state", "save", "--agent", "1", "--data", "x"]);
+    let bad_name = agentdb(p, &["state", "snapshot", "--agent", "1", "--name", "a b"]);
+    assert_eq!(bad_name.status.code(), Some(2));
+    let bad_fsync = agentdb(p, &["--fsync", "sometimes", "stats"]);
+    assert_eq!(bad_fsync.status.code(), Some(2));
+    let missing_db = agentdb(&p.join("nowhere"), &["state", "load", "--agent", "1"]);
+    assert_eq!(missing_db.status.code(), Some(3));
+    let bad_meta = agentdb(p, &["state", "save", "--agent", "1", "--data", "x", "--meta", "novalue"]);
+    assert!(!bad_meta.status.success());
+}
