@@ -44,13 +44,46 @@ pub struct ReplayReport {
     pub truncated_bytes: u64,
 }
 
+/// The file operations the log needs: the seam where tests inject failed
+/// writes, short writes and failed fsyncs (as redb's crash backend does).
+pub trait SegmentFile: Send + Sync {
+    fn append(&self, buf: &[u8]) -> std::io::Result<()>;
+    fn sync(&self) -> std::io::Result<()>;
+    fn truncate(&self, len: u64) -> std::io::Result<()>;
+}
+
+impl SegmentFile for File {
+    fn append(&self, buf: &[u8]) -> std::io::Result<()> {
+        (&*self).write_all(buf)
+    }
+    fn sync(&self) -> std::io::Result<()> {
+        self.sync_data()
+    }
+    fn truncate(&self, len: u64) -> std::io::Result<()> {
+        self.set_len(len)
+    }
+}
+
+/// Creates segment files; `StdIo` in production, fault injectors in tests.
+pub trait WalIo: Send + Sync {
+    fn create(&self, path: &Path) -> std::io::Result<Arc<dyn SegmentFile>>;
+}
+
+pub struct StdIo;
+
+impl WalIo for StdIo {
+    fn create(&self, path: &Path) -> std::io::Result<Arc<dyn SegmentFile>> {
+        Ok(Arc::new(OpenOptions::new().create_new(true).append(true).open(path)?))
+    }
+}
+
 struct Segment {
     first_lsn: u64,
     path: PathBuf,
 }
 
 struct WalState {
-    file: Arc<File>,
+    file: Arc<dyn SegmentFile>,
     segment_len: u64,
     /// Sealed segments plus the current one (last), oldest first.
     segments: Vec<Segment>,
@@ -59,6 +92,7 @@ struct WalState {
 
 pub struct Wal {
     dir: PathBuf,
+    io: Arc<dyn WalIo>,
     policy: FsyncPolicy,
     segment_bytes: u64,
     state: Mutex<WalState>,
@@ -171,6 +205,18 @@ impl Wal {
         read_only: bool,
         visit: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
     ) -> Result<(Option<Wal>, ReplayReport)> {
+        Self::open_with_io(dir, Arc::new(StdIo), policy, segment_bytes, after_lsn, read_only, visit)
+    }
+
+    pub fn open_with_io(
+        dir: &Path,
+        io: Arc<dyn WalIo>,
+        policy: FsyncPolicy,
+        segment_bytes: u64,
+        after_lsn: u64,
+        read_only: bool,
+        visit: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<(Option<Wal>, ReplayReport)> {
         if !read_only {
             fs::create_dir_all(dir)?;
         } else if !dir.exists() {
@@ -263,14 +309,15 @@ impl Wal {
                 segments.pop();
             }
         }
-        let (file, path) = create_segment(dir, next_lsn)?;
+        let (file, path) = create_segment(&*io, dir, next_lsn)?;
         segments.push(Segment { first_lsn: next_lsn, path });
         let wal = Wal {
             dir: dir.to_path_buf(),
+            io,
             policy,
             segment_bytes,
             state: Mutex::new(WalState {
-                file: Arc::new(file),
+                file,
                 segment_len: SEGMENT_MAGIC.len() as u64,
                 segments,
                 next_lsn,
@@ -304,9 +351,9 @@ impl Wal {
             }
             let lsn = st.next_lsn;
             let frame = encode_frame(lsn, payload);
-            if let Err(e) = (&*st.file).write_all(&frame) {
+            if let Err(e) = st.file.append(&frame) {
                 // Cut back to the last whole frame so later appends never follow garbage.
-                if st.file.set_len(st.segment_len).is_err() {
+                if st.file.truncate(st.segment_len).is_err() {
                     self.poisoned.store(true, Ordering::Release);
                 }
                 return Err(e.into());
@@ -323,7 +370,7 @@ impl Wal {
     }
 
     /// Group commit: if another thread's fsync already covered `lsn`, return at once.
-    fn sync_through(&self, lsn: u64, file: &File) -> Result<()> {
+    fn sync_through(&self, lsn: u64, file: &Arc<dyn SegmentFile>) -> Result<()> {
         if self.synced_lsn.load(Ordering::Acquire) >= lsn {
             return Ok(());
         }
@@ -336,13 +383,13 @@ impl Wal {
             let st = self.state.lock();
             (st.next_lsn - 1, st.file.clone())
         };
-        if let Err(e) = file.sync_data() {
+        if let Err(e) = file.sync() {
             self.poisoned.store(true, Ordering::Release);
             return Err(e.into());
         }
         // If the segment rotated meanwhile, rotation synced the old file and
         // `covered` may lie in the new one: only claim what this file holds.
-        let covered = if std::ptr::eq(&*current, file) { covered } else { lsn };
+        let covered = if Arc::ptr_eq(&current, file) { covered } else { lsn };
         self.synced_lsn.fetch_max(covered, Ordering::AcqRel);
         Ok(())
     }
@@ -361,14 +408,14 @@ impl Wal {
     }
 
     fn rotate_locked(&self, st: &mut WalState) -> Result<()> {
-        if let Err(e) = st.file.sync_data() {
+        if let Err(e) = st.file.sync() {
             self.poisoned.store(true, Ordering::Release);
             return Err(e.into());
         }
         self.synced_lsn.fetch_max(st.next_lsn - 1, Ordering::AcqRel);
-        let (file, path) = create_segment(&self.dir, st.next_lsn)?;
+        let (file, path) = create_segment(&*self.io, &self.dir, st.next_lsn)?;
         st.segments.push(Segment { first_lsn: st.next_lsn, path });
-        st.file = Arc::new(file);
+        st.file = file;
         st.segment_len = SEGMENT_MAGIC.len() as u64;
         Ok(())
     }
@@ -415,11 +462,11 @@ impl Wal {
     }
 }
 
-fn create_segment(dir: &Path, first_lsn: u64) -> Result<(File, PathBuf)> {
+fn create_segment(io: &dyn WalIo, dir: &Path, first_lsn: u64) -> Result<(Arc<dyn SegmentFile>, PathBuf)> {
     let path = segment_path(dir, first_lsn);
-    let mut file = OpenOptions::new().create_new(true).append(true).open(&path)?;
-    file.write_all(SEGMENT_MAGIC)?;
-    file.sync_all()?;
+    let file = io.create(&path)?;
+    file.append(SEGMENT_MAGIC)?;
+    file.sync()?;
     sync_dir(dir)?;
     Ok((file, path))
 }
@@ -527,6 +574,90 @@ mod tests {
         assert_eq!(records.iter().map(|r| r.0).collect::<Vec<_>>(), vec![7, 8, 9, 10]);
         // A checkpoint older than the first remaining segment means lost records.
         assert!(matches!(collect(dir.path(), 2), Err(Error::Corrupted(_))));
+    }
+
+    /// Fails the Nth append (optionally after writing part of it) or every fsync once armed.
+    struct Faulty {
+        appends_until_fail: std::sync::atomic::AtomicI64,
+        short_write: bool,
+        fail_sync: AtomicBool,
+    }
+    struct FaultyFile {
+        inner: File,
+        faults: Arc<Faulty>,
+    }
+    impl SegmentFile for FaultyFile {
+        fn append(&self, buf: &[u8]) -> std::io::Result<()> {
+            if self.faults.appends_until_fail.fetch_sub(1, Ordering::SeqCst) == 0 {
+                if self.faults.short_write {
+                    self.inner.append(&buf[..buf.len() / 2])?;
+                }
+                return Err(std::io::Error::other("injected: no space left on device"));
+            }
+            self.inner.append(buf)
+        }
+        fn sync(&self) -> std::io::Result<()> {
+            if self.faults.fail_sync.load(Ordering::SeqCst) {
+                return Err(std::io::Error::other("injected: fsync failed"));
+            }
+            self.inner.sync()
+        }
+        fn truncate(&self, len: u64) -> std::io::Result<()> {
+            self.inner.truncate(len)
+        }
+    }
+    struct FaultyIo(Arc<Faulty>);
+    impl WalIo for FaultyIo {
+        fn create(&self, path: &Path) -> std::io::Result<Arc<dyn SegmentFile>> {
+            let inner = OpenOptions::new().create_new(true).append(true).open(path)?;
+            Ok(Arc::new(FaultyFile { inner, faults: self.0.clone() }))
+        }
+    }
+
+    fn faulty(fail_after: i64, short_write: bool, policy: FsyncPolicy) -> (tempfile::TempDir, Wal, Arc<Faulty>) {
+        let dir = tempfile::tempdir().unwrap();
+        let faults = Arc::new(Faulty {
+            // +1: the segment magic is the first append.
+            appends_until_fail: std::sync::atomic::AtomicI64::new(fail_after + 1),
+            short_write,
+            fail_sync: AtomicBool::new(false),
+        });
+        let (wal, _) =
+            Wal::open_with_io(dir.path(), Arc::new(FaultyIo(faults.clone())), policy, 1 << 20, 0, false, &mut |_, _| Ok(()))
+                .unwrap();
+        (dir, wal.unwrap(), faults)
+    }
+
+    #[test]
+    fn failed_or_short_write_changes_nothing_and_the_log_stays_usable() {
+        for short in [false, true] {
+            let (dir, wal, _) = faulty(3, short, FsyncPolicy::Never);
+            let mut applied = Vec::new();
+            for i in 0..3u8 {
+                wal.append(&[i], |lsn| applied.push(lsn)).unwrap();
+            }
+            let err = wal.append(b"doomed", |lsn| applied.push(lsn));
+            assert!(matches!(err, Err(Error::Io(_))));
+            assert_eq!(applied, vec![1, 2, 3], "a failed append must not reach the memtable");
+            let (lsn, ()) = wal.append(b"after", |_| ()).unwrap();
+            assert_eq!(lsn, 4, "the failed record consumed no LSN");
+            drop(wal);
+            let (records, rep, _) = collect(dir.path(), 0).unwrap();
+            assert_eq!(rep.truncated_bytes, 0, "the partial frame was cut at once, not left for replay");
+            assert_eq!(records.last().unwrap(), &(4, b"after".to_vec()));
+        }
+    }
+
+    #[test]
+    fn a_failed_fsync_poisons_the_log() {
+        let (_dir, wal, faults) = faulty(1_000_000, false, FsyncPolicy::Always);
+        wal.append(b"ok", |_| ()).unwrap();
+        faults.fail_sync.store(true, Ordering::SeqCst);
+        assert!(wal.append(b"unsynced", |_| ()).is_err(), "the write is not acknowledged");
+        faults.fail_sync.store(false, Ordering::SeqCst);
+        // The kernel may have dropped the dirty pages: retrying would lie.
+        let err = wal.append(b"later", |_| ()).unwrap_err();
+        assert!(err.to_string().contains("refuses writes"), "{err}");
     }
 
     #[test]
