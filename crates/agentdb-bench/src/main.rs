@@ -28,6 +28,9 @@ struct Args {
     /// Per-record lancedb appends in the side-by-side baseline (each one is a Lance commit).
     #[arg(long, default_value_t = 1_000)]
     lance_appends: u64,
+    /// Upserts through LanceDB's MemWAL in the side-by-side comparison.
+    #[arg(long, default_value_t = 200)]
+    memwal_upserts: u64,
     /// Payload bytes per state.
     #[arg(long, default_value_t = 256)]
     payload: usize,
@@ -142,6 +145,48 @@ fn lance_per_record_appends(dir: &Path, n: u64, size: usize) -> (f64, usize) {
     })
 }
 
+/// LanceDB's experimental LSM write path (MemWAL): one durable upsert per
+/// save through `merge_insert`, as the docs describe it. Measured so the
+/// choice of our own WAL rests on numbers (docs/ARCHITECTURE.md).
+fn lance_memwal_upserts(dir: &Path, n: u64, size: usize) -> Result<(f64, Duration, Duration), String> {
+    use arrow_array::RecordBatchIterator;
+    use arrow_schema::{DataType, Field, Schema};
+    let _ = std::fs::remove_dir_all(dir);
+    let rt = tokio::runtime::Runtime::new().map_err(|e| e.to_string())?;
+    rt.block_on(async {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("data", DataType::LargeBinary, false),
+        ]));
+        let data = payload(size, 0);
+        let row = |id: i64| {
+            RecordBatch::try_new(
+                schema.clone(),
+                vec![Arc::new(Int64Array::from(vec![id])), Arc::new(LargeBinaryArray::from(vec![&data[..]]))],
+            )
+            .expect("batch")
+        };
+        let err = |e: lancedb::Error| e.to_string();
+        let conn = lancedb::connect(dir.to_str().expect("utf-8")).execute().await.map_err(err)?;
+        let table = conn.create_table("memwal", row(-1)).execute().await.map_err(err)?;
+        table.set_unenforced_primary_key(["id"]).await.map_err(err)?;
+        table.enable_rte(lancedb::table::RTEWriteSpec::unsharded()).await.map_err(err)?;
+        let mut lat = Vec::new();
+        let start = Instant::now();
+        for i in 0..n as i64 {
+            let s = Instant::now();
+            let mut b = table.merge_insert(&[]);
+            b.when_matched_update_all(None).when_not_matched_insert_all();
+            let reader = RecordBatchIterator::new(vec![Ok(row(i))], schema.clone());
+            b.execute(Box::new(reader)).await.map_err(err)?;
+            lat.push(s.elapsed());
+        }
+        let rate = n as f64 / start.elapsed().as_secs_f64();
+        lat.sort();
+        Ok((rate, percentile(&lat, 0.5), percentile(&lat, 0.99)))
+    })
+}
+
 fn main() {
     let mut a = Args::parse();
     if a.quick {
@@ -149,6 +194,7 @@ fn main() {
         a.saves = 5_000;
         a.saves_always = 500;
         a.lance_appends = 50;
+        a.memwal_upserts = 20;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let base = a.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
@@ -176,6 +222,17 @@ fn main() {
         format!("{frags} fragments after {} appends", a.lance_appends),
     );
     push("ratio AgentDB(batch, 1 writer) ÷ lancedb per-record", format!("{:.0}×", t1 / lance), String::new());
+    match lance_memwal_upserts(&base.join("memwal"), a.memwal_upserts, a.payload) {
+        Ok((rate, p50, p99)) => {
+            push(
+                "lancedb MemWAL durable upsert (experimental LSM path)",
+                format!("{rate:.0} saves/s"),
+                format!("p50 {} p99 {}; no fsync on local disk", us(p50), us(p99)),
+            );
+            push("ratio AgentDB(batch, 1 writer) ÷ lancedb MemWAL", format!("{:.0}×", t1 / rate), String::new());
+        }
+        Err(e) => push("lancedb MemWAL durable upsert (experimental LSM path)", "failed".into(), e),
+    }
     push("ratio AgentDB(always, 1 writer) ÷ lancedb per-record", format!("{:.1}×", ta1 / lance), "both durable per save".into());
 
     // 2. A large database: write, measure memory, reopen, cold and hot reads.

@@ -1,0 +1,126 @@
+//! Runs the language-neutral cases in tests/conformance/*.json against the
+//! Rust engine. Every other surface runs the same files.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use agentdb::{AgentDb, AgentState, HistoryQuery, Options, Snapshot, StateType};
+use serde_json::{json, Value};
+
+fn cases_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/conformance")
+}
+
+fn state_value(s: &AgentState) -> Value {
+    json!({
+        "agent_id": s.agent_id, "session_id": s.session_id, "version": s.version,
+        "state_type": s.state_type.as_str(), "data": String::from_utf8_lossy(&s.data), "metadata": s.metadata,
+    })
+}
+
+fn snapshot_value(s: &Snapshot) -> Value {
+    json!({"agent_id": s.agent_id, "session_id": s.session_id, "name": s.name, "version": s.version})
+}
+
+fn u(args: &Value, k: &str) -> u64 {
+    args[k].as_u64().unwrap_or_else(|| panic!("arg {k} missing"))
+}
+
+fn run_op(db: &AgentDb, op: &str, args: &Value) -> agentdb::Result<Value> {
+    Ok(match op {
+        "save_state" => {
+            let t: StateType = args["state_type"].as_str().unwrap_or("context").parse()?;
+            let meta: BTreeMap<String, String> = serde_json::from_value(args["metadata"].clone()).unwrap_or_default();
+            let data = args["data"].as_str().unwrap_or_default().as_bytes();
+            json!({"version": db.save_state_with_metadata(u(args, "agent_id"), u(args, "session_id"), t, data, meta)?})
+        }
+        "load_state" => state_value(&db.load_state(u(args, "agent_id"), args["session_id"].as_u64())?),
+        "load_state_version" => {
+            state_value(&db.load_state_version(u(args, "agent_id"), u(args, "session_id"), u(args, "version"))?)
+        }
+        "query_history" => {
+            let mut q = HistoryQuery::new(u(args, "agent_id"))
+                .between(args["from_ms"].as_i64(), args["to_ms"].as_i64())
+                .limit(u(args, "limit") as usize);
+            q.session_id = args["session_id"].as_u64();
+            let rows = db.query_history(&q)?;
+            json!({
+                "versions": rows.iter().map(|s| s.version).collect::<Vec<_>>(),
+                "data": rows.iter().map(|s| String::from_utf8_lossy(&s.data).to_string()).collect::<Vec<_>>(),
+            })
+        }
+        "create_snapshot" => snapshot_value(&db.create_snapshot(
+            u(args, "agent_id"),
+            u(args, "session_id"),
+            args["name"].as_str().unwrap_or_default(),
+        )?),
+        "list_snapshots" => {
+            let list = db.list_snapshots(u(args, "agent_id"))?;
+            json!({"names": list.iter().map(|s| s.name.clone()).collect::<Vec<_>>()})
+        }
+        "restore_snapshot" => {
+            state_value(&db.restore_snapshot(u(args, "agent_id"), args["name"].as_str().unwrap_or_default())?)
+        }
+        "delete_agent" => {
+            db.delete_agent(u(args, "agent_id"))?;
+            json!({})
+        }
+        "flush" => {
+            db.flush()?;
+            json!({})
+        }
+        "compact" => {
+            db.compact()?;
+            json!({})
+        }
+        other => panic!("unknown conformance op {other:?}"),
+    })
+}
+
+fn options_from(v: &Value) -> Options {
+    let mut o = Options { flush_interval: Duration::from_secs(3600), maintenance_interval: None, ..Options::default() };
+    if let Some(n) = v["max_payload_bytes"].as_u64() {
+        o.max_payload_bytes = n as usize;
+    }
+    o
+}
+
+#[test]
+fn conformance_cases_pass() {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cases_dir())
+        .expect("tests/conformance exists")
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    files.sort();
+    assert!(files.len() >= 3, "conformance cases found: {files:?}");
+    for file in files {
+        let case: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let opts = options_from(&case["options"]);
+        let mut db = AgentDb::open(dir.path(), opts.clone()).unwrap();
+        for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
+            let op = step["op"].as_str().unwrap();
+            let ctx = format!("{} step {i} ({op})", file.file_name().unwrap().to_string_lossy());
+            if op == "reopen" {
+                drop(db);
+                db = AgentDb::open(dir.path(), opts.clone()).unwrap();
+                continue;
+            }
+            let got = run_op(&db, op, &step["args"]);
+            match (&step["expect_error"], got) {
+                (Value::String(code), Err(e)) => assert_eq!(e.code(), code, "{ctx}: {e}"),
+                (Value::String(code), Ok(v)) => panic!("{ctx}: expected error {code}, got {v}"),
+                (_, Err(e)) => panic!("{ctx}: unexpected error {e}"),
+                (_, Ok(v)) => {
+                    if let Value::Object(want) = &step["expect"] {
+                        for (k, w) in want {
+                            assert_eq!(&v[k], w, "{ctx}: field {k} of {v}");
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
