@@ -140,3 +140,41 @@ fn acknowledged_writes_survive_kill_9() {
         }
     }
 }
+
+#[test]
+fn a_second_process_cannot_write_but_can_read_beside_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    let exe = std::env::current_exe().unwrap();
+    let mut child = Command::new(exe)
+        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, dir.path())
+        .env(POLICY_ENV, "batch")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let mut line = String::new();
+    let mut acks = 0;
+    while acks < 200 {
+        line.clear();
+        assert!(reader.read_line(&mut line).unwrap() > 0, "child died early");
+        if line.starts_with("ACK") {
+            acks += 1;
+        }
+    }
+    // The writer process is alive and writing: a second writer must be refused…
+    match AgentDb::open(dir.path(), Options::default()) {
+        Err(agentdb::Error::Locked { .. }) => {}
+        other => panic!("expected Locked while another process writes, got {:?}", other.err()),
+    }
+    // …while a reader shares the directory and sees the writer's acknowledged data.
+    let ro = AgentDb::open(dir.path(), Options::read_only()).unwrap();
+    let latest = ro.load_state(0, Some(0)).unwrap();
+    assert!(latest.version >= 1);
+    drop(ro);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    // Once the writer is gone, the lock is free again.
+    AgentDb::open(dir.path(), Options::default()).unwrap();
+}
