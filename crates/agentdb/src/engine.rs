@@ -24,15 +24,15 @@ use lancedb::database::CreateTableMode;
 use lancedb::index::Index;
 use lancedb::table::OptimizeAction;
 use lancedb::Table;
-use lru::LruCache;
 use parking_lot::{Condvar, Mutex, RwLock};
 use serde::Serialize;
 
 use crate::options::{FsyncPolicy, Options};
+use crate::states::cache::LatestCache;
 use crate::states::AgentState;
 use crate::storage::checkpoint::{self, Checkpoint};
 use crate::storage::memtable::{FlushSet, Memtable, WalEntry};
-use crate::storage::tables::{self, filter, Stored, SNAPSHOTS_TABLE, STATES_TABLE};
+use crate::storage::tables::{self, filter, Stored, MEMORIES_TABLE, SNAPSHOTS_TABLE, STATES_TABLE};
 use crate::storage::wal::Wal;
 use crate::{Error, Result};
 
@@ -61,6 +61,8 @@ pub struct TableMaintenance {
     pub old_versions_pruned: u64,
     pub bytes_removed: u64,
     pub index_created: bool,
+    /// Rows removed as expired or superseded (memories).
+    pub rows_purged: u64,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -84,8 +86,15 @@ pub(crate) struct Engine {
     rt: tokio::runtime::Runtime,
     pub states_tbl: Table,
     pub snapshots_tbl: Table,
+    pub memories_tbl: Table,
     wal: Option<Wal>,
     pub mem: RwLock<Memtable>,
+    /// Readers that combine memtable deltas with Lance rows hold this shared
+    /// across both reads; a flush takes it exclusively only to drain the
+    /// memtable, so no reader sees a delta vanish before its Lance row appears.
+    pub drain_gate: RwLock<()>,
+    /// The embedder for text-only calls, loaded on first use (not at open).
+    pub embedder: std::sync::OnceLock<std::result::Result<Arc<dyn crate::embed::Embedder>, String>>,
     /// Notified after each flush, for writers stalled by backpressure.
     flushed_cv: Condvar,
     flushed_mx: Mutex<()>,
@@ -95,7 +104,7 @@ pub(crate) struct Engine {
     lance_write: Mutex<()>,
     closed: AtomicBool,
     /// Latest state per (agent, session): the microsecond path of `load_state`.
-    pub latest: Mutex<LruCache<(u64, u64), Arc<Stored<AgentState>>>>,
+    pub latest: Mutex<LatestCache>,
     /// Bumped by `delete_agent`; a cold read that began before a bump must not
     /// fill the cache (it could resurrect the deleted agent).
     pub cache_epoch: AtomicU64,
@@ -155,7 +164,7 @@ impl Engine {
         let lance_uri = lance_uri.to_str().ok_or_else(|| Error::invalid("database path must be valid UTF-8"))?;
 
         let mut attempt = 0;
-        let (ckpt, states_tbl, snapshots_tbl, mem, wal) = loop {
+        let (ckpt, [states_tbl, snapshots_tbl, memories_tbl], mem, wal) = loop {
             attempt += 1;
             let res = rt.block_on(Self::recover(path, lance_uri, &opts));
             match res {
@@ -169,16 +178,20 @@ impl Engine {
 
         let engine = Arc::new(Engine {
             path: path.to_path_buf(),
-            latest: Mutex::new(LruCache::new(
+            latest: Mutex::new(LatestCache::new(
                 std::num::NonZeroUsize::new(opts.latest_cache_entries).expect("validated > 0"),
+                opts.latest_cache_bytes,
             )),
             cache_epoch: AtomicU64::new(0),
             opts,
             rt,
             states_tbl,
             snapshots_tbl,
+            memories_tbl,
             wal,
             mem: RwLock::new(mem),
+            drain_gate: RwLock::new(()),
+            embedder: std::sync::OnceLock::new(),
             flushed_cv: Condvar::new(),
             flushed_mx: Mutex::new(()),
             checkpoint: Mutex::new(ckpt),
@@ -207,12 +220,16 @@ impl Engine {
         path: &Path,
         lance_uri: &str,
         opts: &Options,
-    ) -> Result<(Checkpoint, Table, Table, Memtable, Option<Wal>)> {
+    ) -> Result<(Checkpoint, [Table; 3], Memtable, Option<Wal>)> {
         let ckpt_opt = checkpoint::load(path)?;
         let conn = lancedb::connect(lance_uri).execute().await?;
         let mut ckpt = ckpt_opt.clone().unwrap_or_else(Checkpoint::new);
         let mut tables_out = Vec::new();
-        for (name, schema) in [(STATES_TABLE, tables::states_schema()), (SNAPSHOTS_TABLE, tables::snapshots_schema())] {
+        for (name, schema) in [
+            (STATES_TABLE, tables::states_schema()),
+            (SNAPSHOTS_TABLE, tables::snapshots_schema()),
+            (MEMORIES_TABLE, tables::memories_schema(opts.memory_dimension)),
+        ] {
             let table = if opts.read_only {
                 let t = conn.open_table(name).execute().await?;
                 if let Some(v) = ckpt.table_versions.get(name) {
@@ -238,10 +255,17 @@ impl Engine {
                 ckpt.table_versions.insert(name.to_string(), t.version().await?);
                 t
             };
+            if let Some(existing) = tables::embedding_dimension(&*table.schema().await?) {
+                if existing != opts.memory_dimension {
+                    return Err(Error::invalid(format!(
+                        "table {name} stores {existing}-dimension embeddings but Options::memory_dimension is {}",
+                        opts.memory_dimension
+                    )));
+                }
+            }
             tables_out.push(table);
         }
-        let snapshots_tbl = tables_out.pop().expect("two tables");
-        let states_tbl = tables_out.pop().expect("two tables");
+        let tables: [Table; 3] = tables_out.try_into().map_err(|_| Error::corrupted("table count"))?;
 
         let mut mem = Memtable::default();
         let (wal, report) = Wal::open(
@@ -266,7 +290,7 @@ impl Engine {
         if !opts.read_only && ckpt_opt.as_ref() != Some(&ckpt) {
             checkpoint::store(path, &ckpt)?;
         }
-        Ok((ckpt, states_tbl, snapshots_tbl, mem, wal))
+        Ok((ckpt, tables, mem, wal))
     }
 
     fn start_background(self: &Arc<Self>) -> Result<()> {
@@ -419,9 +443,23 @@ impl Engine {
         if set.is_empty() {
             return Ok(FlushReport { flushed_lsn: upto, ..Default::default() });
         }
+        let prev_flushed = self.flushed_lsn();
         self.block_on(self.write_flush_set(&set))?;
         self.store_checkpoint(upto)?;
-        self.mem.write().drain_through(upto);
+        {
+            let _gate = self.drain_gate.write();
+            self.mem.write().drain_through(upto);
+        }
+        if !set.memory_patches.is_empty() {
+            // Only now that the checkpoint covers the new versions may the old
+            // ones go: a crash before the checkpoint rolls the new ones back and
+            // replays patches onto the old. A crash here leaves duplicates, which
+            // reads resolve by LSN and maintenance removes.
+            let ids: Vec<u64> = set.memory_patches.iter().map(|(id, _)| *id).collect();
+            let superseded = filter::u64_in("memory_id", &ids).and(filter::u64_lt("lsn", prev_flushed + 1));
+            self.block_on(self.memories_tbl.delete(&superseded))?;
+            self.store_checkpoint(upto)?;
+        }
         {
             let _g = self.flushed_mx.lock();
             self.flushed_cv.notify_all();
@@ -452,6 +490,29 @@ impl Engine {
                 rows.chunks(FLUSH_BATCH_ROWS).map(tables::snapshots_to_batch).collect::<Result<Vec<_>>>()?;
             self.snapshots_tbl.add(batches).execute().await?;
         }
+        if !set.memories.is_empty() || !set.memory_patches.is_empty() {
+            let mut rows: Vec<Stored<crate::memories::Memory>> = set.memories.clone();
+            if !set.memory_patches.is_empty() {
+                let ids: Vec<u64> = set.memory_patches.iter().map(|(id, _)| *id).collect();
+                let bases = self.latest_memory_rows(&ids).await?;
+                for (id, patches) in &set.memory_patches {
+                    match bases.get(id) {
+                        Some(base) => rows.push(crate::storage::memtable::compose(base, patches)),
+                        None => tracing::warn!(memory_id = id, "patch for a memory that no longer exists; dropped"),
+                    }
+                }
+            }
+            let refs: Vec<&Stored<crate::memories::Memory>> = rows.iter().collect();
+            let dim = self.opts.memory_dimension;
+            let batches = refs
+                .chunks(FLUSH_BATCH_ROWS)
+                .map(|c| tables::memories_to_batch(c, dim))
+                .collect::<Result<Vec<_>>>()?;
+            self.memories_tbl.add(batches).execute().await?;
+        }
+        if !set.memory_deletes.is_empty() {
+            self.memories_tbl.delete(&filter::u64_in("memory_id", &set.memory_deletes)).await?;
+        }
         if !set.deletes.is_empty() {
             // One commit per table for all pending agent deletes. `lsn < L`
             // keeps rows written after the delete, and makes a replay harmless.
@@ -467,11 +528,30 @@ impl Engine {
         Ok(())
     }
 
+    /// The newest Lance row of each memory id (older versions may linger
+    /// until maintenance removes them).
+    pub async fn latest_memory_rows(&self, ids: &[u64]) -> Result<std::collections::HashMap<u64, Stored<crate::memories::Memory>>> {
+        let mut out: std::collections::HashMap<u64, Stored<crate::memories::Memory>> = std::collections::HashMap::new();
+        for chunk in ids.chunks(4096) {
+            let batches = tables::query(&self.memories_tbl, Some(filter::u64_in("memory_id", chunk)), None, None, None).await?;
+            for b in &batches {
+                for (row, _) in tables::memories_from_batch(b)? {
+                    let newer = out.get(&row.value.memory_id).is_none_or(|o| o.lsn < row.lsn);
+                    if newer {
+                        out.insert(row.value.memory_id, row);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn store_checkpoint(&self, flushed_lsn: u64) -> Result<()> {
         let versions = self.block_on(async {
             let mut v = BTreeMap::new();
-            v.insert(STATES_TABLE.to_string(), self.states_tbl.version().await?);
-            v.insert(SNAPSHOTS_TABLE.to_string(), self.snapshots_tbl.version().await?);
+            for (name, t) in self.tables() {
+                v.insert(name.to_string(), t.version().await?);
+            }
             Ok::<_, Error>(v)
         })?;
         let mut ckpt = self.checkpoint.lock();
@@ -494,8 +574,8 @@ impl Engine {
         self.wal.as_ref().map(|w| w.segment_count()).unwrap_or(0)
     }
 
-    pub fn tables(&self) -> [(&'static str, &Table); 2] {
-        [(STATES_TABLE, &self.states_tbl), (SNAPSHOTS_TABLE, &self.snapshots_tbl)]
+    pub fn tables(&self) -> [(&'static str, &Table); 3] {
+        [(STATES_TABLE, &self.states_tbl), (SNAPSHOTS_TABLE, &self.snapshots_tbl), (MEMORIES_TABLE, &self.memories_tbl)]
     }
 
     /// Flush, then compact small fragments, index `agent_id`, fold new rows
@@ -517,13 +597,19 @@ impl Engine {
                     r.fragments_removed = c.fragments_removed;
                     r.fragments_added = c.fragments_added;
                 }
-                let indexed = table.list_indices().await?.iter().any(|i| i.columns == ["agent_id"]);
-                if !indexed {
-                    if table.count_rows(None).await? > 0 {
-                        table.create_index(&["agent_id"], Index::BTree(Default::default())).execute().await?;
-                        r.index_created = true;
+                if name == MEMORIES_TABLE {
+                    r.rows_purged = self.purge_memories(table).await?;
+                }
+                let indices = table.list_indices().await?;
+                let mut created = false;
+                for column in scalar_index_columns(name) {
+                    if !indices.iter().any(|i| i.columns == [*column]) && table.count_rows(None).await? > 0 {
+                        table.create_index(&[*column], Index::BTree(Default::default())).execute().await?;
+                        created = true;
                     }
-                } else {
+                }
+                r.index_created = created;
+                if !indices.is_empty() {
                     table.optimize(OptimizeAction::Index(Default::default())).await?;
                 }
                 // We hold the writer lock, so no other process has a transaction
@@ -582,6 +668,51 @@ impl Engine {
         // Release the writer lock now, not when the last Arc drops.
         self.lock_file.lock().take();
         result
+    }
+}
+
+/// Columns with a B-tree index per table: what every point lookup filters on.
+fn scalar_index_columns(table: &str) -> &'static [&'static str] {
+    match table {
+        MEMORIES_TABLE => &["agent_id", "memory_id"],
+        _ => &["agent_id"],
+    }
+}
+
+impl Engine {
+    /// Removes expired memories and versions superseded by a newer row of
+    /// the same memory (left behind if a crash hit between flush steps).
+    async fn purge_memories(&self, table: &Table) -> Result<u64> {
+        let before = table.count_rows(None).await?;
+        let expired = lancedb::expr::col("expires_at_ms").lt_eq(lancedb::expr::lit(now_ms()));
+        table.delete(&expired).await?;
+        let batches = tables::query(table, None, Some(&["memory_id", "lsn"]), None, None).await?;
+        let mut newest: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+        let mut dup_ids = Vec::new();
+        for b in &batches {
+            let ids = b.column(0).as_any().downcast_ref::<arrow_array::UInt64Array>().ok_or_else(|| Error::corrupted("memory_id"))?;
+            let lsns = b.column(1).as_any().downcast_ref::<arrow_array::UInt64Array>().ok_or_else(|| Error::corrupted("lsn"))?;
+            for (id, lsn) in ids.values().iter().zip(lsns.values()) {
+                match newest.insert(*id, *lsn) {
+                    Some(prev) => {
+                        newest.insert(*id, prev.max(*lsn));
+                        dup_ids.push(*id);
+                    }
+                    None => {}
+                }
+            }
+        }
+        if !dup_ids.is_empty() {
+            dup_ids.sort_unstable();
+            dup_ids.dedup();
+            let stale = dup_ids
+                .iter()
+                .map(|id| filter::u64_eq("memory_id", *id).and(filter::u64_lt("lsn", newest[id])))
+                .reduce(|a, b| a.or(b))
+                .expect("non-empty");
+            table.delete(&stale).await?;
+        }
+        Ok((before - table.count_rows(None).await?) as u64)
     }
 }
 

@@ -37,6 +37,18 @@ pub enum Error {
     #[error("database is open read-only")]
     ReadOnly,
 
+    /// A text-only call needs the embedding model, and none is available.
+    #[error("embedding model unavailable: {0}")]
+    ModelUnavailable(String),
+
+    /// The embedding model failed on this input.
+    #[error("embedding failed: {0}")]
+    Embedding(String),
+
+    /// A vector's length differs from its collection's (or model's) dimension.
+    #[error("dimension mismatch: expected {expected}, got {got}")]
+    DimensionMismatch { expected: usize, got: usize },
+
     /// The database has been closed.
     #[error("database is closed")]
     Closed,
@@ -73,6 +85,9 @@ impl Error {
             Error::Locked { .. } => "locked",
             Error::ReadOnly => "read_only",
             Error::Closed => "closed",
+            Error::ModelUnavailable(_) => "model_unavailable",
+            Error::Embedding(_) => "embedding",
+            Error::DimensionMismatch { .. } => "dimension_mismatch",
             Error::Io(_) => "io",
             Error::Lance(_) => "storage",
             Error::Arrow(_) => "storage",

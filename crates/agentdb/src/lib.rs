@@ -15,8 +15,10 @@
 #![deny(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 
+pub mod embed;
 mod engine;
 mod error;
+pub mod memories;
 mod options;
 pub mod states;
 pub mod storage;
@@ -29,7 +31,8 @@ use serde::Serialize;
 pub use bytes::Bytes;
 pub use engine::{FlushReport, MaintenanceReport, TableMaintenance};
 pub use error::{Error, Result};
-pub use options::{FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES};
+pub use memories::{ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory};
+pub use options::{EmbedderHandle, FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES};
 pub use states::{AgentState, HistoryQuery, Snapshot, StateType};
 
 use engine::Engine;
@@ -59,6 +62,8 @@ pub struct Stats {
     pub memtable_records: usize,
     pub memtable_bytes: usize,
     pub wal_segments: usize,
+    pub latest_cache_entries: usize,
+    pub latest_cache_bytes: usize,
     pub flushes: u64,
     pub open_ms: f64,
     pub tables: Vec<TableStats>,
@@ -110,6 +115,10 @@ impl AgentDb {
             }
             Ok::<_, Error>(out)
         })?;
+        let (cache_entries, cache_bytes) = {
+            let c = e.latest.lock();
+            (c.len(), c.bytes())
+        };
         let m = e.mem.read();
         Ok(Stats {
             path: e.path.display().to_string(),
@@ -119,6 +128,8 @@ impl AgentDb {
             memtable_records: m.records,
             memtable_bytes: m.bytes,
             wal_segments: e.wal_segments(),
+            latest_cache_entries: cache_entries,
+            latest_cache_bytes: cache_bytes,
             flushes: e.flush_count.load(std::sync::atomic::Ordering::Relaxed),
             open_ms: e.open_duration.lock().as_secs_f64() * 1e3,
             tables,

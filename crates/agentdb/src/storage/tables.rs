@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, Int64Array, LargeBinaryArray, RecordBatch, StringArray, UInt32Array, UInt64Array,
+    Array, ArrayRef, FixedSizeListArray, Float32Array, Int64Array, LargeBinaryArray, RecordBatch, StringArray,
+    UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
@@ -21,11 +22,13 @@ use lancedb::expr::{col, lit, DfExpr};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::Table;
 
+use crate::memories::{Memory, MemoryType};
 use crate::states::{AgentState, Snapshot, StateType};
 use crate::{Error, Result};
 
 pub const STATES_TABLE: &str = "states";
 pub const SNAPSHOTS_TABLE: &str = "snapshots";
+pub const MEMORIES_TABLE: &str = "memories";
 
 pub fn states_schema() -> SchemaRef {
     Arc::new(Schema::new(vec![
@@ -50,6 +53,118 @@ pub fn snapshots_schema() -> SchemaRef {
         Field::new("version", DataType::UInt64, false),
         Field::new("created_at_ms", DataType::Int64, false),
     ]))
+}
+
+pub fn memories_schema(dimension: usize) -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("lsn", DataType::UInt64, false),
+        Field::new("memory_id", DataType::UInt64, false),
+        Field::new("agent_id", DataType::UInt64, false),
+        Field::new("memory_type", DataType::Utf8, false),
+        Field::new("content", DataType::Utf8, false),
+        Field::new(
+            "embedding",
+            DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
+            false,
+        ),
+        Field::new("importance", DataType::Float32, false),
+        Field::new("access_count", DataType::UInt64, false),
+        Field::new("last_access_ms", DataType::Int64, false),
+        Field::new("created_at_ms", DataType::Int64, false),
+        Field::new("expires_at_ms", DataType::Int64, true),
+        Field::new("metadata", DataType::Utf8, false),
+    ]))
+}
+
+/// The dimension of a table's `embedding` column.
+pub fn embedding_dimension(schema: &Schema) -> Option<usize> {
+    match schema.field_with_name("embedding").ok()?.data_type() {
+        DataType::FixedSizeList(_, d) => Some(*d as usize),
+        _ => None,
+    }
+}
+
+pub fn memories_to_batch(rows: &[&Stored<Memory>], dimension: usize) -> Result<RecordBatch> {
+    let metadata: Vec<String> = rows
+        .iter()
+        .map(|r| serde_json::to_string(&r.value.metadata).map_err(|e| Error::invalid(e.to_string())))
+        .collect::<Result<_>>()?;
+    let values = Float32Array::from_iter_values(rows.iter().flat_map(|r| r.value.embedding.iter().copied()));
+    debug_assert_eq!(values.len(), rows.len() * dimension);
+    let embedding = FixedSizeListArray::try_new(
+        Arc::new(Field::new("item", DataType::Float32, true)),
+        dimension as i32,
+        Arc::new(values),
+        None,
+    )?;
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.lsn))),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.memory_id))),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.agent_id))),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.value.memory_type.as_str()))),
+        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.value.content.as_str()))),
+        Arc::new(embedding),
+        Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.value.importance))),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.access_count))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.value.last_access_ms))),
+        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.value.created_at_ms))),
+        Arc::new(Int64Array::from(rows.iter().map(|r| r.value.expires_at_ms).collect::<Vec<_>>())),
+        Arc::new(StringArray::from_iter_values(metadata.iter())),
+    ];
+    Ok(RecordBatch::try_new(memories_schema(dimension), columns)?)
+}
+
+/// Decodes memory rows; also returns `_distance` when the batch came from a vector search.
+pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<(Stored<Memory>, Option<f32>)>> {
+    let lsn = column::<UInt64Array>(batch, "lsn")?;
+    let id = column::<UInt64Array>(batch, "memory_id")?;
+    let agent = column::<UInt64Array>(batch, "agent_id")?;
+    let mtype = column::<StringArray>(batch, "memory_type")?;
+    let content = column::<StringArray>(batch, "content")?;
+    let emb = column::<FixedSizeListArray>(batch, "embedding")?;
+    let emb_values = emb
+        .values()
+        .as_any()
+        .downcast_ref::<Float32Array>()
+        .ok_or_else(|| Error::corrupted("embedding values are not f32"))?;
+    let dim = emb.value_length() as usize;
+    let importance = column::<Float32Array>(batch, "importance")?;
+    let access = column::<UInt64Array>(batch, "access_count")?;
+    let last = column::<Int64Array>(batch, "last_access_ms")?;
+    let created = column::<Int64Array>(batch, "created_at_ms")?;
+    let expires = column::<Int64Array>(batch, "expires_at_ms")?;
+    let meta = column::<StringArray>(batch, "metadata")?;
+    let distance = batch.column_by_name("_distance").and_then(|c| c.as_any().downcast_ref::<Float32Array>());
+    (0..batch.num_rows())
+        .map(|i| {
+            let metadata: BTreeMap<String, String> = serde_json::from_str(meta.value(i))
+                .map_err(|e| Error::corrupted(format!("memory metadata is not a JSON object: {e}")))?;
+            let memory_type: MemoryType = mtype
+                .value(i)
+                .parse()
+                .map_err(|_| Error::corrupted(format!("unknown memory type {:?}", mtype.value(i))))?;
+            let start = emb.value_offset(i) as usize;
+            Ok((
+                Stored {
+                    lsn: lsn.value(i),
+                    value: Memory {
+                        memory_id: id.value(i),
+                        agent_id: agent.value(i),
+                        memory_type,
+                        content: content.value(i).to_string(),
+                        embedding: emb_values.values()[start..start + dim].to_vec(),
+                        importance: importance.value(i),
+                        access_count: access.value(i),
+                        last_access_ms: last.value(i),
+                        created_at_ms: created.value(i),
+                        expires_at_ms: (!expires.is_null(i)).then(|| expires.value(i)),
+                        metadata,
+                    },
+                },
+                distance.map(|d| d.value(i)),
+            ))
+        })
+        .collect()
 }
 
 /// A row as stored: the record and the LSN that wrote it.
@@ -174,6 +289,16 @@ pub mod filter {
     /// String equality through a literal value: no quoting, no escaping, no injection.
     pub fn str_eq(column: &str, value: &str) -> DfExpr {
         col(column).eq(lit(value.to_string()))
+    }
+    pub fn u64_in(column: &str, values: &[u64]) -> DfExpr {
+        lancedb::expr::is_in(col(column), values.iter().map(|v| lit(*v)).collect())
+    }
+    pub fn str_in(column: &str, values: &[&str]) -> DfExpr {
+        lancedb::expr::is_in(col(column), values.iter().map(|v| lit(v.to_string())).collect())
+    }
+    /// Not expired at `now_ms`: no expiry, or expiry in the future.
+    pub fn not_expired(now_ms: i64) -> DfExpr {
+        col("expires_at_ms").is_null().or(col("expires_at_ms").gt(lit(now_ms)))
     }
     pub fn and_all(parts: Vec<DfExpr>) -> Option<DfExpr> {
         parts.into_iter().reduce(|a, b| a.and(b))
