@@ -444,7 +444,11 @@ impl Engine {
             return Ok(FlushReport { flushed_lsn: upto, ..Default::default() });
         }
         let prev_flushed = self.flushed_lsn();
+        let written_since = std::time::SystemTime::now() - LANCE_SYNC_SLACK;
         self.block_on(self.write_flush_set(&set))?;
+        // Lance's local object store never fsyncs. The WAL segments this flush
+        // retires are our only other copy, so make Lance's files durable first.
+        self.sync_lance_files(written_since)?;
         self.store_checkpoint(upto)?;
         {
             let _gate = self.drain_gate.write();
@@ -586,6 +590,7 @@ impl Engine {
         let flush = self.flush_inner()?;
         let _g = self.lance_write.lock();
         let retention = chrono_duration(self.opts.version_retention);
+        let written_since = std::time::SystemTime::now() - LANCE_SYNC_SLACK;
         let mut tables_report = Vec::new();
         for (name, table) in self.tables() {
             let report = self.block_on(async {
@@ -597,6 +602,8 @@ impl Engine {
                     r.fragments_removed = c.fragments_removed;
                     r.fragments_added = c.fragments_added;
                 }
+                // Compacted files must be durable before pruning deletes the originals.
+                self.sync_lance_files(written_since)?;
                 if name == MEMORIES_TABLE {
                     r.rows_purged = self.purge_memories(table).await?;
                 }
@@ -669,6 +676,40 @@ impl Engine {
         self.lock_file.lock().take();
         result
     }
+}
+
+/// Files modified this long before a flush started are fsynced too (mtime granularity, clock steps).
+const LANCE_SYNC_SLACK: Duration = Duration::from_secs(2);
+
+impl Engine {
+    /// Fsyncs every file under `lance/` modified since `since`, and the
+    /// directories holding them. No-op under `FsyncPolicy::Never`.
+    fn sync_lance_files(&self, since: std::time::SystemTime) -> Result<()> {
+        if self.opts.fsync == FsyncPolicy::Never {
+            return Ok(());
+        }
+        sync_tree_since(&self.path.join("lance"), since).map(|_| ())
+    }
+}
+
+/// Returns whether anything below `dir` was synced (then `dir` itself is too,
+/// so new entries are durable in their parent).
+fn sync_tree_since(dir: &Path, since: std::time::SystemTime) -> Result<bool> {
+    let mut touched = false;
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        if meta.is_dir() {
+            touched |= sync_tree_since(&entry.path(), since)?;
+        } else if meta.modified().map_or(true, |m| m >= since) {
+            File::open(entry.path())?.sync_all()?;
+            touched = true;
+        }
+    }
+    if touched {
+        crate::storage::wal::sync_dir(dir)?;
+    }
+    Ok(touched)
 }
 
 /// Columns with a B-tree index per table: what every point lookup filters on.
