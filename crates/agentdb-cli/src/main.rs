@@ -7,7 +7,10 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use agentdb::{AgentDb, AgentState, Error, FsyncPolicy, HistoryQuery, Options, StateType};
+use agentdb::{
+    AgentDb, AgentState, Error, ForgetPolicy, FsyncPolicy, HistoryQuery, Memory, MemoryFilter, MemoryType, NewMemory,
+    Options, RetrieveOptions, StateType,
+};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
@@ -42,6 +45,9 @@ enum Command {
     /// Save, load and manage agent state.
     #[command(subcommand)]
     State(StateCmd),
+    /// Store, retrieve and manage an agent's memories.
+    #[command(subcommand)]
+    Memory(MemoryCmd),
     /// Rows, fragments, versions and disk use of every table; WAL and memtable.
     Stats,
     /// Flush, compact, index and prune old versions now.
@@ -117,6 +123,142 @@ enum StateCmd {
         #[arg(long)]
         agent: u64,
     },
+}
+
+#[derive(Subcommand)]
+enum MemoryCmd {
+    /// Store a memory (embedded with the built-in model).
+    Store {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long = "type", default_value = "semantic")]
+        memory_type: String,
+        #[arg(long)]
+        content: String,
+        #[arg(long, default_value_t = 0.5)]
+        importance: f32,
+        /// Time to live in seconds.
+        #[arg(long)]
+        ttl_secs: Option<u64>,
+        #[arg(long = "meta", value_parser = parse_kv)]
+        meta: Vec<(String, String)>,
+    },
+    /// Retrieve the best memories for a text query.
+    Retrieve {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long)]
+        query: String,
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        /// Only these types (repeatable).
+        #[arg(long = "type")]
+        types: Vec<String>,
+    },
+    Get {
+        #[arg(long)]
+        id: u64,
+    },
+    /// All live memories of an agent.
+    List {
+        #[arg(long)]
+        agent: u64,
+    },
+    SetImportance {
+        #[arg(long)]
+        id: u64,
+        #[arg(long)]
+        importance: f32,
+    },
+    Delete {
+        #[arg(long)]
+        id: u64,
+    },
+    /// Forget memories older than DAYS whose decayed importance is below MIN.
+    Forget {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long, default_value_t = 30.0)]
+        older_than_days: f64,
+        #[arg(long, default_value_t = 0.1)]
+        min_importance: f32,
+    },
+}
+
+fn memory_json(m: &Memory) -> Value {
+    json!({
+        "memory_id": m.memory_id, "agent_id": m.agent_id, "memory_type": m.memory_type.as_str(),
+        "content": m.content, "importance": m.importance, "access_count": m.access_count,
+        "last_access_ms": m.last_access_ms, "created_at_ms": m.created_at_ms, "expires_at_ms": m.expires_at_ms,
+        "metadata": m.metadata,
+    })
+}
+
+fn days(d: f64) -> Result<std::time::Duration, Error> {
+    std::time::Duration::try_from_secs_f64(d * 86_400.0).map_err(|_| Error::InvalidArgument(format!("bad number of days: {d}")))
+}
+
+fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
+    let print = |v: Value, text: String| if g.json { println!("{v}") } else { println!("{text}") };
+    match cmd {
+        MemoryCmd::Store { agent, memory_type, content, importance, ttl_secs, meta } => {
+            let mut new = NewMemory::new(agent, memory_type.parse()?, content).importance(importance);
+            new.ttl = ttl_secs.map(std::time::Duration::from_secs);
+            new.metadata = meta.into_iter().collect();
+            let db = open(g, false)?;
+            let id = db.store_memory(new)?;
+            print(json!({"memory_id": id}), format!("stored memory {id}"));
+        }
+        MemoryCmd::Retrieve { agent, query, limit, types } => {
+            let types = types.iter().map(|t| t.parse()).collect::<Result<Vec<MemoryType>, Error>>()?;
+            let opts = RetrieveOptions { filter: MemoryFilter::default().types(&types), ..Default::default() };
+            let db = open(g, false)?;
+            let hits = db.retrieve(agent, &query, limit, &opts)?;
+            if g.json {
+                let rows: Vec<Value> = hits
+                    .iter()
+                    .map(|h| json!({"score": h.score, "relevance": h.relevance, "recency": h.recency, "memory": memory_json(&h.memory)}))
+                    .collect();
+                println!("{}", Value::Array(rows));
+            } else {
+                for h in &hits {
+                    println!(
+                        "{:>6.3}  rel {:.2} imp {:.2} rec {:.2}  #{} [{}] {}",
+                        h.score, h.relevance, h.memory.importance, h.recency, h.memory.memory_id, h.memory.memory_type, h.memory.content
+                    );
+                }
+            }
+        }
+        MemoryCmd::Get { id } => {
+            let m = open(g, true)?.get_memory(id)?;
+            print(memory_json(&m), format!("#{} [{}] importance {} accessed {}×: {}", m.memory_id, m.memory_type, m.importance, m.access_count, m.content));
+        }
+        MemoryCmd::List { agent } => {
+            let list = open(g, true)?.list_memories(agent)?;
+            if g.json {
+                println!("{}", Value::Array(list.iter().map(memory_json).collect()));
+            } else {
+                for m in &list {
+                    println!("#{} [{}] importance {:.2}: {}", m.memory_id, m.memory_type, m.importance, m.content);
+                }
+                println!("{} memories", list.len());
+            }
+        }
+        MemoryCmd::SetImportance { id, importance } => {
+            open(g, false)?.update_memory_importance(id, importance)?;
+            print(json!({"memory_id": id, "importance": importance}), format!("memory {id} importance {importance}"));
+        }
+        MemoryCmd::Delete { id } => {
+            open(g, false)?.delete_memory(id)?;
+            print(json!({"deleted": id}), format!("deleted memory {id}"));
+        }
+        MemoryCmd::Forget { agent, older_than_days, min_importance } => {
+            let policy = ForgetPolicy { older_than: days(older_than_days)?, min_importance, ..Default::default() };
+            let n = open(g, false)?.forget(agent, &policy)?;
+            print(json!({"forgotten": n}), format!("forgot {n} memories"));
+        }
+    }
+    Ok(())
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
@@ -210,6 +352,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::State(cmd) => run_state(g, cmd),
+        Command::Memory(cmd) => run_memory(g, cmd),
     }
 }
 
@@ -325,7 +468,10 @@ fn main() -> ExitCode {
             // Distinct exit codes let scripts tell "not found" from real failures.
             ExitCode::from(match e {
                 Error::NotFound(_) => 3,
-                Error::InvalidArgument(_) | Error::PayloadTooLarge { .. } | Error::AlreadyExists(_) => 2,
+                Error::InvalidArgument(_)
+                | Error::PayloadTooLarge { .. }
+                | Error::AlreadyExists(_)
+                | Error::DimensionMismatch { .. } => 2,
                 Error::Locked { .. } => 4,
                 _ => 1,
             })

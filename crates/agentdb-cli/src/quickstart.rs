@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agentdb::{AgentDb, Error, FsyncPolicy, HistoryQuery, Options, StateType};
+use agentdb::{AgentDb, Error, FsyncPolicy, HistoryQuery, MemoryType, NewMemory, Options, RetrieveOptions, StateType};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
@@ -42,6 +42,44 @@ fn ms(d: Duration) -> f64 {
 
 fn default_path() -> PathBuf {
     std::env::temp_dir().join(format!("agentdb-quickstart-{}", std::process::id()))
+}
+
+const FACTS: [(&str, MemoryType, f32); 8] = [
+    ("The user prefers window seats on trains.", MemoryType::Semantic, 0.6),
+    ("The user is allergic to peanuts.", MemoryType::Semantic, 0.95),
+    ("Booked the 9:12 train to Lyon for the user last Tuesday.", MemoryType::Episodic, 0.5),
+    ("To change a booking, cancel first, then rebook within 24 hours.", MemoryType::Procedural, 0.7),
+    ("The user's daughter is called Mia and plays the violin.", MemoryType::Semantic, 0.6),
+    ("用户周末喜欢去山里徒步。", MemoryType::Semantic, 0.5),
+    ("Currently comparing three hotels near the Lyon station.", MemoryType::Working, 0.3),
+    ("The user said the last hotel was too noisy.", MemoryType::Episodic, 0.7),
+];
+
+/// Memories: the built-in model embeds facts, retrieval re-ranks them.
+fn memories(db: &AgentDb, r: &mut Report) -> Result<(), Error> {
+    let t = Instant::now();
+    let stored = db.store_memories(FACTS.iter().map(|(c, k, i)| NewMemory::new(1, *k, *c).importance(*i)).collect());
+    let ids = match stored {
+        Ok(ids) => ids,
+        Err(Error::ModelUnavailable(why)) => {
+            r.step("memories", format!("skipped: {why}"), ms(t.elapsed()), json!({}));
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    r.step(
+        "store memories (built-in model)",
+        format!("{} memories embedded by all-MiniLM-L6-v2 in-process (first call loads the model)", ids.len()),
+        ms(t.elapsed()),
+        json!({"memories": ids.len()}),
+    );
+    for query in ["what can't the user eat?", "where does the user like to sit?", "周末做什么"] {
+        let t = Instant::now();
+        let hits = db.retrieve(1, query, 2, &RetrieveOptions::default())?;
+        let top: Vec<String> = hits.iter().map(|h| format!("{:.2} {}", h.score, h.memory.content)).collect();
+        r.step(&format!("retrieve {query:?}"), top.join(" | "), ms(t.elapsed()), json!({"top": top}));
+    }
+    Ok(())
 }
 
 pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), Error> {
@@ -131,11 +169,16 @@ pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), 
         json!({"restored_version": restored.version}),
     );
 
+    memories(&db, &mut r)?;
+
     let t = Instant::now();
     let flush = db.flush()?;
     r.step(
         "flush to LanceDB",
-        format!("{} states, {} snapshot(s) in one batch; WAL segments retired: {}", flush.states, flush.snapshots, flush.wal_segments_retired),
+        format!(
+            "everything up to LSN {} is in Lance (this batch: {} states; the background flusher wrote the rest); WAL segments retired: {}",
+            flush.flushed_lsn, flush.states, flush.wal_segments_retired
+        ),
         ms(t.elapsed()),
         json!({}),
     );

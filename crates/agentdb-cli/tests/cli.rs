@@ -23,7 +23,7 @@ fn quickstart_runs_end_to_end_and_persists() {
     let db = dir.path().join("qs");
     let out = json_ok(&db, &["quickstart"]);
     let steps: Vec<&str> = out["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
-    for want in ["open database", "save states", "restore snapshot (rollback)", "reopen database", "load latest (cold, from Lance)"] {
+    for want in ["open database", "save states", "restore snapshot (rollback)", "store memories (built-in model)", "reopen database", "load latest (cold, from Lance)"] {
         assert!(steps.contains(&want), "missing step {want}: {steps:?}");
     }
     let states = out["stats"]["tables"].as_array().unwrap().iter().find(|t| t["name"] == "states").unwrap().clone();
@@ -102,4 +102,29 @@ fn bad_input_gets_clear_errors_and_exit_codes() {
     assert_eq!(missing_db.status.code(), Some(3));
     let bad_meta = agentdb(p, &["state", "save", "--agent", "1", "--data", "x", "--meta", "novalue"]);
     assert!(!bad_meta.status.success());
+}
+
+#[test]
+fn memory_commands_roundtrip_with_the_built_in_model() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let a = json_ok(p, &["memory", "store", "--agent", "4", "--content", "The user is allergic to peanuts.", "--importance", "0.9"]);
+    let b = json_ok(p, &["memory", "store", "--agent", "4", "--type", "episodic", "--content", "Went hiking on Saturday.", "--meta", "src=chat"]);
+    let (a, b) = (a["memory_id"].as_u64().unwrap(), b["memory_id"].as_u64().unwrap());
+    let hits = json_ok(p, &["memory", "retrieve", "--agent", "4", "--query", "food allergy", "--limit", "1"]);
+    assert_eq!(hits[0]["memory"]["memory_id"].as_u64(), Some(a));
+    let episodic = json_ok(p, &["memory", "retrieve", "--agent", "4", "--query", "food allergy", "--type", "episodic"]);
+    assert_eq!(episodic.as_array().unwrap().len(), 1);
+    assert_eq!(episodic[0]["memory"]["metadata"]["src"], "chat");
+    let got = json_ok(p, &["memory", "get", "--id", &a.to_string()]);
+    assert_eq!(got["access_count"], 1, "retrieval counted as an access");
+    json_ok(p, &["memory", "set-importance", "--id", &b.to_string(), "--importance", "0.01"]);
+    let forgot = json_ok(p, &["memory", "forget", "--agent", "4", "--older-than-days", "0", "--min-importance", "0.05"]);
+    assert_eq!(forgot["forgotten"], 1);
+    let list = json_ok(p, &["memory", "list", "--agent", "4"]);
+    assert_eq!(list.as_array().unwrap().len(), 1);
+    json_ok(p, &["memory", "delete", "--id", &a.to_string()]);
+    assert_eq!(agentdb(p, &["memory", "get", "--id", &a.to_string()]).status.code(), Some(3));
+    let bad = agentdb(p, &["memory", "store", "--agent", "4", "--content", "x", "--importance", "2"]);
+    assert_eq!(bad.status.code(), Some(2));
 }
