@@ -87,6 +87,9 @@ pub(crate) struct Engine {
     pub states_tbl: Table,
     pub snapshots_tbl: Table,
     pub memories_tbl: Table,
+    /// Vector collections by name (each its own Lance table).
+    pub collections: RwLock<std::collections::HashMap<String, Arc<crate::vectors::Collection>>>,
+    conn: lancedb::Connection,
     wal: Option<Wal>,
     pub mem: RwLock<Memtable>,
     /// Readers that combine memtable deltas with Lance rows hold this shared
@@ -164,7 +167,7 @@ impl Engine {
         let lance_uri = lance_uri.to_str().ok_or_else(|| Error::invalid("database path must be valid UTF-8"))?;
 
         let mut attempt = 0;
-        let (ckpt, [states_tbl, snapshots_tbl, memories_tbl], mem, wal) = loop {
+        let (ckpt, [states_tbl, snapshots_tbl, memories_tbl], collections, conn, mem, wal) = loop {
             attempt += 1;
             let res = rt.block_on(Self::recover(path, lance_uri, &opts));
             match res {
@@ -188,6 +191,8 @@ impl Engine {
             states_tbl,
             snapshots_tbl,
             memories_tbl,
+            collections: RwLock::new(collections),
+            conn,
             wal,
             mem: RwLock::new(mem),
             drain_gate: RwLock::new(()),
@@ -220,7 +225,14 @@ impl Engine {
         path: &Path,
         lance_uri: &str,
         opts: &Options,
-    ) -> Result<(Checkpoint, [Table; 3], Memtable, Option<Wal>)> {
+    ) -> Result<(
+        Checkpoint,
+        [Table; 3],
+        std::collections::HashMap<String, Arc<crate::vectors::Collection>>,
+        lancedb::Connection,
+        Memtable,
+        Option<Wal>,
+    )> {
         let ckpt_opt = checkpoint::load(path)?;
         let conn = lancedb::connect(lance_uri).execute().await?;
         let mut ckpt = ckpt_opt.clone().unwrap_or_else(Checkpoint::new);
@@ -267,6 +279,25 @@ impl Engine {
         }
         let tables: [Table; 3] = tables_out.try_into().map_err(|_| Error::corrupted("table count"))?;
 
+        let mut collections = std::collections::HashMap::new();
+        for table_name in conn.table_names().execute().await? {
+            let Some(name) = crate::vectors::is_collection_table(&table_name) else { continue };
+            let t = conn.open_table(&table_name).execute().await?;
+            if opts.read_only {
+                if let Some(v) = ckpt.table_versions.get(&table_name) {
+                    t.checkout(*v).await?;
+                }
+            } else {
+                let current = t.version().await?;
+                if ckpt.table_versions.get(&table_name) != Some(&current) {
+                    t.delete(&filter::u64_gt("lsn", ckpt.flushed_lsn)).await?;
+                }
+                ckpt.table_versions.insert(table_name.clone(), t.version().await?);
+            }
+            let info = crate::vectors::info_from_schema(name, &*t.schema().await?)?;
+            collections.insert(name.to_string(), Arc::new(crate::vectors::Collection { info, table: t }));
+        }
+
         let mut mem = Memtable::default();
         let (wal, report) = Wal::open(
             &path.join("wal"),
@@ -290,7 +321,7 @@ impl Engine {
         if !opts.read_only && ckpt_opt.as_ref() != Some(&ckpt) {
             checkpoint::store(path, &ckpt)?;
         }
-        Ok((ckpt, tables, mem, wal))
+        Ok((ckpt, tables, collections, conn, mem, wal))
     }
 
     fn start_background(self: &Arc<Self>) -> Result<()> {
@@ -517,6 +548,27 @@ impl Engine {
         if !set.memory_deletes.is_empty() {
             self.memories_tbl.delete(&filter::u64_in("memory_id", &set.memory_deletes)).await?;
         }
+        for (name, rows, doomed) in &set.vectors {
+            let Some(c) = self.collections.read().get(name).cloned() else {
+                tracing::warn!(collection = %name, "writes for a collection that no longer exists; dropped");
+                continue;
+            };
+            // Remove first, then add: one row per id, and the WAL has every row whole.
+            if !doomed.is_empty() {
+                for chunk in doomed.chunks(4096) {
+                    let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                    c.table.delete(&filter::str_in("id", &refs)).await?;
+                }
+            }
+            if !rows.is_empty() {
+                let refs: Vec<&Stored<crate::vectors::VectorRecord>> = rows.iter().map(|r| &**r).collect();
+                let batches = refs
+                    .chunks(FLUSH_BATCH_ROWS)
+                    .map(|ch| crate::vectors::rows_to_batch(ch, &c.info))
+                    .collect::<Result<Vec<_>>>()?;
+                c.table.add(batches).execute().await?;
+            }
+        }
         if !set.deletes.is_empty() {
             // One commit per table for all pending agent deletes. `lsn < L`
             // keeps rows written after the delete, and makes a replay harmless.
@@ -578,8 +630,45 @@ impl Engine {
         self.wal.as_ref().map(|w| w.segment_count()).unwrap_or(0)
     }
 
-    pub fn tables(&self) -> [(&'static str, &Table); 3] {
-        [(STATES_TABLE, &self.states_tbl), (SNAPSHOTS_TABLE, &self.snapshots_tbl), (MEMORIES_TABLE, &self.memories_tbl)]
+    /// Every Lance table: the fixed ones, then one per vector collection.
+    pub fn tables(&self) -> Vec<(String, Table)> {
+        let mut out = vec![
+            (STATES_TABLE.to_string(), self.states_tbl.clone()),
+            (SNAPSHOTS_TABLE.to_string(), self.snapshots_tbl.clone()),
+            (MEMORIES_TABLE.to_string(), self.memories_tbl.clone()),
+        ];
+        let mut cols: Vec<_> = self.collections.read().values().cloned().collect();
+        cols.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        out.extend(cols.into_iter().map(|c| (format!("{}{}", crate::vectors::COLLECTION_TABLE_PREFIX, c.info.name), c.table.clone())));
+        out
+    }
+
+    /// Creates a collection's table now (no WAL record: the table is the record).
+    pub fn create_collection_table(&self, name: &str, dimension: usize, metric: crate::vectors::Metric) -> Result<crate::vectors::CollectionInfo> {
+        let _g = self.lance_write.lock();
+        if self.collections.read().contains_key(name) {
+            return Err(Error::AlreadyExists(format!("collection {name:?}")));
+        }
+        let table_name = format!("{}{name}", crate::vectors::COLLECTION_TABLE_PREFIX);
+        let table = self.block_on(
+            self.conn.create_empty_table(&table_name, crate::vectors::collection_schema(dimension, metric)).execute(),
+        )?;
+        let info = crate::vectors::CollectionInfo { name: name.to_string(), dimension, metric };
+        self.collections
+            .write()
+            .insert(name.to_string(), Arc::new(crate::vectors::Collection { info: info.clone(), table }));
+        self.sync_lance_files(std::time::SystemTime::now() - LANCE_SYNC_SLACK)?;
+        self.store_checkpoint(self.flushed_lsn())?;
+        Ok(info)
+    }
+
+    /// Builds the ANN index of a collection: IVF-HNSW-SQ in the collection's metric.
+    pub fn build_vector_index(&self, c: &crate::vectors::Collection) -> Result<()> {
+        let _g = self.lance_write.lock();
+        let builder = lancedb::index::vector::IvfHnswSqIndexBuilder::default().distance_type(c.info.metric.lance());
+        self.block_on(c.table.create_index(&["vector"], Index::IvfHnswSq(builder)).replace(true).execute())?;
+        self.sync_lance_files(std::time::SystemTime::now() - LANCE_SYNC_SLACK)?;
+        self.store_checkpoint(self.flushed_lsn())
     }
 
     /// Flush, then compact small fragments, index `agent_id`, fold new rows
@@ -593,6 +682,8 @@ impl Engine {
         let written_since = std::time::SystemTime::now() - LANCE_SYNC_SLACK;
         let mut tables_report = Vec::new();
         for (name, table) in self.tables() {
+            let name = name.as_str();
+            let table = &table;
             let report = self.block_on(async {
                 let mut r = TableMaintenance { table: name.to_string(), ..Default::default() };
                 let stats = table
@@ -609,6 +700,15 @@ impl Engine {
                 }
                 let indices = table.list_indices().await?;
                 let mut created = false;
+                if crate::vectors::is_collection_table(name).is_some()
+                    && !crate::vectors::has_vector_index(&indices)
+                    && table.count_rows(None).await? >= self.opts.ann_index_threshold
+                {
+                    let metric = crate::vectors::info_from_schema(name, &*table.schema().await?)?.metric;
+                    let builder = lancedb::index::vector::IvfHnswSqIndexBuilder::default().distance_type(metric.lance());
+                    table.create_index(&["vector"], Index::IvfHnswSq(builder)).execute().await?;
+                    created = true;
+                }
                 for column in scalar_index_columns(name) {
                     if !indices.iter().any(|i| i.columns == [*column]) && table.count_rows(None).await? > 0 {
                         table.create_index(&[*column], Index::BTree(Default::default())).execute().await?;
@@ -716,6 +816,7 @@ fn sync_tree_since(dir: &Path, since: std::time::SystemTime) -> Result<bool> {
 fn scalar_index_columns(table: &str) -> &'static [&'static str] {
     match table {
         MEMORIES_TABLE => &["agent_id", "memory_id"],
+        t if crate::vectors::is_collection_table(t).is_some() => &["id"],
         _ => &["agent_id"],
     }
 }

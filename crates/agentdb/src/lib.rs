@@ -22,6 +22,7 @@ pub mod memories;
 mod options;
 pub mod states;
 pub mod storage;
+pub mod vectors;
 
 use std::path::Path;
 use std::sync::Arc;
@@ -34,6 +35,7 @@ pub use error::{Error, Result};
 pub use memories::{ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory};
 pub use options::{EmbedderHandle, FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES};
 pub use states::{AgentState, HistoryQuery, Snapshot, StateType};
+pub use vectors::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 
 use engine::Engine;
 
@@ -105,7 +107,7 @@ impl AgentDb {
             for (name, t) in e.tables() {
                 let s = t.stats().await?;
                 out.push(TableStats {
-                    name: name.to_string(),
+                    name: name.clone(),
                     rows: s.num_rows,
                     fragments: s.fragment_stats.num_fragments,
                     versions: t.list_versions().await?.len(),

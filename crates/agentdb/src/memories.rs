@@ -22,6 +22,8 @@ pub use types::{
     MAX_RETRIEVE_LIMIT,
 };
 
+pub(crate) use types::{validate_limit as validate_limit_public, validate_vector as validate_vector_public};
+
 use crate::embed::{Embedder, MiniLm, HOW_TO_ENABLE_MODEL};
 use crate::engine::{now_ms, Engine};
 use crate::storage::memtable::{compose, MemoryPatch, WalEntry};

@@ -84,6 +84,9 @@ pub struct Options {
     pub model_dir: Option<std::path::PathBuf>,
     /// Use this embedder for text instead of the built-in model.
     pub embedder: Option<EmbedderHandle>,
+    /// Maintenance builds a vector collection's ANN index once it holds this many rows
+    /// (below it, exact search is fast enough).
+    pub ann_index_threshold: usize,
 }
 
 /// An `Embedder` carried in `Options` (which must be `Debug + Clone`).
@@ -114,6 +117,7 @@ impl Default for Options {
             memory_dimension: crate::embed::MINILM_DIMENSION,
             model_dir: None,
             embedder: None,
+            ann_index_threshold: 20_000,
         }
     }
 }

@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::memories::Memory;
+use crate::vectors::VectorRecord;
 use crate::states::{AgentState, Snapshot};
 use crate::storage::tables::Stored;
 use crate::{Error, Result};
@@ -30,6 +31,17 @@ pub enum WalEntry {
     PatchMemories { ids: Vec<u64>, patch: MemoryPatch },
     /// Removes memories (ids are never reused, so no LSN bound is needed).
     DeleteMemories { ids: Vec<u64> },
+    /// Inserts or replaces vectors of a collection, whole.
+    UpsertVectors { collection: String, rows: Vec<VectorRecord> },
+    DeleteVectors { collection: String, ids: Vec<String> },
+}
+
+/// Unflushed changes of one vector collection.
+#[derive(Default, Clone)]
+pub struct CollectionMem {
+    pub rows: HashMap<String, Arc<Stored<VectorRecord>>>,
+    /// Deleted ids → LSN of the delete.
+    pub tombstones: HashMap<String, u64>,
 }
 
 /// A change to a memory: absolute importance, access counted as increments.
@@ -89,6 +101,7 @@ pub struct Memtable {
     pub memory_patches: HashMap<u64, Vec<(u64, MemoryPatch)>>,
     /// Deleted memory ids → LSN of the delete, until the flush removes them from Lance.
     pub memory_tombstones: HashMap<u64, u64>,
+    pub vectors: HashMap<String, CollectionMem>,
     pub bytes: usize,
     pub records: usize,
     pub oldest: Option<Instant>,
@@ -106,6 +119,8 @@ pub struct FlushSet {
     /// Patches (up to the flush point) of memories whose base row is in Lance.
     pub memory_patches: Vec<(u64, Vec<(u64, MemoryPatch)>)>,
     pub memory_deletes: Vec<u64>,
+    /// Per collection: rows to write, ids to remove from Lance first.
+    pub vectors: Vec<(String, Vec<Arc<Stored<VectorRecord>>>, Vec<String>)>,
 }
 
 impl FlushSet {
@@ -116,11 +131,16 @@ impl FlushSet {
             && self.memories.is_empty()
             && self.memory_patches.is_empty()
             && self.memory_deletes.is_empty()
+            && self.vectors.is_empty()
     }
 }
 
 const SNAPSHOT_FOOTPRINT_BYTES: usize = 128;
 const PATCH_FOOTPRINT_BYTES: usize = 64;
+
+fn vector_footprint(r: &VectorRecord) -> usize {
+    96 + r.id.len() + r.vector.len() * 4 + r.metadata.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>()
+}
 
 impl Memtable {
     pub fn apply(&mut self, lsn: u64, entry: WalEntry) {
@@ -195,6 +215,33 @@ impl Memtable {
                     self.records += 1;
                 }
             }
+            WalEntry::UpsertVectors { collection, rows } => {
+                let cm = self.vectors.entry(collection).or_default();
+                for row in rows {
+                    if cm.tombstones.remove(&row.id).is_some() {
+                        self.records -= 1;
+                    }
+                    self.bytes += vector_footprint(&row);
+                    self.records += 1;
+                    if let Some(old) = cm.rows.insert(row.id.clone(), Arc::new(Stored { lsn, value: row })) {
+                        self.bytes -= vector_footprint(&old.value);
+                        self.records -= 1;
+                    }
+                }
+            }
+            WalEntry::DeleteVectors { collection, ids } => {
+                let cm = self.vectors.entry(collection).or_default();
+                for id in ids {
+                    if let Some(old) = cm.rows.remove(&id) {
+                        self.bytes -= vector_footprint(&old.value);
+                        self.records -= 1;
+                    }
+                    self.records += 1;
+                    if cm.tombstones.insert(id, lsn).is_some() {
+                        self.records -= 1;
+                    }
+                }
+            }
         }
     }
 
@@ -234,6 +281,17 @@ impl Memtable {
                 .filter(|(_, ps)| !ps.is_empty())
                 .collect(),
             memory_deletes: self.memory_tombstones.iter().filter(|(_, l)| **l <= upto).map(|(id, _)| *id).collect(),
+            vectors: self
+                .vectors
+                .iter()
+                .map(|(name, cm)| {
+                    let rows: Vec<_> = cm.rows.values().filter(|r| r.lsn <= upto).cloned().collect();
+                    let mut doomed: Vec<String> = rows.iter().map(|r| r.value.id.clone()).collect();
+                    doomed.extend(cm.tombstones.iter().filter(|(_, l)| **l <= upto).map(|(id, _)| id.clone()));
+                    (name.clone(), rows, doomed)
+                })
+                .filter(|(_, rows, doomed)| !rows.is_empty() || !doomed.is_empty())
+                .collect(),
         }
     }
 
@@ -286,6 +344,24 @@ impl Memtable {
             }
             keep
         });
+        for cm in self.vectors.values_mut() {
+            cm.rows.retain(|_, r| {
+                let keep = r.lsn > upto;
+                if !keep {
+                    freed_bytes += vector_footprint(&r.value);
+                    freed_records += 1;
+                }
+                keep
+            });
+            cm.tombstones.retain(|_, l| {
+                let keep = *l > upto;
+                if !keep {
+                    freed_records += 1;
+                }
+                keep
+            });
+        }
+        self.vectors.retain(|_, cm| !cm.rows.is_empty() || !cm.tombstones.is_empty());
         self.bytes -= freed_bytes;
         self.records -= freed_records;
         self.oldest = if self.records == 0 { None } else { Some(Instant::now()) };

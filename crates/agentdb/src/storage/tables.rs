@@ -78,7 +78,11 @@ pub fn memories_schema(dimension: usize) -> SchemaRef {
 
 /// The dimension of a table's `embedding` column.
 pub fn embedding_dimension(schema: &Schema) -> Option<usize> {
-    match schema.field_with_name("embedding").ok()?.data_type() {
+    embedding_dimension_of(schema, "embedding")
+}
+
+pub fn embedding_dimension_of(schema: &Schema, column: &str) -> Option<usize> {
+    match schema.field_with_name(column).ok()?.data_type() {
         DataType::FixedSizeList(_, d) => Some(*d as usize),
         _ => None,
     }
