@@ -87,6 +87,8 @@ pub(crate) struct Engine {
     pub states_tbl: Table,
     pub snapshots_tbl: Table,
     pub memories_tbl: Table,
+    pub documents_tbl: Table,
+    pub chunks_tbl: Table,
     /// Vector collections by name (each its own Lance table).
     pub collections: RwLock<std::collections::HashMap<String, Arc<crate::vectors::Collection>>>,
     conn: lancedb::Connection,
@@ -167,7 +169,7 @@ impl Engine {
         let lance_uri = lance_uri.to_str().ok_or_else(|| Error::invalid("database path must be valid UTF-8"))?;
 
         let mut attempt = 0;
-        let (ckpt, [states_tbl, snapshots_tbl, memories_tbl], collections, conn, mem, wal) = loop {
+        let (ckpt, [states_tbl, snapshots_tbl, memories_tbl, documents_tbl, chunks_tbl], collections, conn, mem, wal) = loop {
             attempt += 1;
             let res = rt.block_on(Self::recover(path, lance_uri, &opts));
             match res {
@@ -191,6 +193,8 @@ impl Engine {
             states_tbl,
             snapshots_tbl,
             memories_tbl,
+            documents_tbl,
+            chunks_tbl,
             collections: RwLock::new(collections),
             conn,
             wal,
@@ -227,7 +231,7 @@ impl Engine {
         opts: &Options,
     ) -> Result<(
         Checkpoint,
-        [Table; 3],
+        [Table; 5],
         std::collections::HashMap<String, Arc<crate::vectors::Collection>>,
         lancedb::Connection,
         Memtable,
@@ -241,6 +245,8 @@ impl Engine {
             (STATES_TABLE, tables::states_schema()),
             (SNAPSHOTS_TABLE, tables::snapshots_schema()),
             (MEMORIES_TABLE, tables::memories_schema(opts.memory_dimension)),
+            (crate::rag::DOCUMENTS_TABLE, crate::rag::documents_schema()),
+            (crate::rag::CHUNKS_TABLE, crate::rag::chunks_schema(opts.memory_dimension)),
         ] {
             let table = if opts.read_only {
                 let t = conn.open_table(name).execute().await?;
@@ -277,7 +283,7 @@ impl Engine {
             }
             tables_out.push(table);
         }
-        let tables: [Table; 3] = tables_out.try_into().map_err(|_| Error::corrupted("table count"))?;
+        let tables: [Table; 5] = tables_out.try_into().map_err(|_| Error::corrupted("table count"))?;
 
         let mut collections = std::collections::HashMap::new();
         for table_name in conn.table_names().execute().await? {
@@ -397,6 +403,10 @@ impl Engine {
             return Err(Error::Closed);
         }
         Ok(())
+    }
+
+    pub fn wal_is_writable(&self) -> bool {
+        self.wal.is_some()
     }
 
     pub fn check_writable(&self) -> Result<&Wal> {
@@ -548,6 +558,24 @@ impl Engine {
         if !set.memory_deletes.is_empty() {
             self.memories_tbl.delete(&filter::u64_in("memory_id", &set.memory_deletes)).await?;
         }
+        if !set.documents_replaced.is_empty() {
+            // Remove first, then add: the WAL has every document whole.
+            for chunk in set.documents_replaced.chunks(4096) {
+                let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                self.documents_tbl.delete(&filter::str_in("doc_id", &ids)).await?;
+                self.chunks_tbl.delete(&filter::str_in("doc_id", &ids)).await?;
+            }
+        }
+        if !set.documents.is_empty() {
+            for group in set.documents.chunks(256) {
+                let (docs, chunks) = crate::rag::documents_to_batches(group, self.opts.memory_dimension)?;
+                self.documents_tbl.add(docs).execute().await?;
+                if chunks.num_rows() > 0 {
+                    self.chunks_tbl.add(chunks).execute().await?;
+                }
+            }
+            self.ensure_fts_index().await?;
+        }
         for (name, rows, doomed) in &set.vectors {
             let Some(c) = self.collections.read().get(name).cloned() else {
                 tracing::warn!(collection = %name, "writes for a collection that no longer exists; dropped");
@@ -636,6 +664,8 @@ impl Engine {
             (STATES_TABLE.to_string(), self.states_tbl.clone()),
             (SNAPSHOTS_TABLE.to_string(), self.snapshots_tbl.clone()),
             (MEMORIES_TABLE.to_string(), self.memories_tbl.clone()),
+            (crate::rag::DOCUMENTS_TABLE.to_string(), self.documents_tbl.clone()),
+            (crate::rag::CHUNKS_TABLE.to_string(), self.chunks_tbl.clone()),
         ];
         let mut cols: Vec<_> = self.collections.read().values().cloned().collect();
         cols.sort_by(|a, b| a.info.name.cmp(&b.info.name));
@@ -816,6 +846,7 @@ fn sync_tree_since(dir: &Path, since: std::time::SystemTime) -> Result<bool> {
 fn scalar_index_columns(table: &str) -> &'static [&'static str] {
     match table {
         MEMORIES_TABLE => &["agent_id", "memory_id"],
+        crate::rag::DOCUMENTS_TABLE | crate::rag::CHUNKS_TABLE => &["doc_id"],
         t if crate::vectors::is_collection_table(t).is_some() => &["id"],
         _ => &["agent_id"],
     }

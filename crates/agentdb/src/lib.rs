@@ -20,6 +20,7 @@ mod engine;
 mod error;
 pub mod memories;
 mod options;
+pub mod rag;
 pub mod states;
 pub mod storage;
 pub mod vectors;
@@ -34,6 +35,7 @@ pub use engine::{FlushReport, MaintenanceReport, TableMaintenance};
 pub use error::{Error, Result};
 pub use memories::{ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory};
 pub use options::{EmbedderHandle, FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES};
+pub use rag::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
 pub use states::{AgentState, HistoryQuery, Snapshot, StateType};
 pub use vectors::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 

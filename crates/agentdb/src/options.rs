@@ -87,6 +87,9 @@ pub struct Options {
     /// Maintenance builds a vector collection's ANN index once it holds this many rows
     /// (below it, exact search is fast enough).
     pub ann_index_threshold: usize,
+    /// RAG chunk size and overlap, in characters.
+    pub chunk_chars: usize,
+    pub chunk_overlap: usize,
 }
 
 /// An `Embedder` carried in `Options` (which must be `Debug + Clone`).
@@ -118,6 +121,8 @@ impl Default for Options {
             model_dir: None,
             embedder: None,
             ann_index_threshold: 20_000,
+            chunk_chars: crate::rag::DEFAULT_CHUNK_CHARS,
+            chunk_overlap: crate::rag::DEFAULT_CHUNK_OVERLAP,
         }
     }
 }
@@ -149,6 +154,9 @@ impl Options {
             if e.0.dimension() != self.memory_dimension {
                 return Err(crate::Error::DimensionMismatch { expected: self.memory_dimension, got: e.0.dimension() });
             }
+        }
+        if self.chunk_chars == 0 || self.chunk_overlap >= self.chunk_chars {
+            return Err(crate::Error::invalid("chunk_chars must be > 0 and chunk_overlap < chunk_chars"));
         }
         if self.wal_segment_bytes < 4096 {
             return Err(crate::Error::invalid("wal_segment_bytes must be >= 4096"));

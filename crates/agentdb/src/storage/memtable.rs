@@ -13,6 +13,7 @@ use std::time::Instant;
 use serde::{Deserialize, Serialize};
 
 use crate::memories::Memory;
+use crate::rag::IndexedDocument;
 use crate::vectors::VectorRecord;
 use crate::states::{AgentState, Snapshot};
 use crate::storage::tables::Stored;
@@ -34,6 +35,9 @@ pub enum WalEntry {
     /// Inserts or replaces vectors of a collection, whole.
     UpsertVectors { collection: String, rows: Vec<VectorRecord> },
     DeleteVectors { collection: String, ids: Vec<String> },
+    /// A whole document with its chunks and vectors (replaces any earlier version).
+    IndexDocument(IndexedDocument),
+    DeleteDocument { doc_id: String },
 }
 
 /// Unflushed changes of one vector collection.
@@ -102,6 +106,8 @@ pub struct Memtable {
     /// Deleted memory ids → LSN of the delete, until the flush removes them from Lance.
     pub memory_tombstones: HashMap<u64, u64>,
     pub vectors: HashMap<String, CollectionMem>,
+    pub documents: HashMap<String, Arc<Stored<IndexedDocument>>>,
+    pub document_tombstones: HashMap<String, u64>,
     pub bytes: usize,
     pub records: usize,
     pub oldest: Option<Instant>,
@@ -121,6 +127,9 @@ pub struct FlushSet {
     pub memory_deletes: Vec<u64>,
     /// Per collection: rows to write, ids to remove from Lance first.
     pub vectors: Vec<(String, Vec<Arc<Stored<VectorRecord>>>, Vec<String>)>,
+    pub documents: Vec<Arc<Stored<IndexedDocument>>>,
+    /// Documents whose old rows go before the new ones are added.
+    pub documents_replaced: Vec<String>,
 }
 
 impl FlushSet {
@@ -132,11 +141,17 @@ impl FlushSet {
             && self.memory_patches.is_empty()
             && self.memory_deletes.is_empty()
             && self.vectors.is_empty()
+            && self.documents.is_empty()
+            && self.documents_replaced.is_empty()
     }
 }
 
 const SNAPSHOT_FOOTPRINT_BYTES: usize = 128;
 const PATCH_FOOTPRINT_BYTES: usize = 64;
+
+fn document_footprint(d: &IndexedDocument) -> usize {
+    256 + d.chunks.iter().map(|(c, v)| c.text.len() + v.len() * 4 + 64).sum::<usize>()
+}
 
 fn vector_footprint(r: &VectorRecord) -> usize {
     96 + r.id.len() + r.vector.len() * 4 + r.metadata.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>()
@@ -229,6 +244,27 @@ impl Memtable {
                     }
                 }
             }
+            WalEntry::IndexDocument(doc) => {
+                let id = doc.info.doc_id.clone();
+                if self.document_tombstones.remove(&id).is_some() {
+                    self.records -= 1;
+                }
+                self.bytes += document_footprint(&doc);
+                self.records += 1;
+                if let Some(old) = self.documents.insert(id, Arc::new(Stored { lsn, value: doc })) {
+                    self.bytes -= document_footprint(&old.value);
+                    self.records -= 1;
+                }
+            }
+            WalEntry::DeleteDocument { doc_id } => {
+                if let Some(old) = self.documents.remove(&doc_id) {
+                    self.bytes -= document_footprint(&old.value);
+                    self.records -= 1;
+                }
+                if self.document_tombstones.insert(doc_id, lsn).is_none() {
+                    self.records += 1;
+                }
+            }
             WalEntry::DeleteVectors { collection, ids } => {
                 let cm = self.vectors.entry(collection).or_default();
                 for id in ids {
@@ -291,6 +327,14 @@ impl Memtable {
                     (name.clone(), rows, doomed)
                 })
                 .filter(|(_, rows, doomed)| !rows.is_empty() || !doomed.is_empty())
+                .collect(),
+            documents: self.documents.values().filter(|d| d.lsn <= upto).cloned().collect(),
+            documents_replaced: self
+                .documents
+                .values()
+                .filter(|d| d.lsn <= upto)
+                .map(|d| d.value.info.doc_id.clone())
+                .chain(self.document_tombstones.iter().filter(|(_, l)| **l <= upto).map(|(id, _)| id.clone()))
                 .collect(),
         }
     }
@@ -362,6 +406,21 @@ impl Memtable {
             });
         }
         self.vectors.retain(|_, cm| !cm.rows.is_empty() || !cm.tombstones.is_empty());
+        self.documents.retain(|_, d| {
+            let keep = d.lsn > upto;
+            if !keep {
+                freed_bytes += document_footprint(&d.value);
+                freed_records += 1;
+            }
+            keep
+        });
+        self.document_tombstones.retain(|_, l| {
+            let keep = *l > upto;
+            if !keep {
+                freed_records += 1;
+            }
+            keep
+        });
         self.bytes -= freed_bytes;
         self.records -= freed_records;
         self.oldest = if self.records == 0 { None } else { Some(Instant::now()) };
