@@ -7,9 +7,11 @@ use std::io::Read;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+mod import;
+
 use agentdb::{
-    AgentDb, AgentState, Error, ForgetPolicy, FsyncPolicy, HistoryQuery, Memory, MemoryFilter, MemoryType, NewMemory,
-    Options, RetrieveOptions, StateType,
+    AgentDb, AgentState, ChunkHit, DocFilter, Error, ForgetPolicy, FsyncPolicy, Fusion, HistoryQuery, Memory,
+    MemoryFilter, MemoryType, Metric, NewDocument, NewMemory, Options, RetrieveOptions, SearchOptions, StateType,
 };
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
@@ -48,6 +50,17 @@ enum Command {
     /// Store, retrieve and manage an agent's memories.
     #[command(subcommand)]
     Memory(MemoryCmd),
+    /// Index and search documents (RAG).
+    #[command(subcommand)]
+    Doc(DocCmd),
+    /// Vector collections: create, insert, search.
+    #[command(subcommand)]
+    Vector(VectorCmd),
+    /// Import JSONL: one object per line with "kind": "state" | "memory" | "document" | "vector".
+    Import {
+        /// The JSONL file ("-" for stdin).
+        file: PathBuf,
+    },
     /// Rows, fragments, versions and disk use of every table; WAL and memtable.
     Stats,
     /// Flush, compact, index and prune old versions now.
@@ -183,6 +196,213 @@ enum MemoryCmd {
         #[arg(long, default_value_t = 0.1)]
         min_importance: f32,
     },
+}
+
+#[derive(Subcommand)]
+enum DocCmd {
+    /// Chunk, embed and index a document (text from --text or --file).
+    Add {
+        #[arg(long)]
+        id: String,
+        #[arg(long, default_value = "")]
+        title: String,
+        #[arg(long, conflicts_with = "file")]
+        text: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long = "meta", value_parser = parse_kv)]
+        meta: Vec<(String, String)>,
+    },
+    /// Search: semantic, full text (Chinese and English) or hybrid.
+    Search {
+        query: String,
+        #[arg(long, default_value = "hybrid", value_parser = ["semantic", "text", "hybrid"])]
+        mode: String,
+        #[arg(long, default_value_t = 5)]
+        limit: usize,
+        /// Hybrid weight of the semantic side (0..=1); omit for reciprocal-rank fusion.
+        #[arg(long)]
+        alpha: Option<f32>,
+    },
+    Get {
+        #[arg(long)]
+        id: String,
+    },
+    Delete {
+        #[arg(long)]
+        id: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum VectorCmd {
+    /// Create a collection.
+    Create {
+        name: String,
+        #[arg(long)]
+        dim: usize,
+        #[arg(long, default_value = "cosine")]
+        metric: String,
+    },
+    /// Insert or replace a vector: --values 0.1,0.2,…
+    Insert {
+        collection: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        values: Vec<f32>,
+        #[arg(long = "meta", value_parser = parse_kv)]
+        meta: Vec<(String, String)>,
+    },
+    /// k nearest neighbours of --values.
+    Search {
+        collection: String,
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        values: Vec<f32>,
+        #[arg(long, default_value_t = 5)]
+        k: usize,
+        /// Range search instead: every vector within this distance.
+        #[arg(long)]
+        radius: Option<f32>,
+        #[arg(long = "meta", value_parser = parse_kv)]
+        meta: Vec<(String, String)>,
+    },
+    Get {
+        collection: String,
+        #[arg(long)]
+        id: String,
+    },
+    Delete {
+        collection: String,
+        #[arg(long)]
+        id: String,
+    },
+    /// List collections.
+    List,
+}
+
+fn hit_json(h: &ChunkHit) -> Value {
+    json!({"chunk_id": h.chunk_id, "doc_id": h.doc_id, "position": h.position, "start_char": h.start_char,
+           "end_char": h.end_char, "score": h.score, "content": h.content})
+}
+
+fn run_doc(g: &Global, cmd: DocCmd) -> Result<(), Error> {
+    match cmd {
+        DocCmd::Add { id, title, text, file, meta } => {
+            let text = match (text, file) {
+                (Some(t), _) => t,
+                (None, Some(f)) => std::fs::read_to_string(f)?,
+                (None, None) => {
+                    let mut buf = String::new();
+                    std::io::stdin().read_to_string(&mut buf)?;
+                    buf
+                }
+            };
+            let mut doc = NewDocument::new(id, text).title(title);
+            doc.metadata = meta.into_iter().collect();
+            let info = open(g, false)?.index_document(doc)?;
+            if g.json {
+                println!("{}", serde_json::to_string(&info).expect("serialisable"));
+            } else {
+                println!("indexed {:?}: {} chunks, {} characters", info.doc_id, info.chunk_count, info.char_count);
+            }
+        }
+        DocCmd::Search { query, mode, limit, alpha } => {
+            let db = open(g, false)?;
+            let any = DocFilter::default();
+            let hits = match mode.as_str() {
+                "semantic" => db.semantic_search(&query, limit, &any)?,
+                "text" => db.full_text_search(&query, limit, &any)?,
+                _ => {
+                    let fusion = alpha.map_or(Fusion::ReciprocalRank, |a| Fusion::Weighted { alpha: a });
+                    db.hybrid_search(&query, None, limit, fusion, &any)?
+                }
+            };
+            if g.json {
+                println!("{}", Value::Array(hits.iter().map(hit_json).collect()));
+            } else {
+                for h in &hits {
+                    let preview: String = h.content.chars().take(90).collect();
+                    println!("{:>8.4}  {:<16} {}", h.score, h.chunk_id, preview.replace('\n', " "));
+                }
+            }
+        }
+        DocCmd::Get { id } => {
+            let info = open(g, true)?.get_document(&id)?;
+            println!("{}", serde_json::to_string(&info).expect("serialisable"));
+        }
+        DocCmd::Delete { id } => {
+            open(g, false)?.delete_document(&id)?;
+            if g.json {
+                println!("{}", json!({"deleted": id}));
+            } else {
+                println!("deleted document {id:?}");
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
+    match cmd {
+        VectorCmd::Create { name, dim, metric } => {
+            let info = open(g, false)?.create_collection(&name, dim, metric.parse::<Metric>()?)?;
+            if g.json {
+                println!("{}", json!({"name": info.name, "dimension": info.dimension, "metric": info.metric.as_str()}));
+            } else {
+                println!("created collection {:?} ({} dims, {})", info.name, info.dimension, info.metric.as_str());
+            }
+        }
+        VectorCmd::Insert { collection, id, values, meta } => {
+            open(g, false)?.insert_vector(&collection, &id, &values, meta.into_iter().collect())?;
+            if g.json {
+                println!("{}", json!({"inserted": id}));
+            } else {
+                println!("inserted {id:?} into {collection:?}");
+            }
+        }
+        VectorCmd::Search { collection, values, k, radius, meta } => {
+            let db = open(g, true)?;
+            let opts = SearchOptions { metadata: meta.into_iter().collect(), ..Default::default() };
+            let hits = match radius {
+                Some(r) => db.search_range(&collection, &values, r, k.max(1000), &opts)?,
+                None => db.search_knn(&collection, &values, k, &opts)?,
+            };
+            if g.json {
+                let rows: Vec<Value> = hits.iter().map(|h| json!({"id": h.id, "distance": h.distance, "metadata": h.metadata})).collect();
+                println!("{}", Value::Array(rows));
+            } else {
+                for h in &hits {
+                    println!("{:>10.5}  {}", h.distance, h.id);
+                }
+            }
+        }
+        VectorCmd::Get { collection, id } => {
+            let r = open(g, true)?.get_vector(&collection, &id)?;
+            println!("{}", serde_json::to_string(&r).expect("serialisable"));
+        }
+        VectorCmd::Delete { collection, id } => {
+            open(g, false)?.delete_vector(&collection, &id)?;
+            if g.json {
+                println!("{}", json!({"deleted": id}));
+            } else {
+                println!("deleted {id:?}");
+            }
+        }
+        VectorCmd::List => {
+            let list = open(g, true)?.list_collections()?;
+            let rows: Vec<Value> =
+                list.iter().map(|c| json!({"name": c.name, "dimension": c.dimension, "metric": c.metric.as_str()})).collect();
+            if g.json {
+                println!("{}", Value::Array(rows));
+            } else {
+                for c in &list {
+                    println!("{:<24} {:>6} dims  {}", c.name, c.dimension, c.metric.as_str());
+                }
+            }
+        }
+    }
+    Ok(())
 }
 
 fn memory_json(m: &Memory) -> Value {
@@ -353,6 +573,21 @@ fn run(cli: Cli) -> Result<(), Error> {
         }
         Command::State(cmd) => run_state(g, cmd),
         Command::Memory(cmd) => run_memory(g, cmd),
+        Command::Doc(cmd) => run_doc(g, cmd),
+        Command::Vector(cmd) => run_vector(g, cmd),
+        Command::Import { file } => {
+            let db = open(g, false)?;
+            let report = import::run(&db, &file)?;
+            if g.json {
+                println!("{}", serde_json::to_string(&report).expect("serialisable"));
+            } else {
+                println!(
+                    "imported {} line(s): {} states, {} memories, {} documents, {} vectors",
+                    report.lines, report.states, report.memories, report.documents, report.vectors
+                );
+            }
+            Ok(())
+        }
     }
 }
 

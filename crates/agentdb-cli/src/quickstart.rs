@@ -4,7 +4,10 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use agentdb::{AgentDb, Error, FsyncPolicy, HistoryQuery, MemoryType, NewMemory, Options, RetrieveOptions, StateType};
+use agentdb::{
+    AgentDb, DocFilter, Error, FsyncPolicy, Fusion, HistoryQuery, MemoryType, Metric, NewDocument, NewMemory, Options,
+    RetrieveOptions, SearchOptions, StateType,
+};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde_json::{json, Value};
 
@@ -55,15 +58,83 @@ const FACTS: [(&str, MemoryType, f32); 8] = [
     ("The user said the last hotel was too noisy.", MemoryType::Episodic, 0.7),
 ];
 
+/// Our bundled mixed English/Chinese document set.
+const DOCS_JSON: &str = include_str!("../data/quickstart-docs.json");
+
+/// RAG: chunk + embed + index, then semantic, full-text (EN and ZH) and hybrid search.
+fn documents(db: &AgentDb, r: &mut Report) -> Result<(), Error> {
+    let docs: Vec<Value> = serde_json::from_str(DOCS_JSON).expect("bundled corpus is valid JSON");
+    let t = Instant::now();
+    let mut chunks = 0;
+    for d in &docs {
+        let s = |k: &str| d[k].as_str().unwrap_or_default().to_string();
+        let info = db.index_document(NewDocument::new(s("doc_id"), s("text")).title(s("title")).metadata("lang", s("lang")))?;
+        chunks += info.chunk_count;
+    }
+    r.step("index documents", format!("{} documents (English and Chinese) → {chunks} chunks, embedded", docs.len()), ms(t.elapsed()), json!({"chunks": chunks}));
+    let any = DocFilter::default();
+    let show = |hits: &[agentdb::ChunkHit]| -> String {
+        hits.iter().map(|h| format!("{:.3} {}", h.score, h.chunk_id)).collect::<Vec<_>>().join(" | ")
+    };
+    let t = Instant::now();
+    let hits = db.semantic_search("what should I do about a nut allergy on a plane?", 2, &any)?;
+    r.step("semantic search", show(&hits), ms(t.elapsed()), json!({}));
+    let t = Instant::now();
+    let hits = db.full_text_search("window seats", 2, &any)?;
+    r.step("full-text search (English)", show(&hits), ms(t.elapsed()), json!({}));
+    let t = Instant::now();
+    let hits = db.full_text_search("龙井茶", 2, &any)?;
+    r.step("full-text search (中文)", show(&hits), ms(t.elapsed()), json!({}));
+    let t = Instant::now();
+    let hits = db.hybrid_search("高铁 train tickets", None, 3, Fusion::Weighted { alpha: 0.5 }, &any)?;
+    r.step("hybrid search (alpha 0.5)", show(&hits), ms(t.elapsed()), json!({}));
+    Ok(())
+}
+
+/// Vectors: a collection of 2,000 deterministic points, k-NN and range search.
+fn vectors(db: &AgentDb, r: &mut Report) -> Result<(), Error> {
+    let t = Instant::now();
+    match db.create_collection("quickstart_points", 8, Metric::L2) {
+        Ok(_) | Err(Error::AlreadyExists(_)) => {}
+        Err(e) => return Err(e),
+    }
+    // splitmix64: deterministic, well-spread coordinates in [0, 1).
+    let mix = |mut z: u64| {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let point = |i: u64| -> Vec<f32> { (0..8u64).map(|d| (mix(i * 8 + d) >> 40) as f32 / (1u64 << 24) as f32).collect() };
+    let rows = (0..2000u64)
+        .map(|i| agentdb::VectorRecord { id: format!("p{i}"), vector: point(i), metadata: [("parity".to_string(), (i % 2).to_string())].into() })
+        .collect();
+    db.insert_vectors("quickstart_points", rows)?;
+    r.step("insert 2,000 vectors", "collection quickstart_points (8 dims, L2)".into(), ms(t.elapsed()), json!({}));
+    let t = Instant::now();
+    let hits = db.search_knn("quickstart_points", &point(7), 3, &SearchOptions::default())?;
+    r.step(
+        "k-NN search (k=3)",
+        hits.iter().map(|h| format!("{} at {:.3}", h.id, h.distance)).collect::<Vec<_>>().join(", "),
+        ms(t.elapsed()),
+        json!({}),
+    );
+    let t = Instant::now();
+    let near = db.search_range("quickstart_points", &point(7), 0.6, 1000, &SearchOptions::default().metadata("parity", "1"))?;
+    r.step("range search (r=0.6, odd ids)", format!("{} vectors", near.len()), ms(t.elapsed()), json!({}));
+    Ok(())
+}
+
 /// Memories: the built-in model embeds facts, retrieval re-ranks them.
-fn memories(db: &AgentDb, r: &mut Report) -> Result<(), Error> {
+/// Returns whether the model is available.
+fn memories(db: &AgentDb, r: &mut Report) -> Result<bool, Error> {
     let t = Instant::now();
     let stored = db.store_memories(FACTS.iter().map(|(c, k, i)| NewMemory::new(1, *k, *c).importance(*i)).collect());
     let ids = match stored {
         Ok(ids) => ids,
         Err(Error::ModelUnavailable(why)) => {
-            r.step("memories", format!("skipped: {why}"), ms(t.elapsed()), json!({}));
-            return Ok(());
+            r.step("memories and documents", format!("skipped: {why}"), ms(t.elapsed()), json!({}));
+            return Ok(false);
         }
         Err(e) => return Err(e),
     };
@@ -79,7 +150,7 @@ fn memories(db: &AgentDb, r: &mut Report) -> Result<(), Error> {
         let top: Vec<String> = hits.iter().map(|h| format!("{:.2} {}", h.score, h.memory.content)).collect();
         r.step(&format!("retrieve {query:?}"), top.join(" | "), ms(t.elapsed()), json!({"top": top}));
     }
-    Ok(())
+    Ok(true)
 }
 
 pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), Error> {
@@ -169,7 +240,10 @@ pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), 
         json!({"restored_version": restored.version}),
     );
 
-    memories(&db, &mut r)?;
+    if memories(&db, &mut r)? {
+        documents(&db, &mut r)?;
+    }
+    vectors(&db, &mut r)?;
 
     let t = Instant::now();
     let flush = db.flush()?;

@@ -23,7 +23,7 @@ fn quickstart_runs_end_to_end_and_persists() {
     let db = dir.path().join("qs");
     let out = json_ok(&db, &["quickstart"]);
     let steps: Vec<&str> = out["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
-    for want in ["open database", "save states", "restore snapshot (rollback)", "store memories (built-in model)", "reopen database", "load latest (cold, from Lance)"] {
+    for want in ["open database", "save states", "restore snapshot (rollback)", "store memories (built-in model)", "index documents", "full-text search (中文)", "hybrid search (alpha 0.5)", "k-NN search (k=3)", "reopen database", "load latest (cold, from Lance)"] {
         assert!(steps.contains(&want), "missing step {want}: {steps:?}");
     }
     let states = out["stats"]["tables"].as_array().unwrap().iter().find(|t| t["name"] == "states").unwrap().clone();
@@ -127,4 +127,53 @@ fn memory_commands_roundtrip_with_the_built_in_model() {
     assert_eq!(agentdb(p, &["memory", "get", "--id", &a.to_string()]).status.code(), Some(3));
     let bad = agentdb(p, &["memory", "store", "--agent", "4", "--content", "x", "--importance", "2"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn doc_vector_and_import_commands() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    json_ok(p, &["doc", "add", "--id", "tea", "--text", "龙井茶产自杭州西湖。绿茶是最受欢迎的饮品之一。", "--meta", "lang=zh"]);
+    json_ok(p, &["doc", "add", "--id", "trains", "--title", "Trains", "--text", "High-speed trains connect Paris and Lyon in two hours."]);
+    let hits = json_ok(p, &["doc", "search", "龙井茶", "--mode", "text"]);
+    assert_eq!(hits[0]["doc_id"], "tea");
+    let hits = json_ok(p, &["doc", "search", "rail journey to Lyon", "--mode", "semantic", "--limit", "1"]);
+    assert_eq!(hits[0]["doc_id"], "trains");
+    let hits = json_ok(p, &["doc", "search", "Paris trains", "--alpha", "0.5"]);
+    assert_eq!(hits[0]["doc_id"], "trains");
+    assert_eq!(json_ok(p, &["doc", "get", "--id", "trains"])["title"], "Trains");
+    json_ok(p, &["doc", "delete", "--id", "trains"]);
+    assert_eq!(agentdb(p, &["doc", "get", "--id", "trains"]).status.code(), Some(3));
+
+    json_ok(p, &["vector", "create", "pts", "--dim", "2", "--metric", "l2"]);
+    json_ok(p, &["vector", "insert", "pts", "--id", "a", "--values", "0,0"]);
+    json_ok(p, &["vector", "insert", "pts", "--id", "b", "--values", "3,-4", "--meta", "k=v"]);
+    let hits = json_ok(p, &["vector", "search", "pts", "--values", "0,0", "--k", "2"]);
+    assert_eq!((hits[1]["id"].as_str(), hits[1]["distance"].as_f64()), (Some("b"), Some(5.0)));
+    let within = json_ok(p, &["vector", "search", "pts", "--values", "0,0", "--radius", "1"]);
+    assert_eq!(within.as_array().unwrap().len(), 1);
+    assert_eq!(json_ok(p, &["vector", "list"])[0]["name"], "pts");
+    let bad = agentdb(p, &["vector", "insert", "pts", "--id", "c", "--values", "1,2,3"]);
+    assert_eq!(bad.status.code(), Some(2), "dimension mismatch is bad input");
+
+    let jsonl = dir.path().join("in.jsonl");
+    std::fs::write(
+        &jsonl,
+        [
+            r#"{"kind":"state","agent_id":9,"session_id":1,"data":"{\"step\":1}"}"#,
+            r#"{"kind":"memory","agent_id":9,"content":"Imported fact about penguins.","importance":0.8}"#,
+            r#"{"kind":"document","doc_id":"imp","text":"Imported document about glaciers."}"#,
+            r#"{"kind":"vector","collection":"pts","id":"z","vector":[1.0,1.0]}"#,
+            "",
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let report = json_ok(p, &["import", jsonl.to_str().unwrap()]);
+    assert_eq!((report["states"].as_u64(), report["memories"].as_u64(), report["documents"].as_u64(), report["vectors"].as_u64()), (Some(1), Some(1), Some(1), Some(1)));
+    assert_eq!(json_ok(p, &["state", "load", "--agent", "9"])["data"], "{\"step\":1}");
+    std::fs::write(&jsonl, "{\"kind\":\"state\",\"agent_id\":9,\"data\":\"ok\"}\n{\"kind\":\"bogus\"}\n").unwrap();
+    let bad = agentdb(p, &["import", jsonl.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&bad.stderr));
 }

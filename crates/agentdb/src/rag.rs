@@ -211,6 +211,14 @@ fn hits_from_batch(batch: &RecordBatch, score_column: &str) -> Result<Vec<(Chunk
 
 const HIT_COLUMNS: [&str; 7] = ["chunk_id", "doc_id", "position", "start_char", "end_char", "content", "metadata"];
 
+/// The hit columns plus the score column Lance adds (named explicitly, as
+/// Lance will stop adding it implicitly).
+fn hit_columns_with(score: &str) -> Vec<&str> {
+    let mut c = HIT_COLUMNS.to_vec();
+    c.push(score);
+    c
+}
+
 impl Engine {
     /// Creates the full-text index once the chunk table has rows (Lance
     /// cannot train an index on nothing); later rows are searched flat until
@@ -248,7 +256,7 @@ impl Engine {
                 .vector_search(query.to_vec())?
                 .column("embedding")
                 .distance_type(lancedb::DistanceType::Cosine)
-                .select(lancedb::query::Select::columns(&HIT_COLUMNS))
+                .select(lancedb::query::Select::columns(&hit_columns_with("_distance")))
                 .limit(fetch);
             if let Some(p) = filter::and_all(pred) {
                 q = q.only_if_expr(p);
@@ -313,7 +321,7 @@ impl Engine {
                 .chunks_tbl
                 .query()
                 .full_text_search(FullTextSearchQuery::new(text.to_string()))
-                .select(lancedb::query::Select::columns(&HIT_COLUMNS))
+                .select(lancedb::query::Select::columns(&hit_columns_with("_score")))
                 .limit(fetch);
             if !f.doc_ids.is_empty() {
                 let ids: Vec<&str> = f.doc_ids.iter().map(String::as_str).collect();

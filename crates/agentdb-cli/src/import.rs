@@ -1,0 +1,123 @@
+//! `agentdb import FILE.jsonl`: one JSON object per line, each with a
+//! `kind`. Lines are applied in order; the first bad line stops the import
+//! with its line number (the lines before it stay imported).
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+
+use agentdb::{AgentDb, Error, MemoryType, NewDocument, NewMemory, StateType};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+
+#[derive(Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+enum Line {
+    State {
+        agent_id: u64,
+        #[serde(default)]
+        session_id: u64,
+        #[serde(default = "default_state_type")]
+        state_type: String,
+        data: String,
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+    },
+    Memory {
+        agent_id: u64,
+        #[serde(default = "default_memory_type")]
+        memory_type: String,
+        content: String,
+        #[serde(default = "default_importance")]
+        importance: f32,
+        embedding: Option<Vec<f32>>,
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+    },
+    Document {
+        doc_id: String,
+        #[serde(default)]
+        title: String,
+        text: String,
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+    },
+    Vector {
+        collection: String,
+        id: String,
+        vector: Vec<f32>,
+        #[serde(default)]
+        metadata: BTreeMap<String, String>,
+    },
+}
+
+fn default_state_type() -> String {
+    "context".into()
+}
+fn default_memory_type() -> String {
+    "semantic".into()
+}
+fn default_importance() -> f32 {
+    0.5
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct ImportReport {
+    pub lines: usize,
+    pub states: usize,
+    pub memories: usize,
+    pub documents: usize,
+    pub vectors: usize,
+}
+
+pub fn run(db: &AgentDb, file: &Path) -> Result<ImportReport, Error> {
+    let (reader, total): (Box<dyn Read>, u64) = if file.as_os_str() == "-" {
+        (Box::new(std::io::stdin()), 0)
+    } else {
+        let f = std::fs::File::open(file)?;
+        let len = f.metadata()?.len();
+        (Box::new(f), len)
+    };
+    let bar = if total > 0 { ProgressBar::new(total) } else { ProgressBar::new_spinner() };
+    bar.set_style(
+        ProgressStyle::with_template("  importing {bar:30} {bytes}/{total_bytes} {msg}").expect("valid template"),
+    );
+    let mut report = ImportReport::default();
+    for (i, line) in BufReader::new(reader).lines().enumerate() {
+        let line = line?;
+        bar.inc(line.len() as u64 + 1);
+        if line.trim().is_empty() {
+            continue;
+        }
+        let at = |e: Error| Error::InvalidArgument(format!("line {}: {e}", i + 1));
+        let parsed: Line = serde_json::from_str(&line).map_err(|e| Error::InvalidArgument(format!("line {}: {e}", i + 1)))?;
+        match parsed {
+            Line::State { agent_id, session_id, state_type, data, metadata } => {
+                let t: StateType = state_type.parse().map_err(at)?;
+                db.save_state_with_metadata(agent_id, session_id, t, data.as_bytes(), metadata).map_err(at)?;
+                report.states += 1;
+            }
+            Line::Memory { agent_id, memory_type, content, importance, embedding, metadata } => {
+                let t: MemoryType = memory_type.parse().map_err(at)?;
+                let mut m = NewMemory::new(agent_id, t, content).importance(importance);
+                m.embedding = embedding;
+                m.metadata = metadata;
+                db.store_memory(m).map_err(at)?;
+                report.memories += 1;
+            }
+            Line::Document { doc_id, title, text, metadata } => {
+                let mut d = NewDocument::new(doc_id, text).title(title);
+                d.metadata = metadata;
+                db.index_document(d).map_err(at)?;
+                report.documents += 1;
+            }
+            Line::Vector { collection, id, vector, metadata } => {
+                db.insert_vector(&collection, &id, &vector, metadata).map_err(at)?;
+                report.vectors += 1;
+            }
+        }
+        report.lines += 1;
+    }
+    bar.finish_and_clear();
+    Ok(report)
+}
