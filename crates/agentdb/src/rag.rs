@@ -19,7 +19,7 @@ pub mod chunking;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
-use arrow_array::{ArrayRef, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use futures::TryStreamExt;
 use lancedb::index::scalar::{FtsIndexBuilder, FullTextSearchQuery};
@@ -135,11 +135,7 @@ pub fn chunks_schema(dimension: usize) -> SchemaRef {
         Field::new("start_char", DataType::UInt64, false),
         Field::new("end_char", DataType::UInt64, false),
         Field::new("content", DataType::Utf8, false),
-        Field::new(
-            "embedding",
-            DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
-            false,
-        ),
+        crate::storage::tables::vector_field("embedding", dimension),
         // The document's metadata, repeated so filters need no join.
         Field::new("metadata", DataType::Utf8, false),
     ]))
@@ -164,8 +160,7 @@ pub(crate) fn documents_to_batches(docs: &[Arc<Stored<IndexedDocument>>], dimens
         .zip(&meta)
         .flat_map(|(d, m)| d.value.chunks.iter().map(move |(c, v)| (d.lsn, &d.value.info, c, v, m)))
         .collect();
-    let values = Float32Array::from_iter_values(rows.iter().flat_map(|r| r.3.iter().copied()));
-    let emb = FixedSizeListArray::try_new(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32, Arc::new(values), None)?;
+    let emb = crate::storage::tables::vector_array(rows.iter().map(|r| r.3.as_slice()), dimension)?;
     let c = RecordBatch::try_new(
         chunks_schema(dimension),
         vec![

@@ -151,11 +151,7 @@ pub fn collection_schema(dimension: usize, metric: Metric) -> SchemaRef {
         vec![
             Field::new("lsn", DataType::UInt64, false),
             Field::new("id", DataType::Utf8, false),
-            Field::new(
-                "vector",
-                DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
-                false,
-            ),
+            crate::storage::tables::vector_field("vector", dimension),
             Field::new("metadata", DataType::Utf8, false),
         ],
         HashMap::from([(METRIC_METADATA_KEY.to_string(), metric.as_str().to_string())]),
@@ -195,13 +191,7 @@ pub(crate) fn rows_to_batch(rows: &[&Stored<VectorRecord>], info: &CollectionInf
         .iter()
         .map(|r| serde_json::to_string(&r.value.metadata).map_err(|e| Error::invalid(e.to_string())))
         .collect::<Result<_>>()?;
-    let values = Float32Array::from_iter_values(rows.iter().flat_map(|r| r.value.vector.iter().copied()));
-    let vectors = FixedSizeListArray::try_new(
-        Arc::new(Field::new("item", DataType::Float32, true)),
-        info.dimension as i32,
-        Arc::new(values),
-        None,
-    )?;
+    let vectors = crate::storage::tables::vector_array(rows.iter().map(|r| r.value.vector.as_slice()), info.dimension)?;
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.lsn))),
         Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.value.id.as_str()))),

@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use agentdb::{AgentDb, AgentState, HistoryQuery, Options, Snapshot, StateType};
+use agentdb::{
+    AgentDb, AgentState, HistoryQuery, MemoryFilter, MemoryType, Metric, NewMemory, Options, RetrieveOptions,
+    SearchOptions, Snapshot, StateType,
+};
 use serde_json::{json, Value};
 
 fn cases_dir() -> PathBuf {
@@ -74,14 +77,73 @@ fn run_op(db: &AgentDb, op: &str, args: &Value) -> agentdb::Result<Value> {
             db.compact()?;
             json!({})
         }
+        "store_memory" => {
+            let t: MemoryType = args["memory_type"].as_str().unwrap_or("semantic").parse()?;
+            let mut m = NewMemory::new(u(args, "agent_id"), t, args["content"].as_str().unwrap_or_default())
+                .importance(args["importance"].as_f64().unwrap_or(0.5) as f32);
+            m.embedding = floats(&args["embedding"]);
+            db.store_memory(m)?;
+            json!({"stored": true})
+        }
+        "retrieve_similar" => {
+            let types: Vec<MemoryType> = args["memory_types"]
+                .as_array()
+                .map(|a| a.iter().map(|t| t.as_str().unwrap_or_default().parse()).collect::<agentdb::Result<_>>())
+                .transpose()?
+                .unwrap_or_default();
+            let opts = RetrieveOptions { filter: MemoryFilter::default().types(&types), ..Default::default() };
+            let hits = db.retrieve_similar(u(args, "agent_id"), &floats(&args["vector"]).unwrap_or_default(), u(args, "limit") as usize, &opts)?;
+            json!({"contents": hits.iter().map(|h| h.memory.content.clone()).collect::<Vec<_>>()})
+        }
+        "create_collection" => {
+            let metric: Metric = args["metric"].as_str().unwrap_or("cosine").parse()?;
+            db.create_collection(args["name"].as_str().unwrap_or_default(), u(args, "dimension") as usize, metric)?;
+            json!({})
+        }
+        "insert_vector" => {
+            let meta: BTreeMap<String, String> = serde_json::from_value(args["metadata"].clone()).unwrap_or_default();
+            db.insert_vector(
+                args["collection"].as_str().unwrap_or_default(),
+                args["id"].as_str().unwrap_or_default(),
+                &floats(&args["vector"]).unwrap_or_default(),
+                meta,
+            )?;
+            json!({})
+        }
+        "delete_vector" => {
+            db.delete_vector(args["collection"].as_str().unwrap_or_default(), args["id"].as_str().unwrap_or_default())?;
+            json!({})
+        }
+        "search_knn" | "search_range" => {
+            let mut opts = SearchOptions::default();
+            opts.metadata = serde_json::from_value(args["metadata"].clone()).unwrap_or_default();
+            let c = args["collection"].as_str().unwrap_or_default();
+            let q = floats(&args["vector"]).unwrap_or_default();
+            let hits = if op == "search_knn" {
+                db.search_knn(c, &q, u(args, "k") as usize, &opts)?
+            } else {
+                db.search_range(c, &q, args["radius"].as_f64().unwrap_or(0.0) as f32, 1000, &opts)?
+            };
+            json!({
+                "ids": hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+                "distances": hits.iter().map(|h| (h.distance * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+            })
+        }
         other => panic!("unknown conformance op {other:?}"),
     })
+}
+
+fn floats(v: &Value) -> Option<Vec<f32>> {
+    v.as_array().map(|a| a.iter().map(|x| x.as_f64().unwrap_or(f64::NAN) as f32).collect())
 }
 
 fn options_from(v: &Value) -> Options {
     let mut o = Options { flush_interval: Duration::from_secs(3600), maintenance_interval: None, ..Options::default() };
     if let Some(n) = v["max_payload_bytes"].as_u64() {
         o.max_payload_bytes = n as usize;
+    }
+    if let Some(n) = v["memory_dimension"].as_u64() {
+        o.memory_dimension = n as usize;
     }
     o
 }
@@ -94,7 +156,7 @@ fn conformance_cases_pass() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 3, "conformance cases found: {files:?}");
+    assert!(files.len() >= 4, "conformance cases found: {files:?}");
     for file in files {
         let case: Value = serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
         let dir = tempfile::tempdir().unwrap();

@@ -147,6 +147,13 @@ impl FlushSet {
 }
 
 const SNAPSHOT_FOOTPRINT_BYTES: usize = 128;
+
+/// Drops entries whose LSN is ≤ `upto`; returns how many went.
+fn retain_after<K: std::hash::Hash + Eq>(map: &mut HashMap<K, u64>, upto: u64) -> usize {
+    let before = map.len();
+    map.retain(|_, l| *l > upto);
+    before - map.len()
+}
 const PATCH_FOOTPRINT_BYTES: usize = 64;
 
 fn document_footprint(d: &IndexedDocument) -> usize {
@@ -359,13 +366,7 @@ impl Memtable {
             }
             keep
         });
-        self.agent_tombstones.retain(|_, l| {
-            let keep = *l > upto;
-            if !keep {
-                freed_records += 1;
-            }
-            keep
-        });
+        freed_records += retain_after(&mut self.agent_tombstones, upto);
         self.memories.retain(|_, m| {
             let keep = m.lsn > upto;
             if !keep {
@@ -381,13 +382,7 @@ impl Memtable {
             freed_records += before - ps.len();
             !ps.is_empty()
         });
-        self.memory_tombstones.retain(|_, l| {
-            let keep = *l > upto;
-            if !keep {
-                freed_records += 1;
-            }
-            keep
-        });
+        freed_records += retain_after(&mut self.memory_tombstones, upto);
         for cm in self.vectors.values_mut() {
             cm.rows.retain(|_, r| {
                 let keep = r.lsn > upto;
@@ -397,13 +392,7 @@ impl Memtable {
                 }
                 keep
             });
-            cm.tombstones.retain(|_, l| {
-                let keep = *l > upto;
-                if !keep {
-                    freed_records += 1;
-                }
-                keep
-            });
+            freed_records += retain_after(&mut cm.tombstones, upto);
         }
         self.vectors.retain(|_, cm| !cm.rows.is_empty() || !cm.tombstones.is_empty());
         self.documents.retain(|_, d| {
@@ -414,13 +403,7 @@ impl Memtable {
             }
             keep
         });
-        self.document_tombstones.retain(|_, l| {
-            let keep = *l > upto;
-            if !keep {
-                freed_records += 1;
-            }
-            keep
-        });
+        freed_records += retain_after(&mut self.document_tombstones, upto);
         self.bytes -= freed_bytes;
         self.records -= freed_records;
         self.oldest = if self.records == 0 { None } else { Some(Instant::now()) };

@@ -55,6 +55,20 @@ pub fn snapshots_schema() -> SchemaRef {
     ]))
 }
 
+/// A `FixedSizeList<f32, dimension>` column: how every vector is stored.
+pub fn vector_field(name: &str, dimension: usize) -> Field {
+    Field::new(name, DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32), false)
+}
+
+/// Packs equal-length vectors into a `FixedSizeListArray`.
+pub fn vector_array<'a>(vectors: impl Iterator<Item = &'a [f32]>, dimension: usize) -> Result<FixedSizeListArray> {
+    let values = Float32Array::from_iter_values(vectors.flat_map(|v| {
+        debug_assert_eq!(v.len(), dimension);
+        v.iter().copied()
+    }));
+    Ok(FixedSizeListArray::try_new(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32, Arc::new(values), None)?)
+}
+
 pub fn memories_schema(dimension: usize) -> SchemaRef {
     Arc::new(Schema::new(vec![
         Field::new("lsn", DataType::UInt64, false),
@@ -62,11 +76,7 @@ pub fn memories_schema(dimension: usize) -> SchemaRef {
         Field::new("agent_id", DataType::UInt64, false),
         Field::new("memory_type", DataType::Utf8, false),
         Field::new("content", DataType::Utf8, false),
-        Field::new(
-            "embedding",
-            DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
-            false,
-        ),
+        vector_field("embedding", dimension),
         Field::new("importance", DataType::Float32, false),
         Field::new("access_count", DataType::UInt64, false),
         Field::new("last_access_ms", DataType::Int64, false),
@@ -93,14 +103,7 @@ pub fn memories_to_batch(rows: &[&Stored<Memory>], dimension: usize) -> Result<R
         .iter()
         .map(|r| serde_json::to_string(&r.value.metadata).map_err(|e| Error::invalid(e.to_string())))
         .collect::<Result<_>>()?;
-    let values = Float32Array::from_iter_values(rows.iter().flat_map(|r| r.value.embedding.iter().copied()));
-    debug_assert_eq!(values.len(), rows.len() * dimension);
-    let embedding = FixedSizeListArray::try_new(
-        Arc::new(Field::new("item", DataType::Float32, true)),
-        dimension as i32,
-        Arc::new(values),
-        None,
-    )?;
+    let embedding = vector_array(rows.iter().map(|r| r.value.embedding.as_slice()), dimension)?;
     let columns: Vec<ArrayRef> = vec![
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.lsn))),
         Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.memory_id))),
