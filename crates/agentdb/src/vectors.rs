@@ -254,8 +254,9 @@ impl Engine {
                 None => (Vec::new(), HashSet::new()),
             }
         };
-        let total = self.block_on(c.table.count_rows(None))?;
-        let mut fetch = (k + hidden.len()).max(k * 2).min(total.max(1));
+        // No row count up front (a Lance call per query): a short answer from
+        // Lance already says the collection is exhausted.
+        let mut fetch = (k + hidden.len()).max(k * 2);
         let hits = loop {
             let lance_rows = self.block_on(async {
                 let mut q = c.table.vector_search(query.to_vec())?.column("vector").distance_type(info.metric.lance());
@@ -275,7 +276,7 @@ impl Engine {
                 }
                 Ok::<_, Error>(rows)
             })?;
-            let exhausted = lance_rows.len() < fetch || fetch >= total;
+            let exhausted = lance_rows.len() < fetch;
             let mut hits: Vec<VectorHit> = lance_rows
                 .into_iter()
                 .filter(|(r, _)| !hidden.contains(&r.id))
@@ -300,7 +301,7 @@ impl Engine {
                 hits.truncate(k);
                 break hits;
             }
-            fetch = (fetch * FILTER_REFETCH_GROWTH).min(total);
+            fetch *= FILTER_REFETCH_GROWTH;
         };
         Ok(hits)
     }

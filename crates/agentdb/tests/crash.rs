@@ -56,16 +56,20 @@ fn crash_child() {
     }
 }
 
-fn run_round(dir: &std::path::Path, policy: &str, kill_after_acks: usize) -> (BTreeMap<(u64, u64), u64>, Vec<(u64, String, u64)>) {
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
+/// Re-runs this test binary as the writing child (`crash_child`).
+fn spawn_writer(dir: &std::path::Path, policy: &str) -> std::process::Child {
+    Command::new(std::env::current_exe().unwrap())
         .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, dir)
         .env(POLICY_ENV, policy)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
-        .unwrap();
+        .unwrap()
+}
+
+fn run_round(dir: &std::path::Path, policy: &str, kill_after_acks: usize) -> (BTreeMap<(u64, u64), u64>, Vec<(u64, String, u64)>) {
+    let mut child = spawn_writer(dir, policy);
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut acks = BTreeMap::new();
     let mut snaps = Vec::new();
@@ -144,15 +148,7 @@ fn acknowledged_writes_survive_kill_9() {
 #[test]
 fn a_second_process_cannot_write_but_can_read_beside_the_writer() {
     let dir = tempfile::tempdir().unwrap();
-    let exe = std::env::current_exe().unwrap();
-    let mut child = Command::new(exe)
-        .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, dir.path())
-        .env(POLICY_ENV, "batch")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut child = spawn_writer(dir.path(), "batch");
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut line = String::new();
     let mut acks = 0;
