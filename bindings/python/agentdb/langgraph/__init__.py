@@ -1,0 +1,8 @@
+"""LangGraph integrations: ``AgentDBSaver`` (checkpointer) and ``AgentDBStore`` (long-term store).
+
+Requires the ``langgraph`` package (not a dependency of ``agentdb`` itself).
+"""
+
+from .checkpoint import AgentDBSaver
+
+__all__ = ["AgentDBSaver"]
