@@ -14,6 +14,20 @@ if ! command -v protoc >/dev/null 2>&1; then
 fi
 protoc --version
 
+# The C surface's tests run the C example under valgrind.
+if ! command -v valgrind >/dev/null 2>&1; then
+  echo "setup: installing valgrind"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq valgrind >/dev/null
+fi
+
+# The committed C header is checked against this exact cbindgen.
+CBINDGEN_VERSION=0.29.4
+if ! cbindgen --version 2>/dev/null | grep -q "$CBINDGEN_VERSION"; then
+  echo "setup: installing cbindgen $CBINDGEN_VERSION"
+  cargo install --quiet --locked cbindgen --version "$CBINDGEN_VERSION"
+fi
+
 # The ANN benchmark's real data: fashion-mnist's 60K×784 vectors (IDX files).
 if [ ! -f /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz ]; then
   echo "setup: installing dataset-fashion-mnist"

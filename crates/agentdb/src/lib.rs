@@ -18,6 +18,7 @@
 pub mod embed;
 mod engine;
 mod error;
+pub mod export;
 pub mod memories;
 mod options;
 pub mod rag;
@@ -95,6 +96,24 @@ impl AgentDb {
     /// Flushes, syncs and releases the writer lock. Later calls return `Error::Closed`.
     pub fn close(&self) -> Result<()> {
         self.engine.close()
+    }
+
+    /// Embeds texts with the database's embedder (the built-in model unless
+    /// `Options::embedder` is set): one vector of `memory_dimension` per text.
+    pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        self.engine.check_open()?;
+        if let Some(i) = texts.iter().position(|t| t.trim().is_empty()) {
+            return Err(Error::InvalidArgument(format!("text {i} is empty")));
+        }
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        self.engine.embedder()?.embed(texts)
+    }
+
+    /// Dimension of memory embeddings and document chunks.
+    pub fn memory_dimension(&self) -> usize {
+        self.engine.opts.memory_dimension
     }
 
     pub fn path(&self) -> &Path {

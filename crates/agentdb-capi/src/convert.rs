@@ -1,0 +1,121 @@
+//! Argument checking and result ownership at the C edge: NULL checks, UTF-8
+//! checks, metadata JSON, and the boxed owners behind every returned pointer.
+
+use std::collections::BTreeMap;
+use std::ffi::{c_char, CStr, CString};
+
+use crate::AgentDbStatus;
+
+pub(crate) struct Failure {
+    pub status: AgentDbStatus,
+    pub message: String,
+}
+
+impl Failure {
+    pub fn invalid(message: impl Into<String>) -> Failure {
+        Failure { status: AgentDbStatus::AGENT_DB_INVALID_ARGUMENT, message: message.into() }
+    }
+    pub fn null(name: &str) -> Failure {
+        Failure::invalid(format!("argument `{name}` is NULL"))
+    }
+}
+
+impl From<agentdb::Error> for Failure {
+    fn from(e: agentdb::Error) -> Failure {
+        Failure { status: AgentDbStatus::from_code(e.code()), message: e.to_string() }
+    }
+}
+
+/// A required, NUL-terminated UTF-8 string argument.
+pub(crate) unsafe fn c_str<'a>(p: *const c_char, name: &str) -> Result<&'a str, Failure> {
+    if p.is_null() {
+        return Err(Failure::null(name));
+    }
+    CStr::from_ptr(p).to_str().map_err(|_| Failure::invalid(format!("argument `{name}` is not valid UTF-8")))
+}
+
+/// An optional string argument: NULL means absent.
+pub(crate) unsafe fn opt_c_str<'a>(p: *const c_char, name: &str) -> Result<Option<&'a str>, Failure> {
+    if p.is_null() {
+        Ok(None)
+    } else {
+        c_str(p, name).map(Some)
+    }
+}
+
+pub(crate) unsafe fn c_str_array<'a>(p: *const *const c_char, count: usize, name: &str) -> Result<Vec<&'a str>, Failure> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    if p.is_null() {
+        return Err(Failure::null(name));
+    }
+    std::slice::from_raw_parts(p, count)
+        .iter()
+        .enumerate()
+        .map(|(i, s)| c_str(*s, &format!("{name}[{i}]")))
+        .collect()
+}
+
+/// A required out-pointer, checked before any work so nothing is done for a call that cannot report its result.
+pub(crate) unsafe fn out_ptr<'a, T>(p: *mut T, name: &str) -> Result<&'a mut T, Failure> {
+    p.as_mut().ok_or_else(|| Failure::null(name))
+}
+
+/// An optional out-pointer (NULL: the caller does not want that result).
+pub(crate) unsafe fn opt_out<'a, T>(p: *mut T) -> Option<&'a mut T> {
+    p.as_mut()
+}
+
+/// `len` elements at `p`; NULL is allowed only when `len` is 0.
+pub(crate) unsafe fn slice<'a, T>(p: *const T, len: usize, name: &str) -> Result<&'a [T], Failure> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    if p.is_null() {
+        return Err(Failure::null(name));
+    }
+    Ok(std::slice::from_raw_parts(p, len))
+}
+
+/// Metadata is passed as a JSON object of string values; NULL or "" is empty.
+pub(crate) unsafe fn metadata(p: *const c_char, name: &str) -> Result<BTreeMap<String, String>, Failure> {
+    match opt_c_str(p, name)? {
+        None => Ok(BTreeMap::new()),
+        Some(s) if s.trim().is_empty() => Ok(BTreeMap::new()),
+        Some(s) => serde_json::from_str(s)
+            .map_err(|e| Failure::invalid(format!("`{name}` must be a JSON object of string values: {e}"))),
+    }
+}
+
+/// Strings from the engine never contain NUL (they are validated UTF-8 text
+/// without NUL on the way in for keys; contents may, so NULs are replaced).
+pub(crate) fn owned_c_string(s: String) -> CString {
+    CString::new(s).unwrap_or_else(|e| {
+        let bytes: Vec<u8> = e.into_vec().into_iter().map(|b| if b == 0 { b' ' } else { b }).collect();
+        CString::new(bytes).unwrap_or_default()
+    })
+}
+
+pub(crate) fn metadata_c_string(m: &BTreeMap<String, String>) -> CString {
+    owned_c_string(serde_json::to_string(m).unwrap_or_else(|_| "{}".into()))
+}
+
+/// A float buffer handed to C; `floats_free` gets the same length back.
+pub(crate) fn floats_into_raw(v: Vec<f32>) -> *mut f32 {
+    Box::into_raw(v.into_boxed_slice()) as *mut f32
+}
+
+pub(crate) unsafe fn floats_free(ptr: *mut f32, len: usize) {
+    if !ptr.is_null() {
+        drop(Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, len)));
+    }
+}
+
+/// A list result: `items` is a C array of `T`; `keep` owns everything the items point into.
+#[repr(C)]
+pub(crate) struct ListOwner<H, T, K> {
+    pub head: H,
+    pub items: Vec<T>,
+    pub keep: K,
+}

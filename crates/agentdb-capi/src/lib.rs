@@ -1,0 +1,358 @@
+//! The C ABI of AgentDB: `agent_db_*` functions over the engine, declared in
+//! the generated header `include/agent_db.h` (see its top comment for the
+//! conventions). This crate only converts arguments and results and maps
+//! errors; every rule lives in the engine.
+//!
+//! Ownership, declared once: an `AgentDb*` is a `Box<AgentDb>` made by
+//! `agent_db_open` and consumed by `agent_db_close`; every result the library
+//! returns is a `Box` of an owner struct whose first field is the C-visible
+//! struct, so the pointer handed out is the owner's address and its `_free`
+//! function turns it back into the Box. Strings and payloads point into that
+//! owner (payloads are the engine's own `Bytes`: no copy).
+#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+
+mod arrow;
+mod convert;
+mod memories;
+mod rag;
+mod states;
+mod vectors;
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::time::Duration;
+
+use convert::{c_str, opt_c_str, out_ptr, Failure};
+
+/// Every fallible call returns one of these. Stable numbers: new codes are
+/// only ever appended.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AgentDbStatus {
+    AGENT_DB_OK = 0,
+    /// A NULL pointer, invalid UTF-8, malformed JSON or an out-of-range value; nothing changed.
+    AGENT_DB_INVALID_ARGUMENT = 1,
+    AGENT_DB_PAYLOAD_TOO_LARGE = 2,
+    AGENT_DB_NOT_FOUND = 3,
+    AGENT_DB_ALREADY_EXISTS = 4,
+    /// Stored bytes failed their checksum; never served as data.
+    AGENT_DB_CORRUPTED = 5,
+    /// Another process holds the database open for writing.
+    AGENT_DB_LOCKED = 6,
+    AGENT_DB_READ_ONLY = 7,
+    AGENT_DB_CLOSED = 8,
+    /// A text call needs the embedding model and none is installed.
+    AGENT_DB_MODEL_UNAVAILABLE = 9,
+    AGENT_DB_EMBEDDING = 10,
+    AGENT_DB_DIMENSION_MISMATCH = 11,
+    AGENT_DB_IO = 12,
+    /// An error from the LanceDB storage layer.
+    AGENT_DB_STORAGE = 13,
+    /// A bug: the library panicked. The call had no effect that can be relied on.
+    AGENT_DB_PANIC = 14,
+}
+
+impl AgentDbStatus {
+    fn from_code(code: &str) -> AgentDbStatus {
+        use AgentDbStatus::*;
+        match code {
+            "invalid_argument" => AGENT_DB_INVALID_ARGUMENT,
+            "payload_too_large" => AGENT_DB_PAYLOAD_TOO_LARGE,
+            "not_found" => AGENT_DB_NOT_FOUND,
+            "already_exists" => AGENT_DB_ALREADY_EXISTS,
+            "corrupted" => AGENT_DB_CORRUPTED,
+            "locked" => AGENT_DB_LOCKED,
+            "read_only" => AGENT_DB_READ_ONLY,
+            "closed" => AGENT_DB_CLOSED,
+            "model_unavailable" => AGENT_DB_MODEL_UNAVAILABLE,
+            "embedding" => AGENT_DB_EMBEDDING,
+            "dimension_mismatch" => AGENT_DB_DIMENSION_MISMATCH,
+            "io" => AGENT_DB_IO,
+            _ => AGENT_DB_STORAGE,
+        }
+    }
+
+    fn name(self) -> &'static std::ffi::CStr {
+        use AgentDbStatus::*;
+        match self {
+            AGENT_DB_OK => c"ok",
+            AGENT_DB_INVALID_ARGUMENT => c"invalid_argument",
+            AGENT_DB_PAYLOAD_TOO_LARGE => c"payload_too_large",
+            AGENT_DB_NOT_FOUND => c"not_found",
+            AGENT_DB_ALREADY_EXISTS => c"already_exists",
+            AGENT_DB_CORRUPTED => c"corrupted",
+            AGENT_DB_LOCKED => c"locked",
+            AGENT_DB_READ_ONLY => c"read_only",
+            AGENT_DB_CLOSED => c"closed",
+            AGENT_DB_MODEL_UNAVAILABLE => c"model_unavailable",
+            AGENT_DB_EMBEDDING => c"embedding",
+            AGENT_DB_DIMENSION_MISMATCH => c"dimension_mismatch",
+            AGENT_DB_IO => c"io",
+            AGENT_DB_STORAGE => c"storage",
+            AGENT_DB_PANIC => c"panic",
+        }
+    }
+}
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn record_failure(f: Failure) -> AgentDbStatus {
+    // Interior NULs cannot be represented; they never carry meaning in a message.
+    let msg = CString::new(f.message.replace('\0', " ")).unwrap_or_default();
+    LAST_ERROR.with(|e| *e.borrow_mut() = msg);
+    f.status
+}
+
+/// Runs a body that returns `Result<(), Failure>` behind the panic boundary:
+/// no Rust panic ever unwinds into C.
+pub(crate) fn boundary(body: impl FnOnce() -> Result<(), Failure>) -> AgentDbStatus {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => AgentDbStatus::AGENT_DB_OK,
+        Ok(Err(f)) => record_failure(f),
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            record_failure(Failure { status: AgentDbStatus::AGENT_DB_PANIC, message: format!("internal error (panic): {what}") })
+        }
+    }
+}
+
+/// An open database. Thread-safe: one handle may be used from many threads at once.
+pub struct AgentDb {
+    pub(crate) inner: agentdb::AgentDb,
+}
+
+pub(crate) fn db_ref<'a>(db: *const AgentDb) -> Result<&'a agentdb::AgentDb, Failure> {
+    if db.is_null() {
+        return Err(Failure::null("db"));
+    }
+    // SAFETY: a non-NULL handle comes from agent_db_open and is live until agent_db_close (caller contract).
+    Ok(unsafe { &(*db).inner })
+}
+
+pub type AgentDbFsync = u32;
+/// fsync before acknowledging each write (group commit); survives power loss.
+pub const AGENT_DB_FSYNC_ALWAYS: AgentDbFsync = 0;
+/// fsync every `fsync_batch_ms` in the background (the default).
+pub const AGENT_DB_FSYNC_BATCH: AgentDbFsync = 1;
+/// Leave it to the OS; still safe against a process crash.
+pub const AGENT_DB_FSYNC_NEVER: AgentDbFsync = 2;
+
+/// Options for `agent_db_open`. Fill with `agent_db_options_default` first,
+/// then change fields.
+#[repr(C)]
+pub struct AgentDbOptions {
+    /// Open without the writer lock; writes fail with AGENT_DB_READ_ONLY.
+    pub read_only: bool,
+    pub fsync: AgentDbFsync,
+    pub fsync_batch_ms: u32,
+    /// Background flush of the memtable to Lance.
+    pub flush_interval_ms: u32,
+    /// Background compaction/indexing/pruning; 0 turns it off.
+    pub maintenance_interval_ms: u32,
+    pub max_payload_bytes: u64,
+    /// Dimension of memory embeddings and document chunks (384 for the built-in model).
+    pub memory_dimension: u32,
+    /// Rows in a vector collection before maintenance builds an ANN index.
+    pub ann_index_threshold: u64,
+    pub chunk_chars: u32,
+    pub chunk_overlap: u32,
+    /// Directory of the embedding model; NULL finds the installed package.
+    pub model_dir: *const c_char,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_options_default(out: *mut AgentDbOptions) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out, "out")?;
+        let d = agentdb::Options::default();
+        let batch_ms = match d.fsync {
+            agentdb::FsyncPolicy::Batch(i) => i.as_millis() as u32,
+            _ => 10,
+        };
+        *out = AgentDbOptions {
+            read_only: d.read_only,
+            fsync: AGENT_DB_FSYNC_BATCH,
+            fsync_batch_ms: batch_ms,
+            flush_interval_ms: d.flush_interval.as_millis() as u32,
+            maintenance_interval_ms: d.maintenance_interval.map_or(0, |i| i.as_millis() as u32),
+            max_payload_bytes: d.max_payload_bytes as u64,
+            memory_dimension: d.memory_dimension as u32,
+            ann_index_threshold: d.ann_index_threshold as u64,
+            chunk_chars: d.chunk_chars as u32,
+            chunk_overlap: d.chunk_overlap as u32,
+            model_dir: std::ptr::null(),
+        };
+        Ok(())
+    })
+}
+
+unsafe fn options_from_c(o: &AgentDbOptions) -> Result<agentdb::Options, Failure> {
+    let ms = |v: u32| Duration::from_millis(u64::from(v));
+    let fsync = match o.fsync {
+        AGENT_DB_FSYNC_ALWAYS => agentdb::FsyncPolicy::Always,
+        AGENT_DB_FSYNC_BATCH if o.fsync_batch_ms > 0 => agentdb::FsyncPolicy::Batch(ms(o.fsync_batch_ms)),
+        AGENT_DB_FSYNC_BATCH => return Err(Failure::invalid("fsync_batch_ms must be > 0")),
+        AGENT_DB_FSYNC_NEVER => agentdb::FsyncPolicy::Never,
+        other => return Err(Failure::invalid(format!("unknown fsync policy {other}"))),
+    };
+    if o.flush_interval_ms == 0 {
+        return Err(Failure::invalid("flush_interval_ms must be > 0"));
+    }
+    Ok(agentdb::Options {
+        read_only: o.read_only,
+        fsync,
+        flush_interval: ms(o.flush_interval_ms),
+        maintenance_interval: (o.maintenance_interval_ms > 0).then(|| ms(o.maintenance_interval_ms)),
+        max_payload_bytes: usize::try_from(o.max_payload_bytes).map_err(|_| Failure::invalid("max_payload_bytes too large"))?,
+        memory_dimension: o.memory_dimension as usize,
+        ann_index_threshold: usize::try_from(o.ann_index_threshold).unwrap_or(usize::MAX),
+        chunk_chars: o.chunk_chars as usize,
+        chunk_overlap: o.chunk_overlap as usize,
+        model_dir: opt_c_str(o.model_dir, "options.model_dir")?.map(std::path::PathBuf::from),
+        ..agentdb::Options::default()
+    })
+}
+
+/// Opens (creating on first use) the database in directory `path`.
+/// `options` may be NULL for the defaults. On success `*out_db` is a handle
+/// to release with `agent_db_close`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_open(
+    path: *const c_char,
+    options: *const AgentDbOptions,
+    out_db: *mut *mut AgentDb,
+) -> AgentDbStatus {
+    boundary(|| {
+        let path = c_str(path, "path")?;
+        let out = out_ptr(out_db, "out_db")?;
+        let opts = if options.is_null() { agentdb::Options::default() } else { options_from_c(&*options)? };
+        let inner = agentdb::AgentDb::open(path, opts)?;
+        *out = Box::into_raw(Box::new(AgentDb { inner }));
+        Ok(())
+    })
+}
+
+/// Flushes, syncs, releases the writer lock and frees the handle. The handle
+/// is freed even when the final flush fails (the status says so; the WAL
+/// still holds every acknowledged write). NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_close(db: *mut AgentDb) -> AgentDbStatus {
+    boundary(|| {
+        if db.is_null() {
+            return Ok(());
+        }
+        let db = Box::from_raw(db);
+        db.inner.close()?;
+        Ok(())
+    })
+}
+
+/// Writes pending records to Lance now (normally done in the background).
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_flush(db: *const AgentDb) -> AgentDbStatus {
+    boundary(|| {
+        db_ref(db)?.flush()?;
+        Ok(())
+    })
+}
+
+/// Flush, compact, refresh indexes and prune old versions now.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_compact(db: *const AgentDb) -> AgentDbStatus {
+    boundary(|| {
+        db_ref(db)?.compact()?;
+        Ok(())
+    })
+}
+
+/// Statistics as a JSON object (per-table rows, fragments, versions, bytes,
+/// WAL and cache figures, last maintenance). Free with `agent_db_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_stats_json(db: *const AgentDb, out_json: *mut *mut c_char) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_json, "out_json")?;
+        let stats = db_ref(db)?.stats()?;
+        let json = serde_json::to_string(&stats).map_err(|e| Failure::invalid(e.to_string()))?;
+        *out = convert::owned_c_string(json).into_raw();
+        Ok(())
+    })
+}
+
+/// Embeds `count` texts with the database's model. On success `*out_vectors`
+/// holds `count × *out_dimension` floats, row-major; free with `agent_db_floats_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_embed(
+    db: *const AgentDb,
+    texts: *const *const c_char,
+    count: usize,
+    out_vectors: *mut *mut f32,
+    out_dimension: *mut usize,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out_v = out_ptr(out_vectors, "out_vectors")?;
+        let out_d = out_ptr(out_dimension, "out_dimension")?;
+        let texts = convert::c_str_array(texts, count, "texts")?;
+        let db = db_ref(db)?;
+        let vectors = db.embed(&texts)?;
+        let dim = vectors.first().map_or(db_dimension(db)?, Vec::len);
+        let flat: Vec<f32> = vectors.into_iter().flatten().collect();
+        *out_v = convert::floats_into_raw(flat);
+        *out_d = dim;
+        Ok(())
+    })
+}
+
+fn db_dimension(db: &agentdb::AgentDb) -> Result<usize, Failure> {
+    Ok(db.memory_dimension())
+}
+
+/// Frees the buffer of `agent_db_embed`; `len` is `count × dimension` as returned. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_floats_free(vectors: *mut f32, len: usize) {
+    convert::floats_free(vectors, len);
+}
+
+/// Frees a string returned by the library. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_string_free(s: *mut c_char) {
+    if !s.is_null() {
+        drop(CString::from_raw(s));
+    }
+}
+
+/// The message of the last failed call on this thread ("" if none). Valid
+/// until the next failing call on the same thread; do not free.
+#[no_mangle]
+pub extern "C" fn agent_db_last_error_message() -> *const c_char {
+    LAST_ERROR.with(|e| e.borrow().as_ptr())
+}
+
+/// A stable name for a status ("not_found", …), the same strings every
+/// AgentDB surface uses. Static; do not free.
+#[no_mangle]
+pub extern "C" fn agent_db_status_name(status: AgentDbStatus) -> *const c_char {
+    status.name().as_ptr()
+}
+
+/// The library version ("0.1.0"). Static; do not free.
+#[no_mangle]
+pub extern "C" fn agent_db_version() -> *const c_char {
+    static VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(v) => v,
+        Err(_) => c"unknown",
+    };
+    VERSION.as_ptr()
+}
+
+pub use arrow::*;
+pub use memories::*;
+pub use rag::*;
+pub use states::*;
+pub use vectors::*;

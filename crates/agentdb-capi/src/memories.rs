@@ -1,0 +1,376 @@
+//! Memories: store, get, update importance, retrieve by text or vector, forget, delete.
+
+use std::ffi::{c_char, CString};
+use std::time::Duration;
+
+use agentdb::{ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory};
+
+use crate::convert::{c_str, metadata, metadata_c_string, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
+
+pub type AgentDbMemoryType = u32;
+pub const AGENT_DB_MEMORY_EPISODIC: AgentDbMemoryType = 0;
+pub const AGENT_DB_MEMORY_SEMANTIC: AgentDbMemoryType = 1;
+pub const AGENT_DB_MEMORY_PROCEDURAL: AgentDbMemoryType = 2;
+pub const AGENT_DB_MEMORY_WORKING: AgentDbMemoryType = 3;
+
+fn memory_type_from_c(t: AgentDbMemoryType) -> Result<MemoryType, Failure> {
+    MemoryType::ALL.get(t as usize).copied().ok_or_else(|| Failure::invalid(format!("unknown memory type {t} (expected 0..=3)")))
+}
+
+fn memory_type_to_c(t: MemoryType) -> AgentDbMemoryType {
+    MemoryType::ALL.iter().position(|x| *x == t).unwrap_or(0) as AgentDbMemoryType
+}
+
+/// A memory to store. `embedding` NULL (with `embedding_len` 0) embeds
+/// `content` with the database's model; `ttl_ms` 0 never expires;
+/// `metadata_json` may be NULL.
+#[repr(C)]
+pub struct AgentDbNewMemory {
+    pub agent_id: u64,
+    pub memory_type: AgentDbMemoryType,
+    /// 0..=1
+    pub importance: f32,
+    pub content: *const c_char,
+    pub embedding: *const f32,
+    pub embedding_len: usize,
+    pub ttl_ms: u64,
+    pub metadata_json: *const c_char,
+}
+
+unsafe fn new_memory(m: &AgentDbNewMemory, name: &str) -> Result<NewMemory, Failure> {
+    let embedding = slice(m.embedding, m.embedding_len, &format!("{name}.embedding"))?;
+    Ok(NewMemory {
+        agent_id: m.agent_id,
+        memory_type: memory_type_from_c(m.memory_type)?,
+        content: c_str(m.content, &format!("{name}.content"))?.to_string(),
+        embedding: (!m.embedding.is_null()).then(|| embedding.to_vec()),
+        importance: m.importance,
+        ttl: (m.ttl_ms > 0).then(|| Duration::from_millis(m.ttl_ms)),
+        metadata: metadata(m.metadata_json, &format!("{name}.metadata_json"))?,
+    })
+}
+
+/// Stores one memory; its new id goes to `*out_memory_id`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_store_memory(
+    db: *const AgentDb,
+    memory: *const AgentDbNewMemory,
+    out_memory_id: *mut u64,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_memory_id, "out_memory_id")?;
+        let m = memory.as_ref().ok_or_else(|| Failure::null("memory"))?;
+        let new = new_memory(m, "memory")?;
+        *out = db_ref(db)?.store_memory(new)?;
+        Ok(())
+    })
+}
+
+/// Stores `count` memories atomically (all or none); their ids go to
+/// `out_memory_ids`, an array of `count` the caller provides.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_store_memories(
+    db: *const AgentDb,
+    memories: *const AgentDbNewMemory,
+    count: usize,
+    out_memory_ids: *mut u64,
+) -> AgentDbStatus {
+    boundary(|| {
+        let items = slice(memories, count, "memories")?;
+        if count > 0 && out_memory_ids.is_null() {
+            return Err(Failure::null("out_memory_ids"));
+        }
+        let batch = items.iter().enumerate().map(|(i, m)| new_memory(m, &format!("memories[{i}]"))).collect::<Result<Vec<_>, _>>()?;
+        let ids = db_ref(db)?.store_memories(batch)?;
+        if count > 0 {
+            std::slice::from_raw_parts_mut(out_memory_ids, count).copy_from_slice(&ids);
+        }
+        Ok(())
+    })
+}
+
+/// A stored memory. `expires_at_ms` is meaningful only when `has_expiry`.
+#[repr(C)]
+pub struct AgentDbMemory {
+    pub memory_id: u64,
+    pub agent_id: u64,
+    pub memory_type: AgentDbMemoryType,
+    pub importance: f32,
+    pub access_count: u64,
+    pub last_access_ms: i64,
+    pub created_at_ms: i64,
+    pub expires_at_ms: i64,
+    pub has_expiry: bool,
+    pub content: *const c_char,
+    pub embedding: *const f32,
+    pub embedding_len: usize,
+    pub metadata_json: *const c_char,
+}
+
+type MemoryKeep = (CString, Vec<f32>, CString);
+
+fn memory_parts(m: Memory) -> (AgentDbMemory, MemoryKeep) {
+    let content = owned_c_string(m.content);
+    let meta = metadata_c_string(&m.metadata);
+    let head = AgentDbMemory {
+        memory_id: m.memory_id,
+        agent_id: m.agent_id,
+        memory_type: memory_type_to_c(m.memory_type),
+        importance: m.importance,
+        access_count: m.access_count,
+        last_access_ms: m.last_access_ms,
+        created_at_ms: m.created_at_ms,
+        expires_at_ms: m.expires_at_ms.unwrap_or(0),
+        has_expiry: m.expires_at_ms.is_some(),
+        content: content.as_ptr(),
+        embedding: m.embedding.as_ptr(),
+        embedding_len: m.embedding.len(),
+        metadata_json: meta.as_ptr(),
+    };
+    (head, (content, m.embedding, meta))
+}
+
+#[repr(C)]
+struct MemoryOwner {
+    head: AgentDbMemory,
+    keep: MemoryKeep,
+}
+
+/// One memory by id (not counted as an access). Free with `agent_db_memory_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_get_memory(
+    db: *const AgentDb,
+    memory_id: u64,
+    out_memory: *mut *mut AgentDbMemory,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_memory, "out_memory")?;
+        let (head, keep) = memory_parts(db_ref(db)?.get_memory(memory_id)?);
+        *out = Box::into_raw(Box::new(MemoryOwner { head, keep })) as *mut AgentDbMemory;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_memory_free(memory: *mut AgentDbMemory) {
+    if !memory.is_null() {
+        drop(Box::from_raw(memory as *mut MemoryOwner));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_update_memory_importance(db: *const AgentDb, memory_id: u64, importance: f32) -> AgentDbStatus {
+    boundary(|| {
+        db_ref(db)?.update_memory_importance(memory_id, importance)?;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_delete_memory(db: *const AgentDb, memory_id: u64) -> AgentDbStatus {
+    boundary(|| {
+        db_ref(db)?.delete_memory(memory_id)?;
+        Ok(())
+    })
+}
+
+#[repr(C)]
+pub struct AgentDbMemoryList {
+    pub items: *const AgentDbMemory,
+    pub len: usize,
+}
+
+type MemoryListOwner = ListOwner<AgentDbMemoryList, AgentDbMemory, Vec<MemoryKeep>>;
+
+/// Every live memory of the agent, oldest first. Free with `agent_db_memory_list_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_list_memories(
+    db: *const AgentDb,
+    agent_id: u64,
+    out_list: *mut *mut AgentDbMemoryList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let (items, keep): (Vec<_>, Vec<_>) = db_ref(db)?.list_memories(agent_id)?.into_iter().map(memory_parts).unzip();
+        let mut owner = Box::new(MemoryListOwner { head: AgentDbMemoryList { items: std::ptr::null(), len: 0 }, items, keep });
+        owner.head = AgentDbMemoryList { items: owner.items.as_ptr(), len: owner.items.len() };
+        *out = Box::into_raw(owner) as *mut AgentDbMemoryList;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_memory_list_free(list: *mut AgentDbMemoryList) {
+    if !list.is_null() {
+        drop(Box::from_raw(list as *mut MemoryListOwner));
+    }
+}
+
+/// Retrieval knobs; fill with `agent_db_retrieve_options_default`.
+/// score = relevance_weight·relevance + importance_weight·importance + recency_weight·recency.
+#[repr(C)]
+pub struct AgentDbRetrieveOptions {
+    pub relevance_weight: f32,
+    pub importance_weight: f32,
+    pub recency_weight: f32,
+    /// Recency halves every this many ms since last access.
+    pub recency_half_life_ms: u64,
+    /// Candidates fetched by similarity before re-ranking, as a multiple of the limit.
+    pub candidate_factor: u32,
+    /// Count this retrieval as an access of each returned memory.
+    pub record_access: bool,
+    /// Bit (1 << AGENT_DB_MEMORY_*) per type to include; 0 includes all.
+    pub memory_types_mask: u32,
+    /// Inclusive bounds on created_at_ms; INT64_MIN / INT64_MAX: unbounded.
+    pub created_after_ms: i64,
+    pub created_before_ms: i64,
+    /// Every entry must equal the memory's metadata value; NULL: no filter.
+    pub metadata_json: *const c_char,
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_retrieve_options_default(out: *mut AgentDbRetrieveOptions) -> AgentDbStatus {
+    boundary(|| {
+        let d = RetrieveOptions::default();
+        *out_ptr(out, "out")? = AgentDbRetrieveOptions {
+            relevance_weight: d.relevance_weight,
+            importance_weight: d.importance_weight,
+            recency_weight: d.recency_weight,
+            recency_half_life_ms: d.recency_half_life.as_millis() as u64,
+            candidate_factor: d.candidate_factor as u32,
+            record_access: d.record_access,
+            memory_types_mask: 0,
+            created_after_ms: i64::MIN,
+            created_before_ms: i64::MAX,
+            metadata_json: std::ptr::null(),
+        };
+        Ok(())
+    })
+}
+
+pub(crate) unsafe fn retrieve_options(o: *const AgentDbRetrieveOptions) -> Result<RetrieveOptions, Failure> {
+    let Some(o) = o.as_ref() else { return Ok(RetrieveOptions::default()) };
+    if o.memory_types_mask >> MemoryType::ALL.len() != 0 {
+        return Err(Failure::invalid(format!("memory_types_mask {:#x} has unknown bits", o.memory_types_mask)));
+    }
+    let memory_types = MemoryType::ALL.iter().enumerate().filter(|(i, _)| o.memory_types_mask & (1 << i) != 0).map(|(_, t)| *t).collect();
+    Ok(RetrieveOptions {
+        filter: MemoryFilter {
+            memory_types,
+            created_after_ms: (o.created_after_ms != i64::MIN).then_some(o.created_after_ms),
+            created_before_ms: (o.created_before_ms != i64::MAX).then_some(o.created_before_ms),
+            metadata: metadata(o.metadata_json, "options.metadata_json")?,
+        },
+        relevance_weight: o.relevance_weight,
+        importance_weight: o.importance_weight,
+        recency_weight: o.recency_weight,
+        recency_half_life: Duration::from_millis(o.recency_half_life_ms),
+        candidate_factor: o.candidate_factor as usize,
+        record_access: o.record_access,
+    })
+}
+
+#[repr(C)]
+pub struct AgentDbScoredMemory {
+    pub memory: AgentDbMemory,
+    pub score: f32,
+    /// Cosine similarity to the query, clamped to 0..=1.
+    pub relevance: f32,
+    /// 0.5 ^ (time since last access / half-life).
+    pub recency: f32,
+}
+
+#[repr(C)]
+pub struct AgentDbScoredMemoryList {
+    pub items: *const AgentDbScoredMemory,
+    pub len: usize,
+}
+
+type ScoredListOwner = ListOwner<AgentDbScoredMemoryList, AgentDbScoredMemory, Vec<MemoryKeep>>;
+
+fn scored_list_into_raw(hits: Vec<ScoredMemory>) -> *mut AgentDbScoredMemoryList {
+    let (items, keep): (Vec<_>, Vec<_>) = hits
+        .into_iter()
+        .map(|h| {
+            let (memory, keep) = memory_parts(h.memory);
+            (AgentDbScoredMemory { memory, score: h.score, relevance: h.relevance, recency: h.recency }, keep)
+        })
+        .unzip();
+    let mut owner = Box::new(ScoredListOwner { head: AgentDbScoredMemoryList { items: std::ptr::null(), len: 0 }, items, keep });
+    owner.head = AgentDbScoredMemoryList { items: owner.items.as_ptr(), len: owner.items.len() };
+    Box::into_raw(owner) as *mut AgentDbScoredMemoryList
+}
+
+/// The agent's `limit` best memories for a text query (embedded with the
+/// model), best first. `options` may be NULL. Free with `agent_db_scored_memory_list_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_retrieve_memories(
+    db: *const AgentDb,
+    agent_id: u64,
+    query: *const c_char,
+    limit: u32,
+    options: *const AgentDbRetrieveOptions,
+    out_list: *mut *mut AgentDbScoredMemoryList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let query = c_str(query, "query")?;
+        let opts = retrieve_options(options)?;
+        *out = scored_list_into_raw(db_ref(db)?.retrieve(agent_id, query, limit as usize, &opts)?);
+        Ok(())
+    })
+}
+
+/// As `agent_db_retrieve_memories`, for a query vector of `vector_len` floats.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_retrieve_memories_by_vector(
+    db: *const AgentDb,
+    agent_id: u64,
+    vector: *const f32,
+    vector_len: usize,
+    limit: u32,
+    options: *const AgentDbRetrieveOptions,
+    out_list: *mut *mut AgentDbScoredMemoryList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let v = slice(vector, vector_len, "vector")?;
+        let opts = retrieve_options(options)?;
+        *out = scored_list_into_raw(db_ref(db)?.retrieve_similar(agent_id, v, limit as usize, &opts)?);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_scored_memory_list_free(list: *mut AgentDbScoredMemoryList) {
+    if !list.is_null() {
+        drop(Box::from_raw(list as *mut ScoredListOwner));
+    }
+}
+
+/// Forgets the agent's memories older than `older_than_ms` whose importance,
+/// halved every `decay_half_life_ms` since last access, is below
+/// `min_importance`. The number forgotten goes to `*out_count` (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_forget_memories(
+    db: *const AgentDb,
+    agent_id: u64,
+    older_than_ms: u64,
+    min_importance: f32,
+    decay_half_life_ms: u64,
+    out_count: *mut u64,
+) -> AgentDbStatus {
+    boundary(|| {
+        let policy = ForgetPolicy {
+            older_than: Duration::from_millis(older_than_ms),
+            min_importance,
+            decay_half_life: Duration::from_millis(decay_half_life_ms),
+        };
+        let n = db_ref(db)?.forget(agent_id, &policy)?;
+        if let Some(out) = out_count.as_mut() {
+            *out = n as u64;
+        }
+        Ok(())
+    })
+}

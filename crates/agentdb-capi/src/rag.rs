@@ -1,0 +1,274 @@
+//! Documents: index, get, delete; semantic, full-text and hybrid search.
+
+use std::ffi::{c_char, CString};
+
+use agentdb::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
+
+use crate::convert::{c_str, c_str_array, metadata, metadata_c_string, opt_c_str, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
+
+#[repr(C)]
+pub struct AgentDbDocumentInfo {
+    pub doc_id: *const c_char,
+    pub title: *const c_char,
+    pub metadata_json: *const c_char,
+    pub chunk_count: u32,
+    pub char_count: u64,
+    pub indexed_at_ms: i64,
+}
+
+#[repr(C)]
+struct DocumentOwner {
+    head: AgentDbDocumentInfo,
+    keep: (CString, CString, CString),
+}
+
+fn document_into_raw(d: DocumentInfo) -> *mut AgentDbDocumentInfo {
+    let keep = (owned_c_string(d.doc_id), owned_c_string(d.title), metadata_c_string(&d.metadata));
+    let head = AgentDbDocumentInfo {
+        doc_id: keep.0.as_ptr(),
+        title: keep.1.as_ptr(),
+        metadata_json: keep.2.as_ptr(),
+        chunk_count: d.chunk_count,
+        char_count: d.char_count,
+        indexed_at_ms: d.indexed_at_ms,
+    };
+    Box::into_raw(Box::new(DocumentOwner { head, keep })) as *mut AgentDbDocumentInfo
+}
+
+/// Chunks, embeds and stores a document, replacing one with the same id.
+/// `title` and `metadata_json` may be NULL; `out_info` may be NULL
+/// (otherwise free with `agent_db_document_info_free`).
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_index_document(
+    db: *const AgentDb,
+    doc_id: *const c_char,
+    title: *const c_char,
+    text: *const c_char,
+    metadata_json: *const c_char,
+    out_info: *mut *mut AgentDbDocumentInfo,
+) -> AgentDbStatus {
+    boundary(|| {
+        let doc = NewDocument {
+            doc_id: c_str(doc_id, "doc_id")?.to_string(),
+            title: opt_c_str(title, "title")?.unwrap_or_default().to_string(),
+            text: c_str(text, "text")?.to_string(),
+            metadata: metadata(metadata_json, "metadata_json")?,
+            chunk_vectors: None,
+        };
+        let info = db_ref(db)?.index_document(doc)?;
+        if let Some(out) = opt_out(out_info) {
+            *out = document_into_raw(info);
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_get_document(
+    db: *const AgentDb,
+    doc_id: *const c_char,
+    out_info: *mut *mut AgentDbDocumentInfo,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_info, "out_info")?;
+        let doc_id = c_str(doc_id, "doc_id")?;
+        *out = document_into_raw(db_ref(db)?.get_document(doc_id)?);
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_document_info_free(info: *mut AgentDbDocumentInfo) {
+    if !info.is_null() {
+        drop(Box::from_raw(info as *mut DocumentOwner));
+    }
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_delete_document(db: *const AgentDb, doc_id: *const c_char) -> AgentDbStatus {
+    boundary(|| {
+        let doc_id = c_str(doc_id, "doc_id")?;
+        db_ref(db)?.delete_document(doc_id)?;
+        Ok(())
+    })
+}
+
+/// Restricts a search to some documents and/or metadata values. Pass NULL for no filter.
+#[repr(C)]
+pub struct AgentDbDocFilter {
+    /// Only these documents (`doc_ids_len` 0: all).
+    pub doc_ids: *const *const c_char,
+    pub doc_ids_len: usize,
+    /// Every entry must equal the document's metadata value; NULL: none.
+    pub metadata_json: *const c_char,
+}
+
+pub(crate) unsafe fn doc_filter(f: *const AgentDbDocFilter) -> Result<DocFilter, Failure> {
+    let Some(f) = f.as_ref() else { return Ok(DocFilter::default()) };
+    Ok(DocFilter {
+        doc_ids: c_str_array(f.doc_ids, f.doc_ids_len, "filter.doc_ids")?.into_iter().map(str::to_string).collect(),
+        metadata: metadata(f.metadata_json, "filter.metadata_json")?,
+    })
+}
+
+pub type AgentDbFusion = u32;
+/// alpha·semantic + (1 − alpha)·full_text, each min-max normalised.
+pub const AGENT_DB_FUSION_WEIGHTED: AgentDbFusion = 0;
+/// Reciprocal rank fusion (k = 60); alpha is ignored.
+pub const AGENT_DB_FUSION_RRF: AgentDbFusion = 1;
+
+#[repr(C)]
+pub struct AgentDbChunkHit {
+    pub chunk_id: *const c_char,
+    pub doc_id: *const c_char,
+    pub content: *const c_char,
+    pub position: u32,
+    pub score: f32,
+    /// Character offsets of the chunk in its document: [start_char, end_char).
+    pub start_char: u64,
+    pub end_char: u64,
+}
+
+#[repr(C)]
+pub struct AgentDbChunkHitList {
+    pub items: *const AgentDbChunkHit,
+    pub len: usize,
+}
+
+type ChunkListOwner = ListOwner<AgentDbChunkHitList, AgentDbChunkHit, Vec<(CString, CString, CString)>>;
+
+fn chunk_list_into_raw(hits: Vec<ChunkHit>) -> *mut AgentDbChunkHitList {
+    let (items, keep): (Vec<_>, Vec<_>) = hits
+        .into_iter()
+        .map(|h| {
+            let keep = (owned_c_string(h.chunk_id), owned_c_string(h.doc_id), owned_c_string(h.content));
+            let item = AgentDbChunkHit {
+                chunk_id: keep.0.as_ptr(),
+                doc_id: keep.1.as_ptr(),
+                content: keep.2.as_ptr(),
+                position: h.position,
+                score: h.score,
+                start_char: h.start_char,
+                end_char: h.end_char,
+            };
+            (item, keep)
+        })
+        .unzip();
+    let mut owner = Box::new(ChunkListOwner { head: AgentDbChunkHitList { items: std::ptr::null(), len: 0 }, items, keep });
+    owner.head = AgentDbChunkHitList { items: owner.items.as_ptr(), len: owner.items.len() };
+    Box::into_raw(owner) as *mut AgentDbChunkHitList
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_chunk_hit_list_free(list: *mut AgentDbChunkHitList) {
+    if !list.is_null() {
+        drop(Box::from_raw(list as *mut ChunkListOwner));
+    }
+}
+
+pub(crate) enum SearchKind<'a> {
+    Semantic(&'a str),
+    SemanticVector(&'a [f32]),
+    FullText(&'a str),
+    Hybrid { text: &'a str, vector: Option<&'a [f32]>, fusion: Fusion },
+}
+
+pub(crate) fn run_search(db: &agentdb::AgentDb, kind: SearchKind, limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>, Failure> {
+    Ok(match kind {
+        SearchKind::Semantic(q) => db.semantic_search(q, limit, filter)?,
+        SearchKind::SemanticVector(v) => db.semantic_search_vector(v, limit, filter)?,
+        SearchKind::FullText(q) => db.full_text_search(q, limit, filter)?,
+        SearchKind::Hybrid { text, vector, fusion } => db.hybrid_search(text, vector, limit, fusion, filter)?,
+    })
+}
+
+pub(crate) fn fusion_from_c(fusion: AgentDbFusion, alpha: f32) -> Result<Fusion, Failure> {
+    match fusion {
+        AGENT_DB_FUSION_WEIGHTED => Ok(Fusion::Weighted { alpha }),
+        AGENT_DB_FUSION_RRF => Ok(Fusion::ReciprocalRank),
+        other => Err(Failure::invalid(format!("unknown fusion {other}"))),
+    }
+}
+
+/// Chunks nearest in meaning to `query` (embedded with the model). `filter`
+/// may be NULL. Free with `agent_db_chunk_hit_list_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_semantic_search(
+    db: *const AgentDb,
+    query: *const c_char,
+    limit: u32,
+    filter: *const AgentDbDocFilter,
+    out_list: *mut *mut AgentDbChunkHitList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let q = c_str(query, "query")?;
+        let f = doc_filter(filter)?;
+        *out = chunk_list_into_raw(run_search(db_ref(db)?, SearchKind::Semantic(q), limit as usize, &f)?);
+        Ok(())
+    })
+}
+
+/// Chunks nearest to a query vector of the database's dimension.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_semantic_search_vector(
+    db: *const AgentDb,
+    vector: *const f32,
+    vector_len: usize,
+    limit: u32,
+    filter: *const AgentDbDocFilter,
+    out_list: *mut *mut AgentDbChunkHitList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let v = slice(vector, vector_len, "vector")?;
+        let f = doc_filter(filter)?;
+        *out = chunk_list_into_raw(run_search(db_ref(db)?, SearchKind::SemanticVector(v), limit as usize, &f)?);
+        Ok(())
+    })
+}
+
+/// BM25 full-text search (English stemming; Chinese segmented).
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_full_text_search(
+    db: *const AgentDb,
+    query: *const c_char,
+    limit: u32,
+    filter: *const AgentDbDocFilter,
+    out_list: *mut *mut AgentDbChunkHitList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let q = c_str(query, "query")?;
+        let f = doc_filter(filter)?;
+        *out = chunk_list_into_raw(run_search(db_ref(db)?, SearchKind::FullText(q), limit as usize, &f)?);
+        Ok(())
+    })
+}
+
+/// Semantic and full-text results fused. `vector` may be NULL (then `query`
+/// is embedded); `alpha` in 0..=1 weights the semantic side for
+/// AGENT_DB_FUSION_WEIGHTED.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_hybrid_search(
+    db: *const AgentDb,
+    query: *const c_char,
+    vector: *const f32,
+    vector_len: usize,
+    limit: u32,
+    fusion: AgentDbFusion,
+    alpha: f32,
+    filter: *const AgentDbDocFilter,
+    out_list: *mut *mut AgentDbChunkHitList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let q = c_str(query, "query")?;
+        let v = (!vector.is_null()).then(|| slice(vector, vector_len, "vector")).transpose()?;
+        let kind = SearchKind::Hybrid { text: q, vector: v, fusion: fusion_from_c(fusion, alpha)? };
+        let f = doc_filter(filter)?;
+        *out = chunk_list_into_raw(run_search(db_ref(db)?, kind, limit as usize, &f)?);
+        Ok(())
+    })
+}

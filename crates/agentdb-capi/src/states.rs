@@ -1,0 +1,338 @@
+//! Agent state: save/load, history, snapshots, delete.
+
+use std::ffi::{c_char, CString};
+
+use agentdb::{AgentState, Bytes, HistoryQuery, Snapshot, StateType};
+
+use crate::convert::{c_str, metadata, metadata_c_string, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
+
+pub type AgentDbStateType = u32;
+pub const AGENT_DB_STATE_WORKING_MEMORY: AgentDbStateType = 0;
+pub const AGENT_DB_STATE_LONG_TERM_MEMORY: AgentDbStateType = 1;
+pub const AGENT_DB_STATE_CONTEXT: AgentDbStateType = 2;
+pub const AGENT_DB_STATE_TASK_STATE: AgentDbStateType = 3;
+pub const AGENT_DB_STATE_RELATIONSHIP: AgentDbStateType = 4;
+pub const AGENT_DB_STATE_EMBEDDING: AgentDbStateType = 5;
+
+fn state_type_from_c(t: AgentDbStateType) -> Result<StateType, Failure> {
+    StateType::ALL.get(t as usize).copied().ok_or_else(|| Failure::invalid(format!("unknown state type {t} (expected 0..=5)")))
+}
+
+fn state_type_to_c(t: StateType) -> AgentDbStateType {
+    StateType::ALL.iter().position(|x| *x == t).unwrap_or(0) as AgentDbStateType
+}
+
+/// One version of an agent's state. `data` points at `data_len` bytes
+/// (NULL when empty); `metadata_json` is a JSON object of strings.
+#[repr(C)]
+pub struct AgentDbState {
+    pub agent_id: u64,
+    pub session_id: u64,
+    pub version: u64,
+    pub timestamp_ms: i64,
+    pub state_type: AgentDbStateType,
+    /// CRC32C of `data`, verified by the library on every read.
+    pub checksum: u32,
+    pub data: *const u8,
+    pub data_len: usize,
+    pub metadata_json: *const c_char,
+}
+
+/// What an `AgentDbState` points into: the engine's payload (shared, not copied) and the metadata text.
+type StateKeep = (Bytes, CString);
+
+fn state_parts(s: AgentState) -> (AgentDbState, StateKeep) {
+    let meta = metadata_c_string(&s.metadata);
+    let head = AgentDbState {
+        agent_id: s.agent_id,
+        session_id: s.session_id,
+        version: s.version,
+        timestamp_ms: s.timestamp_ms,
+        state_type: state_type_to_c(s.state_type),
+        checksum: s.checksum,
+        data: if s.data.is_empty() { std::ptr::null() } else { s.data.as_ptr() },
+        data_len: s.data.len(),
+        metadata_json: meta.as_ptr(),
+    };
+    (head, (s.data, meta))
+}
+
+#[repr(C)]
+struct StateOwner {
+    head: AgentDbState,
+    keep: StateKeep,
+}
+
+fn state_into_raw(s: AgentState) -> *mut AgentDbState {
+    let (head, keep) = state_parts(s);
+    Box::into_raw(Box::new(StateOwner { head, keep })) as *mut AgentDbState
+}
+
+/// Frees a state returned by the library. NULL is a no-op.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_state_free(state: *mut AgentDbState) {
+    if !state.is_null() {
+        drop(Box::from_raw(state as *mut StateOwner));
+    }
+}
+
+/// Appends a new version of (agent, session). `data` may be NULL only when
+/// `data_len` is 0; `metadata_json` may be NULL. `out_version` may be NULL.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_save_state(
+    db: *const AgentDb,
+    agent_id: u64,
+    session_id: u64,
+    state_type: AgentDbStateType,
+    data: *const u8,
+    data_len: usize,
+    metadata_json: *const c_char,
+    out_version: *mut u64,
+) -> AgentDbStatus {
+    boundary(|| {
+        let db = db_ref(db)?;
+        let t = state_type_from_c(state_type)?;
+        let data = slice(data, data_len, "data")?;
+        let meta = metadata(metadata_json, "metadata_json")?;
+        let v = db.save_state_with_metadata(agent_id, session_id, t, data, meta)?;
+        if let Some(out) = opt_out(out_version) {
+            *out = v;
+        }
+        Ok(())
+    })
+}
+
+/// The latest version of (agent, session). Free with `agent_db_state_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_load_state(
+    db: *const AgentDb,
+    agent_id: u64,
+    session_id: u64,
+    out_state: *mut *mut AgentDbState,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_state, "out_state")?;
+        *out = state_into_raw(db_ref(db)?.load_state(agent_id, Some(session_id))?);
+        Ok(())
+    })
+}
+
+/// The most recently saved state of the agent across all its sessions.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_load_latest_state(
+    db: *const AgentDb,
+    agent_id: u64,
+    out_state: *mut *mut AgentDbState,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_state, "out_state")?;
+        *out = state_into_raw(db_ref(db)?.load_state(agent_id, None)?);
+        Ok(())
+    })
+}
+
+/// One exact version of (agent, session).
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_load_state_version(
+    db: *const AgentDb,
+    agent_id: u64,
+    session_id: u64,
+    version: u64,
+    out_state: *mut *mut AgentDbState,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_state, "out_state")?;
+        *out = state_into_raw(db_ref(db)?.load_state_version(agent_id, session_id, version)?);
+        Ok(())
+    })
+}
+
+/// Which versions `agent_db_query_history` returns, newest first. Fill with
+/// `agent_db_history_query_init`; `from_ms`/`to_ms` are inclusive bounds
+/// (INT64_MIN / INT64_MAX: unbounded).
+#[repr(C)]
+pub struct AgentDbHistoryQuery {
+    pub agent_id: u64,
+    /// Only this session when `has_session` is true; every session otherwise.
+    pub session_id: u64,
+    pub has_session: bool,
+    pub from_ms: i64,
+    pub to_ms: i64,
+    /// 1..=100000
+    pub limit: u32,
+}
+
+/// Every session, no time bounds, limit 100.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_history_query_init(agent_id: u64, out: *mut AgentDbHistoryQuery) -> AgentDbStatus {
+    boundary(|| {
+        *out_ptr(out, "out")? =
+            AgentDbHistoryQuery { agent_id, session_id: 0, has_session: false, from_ms: i64::MIN, to_ms: i64::MAX, limit: 100 };
+        Ok(())
+    })
+}
+
+pub(crate) unsafe fn history_query(q: *const AgentDbHistoryQuery) -> Result<HistoryQuery, Failure> {
+    let q = q.as_ref().ok_or_else(|| Failure::null("query"))?;
+    Ok(HistoryQuery {
+        agent_id: q.agent_id,
+        session_id: q.has_session.then_some(q.session_id),
+        from_ms: (q.from_ms != i64::MIN).then_some(q.from_ms),
+        to_ms: (q.to_ms != i64::MAX).then_some(q.to_ms),
+        limit: q.limit as usize,
+    })
+}
+
+#[repr(C)]
+pub struct AgentDbStateList {
+    pub items: *const AgentDbState,
+    pub len: usize,
+}
+
+type StateListOwner = ListOwner<AgentDbStateList, AgentDbState, Vec<StateKeep>>;
+
+/// Versions matching the query, newest first. Free with `agent_db_state_list_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_query_history(
+    db: *const AgentDb,
+    query: *const AgentDbHistoryQuery,
+    out_list: *mut *mut AgentDbStateList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let q = history_query(query)?;
+        let states = db_ref(db)?.query_history(&q)?;
+        let (items, keep): (Vec<_>, Vec<_>) = states.into_iter().map(state_parts).unzip();
+        let mut owner = Box::new(StateListOwner { head: AgentDbStateList { items: std::ptr::null(), len: 0 }, items, keep });
+        owner.head = AgentDbStateList { items: owner.items.as_ptr(), len: owner.items.len() };
+        *out = Box::into_raw(owner) as *mut AgentDbStateList;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_state_list_free(list: *mut AgentDbStateList) {
+    if !list.is_null() {
+        drop(Box::from_raw(list as *mut StateListOwner));
+    }
+}
+
+/// A named pointer at one version of an (agent, session) state.
+#[repr(C)]
+pub struct AgentDbSnapshot {
+    pub agent_id: u64,
+    pub session_id: u64,
+    pub version: u64,
+    pub created_at_ms: i64,
+    pub name: *const c_char,
+}
+
+fn snapshot_parts(s: Snapshot) -> (AgentDbSnapshot, CString) {
+    let name = owned_c_string(s.name);
+    (
+        AgentDbSnapshot {
+            agent_id: s.agent_id,
+            session_id: s.session_id,
+            version: s.version,
+            created_at_ms: s.created_at_ms,
+            name: name.as_ptr(),
+        },
+        name,
+    )
+}
+
+#[repr(C)]
+struct SnapshotOwner {
+    head: AgentDbSnapshot,
+    keep: CString,
+}
+
+/// Names the current latest version of (agent, session). `out_snapshot` may
+/// be NULL; otherwise free it with `agent_db_snapshot_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_create_snapshot(
+    db: *const AgentDb,
+    agent_id: u64,
+    session_id: u64,
+    name: *const c_char,
+    out_snapshot: *mut *mut AgentDbSnapshot,
+) -> AgentDbStatus {
+    boundary(|| {
+        let name = c_str(name, "name")?;
+        let snap = db_ref(db)?.create_snapshot(agent_id, session_id, name)?;
+        if let Some(out) = opt_out(out_snapshot) {
+            let (head, keep) = snapshot_parts(snap);
+            *out = Box::into_raw(Box::new(SnapshotOwner { head, keep })) as *mut AgentDbSnapshot;
+        }
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_snapshot_free(snapshot: *mut AgentDbSnapshot) {
+    if !snapshot.is_null() {
+        drop(Box::from_raw(snapshot as *mut SnapshotOwner));
+    }
+}
+
+#[repr(C)]
+pub struct AgentDbSnapshotList {
+    pub items: *const AgentDbSnapshot,
+    pub len: usize,
+}
+
+type SnapshotListOwner = ListOwner<AgentDbSnapshotList, AgentDbSnapshot, Vec<CString>>;
+
+/// The agent's snapshots, oldest first. Free with `agent_db_snapshot_list_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_list_snapshots(
+    db: *const AgentDb,
+    agent_id: u64,
+    out_list: *mut *mut AgentDbSnapshotList,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_list, "out_list")?;
+        let snaps = db_ref(db)?.list_snapshots(agent_id)?;
+        let (items, keep): (Vec<_>, Vec<_>) = snaps.into_iter().map(snapshot_parts).unzip();
+        let mut owner = Box::new(SnapshotListOwner { head: AgentDbSnapshotList { items: std::ptr::null(), len: 0 }, items, keep });
+        owner.head = AgentDbSnapshotList { items: owner.items.as_ptr(), len: owner.items.len() };
+        *out = Box::into_raw(owner) as *mut AgentDbSnapshotList;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_snapshot_list_free(list: *mut AgentDbSnapshotList) {
+    if !list.is_null() {
+        drop(Box::from_raw(list as *mut SnapshotListOwner));
+    }
+}
+
+/// Rollback: saves the snapshot's state as a new latest version. `out_state`
+/// may be NULL; otherwise free it with `agent_db_state_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_restore_snapshot(
+    db: *const AgentDb,
+    agent_id: u64,
+    name: *const c_char,
+    out_state: *mut *mut AgentDbState,
+) -> AgentDbStatus {
+    boundary(|| {
+        let name = c_str(name, "name")?;
+        let state = db_ref(db)?.restore_snapshot(agent_id, name)?;
+        if let Some(out) = opt_out(out_state) {
+            *out = state_into_raw(state);
+        }
+        Ok(())
+    })
+}
+
+/// Removes every state version and snapshot of the agent.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_delete_agent(db: *const AgentDb, agent_id: u64) -> AgentDbStatus {
+    boundary(|| {
+        db_ref(db)?.delete_agent(agent_id)?;
+        Ok(())
+    })
+}

@@ -1,0 +1,417 @@
+/*
+ * Exercises every function of the AgentDB C ABI against a real database:
+ * an example of the API and, run by crates/agentdb-capi/tests/c_example.rs
+ * (under valgrind when installed), the C surface's test. Any failed CHECK
+ * exits with status 1 and says which line.
+ *
+ *   cc -Wall -Wextra -Werror -I include examples/c/agent_db_example.c \
+ *      -L target/debug -lagentdb -Wl,-rpath,target/debug -lpthread -o example
+ *   ./example /tmp/agentdb-c-example
+ */
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agent_db.h"
+
+static int checks = 0;
+#define CHECK(cond)                                                              \
+  do {                                                                           \
+    checks++;                                                                    \
+    if (!(cond)) {                                                               \
+      fprintf(stderr, "CHECK failed at %s:%d: %s (last error: %s)\n", __FILE__, \
+              __LINE__, #cond, agent_db_last_error_message());                   \
+      exit(1);                                                                   \
+    }                                                                            \
+  } while (0)
+#define OK(call) CHECK((call) == AGENT_DB_OK)
+#define FAILS_WITH(call, status)                              \
+  do {                                                        \
+    AgentDbStatus s_ = (call);                                \
+    CHECK(s_ == (status));                                    \
+    CHECK(strlen(agent_db_last_error_message()) > 0);         \
+  } while (0)
+
+#define DIM 384 /* the built-in model's dimension */
+
+static void unit_vector(float *v, size_t n, unsigned seed) {
+  double norm = 0;
+  for (size_t i = 0; i < n; i++) {
+    seed = seed * 1103515245u + 12345u;
+    v[i] = (float)((seed >> 8) % 2000) / 1000.0f - 1.0f;
+    norm += (double)v[i] * v[i];
+  }
+  for (size_t i = 0; i < n; i++) v[i] = (float)(v[i] / sqrt(norm));
+}
+
+/* Reads a whole Arrow stream, returns the number of rows and columns. */
+static int64_t arrow_rows(struct ArrowArrayStream *stream, int64_t *columns) {
+  struct ArrowSchema schema;
+  CHECK(stream->get_schema(stream, &schema) == 0);
+  *columns = schema.n_children;
+  schema.release(&schema);
+  int64_t rows = 0;
+  for (;;) {
+    struct ArrowArray array;
+    CHECK(stream->get_next(stream, &array) == 0);
+    if (array.release == NULL) break; /* end of stream */
+    rows += array.length;
+    array.release(&array);
+  }
+  stream->release(stream);
+  return rows;
+}
+
+static void states(AgentDb *db) {
+  uint64_t version = 0;
+  const char *hello = "{\"step\":1}";
+  OK(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, (const uint8_t *)hello, strlen(hello), NULL, &version));
+  CHECK(version == 1);
+  OK(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_TASK_STATE, (const uint8_t *)"two", 3, "{\"k\":\"v\"}", &version));
+  CHECK(version == 2);
+  OK(agent_db_save_state(db, 7, 2, AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, NULL)); /* empty payload, no out */
+
+  AgentDbState *st = NULL;
+  OK(agent_db_load_state(db, 7, 1, &st));
+  CHECK(st->version == 2 && st->data_len == 3 && memcmp(st->data, "two", 3) == 0);
+  CHECK(st->state_type == AGENT_DB_STATE_TASK_STATE);
+  CHECK(strcmp(st->metadata_json, "{\"k\":\"v\"}") == 0);
+  CHECK(st->checksum != 0 && st->timestamp_ms > 0);
+  agent_db_state_free(st);
+
+  OK(agent_db_load_latest_state(db, 7, &st));
+  CHECK(st->session_id == 2 && st->data_len == 0);
+  agent_db_state_free(st);
+
+  OK(agent_db_load_state_version(db, 7, 1, 1, &st));
+  CHECK(st->data_len == strlen(hello) && memcmp(st->data, hello, st->data_len) == 0);
+  agent_db_state_free(st);
+
+  st = (AgentDbState *)0x1; /* out-pointers are written only on success */
+  FAILS_WITH(agent_db_load_state_version(db, 7, 1, 99, &st), AGENT_DB_NOT_FOUND);
+  CHECK(st == (AgentDbState *)0x1);
+  CHECK(strcmp(agent_db_status_name(AGENT_DB_NOT_FOUND), "not_found") == 0);
+  FAILS_WITH(agent_db_load_state(db, 404, 1, &st), AGENT_DB_NOT_FOUND);
+
+  AgentDbHistoryQuery q;
+  OK(agent_db_history_query_init(7, &q));
+  q.session_id = 1;
+  q.has_session = true;
+  AgentDbStateList *hist = NULL;
+  OK(agent_db_query_history(db, &q, &hist));
+  CHECK(hist->len == 2 && hist->items[0].version == 2 && hist->items[1].version == 1);
+  agent_db_state_list_free(hist);
+  q.limit = 0;
+  FAILS_WITH(agent_db_query_history(db, &q, &hist), AGENT_DB_INVALID_ARGUMENT);
+  q.limit = 10;
+  q.has_session = false;
+  struct ArrowArrayStream stream;
+  OK(agent_db_query_history_arrow(db, &q, &stream));
+  int64_t cols = 0;
+  CHECK(arrow_rows(&stream, &cols) == 3 && cols == 8);
+
+  AgentDbSnapshot *snap = NULL;
+  OK(agent_db_create_snapshot(db, 7, 1, "before-tool", &snap));
+  CHECK(snap->version == 2 && strcmp(snap->name, "before-tool") == 0);
+  agent_db_snapshot_free(snap);
+  FAILS_WITH(agent_db_create_snapshot(db, 7, 1, "before-tool", NULL), AGENT_DB_ALREADY_EXISTS);
+  FAILS_WITH(agent_db_create_snapshot(db, 7, 1, "bad name!", NULL), AGENT_DB_INVALID_ARGUMENT);
+  OK(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, (const uint8_t *)"three", 5, NULL, NULL));
+  OK(agent_db_restore_snapshot(db, 7, "before-tool", &st));
+  CHECK(st->version == 4 && st->data_len == 3 && memcmp(st->data, "two", 3) == 0);
+  agent_db_state_free(st);
+  AgentDbSnapshotList *snaps = NULL;
+  OK(agent_db_list_snapshots(db, 7, &snaps));
+  CHECK(snaps->len == 1 && strcmp(snaps->items[0].name, "before-tool") == 0);
+  agent_db_snapshot_list_free(snaps);
+
+  /* Bad input: typed errors, nothing written. */
+  FAILS_WITH(agent_db_save_state(db, 7, 1, 99, (const uint8_t *)"x", 1, NULL, NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, NULL, 5, NULL, NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, (const uint8_t *)"x", 1, "[1,2]", NULL),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state(NULL, 7, 1, AGENT_DB_STATE_CONTEXT, (const uint8_t *)"x", 1, NULL, NULL),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_create_snapshot(db, 7, 1, "\xff\xfe", NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_load_state(db, 7, 1, NULL), AGENT_DB_INVALID_ARGUMENT);
+  OK(agent_db_load_state(db, 7, 1, &st));
+  CHECK(st->version == 4);
+  agent_db_state_free(st);
+
+  OK(agent_db_save_state(db, 8, 1, AGENT_DB_STATE_CONTEXT, (const uint8_t *)"bye", 3, NULL, NULL));
+  OK(agent_db_delete_agent(db, 8));
+  FAILS_WITH(agent_db_load_latest_state(db, 8, &st), AGENT_DB_NOT_FOUND);
+  FAILS_WITH(agent_db_delete_agent(db, 8), AGENT_DB_NOT_FOUND);
+}
+
+static void memories(AgentDb *db) {
+  float v[DIM];
+  unit_vector(v, DIM, 1);
+  AgentDbNewMemory m = {0};
+  m.agent_id = 7;
+  m.memory_type = AGENT_DB_MEMORY_SEMANTIC;
+  m.importance = 0.9f;
+  m.content = "The user prefers green tea";
+  m.embedding = v;
+  m.embedding_len = DIM;
+  m.metadata_json = "{\"source\":\"chat\"}";
+  uint64_t id_tea = 0;
+  OK(agent_db_store_memory(db, &m, &id_tea));
+
+  /* Without an embedding the built-in model embeds the content. */
+  AgentDbNewMemory batch[2] = {0};
+  batch[0].agent_id = 7;
+  batch[0].memory_type = AGENT_DB_MEMORY_EPISODIC;
+  batch[0].importance = 0.3f;
+  batch[0].content = "We deployed the billing service on Tuesday";
+  batch[1] = batch[0];
+  batch[1].content = "The user dislikes coffee";
+  batch[1].ttl_ms = 3600 * 1000;
+  uint64_t ids[2] = {0, 0};
+  OK(agent_db_store_memories(db, batch, 2, ids));
+  CHECK(ids[0] > id_tea && ids[1] > ids[0]);
+
+  AgentDbMemory *mem = NULL;
+  OK(agent_db_get_memory(db, ids[1], &mem));
+  CHECK(strcmp(mem->content, "The user dislikes coffee") == 0 && mem->has_expiry && mem->embedding_len == DIM);
+  CHECK(mem->memory_type == AGENT_DB_MEMORY_EPISODIC);
+  agent_db_memory_free(mem);
+
+  OK(agent_db_update_memory_importance(db, ids[0], 0.6f));
+  FAILS_WITH(agent_db_update_memory_importance(db, ids[0], 1.5f), AGENT_DB_INVALID_ARGUMENT);
+
+  AgentDbScoredMemoryList *hits = NULL;
+  OK(agent_db_retrieve_memories(db, 7, "what does the user like to drink?", 3, NULL, &hits));
+  CHECK(hits->len == 3);
+  for (size_t i = 1; i < hits->len; i++) CHECK(hits->items[i - 1].score >= hits->items[i].score);
+  agent_db_scored_memory_list_free(hits);
+
+  AgentDbRetrieveOptions opts;
+  OK(agent_db_retrieve_options_default(&opts));
+  opts.memory_types_mask = 1u << AGENT_DB_MEMORY_SEMANTIC;
+  opts.metadata_json = "{\"source\":\"chat\"}";
+  OK(agent_db_retrieve_memories_by_vector(db, 7, v, DIM, 5, &opts, &hits));
+  CHECK(hits->len == 1 && hits->items[0].memory.memory_id == id_tea && hits->items[0].relevance > 0.99f);
+  agent_db_scored_memory_list_free(hits);
+  FAILS_WITH(agent_db_retrieve_memories_by_vector(db, 7, v, 3, 5, NULL, &hits), AGENT_DB_DIMENSION_MISMATCH);
+  opts.memory_types_mask = 1u << 9;
+  FAILS_WITH(agent_db_retrieve_memories_by_vector(db, 7, v, DIM, 5, &opts, &hits), AGENT_DB_INVALID_ARGUMENT);
+
+  struct ArrowArrayStream stream;
+  int64_t cols = 0;
+  OK(agent_db_retrieve_memories_arrow(db, 7, "coffee", 2, NULL, &stream));
+  CHECK(arrow_rows(&stream, &cols) == 2 && cols == 14);
+
+  AgentDbMemoryList *all = NULL;
+  OK(agent_db_list_memories(db, 7, &all));
+  CHECK(all->len == 3 && all->items[0].memory_id == id_tea);
+  CHECK(all->items[0].access_count >= 1); /* retrievals count as accesses */
+  agent_db_memory_list_free(all);
+
+  uint64_t forgotten = 99;
+  OK(agent_db_forget_memories(db, 7, 0, 1.0f, 1000, &forgotten)); /* everything below importance 1 */
+  CHECK(forgotten == 3);
+  OK(agent_db_store_memory(db, &m, &id_tea));
+  OK(agent_db_delete_memory(db, id_tea));
+  FAILS_WITH(agent_db_get_memory(db, id_tea, &mem), AGENT_DB_NOT_FOUND);
+  m.content = NULL;
+  FAILS_WITH(agent_db_store_memory(db, &m, &id_tea), AGENT_DB_INVALID_ARGUMENT);
+}
+
+static void documents(AgentDb *db) {
+  AgentDbDocumentInfo *info = NULL;
+  OK(agent_db_index_document(db, "tea", "Tea",
+                             "Green tea is steamed. Black tea is fully oxidised. Oolong sits between them.",
+                             "{\"lang\":\"en\"}", &info));
+  CHECK(strcmp(info->doc_id, "tea") == 0 && info->chunk_count >= 1);
+  agent_db_document_info_free(info);
+  OK(agent_db_index_document(db, "zh", NULL, "龙井茶是一种绿茶，产于杭州。神经网络是一种机器学习模型。", "{\"lang\":\"zh\"}", NULL));
+  OK(agent_db_get_document(db, "zh", &info));
+  CHECK(strcmp(info->title, "") == 0 && strcmp(info->metadata_json, "{\"lang\":\"zh\"}") == 0);
+  agent_db_document_info_free(info);
+
+  AgentDbChunkHitList *hits = NULL;
+  OK(agent_db_full_text_search(db, "oxidised", 5, NULL, &hits));
+  CHECK(hits->len == 1 && strcmp(hits->items[0].doc_id, "tea") == 0);
+  agent_db_chunk_hit_list_free(hits);
+  OK(agent_db_full_text_search(db, "龙井茶", 5, NULL, &hits));
+  CHECK(hits->len == 1 && strcmp(hits->items[0].doc_id, "zh") == 0);
+  agent_db_chunk_hit_list_free(hits);
+
+  OK(agent_db_semantic_search(db, "how is black tea made", 2, NULL, &hits));
+  CHECK(hits->len == 2 && strcmp(hits->items[0].doc_id, "tea") == 0);
+  agent_db_chunk_hit_list_free(hits);
+
+  const char *texts[1] = {"oolong tea"};
+  float *vec = NULL;
+  size_t dim = 0;
+  OK(agent_db_embed(db, texts, 1, &vec, &dim));
+  CHECK(dim == DIM);
+  const char *only_en[1] = {"tea"};
+  AgentDbDocFilter filter = {only_en, 1, NULL};
+  OK(agent_db_semantic_search_vector(db, vec, dim, 5, &filter, &hits));
+  CHECK(hits->len >= 1);
+  for (size_t i = 0; i < hits->len; i++) CHECK(strcmp(hits->items[i].doc_id, "tea") == 0);
+  agent_db_chunk_hit_list_free(hits);
+
+  OK(agent_db_hybrid_search(db, "oolong", vec, dim, 3, AGENT_DB_FUSION_WEIGHTED, 0.5f, NULL, &hits));
+  CHECK(hits->len >= 1 && strcmp(hits->items[0].doc_id, "tea") == 0);
+  agent_db_chunk_hit_list_free(hits);
+  AgentDbDocFilter zh_only = {NULL, 0, "{\"lang\":\"zh\"}"};
+  OK(agent_db_hybrid_search(db, "神经网络", NULL, 0, 3, AGENT_DB_FUSION_RRF, 0.0f, &zh_only, &hits));
+  CHECK(hits->len == 1 && strcmp(hits->items[0].doc_id, "zh") == 0);
+  agent_db_chunk_hit_list_free(hits);
+  FAILS_WITH(agent_db_hybrid_search(db, "tea", NULL, 0, 3, 7, 0.5f, NULL, &hits), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_hybrid_search(db, "tea", vec, dim, 3, AGENT_DB_FUSION_WEIGHTED, 2.0f, NULL, &hits),
+             AGENT_DB_INVALID_ARGUMENT);
+
+  struct ArrowArrayStream stream;
+  int64_t cols = 0;
+  OK(agent_db_hybrid_search_arrow(db, "tea", vec, dim, 3, AGENT_DB_FUSION_RRF, 0.0f, NULL, &stream));
+  CHECK(arrow_rows(&stream, &cols) >= 1 && cols == 7);
+  agent_db_floats_free(vec, dim);
+
+  OK(agent_db_delete_document(db, "zh"));
+  FAILS_WITH(agent_db_get_document(db, "zh", &info), AGENT_DB_NOT_FOUND);
+  FAILS_WITH(agent_db_delete_document(db, "zh"), AGENT_DB_NOT_FOUND);
+}
+
+#define VDIM 8
+#define NVEC 300
+
+static void vectors(AgentDb *db) {
+  OK(agent_db_create_collection(db, "items", VDIM, AGENT_DB_METRIC_L2));
+  FAILS_WITH(agent_db_create_collection(db, "items", VDIM, AGENT_DB_METRIC_L2), AGENT_DB_ALREADY_EXISTS);
+  FAILS_WITH(agent_db_create_collection(db, "x", VDIM, 42), AGENT_DB_INVALID_ARGUMENT);
+  OK(agent_db_create_collection(db, "unit", 3, AGENT_DB_METRIC_COSINE));
+  AgentDbCollectionList *cols = NULL;
+  OK(agent_db_list_collections(db, &cols));
+  CHECK(cols->len == 2);
+  agent_db_collection_list_free(cols);
+
+  static float data[NVEC][VDIM];
+  static char ids[NVEC][16];
+  static AgentDbVectorRecord recs[NVEC];
+  for (int i = 0; i < NVEC; i++) {
+    for (int j = 0; j < VDIM; j++) data[i][j] = (float)(i * VDIM + j);
+    snprintf(ids[i], sizeof ids[i], "v%d", i);
+    recs[i].id = ids[i];
+    recs[i].vector = data[i];
+    recs[i].vector_len = VDIM;
+    recs[i].metadata_json = (i % 2) ? "{\"parity\":\"odd\"}" : "{\"parity\":\"even\"}";
+  }
+  OK(agent_db_insert_vectors(db, "items", recs, NVEC));
+  float extra[VDIM] = {0};
+  OK(agent_db_insert_vector(db, "items", "origin", extra, VDIM, NULL));
+  FAILS_WITH(agent_db_insert_vector(db, "items", "short", extra, 3, NULL), AGENT_DB_DIMENSION_MISMATCH);
+  FAILS_WITH(agent_db_insert_vector(db, "nope", "a", extra, VDIM, NULL), AGENT_DB_NOT_FOUND);
+  uint64_t count = 0;
+  OK(agent_db_count_vectors(db, "items", &count));
+  CHECK(count == NVEC + 1);
+
+  AgentDbVectorRecord *rec = NULL;
+  OK(agent_db_get_vector(db, "items", "v3", &rec));
+  CHECK(rec->vector_len == VDIM && rec->vector[0] == 24.0f && strcmp(rec->metadata_json, "{\"parity\":\"odd\"}") == 0);
+  agent_db_vector_record_free(rec);
+
+  AgentDbVectorHitList *hits = NULL;
+  OK(agent_db_search_knn(db, "items", data[10], VDIM, 3, NULL, &hits));
+  CHECK(hits->len == 3 && strcmp(hits->items[0].id, "v10") == 0 && hits->items[0].distance == 0.0f);
+  agent_db_vector_hit_list_free(hits);
+  AgentDbSearchOptions odd = {"{\"parity\":\"odd\"}", 0, 0};
+  OK(agent_db_search_knn(db, "items", data[10], VDIM, 2, &odd, &hits));
+  CHECK(hits->len == 2 && (strcmp(hits->items[0].id, "v9") == 0 || strcmp(hits->items[0].id, "v11") == 0));
+  agent_db_vector_hit_list_free(hits);
+  /* neighbours differ by VDIM in every component: Euclidean distance sqrt(VDIM^3) = 22.6 */
+  OK(agent_db_search_range(db, "items", data[10], VDIM, 30.0f, 100, NULL, &hits));
+  CHECK(hits->len == 3);
+  agent_db_vector_hit_list_free(hits);
+
+  struct ArrowArrayStream stream;
+  int64_t ncols = 0;
+  OK(agent_db_search_knn_arrow(db, "items", data[0], VDIM, 5, NULL, &stream));
+  CHECK(arrow_rows(&stream, &ncols) == 5 && ncols == 4);
+
+  OK(agent_db_create_vector_index(db, "items"));
+  OK(agent_db_search_knn(db, "items", data[42], VDIM, 1, NULL, &hits));
+  CHECK(hits->len == 1 && strcmp(hits->items[0].id, "v42") == 0);
+  agent_db_vector_hit_list_free(hits);
+
+  OK(agent_db_delete_vector(db, "items", "origin"));
+  FAILS_WITH(agent_db_get_vector(db, "items", "origin", &rec), AGENT_DB_NOT_FOUND);
+}
+
+/* One handle, many threads. */
+static void *saver(void *arg) {
+  AgentDb *db = (AgentDb *)arg;
+  for (int i = 0; i < 50; i++) {
+    uint64_t v = 0;
+    if (agent_db_save_state(db, 100, 1, AGENT_DB_STATE_CONTEXT, (const uint8_t *)"t", 1, NULL, &v) != AGENT_DB_OK)
+      return (void *)1;
+  }
+  return NULL;
+}
+
+static void threads(AgentDb *db) {
+  pthread_t t[4];
+  for (int i = 0; i < 4; i++) CHECK(pthread_create(&t[i], NULL, saver, db) == 0);
+  for (int i = 0; i < 4; i++) {
+    void *r = NULL;
+    CHECK(pthread_join(t[i], &r) == 0 && r == NULL);
+  }
+  AgentDbState *st = NULL;
+  OK(agent_db_load_state(db, 100, 1, &st));
+  CHECK(st->version == 200); /* no version handed out twice */
+  agent_db_state_free(st);
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: %s DB_DIR\n", argv[0]);
+    return 2;
+  }
+  printf("AgentDB %s\n", agent_db_version());
+  AgentDbOptions opts;
+  OK(agent_db_options_default(&opts));
+  opts.maintenance_interval_ms = 0;
+  AgentDb *db = NULL;
+  FAILS_WITH(agent_db_open(NULL, &opts, &db), AGENT_DB_INVALID_ARGUMENT);
+  opts.fsync = 9;
+  FAILS_WITH(agent_db_open(argv[1], &opts, &db), AGENT_DB_INVALID_ARGUMENT);
+  CHECK(db == NULL);
+  opts.fsync = AGENT_DB_FSYNC_ALWAYS;
+  OK(agent_db_open(argv[1], &opts, &db));
+
+  AgentDb *second = NULL;
+  FAILS_WITH(agent_db_open(argv[1], NULL, &second), AGENT_DB_LOCKED);
+
+  states(db);
+  memories(db);
+  documents(db);
+  vectors(db);
+  threads(db);
+
+  OK(agent_db_flush(db));
+  OK(agent_db_compact(db));
+  char *stats = NULL;
+  OK(agent_db_stats_json(db, &stats));
+  CHECK(strstr(stats, "\"tables\"") != NULL);
+  agent_db_string_free(stats);
+  OK(agent_db_close(db));
+  OK(agent_db_close(NULL));
+
+  /* Everything acknowledged is there after reopening, read-only. */
+  opts.read_only = true;
+  OK(agent_db_open(argv[1], &opts, &db));
+  AgentDbState *st = NULL;
+  OK(agent_db_load_state(db, 7, 1, &st));
+  CHECK(st->version == 4);
+  agent_db_state_free(st);
+  FAILS_WITH(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, NULL), AGENT_DB_READ_ONLY);
+  OK(agent_db_close(db));
+
+  printf("all %d checks passed\n", checks);
+  return 0;
+}
