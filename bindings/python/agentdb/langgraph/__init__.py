@@ -4,5 +4,6 @@ Requires the ``langgraph`` package (not a dependency of ``agentdb`` itself).
 """
 
 from .checkpoint import AgentDBSaver
+from .store import AgentDBStore
 
-__all__ = ["AgentDBSaver"]
+__all__ = ["AgentDBSaver", "AgentDBStore"]
