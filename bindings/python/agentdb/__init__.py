@@ -1,0 +1,78 @@
+"""AgentDB: an embedded state database for AI agents, on LanceDB.
+
+>>> import agentdb
+>>> with agentdb.connect("./agent-data") as db:                # doctest: +SKIP
+...     v = db.states.save(7, 1, b'{"step": 1}')
+...     assert db.states.load(7, 1).version == v
+
+Namespaces: ``db.states`` (versioned agent state, snapshots), ``db.memories``
+(memories with similarity retrieval), ``db.rag`` (documents; semantic,
+full-text and hybrid search), ``db.vectors`` (vector collections). The
+asyncio twin is :func:`connect_async` / :class:`AsyncAgentDB`.
+
+Semantics: SPEC.md in the repository; Python names: bindings/python/API.md.
+"""
+
+from ._native import (
+    AgentState,
+    ChunkHit,
+    CollectionInfo,
+    DocumentInfo,
+    Memory,
+    ScoredMemory,
+    Snapshot,
+    VectorHit,
+    VectorRecord,
+    __version__,
+)
+from ._db import AgentDB, Memories, Rag, States, Vectors, connect
+from ._aio import AsyncAgentDB, connect_async
+from .errors import (
+    AgentDBError,
+    AlreadyExistsError,
+    ClosedError,
+    CorruptedError,
+    DimensionMismatchError,
+    EmbeddingError,
+    InvalidArgumentError,
+    LockedError,
+    ModelUnavailableError,
+    NotFoundError,
+    PayloadTooLargeError,
+    ReadOnlyError,
+    StorageError,
+)
+
+__all__ = [
+    "connect",
+    "connect_async",
+    "AgentDB",
+    "AsyncAgentDB",
+    "States",
+    "Memories",
+    "Rag",
+    "Vectors",
+    "AgentState",
+    "Snapshot",
+    "Memory",
+    "ScoredMemory",
+    "DocumentInfo",
+    "ChunkHit",
+    "CollectionInfo",
+    "VectorRecord",
+    "VectorHit",
+    "AgentDBError",
+    "InvalidArgumentError",
+    "DimensionMismatchError",
+    "PayloadTooLargeError",
+    "NotFoundError",
+    "AlreadyExistsError",
+    "CorruptedError",
+    "LockedError",
+    "ReadOnlyError",
+    "ClosedError",
+    "ModelUnavailableError",
+    "EmbeddingError",
+    "StorageError",
+    "__version__",
+]

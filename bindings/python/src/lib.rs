@@ -1,0 +1,25 @@
+//! `agentdb._native`: the Python surface of the AgentDB engine, built with
+//! PyO3. Conversion and error mapping only — every rule lives in the engine.
+//! Every engine call runs with the GIL released, so other Python threads
+//! (and asyncio's worker threads) run while the engine works.
+//!
+//! The public API is the pure-Python package around this module
+//! (`bindings/python/agentdb`, contract in `bindings/python/API.md`).
+
+mod arrow;
+mod convert;
+mod database;
+mod errors;
+mod results;
+
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<database::Database>()?;
+    m.add_class::<arrow::ArrowStream>()?;
+    results::register(m)?;
+    m.add_function(wrap_pyfunction!(database::_vector_is_borrowed, m)?)?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    Ok(())
+}
