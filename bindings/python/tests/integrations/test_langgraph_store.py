@@ -1,0 +1,329 @@
+"""AgentDBStore against LangGraph's InMemoryStore: the same operation sequences on
+both, every result compared (semantic ranking with one deterministic embedding
+given to both, filters, namespace listing, deletes), plus TTL, persistence,
+crash-ordering and collision checks on a real AgentDB."""
+
+from __future__ import annotations
+
+import hashlib
+import random
+from pathlib import Path
+from typing import Any
+
+import pytest
+from langgraph.store.base import GetOp, InvalidNamespaceError, PutOp, SearchOp
+from langgraph.store.memory import InMemoryStore
+from langgraph.store.sqlite import SqliteStore
+
+import agentdb
+import agentdb.langgraph.store as store_module
+from agentdb.langgraph import AgentDBStore
+from conftest import open_db
+
+DIMS = 8
+
+
+def embed(texts: list[str]) -> list[list[float]]:
+    """Letter counts plus a small hash-derived term: deterministic, no ties."""
+    out = []
+    for text in texts:
+        digest = hashlib.sha256(text.encode()).digest()
+        out.append([text.count(c) + digest[i] / 2550 for i, c in enumerate("aeiouthn")])
+    return out
+
+
+INDEX = {"dims": DIMS, "embed": embed, "fields": ["text", "tags[*]"]}
+
+
+class ReferenceStore(InMemoryStore):
+    """InMemoryStore with two of its quirks taken out.
+
+    * It keeps a namespace listed after its last item is deleted (and lists
+      one that was merely read); AgentDBStore lists namespaces that hold
+      items, as SqliteStore does (checked in test_emptied_namespace_*).
+    * It keeps an item's old vectors when the item is put again, so a re-put
+      with ``index=False`` or other fields stays searchable by its old
+      content; AgentDBStore searches the current version's vectors only.
+    """
+
+    def _extract_texts(self, put_ops):
+        # Called after the batch's searches ran and before its puts apply.
+        for namespace, key in put_ops:
+            self._vectors[namespace].pop(key, None)
+        return super()._extract_texts(put_ops)
+
+    def _handle_list_namespaces(self, op):
+        for ns in [ns for ns, items in self._data.items() if not items]:
+            del self._data[ns]
+        return super()._handle_list_namespaces(op)
+
+
+NAMESPACES = [
+    ("users", "alice"),
+    ("users", "bob"),
+    ("users", "alice", "prefs"),
+    ("docs",),
+    ("docs", "v1"),
+    ("a", "b", "c"),
+]
+WORDS = ["alpha", "beta", "gamma", "delta", "epsilon", "zeta", "theta", "omicron"]
+FILTERS = [
+    None,
+    {"tag": "x"},
+    {"n": {"$gte": 5}},
+    {"nested": {"level": 2}},
+    {"n": {"$ne": 3}, "tag": "y"},
+    {"n": {"$lt": 4, "$gt": 1}},
+]
+NS_QUERIES = [
+    {},
+    {"prefix": ("users",)},
+    {"prefix": ("users", "*")},
+    {"suffix": ("prefs",)},
+    {"suffix": ("*",), "max_depth": 1},
+    {"max_depth": 2},
+    {"limit": 2, "offset": 1},
+    {"prefix": ("docs",), "max_depth": 1},
+]
+
+
+def _value(rng: random.Random, serial: int) -> dict[str, Any]:
+    # Unique words per put keep every embedding distinct, so rankings have no ties.
+    return {
+        "text": " ".join(rng.sample(WORDS, rng.randint(1, 3))) + f" w{serial}",
+        "tags": [f"{rng.choice(WORDS)}{serial}-{i}" for i in range(rng.randint(0, 2))],
+        "n": rng.randint(0, 9),
+        "tag": rng.choice(["x", "y"]),
+        "nested": {"level": rng.randint(0, 3)},
+    }
+
+
+def _plain(items: list[Any]) -> list[tuple[Any, ...]]:
+    return [(i.namespace, i.key, i.value) for i in items]
+
+
+def _compare_search(ours: list[Any], ref: list[Any]) -> None:
+    scored_ours = [i for i in ours if i.score is not None]
+    scored_ref = [i for i in ref if i.score is not None]
+    assert _plain(scored_ours) == _plain(scored_ref)
+    # The engine computes in f32; InMemoryStore in f64.
+    assert [i.score for i in scored_ours] == pytest.approx([i.score for i in scored_ref], abs=1e-5)
+    # Unscored tail (items without vectors): InMemoryStore keeps insertion
+    # order, AgentDBStore newest first; compare what can be compared.
+    tail_ours = sorted(map(repr, _plain([i for i in ours if i.score is None])))
+    tail_ref = sorted(map(repr, _plain([i for i in ref if i.score is None])))
+    assert len(tail_ours) == len(tail_ref)
+
+
+def _run_sequence(ours: AgentDBStore, ref: InMemoryStore, seed: int, steps: int) -> None:
+    rng = random.Random(seed)
+    for serial in range(steps):
+        ns = rng.choice(NAMESPACES)
+        key = f"k{rng.randint(0, 4)}"
+        roll = rng.random()
+        if roll < 0.45:
+            index = rng.choice([None, None, None, False, ["text"]])
+            value = _value(rng, serial)
+            ours.put(ns, key, value, index=index)
+            ref.put(ns, key, value, index=index)
+        elif roll < 0.55:
+            ours.delete(ns, key)
+            ref.delete(ns, key)
+        elif roll < 0.65:
+            got, want = ours.get(ns, key), ref.get(ns, key)
+            assert (got is None) == (want is None)
+            if got is not None:
+                assert (got.namespace, got.key, got.value) == (want.namespace, want.key, want.value)
+        elif roll < 0.85:
+            prefix = rng.choice([(), ns[:1], ns])
+            flt = rng.choice(FILTERS)
+            query = " ".join(rng.sample(WORDS, 2))
+            limit, offset = rng.randint(1, 6), rng.randint(0, 3)
+            _compare_search(
+                ours.search(prefix, query=query, filter=flt, limit=limit, offset=offset),
+                ref.search(prefix, query=query, filter=flt, limit=limit, offset=offset),
+            )
+            # Without a query: the same items (orders differ by design).
+            got = ours.search(prefix, filter=flt, limit=1000)
+            want = ref.search(prefix, filter=flt, limit=1000)
+            assert sorted(map(repr, _plain(got))) == sorted(map(repr, _plain(want)))
+        else:
+            kwargs = rng.choice(NS_QUERIES)
+            assert ours.list_namespaces(**kwargs) == ref.list_namespaces(**kwargs), kwargs
+    everything = sorted(map(repr, _plain(ours.search((), limit=10_000))))
+    assert everything == sorted(map(repr, _plain(ref.search((), limit=10_000))))
+    assert ours.list_namespaces() == ref.list_namespaces()
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_random_sequences_match_in_memory_store(db, seed: int) -> None:
+    _run_sequence(AgentDBStore(db, index=INDEX), ReferenceStore(index=INDEX), seed, steps=150)
+
+
+def test_random_sequence_without_index_matches(db) -> None:
+    _run_sequence(AgentDBStore(db), ReferenceStore(), seed=7, steps=120)
+
+
+async def test_async_api_matches(db) -> None:
+    ours, ref = AgentDBStore(db, index=INDEX), ReferenceStore(index=INDEX)
+    rng = random.Random(11)
+    for serial in range(40):
+        ns, key = rng.choice(NAMESPACES), f"k{rng.randint(0, 3)}"
+        value = _value(rng, serial)
+        await ours.aput(ns, key, value)
+        await ref.aput(ns, key, value)
+    await ours.adelete(("docs",), "k0")
+    await ref.adelete(("docs",), "k0")
+    for prefix in [(), ("users",), ("docs", "v1")]:
+        _compare_search(
+            await ours.asearch(prefix, query="alpha beta", limit=5),
+            await ref.asearch(prefix, query="alpha beta", limit=5),
+        )
+    assert await ours.alist_namespaces(prefix=("users",)) == await ref.alist_namespaces(prefix=("users",))
+    got, want = await ours.aget(("users", "bob"), "k1"), await ref.aget(("users", "bob"), "k1")
+    assert (got and got.value) == (want and want.value)
+
+
+def test_batch_reads_see_the_state_before_the_batch(db) -> None:
+    ours, ref = AgentDBStore(db), ReferenceStore()
+    for store in (ours, ref):
+        store.put(("n",), "k", {"v": 0})
+    ops = [
+        PutOp(("n",), "k", {"v": 1}),
+        GetOp(("n",), "k"),
+        PutOp(("n",), "k", {"v": 2}),
+        SearchOp(("n",)),
+        PutOp(("n",), "new", {"v": 3}),
+    ]
+    got, want = ours.batch(ops), ref.batch(ops)
+    assert got[1].value == want[1].value == {"v": 0}
+    assert _plain(got[3]) == _plain(want[3])
+    assert ours.get(("n",), "k").value == ref.get(("n",), "k").value == {"v": 2}
+    assert ours.get(("n",), "new").value == {"v": 3}
+
+
+def test_search_pages_are_newest_update_first(db) -> None:
+    store = AgentDBStore(db)
+    for i in range(7):
+        store.put(("p",), f"k{i}", {"i": i})
+    store.put(("p",), "k2", {"i": 20})  # updated last: first
+    full = store.search(("p",), limit=100)
+    assert [i.key for i in full] == ["k2", "k6", "k5", "k4", "k3", "k1", "k0"]
+    pages = [store.search(("p",), limit=3, offset=o) for o in (0, 3, 6)]
+    assert [i.key for page in pages for i in page] == [i.key for i in full]
+    assert all(i.created_at <= i.updated_at for i in full)
+    k2 = store.get(("p",), "k2")
+    assert k2.created_at < k2.updated_at  # created_at survives the update
+
+
+def test_emptied_namespace_is_not_listed_as_in_sqlite_store(db) -> None:
+    ours = AgentDBStore(db)
+    with SqliteStore.from_conn_string(":memory:") as sqlite_store:
+        sqlite_store.setup()
+        for store in (ours, sqlite_store):
+            store.put(("gone",), "k", {"v": 1})
+            store.put(("kept",), "k", {"v": 1})
+            store.delete(("gone",), "k")
+            store.get(("never", "written"), "k")
+        assert ours.list_namespaces() == sqlite_store.list_namespaces() == [("kept",)]
+
+
+def test_semantic_search_widens_past_filtered_out_neighbours(db) -> None:
+    ours, ref = AgentDBStore(db, index=INDEX), ReferenceStore(index=INDEX)
+    for i in range(120):
+        value = {"text": f"alpha alpha w{i}", "rare": i % 40 == 0}
+        ours.put(("bulk",), f"k{i}", value)
+        ref.put(("bulk",), f"k{i}", value)
+    args = dict(query="alpha alpha", filter={"rare": True}, limit=3)
+    got, want = ours.search(("bulk",), **args), ref.search(("bulk",), **args)
+    assert len(got) == 3
+    _compare_search(got, want)
+
+
+def test_ttl_expiry_refresh_and_sweep(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    clock = {"ms": 1_000_000}
+    monkeypatch.setattr(store_module, "_now_ms", lambda: clock["ms"])
+    store = AgentDBStore(db, ttl={"refresh_on_read": True})
+    store.put(("t",), "short", {"v": 1}, ttl=1.0)  # expires at +60 s
+    store.put(("t",), "fixed", {"v": 2}, ttl=1.0)
+    store.put(("t",), "forever", {"v": 3})
+    clock["ms"] += 30_000
+    assert store.get(("t",), "short").value == {"v": 1}  # refreshes: now expires at +90 s
+    assert store.get(("t",), "fixed", refresh_ttl=False).value == {"v": 2}
+    clock["ms"] += 40_000  # +70 s
+    assert store.get(("t",), "short", refresh_ttl=False) is not None
+    assert store.get(("t",), "fixed") is None
+    assert {i.key for i in store.search(("t",), refresh_ttl=False)} == {"short", "forever"}
+    clock["ms"] += 30_000  # +100 s
+    assert store.get(("t",), "short") is None
+    assert store.sweep_ttl() == 2
+    assert store.sweep_ttl() == 0
+    assert [i.key for i in store.search(("t",))] == ["forever"]
+    store.put(("gone",), "k", {"v": 1}, ttl=0.5)
+    clock["ms"] += 31_000
+    assert ("gone",) not in store.list_namespaces()
+
+
+def test_persists_across_reopen(tmp_path: Path) -> None:
+    db = open_db(tmp_path / "db")
+    AgentDBStore(db, index=INDEX).put(("u", "1"), "k", {"text": "theta omicron"})
+    AgentDBStore(db, index=INDEX).put(("u", "2"), "k", {"text": "alpha beta"})
+    db.close()
+    db = open_db(tmp_path / "db")
+    try:
+        store = AgentDBStore(db, index=INDEX)
+        assert store.get(("u", "1"), "k").value == {"text": "theta omicron"}
+        assert store.list_namespaces() == [("u", "1"), ("u", "2")]
+        [best] = store.search(("u",), query="theta omicron", limit=1)
+        assert best.namespace == ("u", "1") and best.score == pytest.approx(1.0)
+    finally:
+        db.close()
+
+
+def test_failed_put_leaves_the_previous_version_searchable(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    store = AgentDBStore(db, index=INDEX)
+    store.put(("c",), "k", {"text": "theta theta"})
+    store.put(("c",), "other", {"text": "alpha alpha"})
+    real_save = type(db.states).save
+
+    def failing_save(self, agent_id, session_id, data, **kwargs):
+        if kwargs.get("metadata", {}).get("ls.role") == "item":
+            raise agentdb.StorageError("simulated crash before the item record")
+        return real_save(self, agent_id, session_id, data, **kwargs)
+
+    monkeypatch.setattr(type(db.states), "save", failing_save)
+    with pytest.raises(agentdb.StorageError):
+        store.put(("c",), "k", {"text": "alpha alpha alpha"})  # its vectors were written
+    monkeypatch.undo()
+    assert store.get(("c",), "k").value == {"text": "theta theta"}
+    ranked = store.search(("c",), query="alpha alpha alpha", limit=2)
+    assert [i.key for i in ranked] == ["other", "k"]
+    assert ranked[1].value == {"text": "theta theta"}
+
+
+def test_colliding_namespaces_and_keys_stay_apart(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(AgentDBStore, "_ns_agent", lambda self, namespace: 77)
+    monkeypatch.setattr(AgentDBStore, "_key_session", staticmethod(lambda key: 5))
+    store = AgentDBStore(db)
+    store.put(("a",), "k1", {"v": "a1"})
+    store.put(("b",), "k2", {"v": "b2"})
+    store.put(("a",), "k2", {"v": "a2"})
+    assert store.get(("a",), "k1").value == {"v": "a1"}
+    assert store.get(("b",), "k2").value == {"v": "b2"}
+    assert store.get(("b",), "k1") is None
+    assert sorted(i.key for i in store.search(("a",))) == ["k1", "k2"]
+    store.delete(("a",), "k1")
+    assert store.get(("a",), "k1") is None and store.get(("a",), "k2").value == {"v": "a2"}
+    assert store.list_namespaces() == [("a",), ("b",)]
+
+
+def test_namespace_rules_and_dimension_check(db) -> None:
+    store = AgentDBStore(db, index=INDEX)
+    with pytest.raises(InvalidNamespaceError):
+        store.put(("langgraph",), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        store.put(("a.b",), "k", {"v": 1})
+    with pytest.raises(InvalidNamespaceError):
+        store.batch([GetOp(("a.b",), "k")])
+    with pytest.raises(ValueError):
+        AgentDBStore(db, index={**INDEX, "dims": DIMS + 1})
