@@ -1,0 +1,230 @@
+//! AgentDB for Zig: an embedded state database for AI agents, over the C
+//! ABI (include/agent_db.h, libagentdb). SPEC.md says what every operation
+//! does; this package only converts between Zig and C and maps errors.
+//!
+//!     var db = try agentdb.AgentDB.open(allocator, "./agent-data", .{});
+//!     defer db.deinit();
+//!     const version = try db.states.saveTyped(MyState, agent_id, session_id, state);
+//!     const loaded = try db.states.loadTyped(MyState, agent_id, session_id);
+//!     defer loaded.deinit();
+//!
+//! Ownership: a result that holds memory is an `Owned(T)` (or, for
+//! `loadTyped`, a `std.json.Parsed(T)`): its slices live in one arena of the
+//! allocator given to `open` until `deinit()`. Flat results (`storeMemories`'
+//! ids, `statsJson`) are plain slices of that allocator; the caller frees
+//! them. Arguments are borrowed only for the call.
+//!
+//! Errors: every call returns `Error` (one per C status code) or
+//! `error.OutOfMemory`; the message goes to a `Diagnostics` when one is
+//! given (`Options.diagnostics`, or `withDiagnostics` on a subsystem).
+//!
+//! Threads: an `AgentDB` may be used from many threads at once (the handle
+//! is thread-safe), provided the allocator is; give each thread its own
+//! Diagnostics.
+const std = @import("std");
+const Allocator = std.mem.Allocator;
+
+pub const c = @import("c.zig").c;
+const convert = @import("convert.zig");
+const errors = @import("errors.zig");
+const states = @import("states.zig");
+const memories = @import("memories.zig");
+const rag = @import("rag.zig");
+const vectors = @import("vectors.zig");
+
+pub const Error = errors.Error;
+pub const Diagnostics = errors.Diagnostics;
+/// The stable code of an error ("not_found", ...), as every surface names it.
+pub const errorName = errors.name;
+
+pub const KeyValue = convert.KeyValue;
+pub const Metadata = convert.Metadata;
+pub const lookup = convert.lookup;
+pub const Owned = convert.Owned;
+
+pub const States = states.States;
+pub const StateType = states.StateType;
+pub const State = states.State;
+pub const Snapshot = states.Snapshot;
+pub const HistoryQuery = states.HistoryQuery;
+
+pub const Memories = memories.Memories;
+pub const MemoryType = memories.MemoryType;
+pub const NewMemory = memories.NewMemory;
+pub const Memory = memories.Memory;
+pub const ScoredMemory = memories.ScoredMemory;
+pub const RetrieveOptions = memories.RetrieveOptions;
+pub const ForgetPolicy = memories.ForgetPolicy;
+
+pub const Rag = rag.Rag;
+pub const NewDocument = rag.NewDocument;
+pub const DocumentInfo = rag.DocumentInfo;
+pub const ChunkHit = rag.ChunkHit;
+pub const DocFilter = rag.DocFilter;
+pub const Fusion = rag.Fusion;
+
+pub const Vectors = vectors.Vectors;
+pub const Metric = vectors.Metric;
+pub const CollectionInfo = vectors.CollectionInfo;
+pub const VectorRecord = vectors.VectorRecord;
+pub const VectorHit = vectors.VectorHit;
+pub const SearchOptions = vectors.SearchOptions;
+
+/// The Arrow C stream the `*Arrow` calls return (Arrow C stream interface).
+pub const ArrowArrayStream = c.struct_ArrowArrayStream;
+
+pub const Fsync = union(enum) {
+    /// fsync before acknowledging each write (group commit); survives power loss.
+    always,
+    /// fsync every this many ms in the background.
+    batch_ms: u32,
+    /// Leave it to the OS; still safe against a process crash.
+    never,
+};
+
+/// Options for `AgentDB.open`. Null fields take the library's defaults
+/// (`agent_db_options_default`), so this package repeats none of them.
+pub const Options = struct {
+    /// Open without the writer lock; writes fail with `error.ReadOnly`.
+    read_only: bool = false,
+    fsync: ?Fsync = null,
+    /// Background flush of the memtable to Lance.
+    flush_interval_ms: ?u32 = null,
+    /// Background compaction/indexing/pruning; 0 turns it off.
+    maintenance_interval_ms: ?u32 = null,
+    max_payload_bytes: ?u64 = null,
+    /// Dimension of memory embeddings and document chunks (384 for the built-in model).
+    memory_dimension: ?u32 = null,
+    /// Rows in a vector collection before maintenance builds an ANN index.
+    ann_index_threshold: ?u64 = null,
+    chunk_chars: ?u32 = null,
+    chunk_overlap: ?u32 = null,
+    /// Directory of the embedding model; null finds the installed package.
+    model_dir: ?[]const u8 = null,
+    /// Where the message of a failed `open`, and of later calls through
+    /// this handle, goes (one thread's; see `Diagnostics`).
+    diagnostics: ?*Diagnostics = null,
+};
+
+/// The library's version ("0.1.0").
+pub fn version() []const u8 {
+    return std.mem.span(c.agent_db_version());
+}
+
+pub const AgentDB = struct {
+    handle: *c.AgentDb,
+    allocator: Allocator,
+    diagnostics: ?*Diagnostics,
+    states: States,
+    memories: Memories,
+    rag: Rag,
+    vectors: Vectors,
+
+    /// Opens (creating on first use) the database in directory `path`.
+    /// Release it with `deinit` (or `close`, which reports a failed final flush).
+    pub fn open(allocator: Allocator, path: []const u8, options: Options) (Error || Allocator.Error)!AgentDB {
+        var scratch: std.heap.ArenaAllocator = .init(allocator);
+        defer scratch.deinit();
+        const s = scratch.allocator();
+        // No handle yet: only `diagnostics` of this context is used.
+        const ctx: convert.Context = .{ .handle = undefined, .allocator = allocator, .diagnostics = options.diagnostics };
+
+        var c_options: c.AgentDbOptions = undefined;
+        try ctx.check(c.agent_db_options_default(&c_options));
+        c_options.read_only = options.read_only;
+        if (options.fsync) |fsync| switch (fsync) {
+            .always => c_options.fsync = c.AGENT_DB_FSYNC_ALWAYS,
+            .batch_ms => |ms| {
+                c_options.fsync = c.AGENT_DB_FSYNC_BATCH;
+                c_options.fsync_batch_ms = ms;
+            },
+            .never => c_options.fsync = c.AGENT_DB_FSYNC_NEVER,
+        };
+        if (options.flush_interval_ms) |v| c_options.flush_interval_ms = v;
+        if (options.maintenance_interval_ms) |v| c_options.maintenance_interval_ms = v;
+        if (options.max_payload_bytes) |v| c_options.max_payload_bytes = v;
+        if (options.memory_dimension) |v| c_options.memory_dimension = v;
+        if (options.ann_index_threshold) |v| c_options.ann_index_threshold = v;
+        if (options.chunk_chars) |v| c_options.chunk_chars = v;
+        if (options.chunk_overlap) |v| c_options.chunk_overlap = v;
+        if (options.model_dir) |dir| c_options.model_dir = try ctx.cString(s, dir);
+
+        var handle: ?*c.AgentDb = null;
+        try ctx.check(c.agent_db_open(try ctx.cString(s, path), &c_options, &handle));
+        std.debug.assert(handle != null);
+        const context: convert.Context = .{ .handle = handle.?, .allocator = allocator, .diagnostics = options.diagnostics };
+        return .{
+            .handle = handle.?,
+            .allocator = allocator,
+            .diagnostics = options.diagnostics,
+            .states = .{ .ctx = context },
+            .memories = .{ .ctx = context },
+            .rag = .{ .ctx = context },
+            .vectors = .{ .ctx = context },
+        };
+    }
+
+    /// Flushes, syncs, releases the writer lock and frees the handle. The
+    /// handle is freed even when the final flush fails (the error says so;
+    /// the write-ahead log still holds every acknowledged write).
+    pub fn close(self: *AgentDB) Error!void {
+        const status = c.agent_db_close(self.handle);
+        const diagnostics = self.diagnostics;
+        self.* = undefined;
+        try errors.check(status, diagnostics);
+    }
+
+    /// `close`, for `defer`: a failed final flush is logged, not returned.
+    pub fn deinit(self: *AgentDB) void {
+        self.close() catch |err| std.log.scoped(.agentdb).warn("close: {s}", .{@errorName(err)});
+    }
+
+    fn baseContext(self: *const AgentDB) convert.Context {
+        return self.states.ctx;
+    }
+
+    /// Writes pending records to Lance now (normally done in the background).
+    pub fn flush(self: *const AgentDB) Error!void {
+        try self.baseContext().check(c.agent_db_flush(self.handle));
+    }
+
+    /// Flush, compact, refresh indexes and prune old versions now.
+    pub fn compact(self: *const AgentDB) Error!void {
+        try self.baseContext().check(c.agent_db_compact(self.handle));
+    }
+
+    /// Statistics as a JSON object (per-table rows, fragments, versions,
+    /// bytes, WAL and cache figures); the caller frees it with `allocator`.
+    pub fn statsJson(self: *const AgentDB) (Error || Allocator.Error)![]u8 {
+        var raw: [*c]u8 = null;
+        try self.baseContext().check(c.agent_db_stats_json(self.handle, &raw));
+        defer c.agent_db_string_free(raw);
+        return self.allocator.dupe(u8, std.mem.span(raw));
+    }
+
+    /// Embeds each text with the database's model: one vector per text, in order.
+    pub fn embed(self: *const AgentDB, texts: []const []const u8) (Error || Allocator.Error)!Owned([]const []const f32) {
+        var scratch: std.heap.ArenaAllocator = .init(self.allocator);
+        defer scratch.deinit();
+        const c_texts = try self.baseContext().cStrings(scratch.allocator(), texts);
+        var flat: [*c]f32 = null;
+        var dimension: usize = 0;
+        try self.baseContext().check(c.agent_db_embed(self.handle, convert.itemsPtr([*c]const u8, c_texts), c_texts.len, &flat, &dimension));
+        defer c.agent_db_floats_free(flat, texts.len * dimension);
+
+        var owned = try Owned([]const []const f32).init(self.allocator);
+        errdefer owned.deinit();
+        const arena = owned.arena.allocator();
+        const values = try convert.dupeItems(f32, arena, flat, texts.len * dimension);
+        const rows = try arena.alloc([]const f32, texts.len);
+        for (rows, 0..) |*row, i| row.* = values[i * dimension ..][0..dimension];
+        owned.value = rows;
+        return owned;
+    }
+};
+
+test {
+    std.testing.refAllDecls(@This());
+    _ = errors;
+    _ = convert;
+}
