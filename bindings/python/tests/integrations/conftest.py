@@ -27,10 +27,14 @@ def db(tmp_path: Path) -> Iterator[agentdb.AgentDB]:
         handle.close()
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    # When these files run under a parent pytest config (strict asyncio mode),
-    # mark their coroutine tests the way `asyncio_mode = auto` would.
-    for item in items:
-        fn = getattr(item, "function", None)
-        if fn is not None and inspect.iscoroutinefunction(fn) and HERE in Path(str(item.path)).parents:
-            item.add_marker(pytest.mark.asyncio)
+@pytest.hookimpl(tryfirst=True)
+def pytest_pycollect_makeitem(collector: pytest.Collector, name: str, obj: object) -> None:
+    # Under a parent pytest config in strict asyncio mode, mark the coroutine
+    # tests of these files the way `asyncio_mode = auto` (pytest.ini here) would,
+    # before pytest-asyncio looks at them. Collection itself goes on as usual.
+    if (
+        inspect.iscoroutinefunction(obj)
+        and name.startswith("test")
+        and HERE in Path(str(collector.path)).parents
+    ):
+        pytest.mark.asyncio(obj)
