@@ -58,12 +58,16 @@ def _installed_model_dir() -> str | None:
     return None
 
 
+def _mapping(value: Mapping[str, Any], what: str) -> dict[str, Any]:
+    if isinstance(value, dict):
+        return value
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"{what} must be a mapping, not {type(value).__name__}")
+
+
 def _meta(metadata: Metadata) -> dict[str, str] | None:
-    if metadata is None or isinstance(metadata, dict):
-        return metadata
-    if isinstance(metadata, Mapping):
-        return dict(metadata)
-    raise TypeError(f"metadata must be a mapping of str to str, not {type(metadata).__name__}")
+    return None if metadata is None else _mapping(metadata, "metadata")
 
 
 def _arrow(stream: _native.ArrowStream) -> pyarrow.Table:
@@ -210,7 +214,7 @@ class Memories:
 
     def store_many(self, memories: Iterable[Mapping[str, Any]]) -> list[int]:
         """Stores many memories (dicts with the keyword names of :meth:`store`); all are validated first."""
-        return self._db.store_memories([dict(m) for m in memories])
+        return self._db.store_memories([_mapping(m, "each memory") for m in memories])
 
     def get(self, memory_id: int) -> Memory:
         return self._db.get_memory(memory_id)

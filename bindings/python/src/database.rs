@@ -8,6 +8,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use agentdb::export;
 use agentdb::{
     AgentDb, DocFilter, ForgetPolicy, FsyncPolicy, Fusion, HistoryQuery, MemoryFilter, MemoryType, Metric, NewDocument,
     NewMemory, Options, RetrieveOptions, SearchOptions, StateType,
@@ -35,7 +36,6 @@ fn ms(v: u64) -> Duration {
 pub struct Database {
     db: AgentDb,
     path: String,
-    memory_dimension: usize,
     closed: AtomicBool,
 }
 
@@ -257,12 +257,10 @@ impl Database {
             chunk_overlap: chunk_overlap.0,
             ..Options::default()
         };
-        let memory_dimension = options.memory_dimension;
         let db = run(py, || AgentDb::open(&path, options))?;
         Ok(Database {
             path: db.path().display().to_string(),
             db,
-            memory_dimension,
             closed: AtomicBool::new(false),
         })
     }
@@ -285,7 +283,7 @@ impl Database {
 
     #[getter]
     fn memory_dimension(&self) -> usize {
-        self.memory_dimension
+        self.db.memory_dimension()
     }
 
     fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -307,7 +305,7 @@ impl Database {
     fn embed<'py>(&self, py: Python<'py>, texts: Vec<String>) -> PyResult<(Bound<'py, PyByteArray>, usize, usize)> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
         let vectors = run(py, || self.db.embed(&refs))?;
-        let dim = self.memory_dimension;
+        let dim = self.db.memory_dimension();
         let bytes: Vec<u8> = vectors.iter().flat_map(|v| v.iter().flat_map(|x| x.to_ne_bytes())).collect();
         debug_assert_eq!(bytes.len(), vectors.len() * dim * 4);
         Ok((PyByteArray::new(py, &bytes), vectors.len(), dim))
@@ -371,7 +369,7 @@ impl Database {
         limit: Int<usize>,
     ) -> PyResult<ArrowStream> {
         let rows = self.history(py, agent_id.0, opt(session_id), opt(from_ms), opt(to_ms), limit.0)?;
-        arrow::states(&rows).map_err(|e| to_py(py, e))
+        arrow::stream(export::states_batch(&rows)).map_err(|e| to_py(py, e))
     }
 
     fn create_snapshot(&self, py: Python<'_>, agent_id: Int<u64>, session_id: Int<u64>, name: &str) -> PyResult<Snapshot> {
@@ -501,7 +499,7 @@ impl Database {
             recency_half_life_ms.0,
             record_access,
         )?;
-        arrow::scored_memories(&rows, self.memory_dimension).map_err(|e| to_py(py, e))
+        arrow::stream(export::scored_memories_batch(&rows, self.db.memory_dimension())).map_err(|e| to_py(py, e))
     }
 
     fn forget(
@@ -578,7 +576,7 @@ impl Database {
         metadata: Meta,
     ) -> PyResult<ArrowStream> {
         let rows = self.semantic_rows(py, query, vector, limit.0, doc_ids, metadata)?;
-        arrow::chunk_hits(&rows).map_err(|e| to_py(py, e))
+        arrow::stream(export::chunk_hits_batch(&rows)).map_err(|e| to_py(py, e))
     }
 
     #[pyo3(signature = (query, limit, doc_ids, metadata))]
@@ -603,7 +601,7 @@ impl Database {
         metadata: Meta,
     ) -> PyResult<ArrowStream> {
         let rows = self.full_text_rows(py, query, limit.0, doc_ids, metadata)?;
-        arrow::chunk_hits(&rows).map_err(|e| to_py(py, e))
+        arrow::stream(export::chunk_hits_batch(&rows)).map_err(|e| to_py(py, e))
     }
 
     #[pyo3(signature = (query, vector, limit, alpha, fusion, doc_ids, metadata))]
@@ -634,7 +632,7 @@ impl Database {
         metadata: Meta,
     ) -> PyResult<ArrowStream> {
         let rows = self.hybrid_rows(py, query, vector, limit.0, alpha, fusion, doc_ids, metadata)?;
-        arrow::chunk_hits(&rows).map_err(|e| to_py(py, e))
+        arrow::stream(export::chunk_hits_batch(&rows)).map_err(|e| to_py(py, e))
     }
 
     // ---- vector collections ----
@@ -722,7 +720,7 @@ impl Database {
     ) -> PyResult<ArrowStream> {
         let rows = self.knn_rows(py, collection, &vector, k.0, metadata, opt(nprobes), opt(refine_factor))?;
         // A successful search's query has the collection's dimension.
-        arrow::vector_hits(&rows, vector.as_slice().len()).map_err(|e| to_py(py, e))
+        arrow::stream(export::vector_hits_batch(&rows, vector.as_slice().len())).map_err(|e| to_py(py, e))
     }
 
     #[pyo3(signature = (collection, vector, radius, max_results, metadata))]

@@ -1,0 +1,110 @@
+"""The language-neutral cases of tests/conformance/*.json, run through Python."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import agentdb
+
+CASES = Path(__file__).resolve().parents[3] / "tests" / "conformance"
+
+
+def state_value(s: agentdb.AgentState) -> dict:
+    return {"agent_id": s.agent_id, "session_id": s.session_id, "version": s.version, "state_type": s.state_type,
+            "data": s.data.decode("utf-8", "replace"), "metadata": s.metadata}  # fmt: skip
+
+
+def snapshot_value(s: agentdb.Snapshot) -> dict:
+    return {"agent_id": s.agent_id, "session_id": s.session_id, "name": s.name, "version": s.version}
+
+
+def run_op(db: agentdb.AgentDB, op: str, a: dict) -> dict:
+    if op == "save_state":
+        v = db.states.save(a["agent_id"], a["session_id"], a.get("data", "").encode(),
+                           state_type=a.get("state_type", "context"), metadata=a.get("metadata"))  # fmt: skip
+        return {"version": v}
+    if op == "load_state":
+        return state_value(db.states.load(a["agent_id"], a.get("session_id")))
+    if op == "load_state_version":
+        return state_value(db.states.load_version(a["agent_id"], a["session_id"], a["version"]))
+    if op == "query_history":
+        rows = db.states.history(a["agent_id"], session_id=a.get("session_id"), from_ms=a.get("from_ms"),
+                                 to_ms=a.get("to_ms"), limit=a["limit"])  # fmt: skip
+        return {"versions": [r.version for r in rows], "data": [r.data.decode() for r in rows]}
+    if op == "create_snapshot":
+        return snapshot_value(db.states.create_snapshot(a["agent_id"], a["session_id"], a.get("name", "")))
+    if op == "list_snapshots":
+        return {"names": [s.name for s in db.states.list_snapshots(a["agent_id"])]}
+    if op == "restore_snapshot":
+        return state_value(db.states.restore_snapshot(a["agent_id"], a.get("name", "")))
+    if op == "delete_agent":
+        db.states.delete_agent(a["agent_id"])
+        return {}
+    if op == "flush":
+        db.flush()
+        return {}
+    if op == "compact":
+        db.compact()
+        return {}
+    if op == "store_memory":
+        db.memories.store(a["agent_id"], a.get("content", ""), memory_type=a.get("memory_type", "semantic"),
+                          importance=a.get("importance", 0.5), embedding=a.get("embedding"))  # fmt: skip
+        return {"stored": True}
+    if op == "retrieve_similar":
+        hits = db.memories.retrieve(a["agent_id"], vector=a.get("vector", []), limit=a["limit"],
+                                    memory_types=a.get("memory_types"))  # fmt: skip
+        return {"contents": [h.memory.content for h in hits]}
+    if op == "create_collection":
+        db.vectors.create_collection(a.get("name", ""), a["dimension"], a.get("metric", "cosine"))
+        return {}
+    if op == "insert_vector":
+        db.vectors.insert(a.get("collection", ""), a.get("id", ""), a.get("vector", []), a.get("metadata"))
+        return {}
+    if op == "delete_vector":
+        db.vectors.delete(a.get("collection", ""), a.get("id", ""))
+        return {}
+    if op in ("search_knn", "search_range"):
+        c, q, meta = a.get("collection", ""), a.get("vector", []), a.get("metadata")
+        if op == "search_knn":
+            hits = db.vectors.search(c, q, a["k"], metadata=meta)
+        else:
+            hits = db.vectors.search_range(c, q, a.get("radius", 0.0), max_results=1000, metadata=meta)
+        return {"ids": [h.id for h in hits], "distances": [round(h.distance * 1000) / 1000 for h in hits]}
+    raise AssertionError(f"unknown conformance op {op!r}")
+
+
+def case_files() -> list[Path]:
+    return sorted(CASES.glob("*.json"))
+
+
+def test_the_cases_are_found():
+    assert len(case_files()) >= 4, CASES
+
+
+@pytest.mark.parametrize("path", case_files(), ids=lambda p: p.stem)
+def test_conformance_case(path, tmp_path):
+    case = json.loads(path.read_text())
+    options = {"flush_interval_ms": 3_600_000, "maintenance_interval_ms": None}
+    options.update({k: v for k, v in case.get("options", {}).items() if k in ("max_payload_bytes", "memory_dimension")})
+    db = agentdb.connect(tmp_path, **options)
+    try:
+        for i, step in enumerate(case["steps"]):
+            op, ctx = step["op"], f"{path.name} step {i} ({step['op']})"
+            if op == "reopen":
+                db.close()
+                db = agentdb.connect(tmp_path, **options)
+                continue
+            want_error = step.get("expect_error")
+            try:
+                got = run_op(db, op, step.get("args", {}))
+            except agentdb.AgentDBError as e:
+                assert want_error == e.code, f"{ctx}: unexpected {e.code}: {e}"
+                continue
+            assert want_error is None, f"{ctx}: expected error {want_error}, got {got}"
+            for key, want in step.get("expect", {}).items():
+                assert got.get(key) == want, f"{ctx}: field {key} of {got}"
+    finally:
+        db.close()
