@@ -136,19 +136,18 @@ pub const States = struct {
         return stream;
     }
 
-    /// Names the current latest version of (agent, session).
-    pub fn createSnapshot(self: States, agent_id: u64, session_id: u64, name: []const u8) (Error || Allocator.Error)!Owned(Snapshot) {
+    /// Names the current latest version of (agent, session); returns that
+    /// version (`listSnapshots` gives the full records).
+    pub fn createSnapshot(self: States, agent_id: u64, session_id: u64, name: []const u8) (Error || Allocator.Error)!u64 {
         var scratch: std.heap.ArenaAllocator = .init(self.ctx.allocator);
         defer scratch.deinit();
         const c_name = try self.ctx.cString(scratch.allocator(), name);
         var raw: [*c]c.AgentDbSnapshot = null;
         try self.ctx.check(c.agent_db_create_snapshot(self.ctx.handle, agent_id, session_id, c_name, &raw));
         defer c.agent_db_snapshot_free(raw);
-
-        var owned = try Owned(Snapshot).init(self.ctx.allocator);
-        errdefer owned.deinit();
-        owned.value = try copySnapshot(owned.arena.allocator(), raw);
-        return owned;
+        std.debug.assert(raw.*.agent_id == agent_id and raw.*.session_id == session_id);
+        std.debug.assert(raw.*.version >= 1);
+        return raw.*.version;
     }
 
     /// The agent's snapshots, oldest first.

@@ -1,12 +1,857 @@
+//! The Zig surface's tests: every operation of the package through the real
+//! library (libagentdb) on a temp database per test, with the error cases
+//! of SPEC.md. std.testing.allocator fails any test that leaks a result.
 const std = @import("std");
+const testing = std.testing;
 const agentdb = @import("agentdb");
-test "smoke" {
-    var tmp = std.testing.tmpDir(.{});
-    defer tmp.cleanup();
-    const path = try tmp.dir.realpathAlloc(std.testing.allocator, ".");
-    defer std.testing.allocator.free(path);
-    var db = try agentdb.AgentDB.open(std.testing.allocator, path, .{});
+const AgentDB = agentdb.AgentDB;
+
+/// A temp directory holding one database.
+const Fixture = struct {
+    tmp: testing.TmpDir,
+    path: []u8,
+
+    fn init() !Fixture {
+        var tmp = testing.tmpDir(.{});
+        errdefer tmp.cleanup();
+        const path = try tmp.dir.realpathAlloc(testing.allocator, ".");
+        return .{ .tmp = tmp, .path = path };
+    }
+
+    fn open(f: *const Fixture, options: agentdb.Options) !AgentDB {
+        var o = options;
+        // Background maintenance off: tests see only what they do.
+        if (o.maintenance_interval_ms == null) o.maintenance_interval_ms = 0;
+        return AgentDB.open(testing.allocator, f.path, o);
+    }
+
+    fn deinit(f: *Fixture) void {
+        testing.allocator.free(f.path);
+        f.tmp.cleanup();
+    }
+};
+
+fn expectMetadata(metadata: agentdb.Metadata, key: []const u8, value: []const u8) !void {
+    const got = agentdb.lookup(metadata, key) orelse {
+        std.debug.print("metadata has no key {s}\n", .{key});
+        return error.TestExpectedEqual;
+    };
+    try testing.expectEqualStrings(value, got);
+}
+
+test "states: versions, latest, exact version, metadata" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
     defer db.deinit();
-    const v = try db.states.saveState(1, 1, .context, "hello", &.{});
-    try std.testing.expectEqual(@as(u64, 1), v);
+
+    try testing.expectEqual(@as(u64, 1), try db.states.saveState(7, 1, .context, "{\"step\":1}", &.{}));
+    try testing.expectEqual(@as(u64, 2), try db.states.saveState(7, 1, .task_state, "two", &.{
+        .{ .key = "k", .value = "v" },
+        .{ .key = "tool", .value = "search ü" },
+    }));
+    try testing.expectEqual(@as(u64, 1), try db.states.saveState(7, 2, .context, "", &.{}));
+
+    const latest = try db.states.loadState(7, 1);
+    defer latest.deinit();
+    try testing.expectEqual(@as(u64, 2), latest.value.version);
+    try testing.expectEqual(@as(u64, 7), latest.value.agent_id);
+    try testing.expectEqual(@as(u64, 1), latest.value.session_id);
+    try testing.expectEqual(agentdb.StateType.task_state, latest.value.state_type);
+    try testing.expectEqualStrings("two", latest.value.data);
+    try testing.expectEqual(@as(usize, 2), latest.value.metadata.len);
+    try expectMetadata(latest.value.metadata, "k", "v");
+    try expectMetadata(latest.value.metadata, "tool", "search ü");
+    try testing.expect(latest.value.checksum != 0);
+    try testing.expect(latest.value.timestamp_ms > 1_600_000_000_000);
+
+    // No session: the agent's most recent save, here the empty payload.
+    const across = try db.states.loadState(7, null);
+    defer across.deinit();
+    try testing.expectEqual(@as(u64, 2), across.value.session_id);
+    try testing.expectEqual(@as(usize, 0), across.value.data.len);
+
+    const first = try db.states.loadStateVersion(7, 1, 1);
+    defer first.deinit();
+    try testing.expectEqualStrings("{\"step\":1}", first.value.data);
+    try testing.expectEqual(agentdb.StateType.context, first.value.state_type);
+    try testing.expectEqual(@as(usize, 0), first.value.metadata.len);
+
+    try testing.expectError(error.NotFound, db.states.loadStateVersion(7, 1, 3));
+    try testing.expectError(error.NotFound, db.states.loadState(404, 1));
+    try testing.expectError(error.NotFound, db.states.loadState(404, null));
+    try testing.expectError(error.NotFound, db.states.loadState(7, 9));
+}
+
+test "states: query history by session, time and limit" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+
+    _ = try db.states.saveState(1, 1, .context, "one", &.{});
+    _ = try db.states.saveState(1, 1, .context, "two", &.{});
+    _ = try db.states.saveState(1, 2, .context, "other session", &.{});
+    try db.flush(); // history spans flushed and pending records alike
+    _ = try db.states.saveState(1, 1, .context, "three", &.{});
+
+    const session = try db.states.queryHistory(.{ .agent_id = 1, .session_id = 1, .limit = 10 });
+    defer session.deinit();
+    try testing.expectEqual(@as(usize, 3), session.value.len);
+    for (session.value, [_][]const u8{ "three", "two", "one" }, [_]u64{ 3, 2, 1 }) |state, data, version| {
+        try testing.expectEqualStrings(data, state.data);
+        try testing.expectEqual(version, state.version);
+    }
+
+    const all = try db.states.queryHistory(.{ .agent_id = 1, .limit = 2 });
+    defer all.deinit();
+    try testing.expectEqual(@as(usize, 2), all.value.len);
+    try testing.expectEqualStrings("three", all.value[0].data);
+    try testing.expectEqualStrings("other session", all.value[1].data);
+
+    // Default limit and no bounds: everything.
+    const defaults = try db.states.queryHistory(.{ .agent_id = 1 });
+    defer defaults.deinit();
+    try testing.expectEqual(@as(usize, 4), defaults.value.len);
+
+    // Inclusive bounds: exactly the newest version's timestamp.
+    const newest_ms = session.value[0].timestamp_ms;
+    const bounded = try db.states.queryHistory(.{ .agent_id = 1, .session_id = 1, .from_ms = newest_ms, .to_ms = newest_ms });
+    defer bounded.deinit();
+    try testing.expect(bounded.value.len >= 1);
+    for (bounded.value) |state| try testing.expectEqual(newest_ms, state.timestamp_ms);
+    const future = try db.states.queryHistory(.{ .agent_id = 1, .from_ms = newest_ms + 60_000 });
+    defer future.deinit();
+    try testing.expectEqual(@as(usize, 0), future.value.len);
+
+    const unknown = try db.states.queryHistory(.{ .agent_id = 99 });
+    defer unknown.deinit();
+    try testing.expectEqual(@as(usize, 0), unknown.value.len);
+
+    try testing.expectError(error.InvalidArgument, db.states.queryHistory(.{ .agent_id = 1, .limit = 0 }));
+    try testing.expectError(error.InvalidArgument, db.states.queryHistory(.{ .agent_id = 1, .limit = 100_001 }));
+    try testing.expectError(error.InvalidArgument, db.states.queryHistory(.{ .agent_id = 1, .from_ms = 10, .to_ms = 5 }));
+
+    var stream = try db.states.queryHistoryArrow(.{ .agent_id = 1, .limit = 10 });
+    const shape = try arrowShape(&stream);
+    try testing.expectEqual(@as(i64, 4), shape.rows);
+    try testing.expectEqual(@as(i64, 8), shape.columns);
+}
+
+const ArrowShape = struct { rows: i64, columns: i64 };
+
+/// Reads a whole Arrow C stream and releases it.
+fn arrowShape(stream: *agentdb.ArrowArrayStream) !ArrowShape {
+    defer stream.release.?(stream);
+    var schema: agentdb.c.struct_ArrowSchema = undefined;
+    try testing.expectEqual(@as(c_int, 0), stream.get_schema.?(stream, &schema));
+    const columns = schema.n_children;
+    schema.release.?(&schema);
+    var rows: i64 = 0;
+    while (true) {
+        var array: agentdb.c.struct_ArrowArray = undefined;
+        try testing.expectEqual(@as(c_int, 0), stream.get_next.?(stream, &array));
+        const release = array.release orelse break; // end of stream
+        rows += array.length;
+        release(&array);
+    }
+    return .{ .rows = rows, .columns = columns };
+}
+
+test "states: snapshots, rollback, delete agent, with the failure's message" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+    var diagnostics: agentdb.Diagnostics = .{};
+    const st = db.states.withDiagnostics(&diagnostics);
+
+    _ = try st.saveState(5, 1, .working_memory, "good", &.{.{ .key = "mood", .value = "calm" }});
+    try testing.expectEqual(@as(u64, 1), try st.createSnapshot(5, 1, "before-tool"));
+
+    try testing.expectError(error.AlreadyExists, st.createSnapshot(5, 1, "before-tool"));
+    try testing.expectEqualStrings("already_exists", diagnostics.code());
+    try testing.expectError(error.InvalidArgument, st.createSnapshot(5, 1, "bad name!"));
+    try testing.expectEqual(@as(?agentdb.Error, error.InvalidArgument), diagnostics.err);
+    try testing.expectEqualStrings("invalid_argument", diagnostics.code());
+    try testing.expect(diagnostics.message().len > 0);
+    try testing.expect(std.mem.indexOf(u8, diagnostics.message(), "bad name!") != null);
+    try testing.expectError(error.InvalidArgument, st.createSnapshot(5, 1, ""));
+    try testing.expectError(error.InvalidArgument, st.createSnapshot(5, 1, "nul\x00inside"));
+    try testing.expectError(error.NotFound, st.createSnapshot(5, 9, "no-state"));
+    try testing.expectEqualStrings("not_found", diagnostics.code());
+
+    _ = try st.saveState(5, 1, .working_memory, "bad", &.{});
+    const restored = try st.restoreSnapshot(5, "before-tool");
+    defer restored.deinit();
+    try testing.expectEqual(@as(u64, 3), restored.value.version);
+    try testing.expectEqualStrings("good", restored.value.data);
+    try testing.expectEqual(agentdb.StateType.working_memory, restored.value.state_type);
+    try expectMetadata(restored.value.metadata, "mood", "calm");
+    try testing.expectError(error.NotFound, st.restoreSnapshot(5, "missing"));
+
+    const latest = try st.loadState(5, 1);
+    defer latest.deinit();
+    try testing.expectEqualStrings("good", latest.value.data);
+    const history = try st.queryHistory(.{ .agent_id = 5, .limit = 10 });
+    defer history.deinit();
+    try testing.expectEqual(@as(usize, 3), history.value.len); // rollback keeps history
+
+    try testing.expectEqual(@as(u64, 3), try st.createSnapshot(5, 1, "after"));
+    const snapshots = try st.listSnapshots(5);
+    defer snapshots.deinit();
+    try testing.expectEqual(@as(usize, 2), snapshots.value.len);
+    try testing.expectEqualStrings("before-tool", snapshots.value[0].name);
+    try testing.expectEqual(@as(u64, 5), snapshots.value[0].agent_id);
+    try testing.expectEqual(@as(u64, 1), snapshots.value[0].session_id);
+    try testing.expectEqual(@as(u64, 1), snapshots.value[0].version);
+    try testing.expect(snapshots.value[0].created_at_ms > 1_600_000_000_000);
+    try testing.expectEqualStrings("after", snapshots.value[1].name);
+    try testing.expectEqual(@as(u64, 3), snapshots.value[1].version);
+
+    _ = try st.saveState(6, 1, .context, "bystander", &.{});
+    try st.deleteAgent(5);
+    try testing.expectError(error.NotFound, st.deleteAgent(5));
+    try testing.expectError(error.NotFound, st.loadState(5, null));
+    const none = try st.listSnapshots(5);
+    defer none.deinit();
+    try testing.expectEqual(@as(usize, 0), none.value.len);
+    const bystander = try st.loadState(6, 1);
+    defer bystander.deinit();
+    try testing.expectEqualStrings("bystander", bystander.value.data);
+    try testing.expectEqual(@as(u64, 1), try st.saveState(5, 1, .context, "again", &.{}));
+}
+
+const Plan = struct {
+    pub const agentdb_state_type: agentdb.StateType = .task_state;
+
+    goal: []const u8,
+    step: u32,
+    done: bool = false,
+    tools: []const []const u8,
+    scores: []const f64,
+    next: ?Action = null,
+    mode: enum { explore, exploit },
+
+    const Action = struct { name: []const u8, args: []const u8 };
+};
+
+test "states: typed state round-trips any Zig struct through std.json" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+
+    const plan: Plan = .{
+        .goal = "book a table for two",
+        .step = 3,
+        .tools = &.{ "search", "calendar" },
+        .scores = &.{ 0.25, 0.75 },
+        .next = .{ .name = "call", .args = "{\"to\":\"bistro\"}" },
+        .mode = .exploit,
+    };
+    try testing.expectEqual(@as(u64, 1), try db.states.saveTyped(Plan, 11, 1, plan));
+    var later = plan;
+    later.step = 4;
+    later.done = true;
+    later.next = null;
+    try testing.expectEqual(@as(u64, 2), try db.states.saveTyped(Plan, 11, 1, later));
+
+    const loaded = try db.states.loadTyped(Plan, 11, 1);
+    defer loaded.deinit();
+    try testing.expectEqual(@as(u32, 4), loaded.value.step);
+    try testing.expect(loaded.value.done);
+    try testing.expectEqual(@as(?Plan.Action, null), loaded.value.next);
+    try testing.expectEqualStrings("book a table for two", loaded.value.goal);
+    try testing.expectEqualStrings("calendar", loaded.value.tools[1]);
+    try testing.expectEqualSlices(f64, &.{ 0.25, 0.75 }, loaded.value.scores);
+
+    const first = try db.states.loadTypedVersion(Plan, 11, 1, 1);
+    defer first.deinit();
+    try testing.expectEqual(@as(u32, 3), first.value.step);
+    try testing.expectEqualStrings("bistro", first.value.next.?.args[7..13]);
+    try testing.expectEqual(.exploit, first.value.mode);
+
+    // Stored as JSON, with the type's declared state type.
+    const raw = try db.states.loadState(11, 1);
+    defer raw.deinit();
+    try testing.expectEqual(agentdb.StateType.task_state, raw.value.state_type);
+    try testing.expect(std.mem.startsWith(u8, raw.value.data, "{\"goal\":\"book a table for two\""));
+
+    // A narrower view of the same state: unknown fields are ignored; a plain
+    // type without the declaration is saved as `.context`.
+    const Progress = struct { step: u32, done: bool };
+    const progress = try db.states.loadTyped(Progress, 11, null);
+    defer progress.deinit();
+    try testing.expectEqual(Progress{ .step = 4, .done = true }, progress.value);
+    _ = try db.states.saveTyped(Progress, 12, 1, .{ .step = 1, .done = false });
+    const plain = try db.states.loadState(12, 1);
+    defer plain.deinit();
+    try testing.expectEqual(agentdb.StateType.context, plain.value.state_type);
+
+    // Bytes that are not a T's JSON are a parse error, not a crash.
+    _ = try db.states.saveState(13, 1, .context, "not json", &.{});
+    try testing.expectError(error.SyntaxError, db.states.loadTyped(Progress, 13, 1));
+    try testing.expectError(error.NotFound, db.states.loadTyped(Progress, 14, 1));
+    try testing.expectError(error.NotFound, db.states.loadTypedVersion(Progress, 11, 1, 3));
+}
+
+test "bad input is refused with the library's error and changes nothing" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{ .max_payload_bytes = 16 });
+    defer db.deinit();
+
+    try testing.expectError(error.PayloadTooLarge, db.states.saveState(1, 1, .context, "0123456789abcdefX", &.{}));
+    try testing.expectError(error.InvalidArgument, db.states.saveState(1, 1, .context, "x", &.{.{ .key = "", .value = "v" }}));
+    try testing.expectError(error.InvalidArgument, db.states.saveState(1, 1, .context, "x", &.{.{ .key = "k" ** 129, .value = "v" }}));
+    try testing.expectError(error.NotFound, db.states.loadState(1, null));
+    try testing.expectEqual(@as(u64, 1), try db.states.saveState(1, 1, .context, "fits", &.{}));
+}
+
+test "persistence: everything acknowledged survives close and reopen" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    const memory_id = blk: {
+        var db = try f.open(.{ .memory_dimension = 3, .fsync = .always });
+        defer db.deinit();
+        _ = try db.states.saveState(1, 1, .context, "one", &.{});
+        _ = try db.states.saveState(1, 1, .context, "two", &.{.{ .key = "k", .value = "v" }});
+        try testing.expectEqual(@as(u64, 2), try db.states.createSnapshot(1, 1, "s1"));
+        try db.vectors.createCollection("pts", 2, .l2);
+        try db.vectors.insertVector("pts", "a", &.{ 1, 2 }, &.{.{ .key = "tag", .value = "x" }});
+        const id = try db.memories.storeMemory(.{
+            .agent_id = 1,
+            .memory_type = .semantic,
+            .content = "likes tea",
+            .embedding = &.{ 1, 0, 0 },
+        });
+        try db.close(); // and, for the second half, without an explicit flush
+        db = try f.open(.{ .memory_dimension = 3 });
+        _ = try db.states.saveState(1, 1, .context, "three", &.{});
+        break :blk id;
+    };
+
+    var db = try f.open(.{ .memory_dimension = 3 });
+    defer db.deinit();
+    const latest = try db.states.loadState(1, 1);
+    defer latest.deinit();
+    try testing.expectEqual(@as(u64, 3), latest.value.version);
+    try testing.expectEqualStrings("three", latest.value.data);
+    const second = try db.states.loadStateVersion(1, 1, 2);
+    defer second.deinit();
+    try expectMetadata(second.value.metadata, "k", "v");
+    const snapshots = try db.states.listSnapshots(1);
+    defer snapshots.deinit();
+    try testing.expectEqual(@as(usize, 1), snapshots.value.len);
+    const record = try db.vectors.getVector("pts", "a");
+    defer record.deinit();
+    try testing.expectEqualSlices(f32, &.{ 1, 2 }, record.value.vector);
+    try expectMetadata(record.value.metadata, "tag", "x");
+    const memory = try db.memories.getMemory(memory_id);
+    defer memory.deinit();
+    try testing.expectEqualStrings("likes tea", memory.value.content);
+    try testing.expectEqual(@as(u64, 4), try db.states.saveState(1, 1, .context, "four", &.{}));
+}
+
+test "one writer: a second writable open is Locked; read-only opens read and refuse writes" {
+    var f = try Fixture.init();
+    defer f.deinit();
+
+    // A read-only open of a directory with no database.
+    try testing.expectError(error.NotFound, f.open(.{ .read_only = true }));
+
+    var db = try f.open(.{});
+    _ = try db.states.saveState(3, 1, .context, "written", &.{});
+
+    var diagnostics: agentdb.Diagnostics = .{};
+    try testing.expectError(error.Locked, f.open(.{ .diagnostics = &diagnostics }));
+    try testing.expectEqualStrings("locked", diagnostics.code());
+    try testing.expect(diagnostics.message().len > 0);
+
+    // Read-only beside the live writer: sees what was written before it opened.
+    {
+        var reader = try f.open(.{ .read_only = true, .diagnostics = &diagnostics });
+        defer reader.deinit();
+        const state = try reader.states.loadState(3, 1);
+        defer state.deinit();
+        try testing.expectEqualStrings("written", state.value.data);
+        try testing.expectError(error.ReadOnly, reader.states.saveState(3, 1, .context, "no", &.{}));
+        try testing.expectEqualStrings("read_only", diagnostics.code());
+        try testing.expectError(error.ReadOnly, reader.vectors.createCollection("c", 2, .l2));
+        try testing.expectError(error.ReadOnly, reader.states.deleteAgent(3));
+    }
+    try db.close();
+
+    // The lock goes with the writer.
+    var again = try f.open(.{});
+    defer again.deinit();
+    try testing.expectEqual(@as(u64, 2), try again.states.saveState(3, 1, .context, "next", &.{}));
+}
+
+test "open: options reach the library, bad ones are refused" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var diagnostics: agentdb.Diagnostics = .{};
+    try testing.expectError(error.InvalidArgument, f.open(.{ .fsync = .{ .batch_ms = 0 }, .diagnostics = &diagnostics }));
+    try testing.expect(diagnostics.message().len > 0);
+    try testing.expectError(error.InvalidArgument, AgentDB.open(testing.allocator, "nul\x00path", .{}));
+
+    var db = try f.open(.{
+        .fsync = .{ .batch_ms = 5 },
+        .flush_interval_ms = 60_000,
+        .memory_dimension = 2,
+        .chunk_chars = 64,
+        .chunk_overlap = 8,
+        .ann_index_threshold = 1_000_000,
+    });
+    defer db.deinit();
+    // memory_dimension took effect: a 2-float embedding fits, 3 does not.
+    _ = try db.memories.storeMemory(.{ .agent_id = 1, .memory_type = .working, .content = "x", .embedding = &.{ 1, 0 } });
+    try testing.expectError(error.DimensionMismatch, db.memories.storeMemory(.{
+        .agent_id = 1,
+        .memory_type = .working,
+        .content = "x",
+        .embedding = &.{ 1, 0, 0 },
+    }));
+    try testing.expectEqualStrings("0.1.0", agentdb.version()[0..5]);
+}
+
+test "memories with caller vectors: store, get, update, retrieve, list, forget, delete" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{ .memory_dimension = 4 });
+    defer db.deinit();
+    const m = db.memories;
+
+    const tea = try m.storeMemory(.{
+        .agent_id = 7,
+        .memory_type = .semantic,
+        .content = "The user prefers green tea",
+        .importance = 0.9,
+        .embedding = &.{ 1, 0, 0, 0 },
+        .metadata = &.{.{ .key = "source", .value = "chat" }},
+    });
+    const ids = try m.storeMemories(&.{
+        .{ .agent_id = 7, .memory_type = .episodic, .content = "Deployed billing on Tuesday", .importance = 0.3, .embedding = &.{ 0, 1, 0, 0 } },
+        .{ .agent_id = 7, .memory_type = .procedural, .content = "Restart with systemctl", .embedding = &.{ 0, 0, 1, 0 }, .ttl_ms = 3_600_000 },
+    });
+    defer testing.allocator.free(ids);
+    try testing.expectEqual(@as(usize, 2), ids.len);
+    try testing.expect(ids[0] > tea and ids[1] > ids[0]);
+    const no_ids = try m.storeMemories(&.{});
+    defer testing.allocator.free(no_ids);
+    try testing.expectEqual(@as(usize, 0), no_ids.len);
+
+    {
+        const got = try m.getMemory(tea);
+        defer got.deinit();
+        try testing.expectEqual(tea, got.value.memory_id);
+        try testing.expectEqual(@as(u64, 7), got.value.agent_id);
+        try testing.expectEqual(agentdb.MemoryType.semantic, got.value.memory_type);
+        try testing.expectEqualStrings("The user prefers green tea", got.value.content);
+        try testing.expectEqualSlices(f32, &.{ 1, 0, 0, 0 }, got.value.embedding);
+        try testing.expectApproxEqAbs(@as(f32, 0.9), got.value.importance, 1e-6);
+        try testing.expectEqual(@as(?i64, null), got.value.expires_at_ms);
+        try testing.expectEqual(@as(u64, 0), got.value.access_count);
+        try expectMetadata(got.value.metadata, "source", "chat");
+        const expiring = try m.getMemory(ids[1]);
+        defer expiring.deinit();
+        try testing.expect(expiring.value.expires_at_ms.? > expiring.value.created_at_ms);
+        try testing.expectApproxEqAbs(@as(f32, 0.5), expiring.value.importance, 1e-6); // the default
+    }
+
+    try m.updateMemoryImportance(ids[0], 0.6);
+    {
+        const got = try m.getMemory(ids[0]);
+        defer got.deinit();
+        try testing.expectApproxEqAbs(@as(f32, 0.6), got.value.importance, 1e-6);
+    }
+    try testing.expectError(error.InvalidArgument, m.updateMemoryImportance(ids[0], 1.5));
+    try testing.expectError(error.NotFound, m.updateMemoryImportance(999_999, 0.5));
+
+    {
+        const hits = try m.retrieveMemoriesByVector(7, &.{ 1, 0.1, 0, 0 }, 3, .{});
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 3), hits.value.len);
+        try testing.expectEqual(tea, hits.value[0].memory.memory_id);
+        try testing.expect(hits.value[0].relevance > 0.99);
+        for (hits.value[1..], hits.value[0 .. hits.value.len - 1]) |hit, better| try testing.expect(better.score >= hit.score);
+    }
+    {
+        const hits = try m.retrieveMemoriesByVector(7, &.{ 1, 0, 0, 0 }, 5, .{ .memory_types = &.{ .episodic, .procedural } });
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 2), hits.value.len);
+        for (hits.value) |hit| try testing.expect(hit.memory.memory_type != .semantic);
+    }
+    {
+        const hits = try m.retrieveMemoriesByVector(7, &.{ 0, 1, 0, 0 }, 5, .{
+            .metadata = &.{.{ .key = "source", .value = "chat" }},
+            .record_access = false,
+        });
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 1), hits.value.len);
+        try testing.expectEqual(tea, hits.value[0].memory.memory_id);
+    }
+    {
+        // Weights: importance alone ranks the most important first.
+        const hits = try m.retrieveMemoriesByVector(7, &.{ 0, 0, 1, 0 }, 1, .{
+            .relevance_weight = 0,
+            .importance_weight = 1,
+            .recency_weight = 0,
+            .record_access = false,
+        });
+        defer hits.deinit();
+        try testing.expectEqual(tea, hits.value[0].memory.memory_id);
+        try testing.expectApproxEqAbs(@as(f32, 0.9), hits.value[0].score, 1e-5);
+    }
+    {
+        const hits = try m.retrieveMemoriesByVector(7, &.{ 1, 0, 0, 0 }, 5, .{ .created_after_ms = std.time.milliTimestamp() + 60_000 });
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 0), hits.value.len);
+    }
+    try testing.expectError(error.DimensionMismatch, m.retrieveMemoriesByVector(7, &.{ 1, 0 }, 3, .{}));
+    try testing.expectError(error.InvalidArgument, m.retrieveMemoriesByVector(7, &.{ 1, 0, 0, 0 }, 0, .{}));
+    try testing.expectError(error.DimensionMismatch, m.storeMemory(.{ .agent_id = 7, .memory_type = .semantic, .content = "x", .embedding = &.{ 1, 0 } }));
+    try testing.expectError(error.InvalidArgument, m.storeMemory(.{ .agent_id = 7, .memory_type = .semantic, .content = "", .embedding = &.{ 1, 0, 0, 0 } }));
+    try testing.expectError(error.InvalidArgument, m.storeMemory(.{ .agent_id = 7, .memory_type = .semantic, .content = "x", .importance = 1.5, .embedding = &.{ 1, 0, 0, 0 } }));
+    try testing.expectError(error.InvalidArgument, m.storeMemory(.{ .agent_id = 7, .memory_type = .semantic, .content = "x", .embedding = &.{ std.math.nan(f32), 0, 0, 0 } }));
+    // A batch is all or nothing.
+    try testing.expectError(error.DimensionMismatch, m.storeMemories(&.{
+        .{ .agent_id = 7, .memory_type = .semantic, .content = "fine", .embedding = &.{ 1, 0, 0, 0 } },
+        .{ .agent_id = 7, .memory_type = .semantic, .content = "short", .embedding = &.{1} },
+    }));
+
+    {
+        const all = try m.listMemories(7);
+        defer all.deinit();
+        try testing.expectEqual(@as(usize, 3), all.value.len);
+        try testing.expectEqual(tea, all.value[0].memory_id); // oldest first
+        try testing.expectEqual(@as(u64, 1), all.value[0].access_count); // the first retrieval counted
+        const nobody = try m.listMemories(8);
+        defer nobody.deinit();
+        try testing.expectEqual(@as(usize, 0), nobody.value.len);
+    }
+
+    // Nothing is old enough to forget yet; then everything below importance 1 is.
+    try testing.expectEqual(@as(u64, 0), try m.forget(7, .{ .older_than_ms = 3_600_000, .min_importance = 1.0, .decay_half_life_ms = 1000 }));
+    try testing.expectEqual(@as(u64, 3), try m.forget(7, .{ .older_than_ms = 0, .min_importance = 1.0, .decay_half_life_ms = 1000 }));
+    try testing.expectError(error.NotFound, m.getMemory(tea));
+
+    const again = try m.storeMemory(.{ .agent_id = 7, .memory_type = .working, .content = "scratch", .embedding = &.{ 0, 0, 0, 1 } });
+    try testing.expect(again > ids[1]); // ids are never reused
+    try m.deleteMemory(again);
+    try testing.expectError(error.NotFound, m.deleteMemory(again));
+    try testing.expectError(error.NotFound, m.getMemory(again));
+}
+
+test "text: the built-in model embeds memories, queries and documents" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+
+    const vectors = try db.embed(&.{ "oolong tea", "a neural network" });
+    defer vectors.deinit();
+    try testing.expectEqual(@as(usize, 2), vectors.value.len);
+    try testing.expectEqual(@as(usize, 384), vectors.value[0].len);
+    var norm: f32 = 0;
+    for (vectors.value[0]) |x| norm += x * x;
+    try testing.expectApproxEqAbs(@as(f32, 1), norm, 1e-3);
+
+    // Memories: stored as text, retrieved by text.
+    const ids = try db.memories.storeMemories(&.{
+        .{ .agent_id = 1, .memory_type = .semantic, .content = "The user prefers green tea", .importance = 0.5 },
+        .{ .agent_id = 1, .memory_type = .episodic, .content = "We deployed the billing service on Tuesday", .importance = 0.5 },
+    });
+    defer testing.allocator.free(ids);
+    {
+        const hits = try db.memories.retrieveMemories(1, "what does the user like to drink?", 2, .{});
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 2), hits.value.len);
+        try testing.expectEqual(ids[0], hits.value[0].memory.memory_id);
+        try testing.expectEqual(@as(usize, 384), hits.value[0].memory.embedding.len);
+    }
+    {
+        var stream = try db.memories.retrieveMemoriesArrow(1, "billing", 1, .{});
+        const shape = try arrowShape(&stream);
+        try testing.expectEqual(@as(i64, 1), shape.rows);
+    }
+
+    // Documents.
+    {
+        const info = try db.rag.indexDocument(.{
+            .doc_id = "tea",
+            .title = "Tea",
+            .text = "Green tea is steamed. Black tea is fully oxidised. Oolong sits between them.",
+            .metadata = &.{.{ .key = "lang", .value = "en" }},
+        });
+        defer info.deinit();
+        try testing.expectEqualStrings("tea", info.value.doc_id);
+        try testing.expectEqualStrings("Tea", info.value.title);
+        try testing.expect(info.value.chunk_count >= 1);
+        try testing.expectEqual(@as(u64, 76), info.value.char_count);
+    }
+    {
+        const info = try db.rag.indexDocument(.{
+            .doc_id = "zh",
+            .text = "龙井茶是一种绿茶，产于杭州。神经网络是一种机器学习模型。",
+            .metadata = &.{.{ .key = "lang", .value = "zh" }},
+        });
+        defer info.deinit();
+        try testing.expectEqual(@as(u64, 28), info.value.char_count); // characters, not bytes
+    }
+    {
+        const info = try db.rag.getDocument("zh");
+        defer info.deinit();
+        try testing.expectEqualStrings("", info.value.title);
+        try expectMetadata(info.value.metadata, "lang", "zh");
+        try testing.expect(info.value.indexed_at_ms > 0);
+    }
+    {
+        const hits = try db.rag.semanticSearch("how is black tea made", 2, .{});
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 2), hits.value.len);
+        try testing.expectEqualStrings("tea", hits.value[0].doc_id);
+        try testing.expect(std.mem.startsWith(u8, hits.value[0].chunk_id, "tea#"));
+        try testing.expect(hits.value[0].score >= hits.value[1].score);
+    }
+    {
+        const hits = try db.rag.semanticSearchVector(vectors.value[0], 5, .{ .doc_ids = &.{"tea"} });
+        defer hits.deinit();
+        try testing.expect(hits.value.len >= 1);
+        for (hits.value) |hit| try testing.expectEqualStrings("tea", hit.doc_id);
+    }
+    {
+        const hits = try db.rag.fullTextSearch("oxidised", 5, .{});
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 1), hits.value.len);
+        const hit = hits.value[0];
+        try testing.expectEqualStrings("tea", hit.doc_id);
+        try testing.expect(std.mem.indexOf(u8, hit.content, "oxidised") != null);
+        try testing.expect(hit.end_char > hit.start_char);
+    }
+    {
+        const hits = try db.rag.fullTextSearch("龙井茶", 5, .{});
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 1), hits.value.len);
+        try testing.expectEqualStrings("zh", hits.value[0].doc_id);
+    }
+    {
+        const hits = try db.rag.hybridSearch("oolong", vectors.value[0], 3, .{ .weighted = 0.5 }, .{});
+        defer hits.deinit();
+        try testing.expect(hits.value.len >= 1);
+        try testing.expectEqualStrings("tea", hits.value[0].doc_id);
+    }
+    {
+        const hits = try db.rag.hybridSearch("神经网络", null, 3, .reciprocal_rank, .{ .metadata = &.{.{ .key = "lang", .value = "zh" }} });
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 1), hits.value.len);
+        try testing.expectEqualStrings("zh", hits.value[0].doc_id);
+    }
+    {
+        var stream = try db.rag.hybridSearchArrow("tea", null, 3, .reciprocal_rank, .{});
+        const shape = try arrowShape(&stream);
+        try testing.expect(shape.rows >= 1);
+        try testing.expectEqual(@as(i64, 7), shape.columns);
+    }
+    try testing.expectError(error.InvalidArgument, db.rag.hybridSearch("tea", null, 3, .{ .weighted = 2.0 }, .{}));
+    try testing.expectError(error.InvalidArgument, db.rag.fullTextSearch("", 3, .{}));
+    try testing.expectError(error.DimensionMismatch, db.rag.semanticSearchVector(&.{ 1, 0 }, 3, .{}));
+    try testing.expectError(error.InvalidArgument, db.rag.indexDocument(.{ .doc_id = "has#hash", .text = "x" }));
+    try testing.expectError(error.InvalidArgument, db.rag.indexDocument(.{ .doc_id = "empty", .text = "" }));
+
+    try db.rag.deleteDocument("zh");
+    try testing.expectError(error.NotFound, db.rag.getDocument("zh"));
+    try testing.expectError(error.NotFound, db.rag.deleteDocument("zh"));
+    {
+        const hits = try db.rag.fullTextSearch("龙井茶", 5, .{});
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 0), hits.value.len);
+    }
+}
+
+test "vectors: collections, upserts, k-NN and range search, index" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+    const v = db.vectors;
+
+    try v.createCollection("items", 8, .l2);
+    try v.createCollection("unit", 3, .cosine);
+    try testing.expectError(error.AlreadyExists, v.createCollection("items", 8, .l2));
+    try testing.expectError(error.InvalidArgument, v.createCollection("bad name", 8, .l2));
+    try testing.expectError(error.InvalidArgument, v.createCollection("zero", 0, .l2));
+    {
+        const collections = try v.listCollections();
+        defer collections.deinit();
+        try testing.expectEqual(@as(usize, 2), collections.value.len);
+        try testing.expectEqualStrings("items", collections.value[0].name);
+        try testing.expectEqual(@as(u32, 8), collections.value[0].dimension);
+        try testing.expectEqual(agentdb.Metric.l2, collections.value[0].metric);
+        try testing.expectEqual(agentdb.Metric.cosine, collections.value[1].metric);
+    }
+
+    const count = 300;
+    var data: [count][8]f32 = undefined;
+    var id_buffers: [count][8]u8 = undefined;
+    var records: [count]agentdb.VectorRecord = undefined;
+    for (&data, &id_buffers, &records, 0..) |*vector, *id_buffer, *record, i| {
+        for (vector, 0..) |*x, j| x.* = @floatFromInt(i * 8 + j);
+        record.* = .{
+            .id = try std.fmt.bufPrint(id_buffer, "v{d}", .{i}),
+            .vector = vector,
+            .metadata = if (i % 2 == 1) &.{.{ .key = "parity", .value = "odd" }} else &.{.{ .key = "parity", .value = "even" }},
+        };
+    }
+    try v.insertVectors("items", &records);
+    try v.insertVector("items", "origin", &([_]f32{0} ** 8), &.{});
+    try testing.expectEqual(@as(u64, count + 1), try v.countVectors("items"));
+    try testing.expectError(error.DimensionMismatch, v.insertVector("items", "short", &.{ 1, 2, 3 }, &.{}));
+    try testing.expectError(error.NotFound, v.insertVector("nope", "a", &.{ 1, 2 }, &.{}));
+    try testing.expectError(error.NotFound, v.countVectors("nope"));
+    // A batch is all or nothing.
+    try testing.expectError(error.DimensionMismatch, v.insertVectors("items", &.{
+        .{ .id = "ok", .vector = &data[0] },
+        .{ .id = "bad", .vector = &.{1} },
+    }));
+    try testing.expectEqual(@as(u64, count + 1), try v.countVectors("items"));
+
+    {
+        const record = try v.getVector("items", "v3");
+        defer record.deinit();
+        try testing.expectEqualStrings("v3", record.value.id);
+        try testing.expectEqualSlices(f32, &data[3], record.value.vector);
+        try expectMetadata(record.value.metadata, "parity", "odd");
+    }
+    {
+        const hits = try v.searchKNN("items", &data[10], 3, .{});
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 3), hits.value.len);
+        try testing.expectEqualStrings("v10", hits.value[0].id);
+        try testing.expectEqual(@as(f32, 0), hits.value[0].distance);
+        try testing.expectEqualSlices(f32, &data[10], hits.value[0].vector);
+        // Neighbours differ by 8 in each of 8 components: sqrt(8 * 64).
+        try testing.expectApproxEqAbs(@as(f32, @sqrt(512.0)), hits.value[1].distance, 1e-3);
+    }
+    {
+        const hits = try v.searchKNN("items", &data[10], 2, .{ .metadata = &.{.{ .key = "parity", .value = "odd" }} });
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 2), hits.value.len);
+        for (hits.value) |hit| try expectMetadata(hit.metadata, "parity", "odd");
+        try testing.expect(std.mem.eql(u8, hits.value[0].id, "v9") or std.mem.eql(u8, hits.value[0].id, "v11"));
+    }
+    {
+        const hits = try v.searchRange("items", &data[10], 30, 100, .{});
+        defer hits.deinit();
+        try testing.expectEqual(@as(usize, 3), hits.value.len);
+        const capped = try v.searchRange("items", &data[10], 30, 1, .{});
+        defer capped.deinit();
+        try testing.expectEqual(@as(usize, 1), capped.value.len);
+    }
+    try testing.expectError(error.DimensionMismatch, v.searchKNN("items", &.{ 1, 2 }, 3, .{}));
+    try testing.expectError(error.InvalidArgument, v.searchKNN("items", &data[0], 0, .{}));
+    try testing.expectError(error.InvalidArgument, v.searchRange("items", &data[0], std.math.inf(f32), 10, .{}));
+    try testing.expectError(error.NotFound, v.searchKNN("nope", &data[0], 3, .{}));
+    {
+        var stream = try v.searchKNNArrow("items", &data[0], 5, .{});
+        const shape = try arrowShape(&stream);
+        try testing.expectEqual(@as(i64, 5), shape.rows);
+        try testing.expectEqual(@as(i64, 4), shape.columns);
+    }
+
+    // Cosine distances are 1 − cos.
+    try v.insertVector("unit", "x", &.{ 1, 0, 0 }, &.{});
+    try v.insertVector("unit", "y", &.{ 0, 1, 0 }, &.{});
+    {
+        const hits = try v.searchKNN("unit", &.{ 1, 0, 0 }, 2, .{});
+        defer hits.deinit();
+        try testing.expectEqualStrings("x", hits.value[0].id);
+        try testing.expectApproxEqAbs(@as(f32, 0), hits.value[0].distance, 1e-5);
+        try testing.expectApproxEqAbs(@as(f32, 1), hits.value[1].distance, 1e-5);
+    }
+
+    try v.createVectorIndex("items");
+    try testing.expectError(error.NotFound, v.createVectorIndex("nope"));
+    {
+        const hits = try v.searchKNN("items", &data[42], 1, .{ .nprobes = 4, .refine_factor = 2 });
+        defer hits.deinit();
+        try testing.expectEqualStrings("v42", hits.value[0].id);
+    }
+
+    // Upsert by id, then delete.
+    try v.insertVector("items", "origin", &([_]f32{1} ** 8), &.{.{ .key = "moved", .value = "yes" }});
+    {
+        const record = try v.getVector("items", "origin");
+        defer record.deinit();
+        try testing.expectEqual(@as(f32, 1), record.value.vector[0]);
+        try expectMetadata(record.value.metadata, "moved", "yes");
+    }
+    try testing.expectEqual(@as(u64, count + 1), try v.countVectors("items"));
+    try v.deleteVector("items", "origin");
+    try testing.expectError(error.NotFound, v.getVector("items", "origin"));
+    try testing.expectError(error.NotFound, v.deleteVector("items", "origin"));
+    try testing.expectEqual(@as(u64, count), try v.countVectors("items"));
+}
+
+test "maintenance: flush, compact and stats keep every read the same" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+    for (0..5) |i| {
+        var buffer: [16]u8 = undefined;
+        _ = try db.states.saveState(1, 1, .context, try std.fmt.bufPrint(&buffer, "s{d}", .{i}), &.{});
+    }
+    try db.flush();
+    _ = try db.states.saveState(1, 1, .context, "s5", &.{});
+    try db.compact();
+    const history = try db.states.queryHistory(.{ .agent_id = 1 });
+    defer history.deinit();
+    try testing.expectEqual(@as(usize, 6), history.value.len);
+    try testing.expectEqualStrings("s5", history.value[0].data);
+
+    const stats = try db.statsJson();
+    defer testing.allocator.free(stats);
+    const parsed = try std.json.parseFromSlice(std.json.Value, testing.allocator, stats, .{});
+    defer parsed.deinit();
+    try testing.expect(parsed.value == .object);
+    try testing.expect(parsed.value.object.get("tables") != null);
+}
+
+test "threads: one handle shared by many threads hands out every version once" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+
+    const thread_count = 4;
+    const saves_per_thread = 25;
+    const Saver = struct {
+        fn run(handle: *const AgentDB, versions: *[saves_per_thread]u64, failed: *bool) void {
+            for (versions) |*version| {
+                version.* = handle.states.saveState(100, 1, .context, "t", &.{}) catch {
+                    failed.* = true;
+                    return;
+                };
+            }
+        }
+    };
+    var versions: [thread_count][saves_per_thread]u64 = undefined;
+    var failed = [_]bool{false} ** thread_count;
+    var threads: [thread_count]std.Thread = undefined;
+    for (&threads, &versions, &failed) |*thread, *v, *fail| thread.* = try std.Thread.spawn(.{}, Saver.run, .{ &db, v, fail });
+    for (threads) |thread| thread.join();
+    for (failed) |fail| try testing.expect(!fail);
+
+    var seen = [_]bool{false} ** (thread_count * saves_per_thread + 1);
+    for (versions) |per_thread| for (per_thread) |version| {
+        try testing.expect(version >= 1 and version <= thread_count * saves_per_thread);
+        try testing.expect(!seen[version]);
+        seen[version] = true;
+    };
+    const latest = try db.states.loadState(100, 1);
+    defer latest.deinit();
+    try testing.expectEqual(@as(u64, thread_count * saves_per_thread), latest.value.version);
 }
