@@ -10,6 +10,8 @@ PYTHON="${AGENTDB_PYTHON:-python3}"
 have="$("$PYTHON" -m ziglang version 2>/dev/null || true)"
 if [ "$have" != "$ZIG_VERSION" ]; then
   echo "setup_zig: installing Zig $ZIG_VERSION (PyPI ziglang==$ZIG_VERSION)${have:+, replacing $have}"
-  "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "ziglang==$ZIG_VERSION"
+  user_flag=()
+  if [ "$(id -u)" != "0" ] && [ -z "${VIRTUAL_ENV:-}" ]; then user_flag=(--user); fi
+  "$PYTHON" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "${user_flag[@]}" "ziglang==$ZIG_VERSION"
 fi
 echo "setup_zig: zig $("$PYTHON" -m ziglang version)"

@@ -5,7 +5,8 @@
 //!   zig build example  runs examples/agent_loop.zig
 //!
 //! Options: -Dlib-dir=DIR (libagentdb.so; default $CARGO_TARGET_DIR/debug,
-//! else $HOME/.cache/agentdb-target/debug), -Dinclude-dir=DIR (default ../include).
+//! else $HOME/.cache/agentdb-target/debug), -Dinclude-dir=DIR (default ../include),
+//! -Dconformance-dir=DIR (default ../tests/conformance).
 const std = @import("std");
 const builtin = @import("builtin");
 
@@ -51,7 +52,11 @@ pub fn build(b: *std.Build) void {
 
     const test_step = b.step("test", "Run the Zig tests and the conformance cases against the real library");
     const conformance_options = b.addOptions();
-    conformance_options.addOptionPath("cases_dir", b.path("../tests/conformance"));
+    const cases_dir: std.Build.LazyPath = if (b.option([]const u8, "conformance-dir", "Directory of the conformance cases (*.json)")) |dir|
+        .{ .cwd_relative = dir }
+    else
+        b.path("../tests/conformance");
+    conformance_options.addOptionPath("cases_dir", cases_dir);
     const test_files = [_][]const u8{ "tests/agentdb_test.zig", "tests/conformance_test.zig" };
     for (test_files) |file| {
         const module = b.createModule(.{

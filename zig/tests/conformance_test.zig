@@ -1,1 +1,343 @@
-test "x" {}
+//! Runs the language-neutral cases in tests/conformance/*.json (format:
+//! tests/conformance/README.md) through the Zig package, with the same
+//! operations and expected results as the Rust runner
+//! (crates/agentdb/tests/conformance.rs). A drift between surfaces fails here.
+const std = @import("std");
+const testing = std.testing;
+const Allocator = std.mem.Allocator;
+const Value = std.json.Value;
+const agentdb = @import("agentdb");
+const cases_dir = @import("conformance_options").cases_dir;
+
+const StepError = agentdb.Error || Allocator.Error || error{BadCase};
+
+test "conformance cases pass" {
+    const allocator = testing.allocator;
+    var dir = try std.fs.cwd().openDir(cases_dir, .{ .iterate = true });
+    defer dir.close();
+
+    var names: std.ArrayList([]const u8) = .empty;
+    defer {
+        for (names.items) |name| allocator.free(name);
+        names.deinit(allocator);
+    }
+    var it = dir.iterate();
+    while (try it.next()) |entry| {
+        if (entry.kind == .file and std.mem.endsWith(u8, entry.name, ".json")) {
+            try names.append(allocator, try allocator.dupe(u8, entry.name));
+        }
+    }
+    std.mem.sort([]const u8, names.items, {}, struct {
+        fn lessThan(_: void, a: []const u8, b: []const u8) bool {
+            return std.mem.lessThan(u8, a, b);
+        }
+    }.lessThan);
+    try testing.expect(names.items.len >= 4);
+
+    var steps_run: usize = 0;
+    for (names.items) |name| steps_run += try runCase(allocator, dir, name);
+    try testing.expect(steps_run >= 60);
+}
+
+fn runCase(allocator: Allocator, dir: std.fs.Dir, file_name: []const u8) !usize {
+    const bytes = try dir.readFileAlloc(allocator, file_name, 1 << 20);
+    defer allocator.free(bytes);
+    const case = try std.json.parseFromSlice(Value, allocator, bytes, .{});
+    defer case.deinit();
+
+    var tmp = testing.tmpDir(.{});
+    defer tmp.cleanup();
+    const path = try tmp.dir.realpathAlloc(allocator, ".");
+    defer allocator.free(path);
+
+    // As the Rust runner: no background flush or maintenance during a case.
+    var options: agentdb.Options = .{ .flush_interval_ms = 3_600_000, .maintenance_interval_ms = 0 };
+    if (case.value.object.get("options")) |o| {
+        if (o.object.get("max_payload_bytes")) |v| options.max_payload_bytes = @intCast(v.integer);
+        if (o.object.get("memory_dimension")) |v| options.memory_dimension = @intCast(v.integer);
+    }
+    var diagnostics: agentdb.Diagnostics = .{};
+    options.diagnostics = &diagnostics;
+
+    var db = try agentdb.AgentDB.open(allocator, path, options);
+    defer db.deinit();
+
+    const steps = case.value.object.get("steps").?.array.items;
+    for (steps, 0..) |step, i| {
+        const op = step.object.get("op").?.string;
+        if (std.mem.eql(u8, op, "reopen")) {
+            try db.close();
+            db = try agentdb.AgentDB.open(allocator, path, options);
+            continue;
+        }
+        var arena: std.heap.ArenaAllocator = .init(allocator);
+        defer arena.deinit();
+        const args: Value = step.object.get("args") orelse .{ .object = .init(arena.allocator()) };
+        const got = runOp(arena.allocator(), &db, op, args);
+
+        const expect_error: ?[]const u8 = if (step.object.get("expect_error")) |e| e.string else null;
+        if (got) |value| {
+            if (expect_error) |code| {
+                std.debug.print("{s} step {d} ({s}): expected error {s}, got {f}\n", .{ file_name, i, op, code, std.json.fmt(value, .{}) });
+                return error.TestUnexpectedResult;
+            }
+            if (step.object.get("expect")) |want| {
+                var fields = want.object.iterator();
+                while (fields.next()) |field| {
+                    const actual: Value = value.object.get(field.key_ptr.*) orelse .null;
+                    if (!jsonEqual(field.value_ptr.*, actual)) {
+                        std.debug.print("{s} step {d} ({s}): field {s}: expected {f}, got {f}\n", .{
+                            file_name,                             i, op, field.key_ptr.*,
+                            std.json.fmt(field.value_ptr.*, .{}), std.json.fmt(actual, .{}),
+                        });
+                        return error.TestExpectedEqual;
+                    }
+                }
+            }
+        } else |err| switch (err) {
+            error.OutOfMemory, error.BadCase => return err,
+            else => |e| {
+                const code = agentdb.errorName(e);
+                if (expect_error == null or !std.mem.eql(u8, expect_error.?, code)) {
+                    std.debug.print("{s} step {d} ({s}): expected {s}, got error {s}: {s}\n", .{
+                        file_name, i, op, expect_error orelse "success", code, diagnostics.message(),
+                    });
+                    return error.TestUnexpectedResult;
+                }
+            },
+        }
+    }
+    return steps.len;
+}
+
+fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value) StepError!Value {
+    var out: std.json.ObjectMap = .init(arena);
+    const eql = std.mem.eql;
+    if (eql(u8, op, "save_state")) {
+        const state_type = try parseName(agentdb.StateType, str(args, "state_type") orelse "context");
+        const version = try db.states.saveState(try uint(args, "agent_id"), try uint(args, "session_id"), state_type, str(args, "data") orelse "", try metadata(arena, args));
+        try out.put("version", .{ .integer = @intCast(version) });
+    } else if (eql(u8, op, "load_state")) {
+        const session: ?u64 = if (args.object.get("session_id")) |_| try uint(args, "session_id") else null;
+        const state = try db.states.loadState(try uint(args, "agent_id"), session);
+        defer state.deinit();
+        return stateValue(arena, state.value);
+    } else if (eql(u8, op, "load_state_version")) {
+        const state = try db.states.loadStateVersion(try uint(args, "agent_id"), try uint(args, "session_id"), try uint(args, "version"));
+        defer state.deinit();
+        return stateValue(arena, state.value);
+    } else if (eql(u8, op, "query_history")) {
+        const history = try db.states.queryHistory(.{
+            .agent_id = try uint(args, "agent_id"),
+            .session_id = if (args.object.get("session_id")) |_| try uint(args, "session_id") else null,
+            .from_ms = if (args.object.get("from_ms")) |v| v.integer else null,
+            .to_ms = if (args.object.get("to_ms")) |v| v.integer else null,
+            .limit = std.math.cast(u32, try uint(args, "limit")) orelse std.math.maxInt(u32),
+        });
+        defer history.deinit();
+        var versions: std.json.Array = .init(arena);
+        var data: std.json.Array = .init(arena);
+        for (history.value) |state| {
+            try versions.append(.{ .integer = @intCast(state.version) });
+            try data.append(.{ .string = try arena.dupe(u8, state.data) });
+        }
+        try out.put("versions", .{ .array = versions });
+        try out.put("data", .{ .array = data });
+    } else if (eql(u8, op, "create_snapshot")) {
+        const agent_id = try uint(args, "agent_id");
+        const session_id = try uint(args, "session_id");
+        const name = str(args, "name") orelse "";
+        const version = try db.states.createSnapshot(agent_id, session_id, name);
+        try out.put("agent_id", .{ .integer = @intCast(agent_id) });
+        try out.put("session_id", .{ .integer = @intCast(session_id) });
+        try out.put("name", .{ .string = name });
+        try out.put("version", .{ .integer = @intCast(version) });
+    } else if (eql(u8, op, "list_snapshots")) {
+        const snapshots = try db.states.listSnapshots(try uint(args, "agent_id"));
+        defer snapshots.deinit();
+        var names: std.json.Array = .init(arena);
+        for (snapshots.value) |snapshot| try names.append(.{ .string = try arena.dupe(u8, snapshot.name) });
+        try out.put("names", .{ .array = names });
+    } else if (eql(u8, op, "restore_snapshot")) {
+        const state = try db.states.restoreSnapshot(try uint(args, "agent_id"), str(args, "name") orelse "");
+        defer state.deinit();
+        return stateValue(arena, state.value);
+    } else if (eql(u8, op, "delete_agent")) {
+        try db.states.deleteAgent(try uint(args, "agent_id"));
+    } else if (eql(u8, op, "flush")) {
+        try db.flush();
+    } else if (eql(u8, op, "compact")) {
+        try db.compact();
+    } else if (eql(u8, op, "store_memory")) {
+        _ = try db.memories.storeMemory(.{
+            .agent_id = try uint(args, "agent_id"),
+            .memory_type = try parseName(agentdb.MemoryType, str(args, "memory_type") orelse "semantic"),
+            .content = str(args, "content") orelse "",
+            .importance = @floatCast(number(args, "importance") orelse 0.5),
+            .embedding = try floats(arena, args, "embedding"),
+        });
+        try out.put("stored", .{ .bool = true });
+    } else if (eql(u8, op, "retrieve_similar")) {
+        var types: std.ArrayList(agentdb.MemoryType) = .empty;
+        if (args.object.get("memory_types")) |list| {
+            for (list.array.items) |t| try types.append(arena, try parseName(agentdb.MemoryType, t.string));
+        }
+        const hits = try db.memories.retrieveMemoriesByVector(
+            try uint(args, "agent_id"),
+            (try floats(arena, args, "vector")) orelse &.{},
+            std.math.cast(u32, try uint(args, "limit")) orelse std.math.maxInt(u32),
+            .{ .memory_types = types.items },
+        );
+        defer hits.deinit();
+        var contents: std.json.Array = .init(arena);
+        for (hits.value) |hit| try contents.append(.{ .string = try arena.dupe(u8, hit.memory.content) });
+        try out.put("contents", .{ .array = contents });
+    } else if (eql(u8, op, "create_collection")) {
+        const metric = try parseName(agentdb.Metric, str(args, "metric") orelse "cosine");
+        const dimension = std.math.cast(u32, try uint(args, "dimension")) orelse std.math.maxInt(u32);
+        try db.vectors.createCollection(str(args, "name") orelse "", dimension, metric);
+    } else if (eql(u8, op, "insert_vector")) {
+        try db.vectors.insertVector(
+            str(args, "collection") orelse "",
+            str(args, "id") orelse "",
+            (try floats(arena, args, "vector")) orelse &.{},
+            try metadata(arena, args),
+        );
+    } else if (eql(u8, op, "delete_vector")) {
+        try db.vectors.deleteVector(str(args, "collection") orelse "", str(args, "id") orelse "");
+    } else if (eql(u8, op, "search_knn") or eql(u8, op, "search_range")) {
+        const collection = str(args, "collection") orelse "";
+        const query = (try floats(arena, args, "vector")) orelse &.{};
+        const options: agentdb.SearchOptions = .{ .metadata = try metadata(arena, args) };
+        const hits = if (eql(u8, op, "search_knn"))
+            try db.vectors.searchKNN(collection, query, std.math.cast(u32, try uint(args, "k")) orelse std.math.maxInt(u32), options)
+        else
+            try db.vectors.searchRange(collection, query, @floatCast(number(args, "radius") orelse 0), 1000, options);
+        defer hits.deinit();
+        var ids: std.json.Array = .init(arena);
+        var distances: std.json.Array = .init(arena);
+        for (hits.value) |hit| {
+            try ids.append(.{ .string = try arena.dupe(u8, hit.id) });
+            try distances.append(.{ .float = @round(@as(f64, hit.distance) * 1000) / 1000 });
+        }
+        try out.put("ids", .{ .array = ids });
+        try out.put("distances", .{ .array = distances });
+    } else {
+        std.debug.print("unknown conformance op {s}\n", .{op});
+        return error.BadCase;
+    }
+    return .{ .object = out };
+}
+
+/// The state as the conformance format spells it (SPEC.md names).
+fn stateValue(arena: Allocator, state: agentdb.State) Allocator.Error!Value {
+    var out: std.json.ObjectMap = .init(arena);
+    try out.put("agent_id", .{ .integer = @intCast(state.agent_id) });
+    try out.put("session_id", .{ .integer = @intCast(state.session_id) });
+    try out.put("version", .{ .integer = @intCast(state.version) });
+    try out.put("state_type", .{ .string = @tagName(state.state_type) });
+    try out.put("data", .{ .string = try arena.dupe(u8, state.data) });
+    var meta: std.json.ObjectMap = .init(arena);
+    for (state.metadata) |entry| try meta.put(try arena.dupe(u8, entry.key), .{ .string = try arena.dupe(u8, entry.value) });
+    try out.put("metadata", .{ .object = meta });
+    return .{ .object = out };
+}
+
+/// A SPEC.md name as the package's enum; an unknown name is the library's
+/// InvalidArgument, as the engine's own parsing gives.
+fn parseName(comptime E: type, name: []const u8) agentdb.Error!E {
+    return std.meta.stringToEnum(E, name) orelse error.InvalidArgument;
+}
+
+fn uint(args: Value, key: []const u8) error{BadCase}!u64 {
+    const v = args.object.get(key) orelse {
+        std.debug.print("arg {s} missing\n", .{key});
+        return error.BadCase;
+    };
+    if (v != .integer or v.integer < 0) return error.BadCase;
+    return @intCast(v.integer);
+}
+
+fn str(args: Value, key: []const u8) ?[]const u8 {
+    const v = args.object.get(key) orelse return null;
+    return if (v == .string) v.string else null;
+}
+
+fn number(args: Value, key: []const u8) ?f64 {
+    const v = args.object.get(key) orelse return null;
+    return switch (v) {
+        .integer => |i| @floatFromInt(i),
+        .float => |x| x,
+        else => null,
+    };
+}
+
+fn floats(arena: Allocator, args: Value, key: []const u8) Allocator.Error!?[]const f32 {
+    const v = args.object.get(key) orelse return null;
+    if (v != .array) return null;
+    const out = try arena.alloc(f32, v.array.items.len);
+    for (v.array.items, out) |item, *x| x.* = switch (item) {
+        .integer => |i| @floatFromInt(i),
+        .float => |f| @floatCast(f),
+        else => std.math.nan(f32),
+    };
+    return out;
+}
+
+fn metadata(arena: Allocator, args: Value) Allocator.Error!agentdb.Metadata {
+    const v = args.object.get("metadata") orelse return &.{};
+    if (v != .object) return &.{};
+    const out = try arena.alloc(agentdb.KeyValue, v.object.count());
+    var it = v.object.iterator();
+    var n: usize = 0;
+    while (it.next()) |entry| {
+        if (entry.value_ptr.* != .string) continue;
+        out[n] = .{ .key = entry.key_ptr.*, .value = entry.value_ptr.string };
+        n += 1;
+    }
+    return out[0..n];
+}
+
+/// JSON equality with numbers compared by value (1 == 1.0), as serde_json's
+/// Value comparison does for the integers and rounded floats in the cases.
+fn jsonEqual(a: Value, b: Value) bool {
+    const an = asNumber(a);
+    const bn = asNumber(b);
+    if (an != null or bn != null) return an != null and bn != null and an.? == bn.?;
+    return switch (a) {
+        .null => b == .null,
+        .bool => |x| b == .bool and b.bool == x,
+        .string => |s| b == .string and std.mem.eql(u8, s, b.string),
+        .array => |xs| b == .array and xs.items.len == b.array.items.len and for (xs.items, b.array.items) |x, y| {
+            if (!jsonEqual(x, y)) break false;
+        } else true,
+        .object => |o| b == .object and o.count() == b.object.count() and blk: {
+            var it = o.iterator();
+            while (it.next()) |entry| {
+                const other = b.object.get(entry.key_ptr.*) orelse break :blk false;
+                if (!jsonEqual(entry.value_ptr.*, other)) break :blk false;
+            }
+            break :blk true;
+        },
+        else => false,
+    };
+}
+
+fn asNumber(v: Value) ?f64 {
+    return switch (v) {
+        .integer => |i| @floatFromInt(i),
+        .float => |f| f,
+        else => null,
+    };
+}
+
+test "jsonEqual compares numbers by value and containers deeply" {
+    var arena: std.heap.ArenaAllocator = .init(testing.allocator);
+    defer arena.deinit();
+    const a = try std.json.parseFromSliceLeaky(Value, arena.allocator(), "{\"x\":[1,2.0,\"s\"],\"m\":{\"k\":\"v\"}}", .{});
+    const b = try std.json.parseFromSliceLeaky(Value, arena.allocator(), "{\"m\":{\"k\":\"v\"},\"x\":[1.0,2,\"s\"]}", .{});
+    const c = try std.json.parseFromSliceLeaky(Value, arena.allocator(), "{\"m\":{\"k\":\"w\"},\"x\":[1.0,2,\"s\"]}", .{});
+    try testing.expect(jsonEqual(a, b));
+    try testing.expect(!jsonEqual(a, c));
+    try testing.expect(!jsonEqual(.{ .integer = 1 }, .{ .string = "1" }));
+}
