@@ -18,6 +18,7 @@ if [ ! -f "$LIB_DIR/libagentdb.so" ]; then
 fi
 
 cd zig
+"$PYTHON" -m ziglang fmt --check build.zig build.zig.zon src tests examples
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 "$PYTHON" -m ziglang build test --summary all -Dlib-dir="$LIB_DIR" "$@" 2>&1 | tee "$log"

@@ -855,3 +855,31 @@ test "threads: one handle shared by many threads hands out every version once" {
     defer latest.deinit();
     try testing.expectEqual(@as(u64, thread_count * saves_per_thread), latest.value.version);
 }
+
+test "text calls without a model are ModelUnavailable; caller vectors still work" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    try f.tmp.dir.makeDir("no-model");
+    const model_dir = try std.fs.path.join(testing.allocator, &.{ f.path, "no-model" });
+    defer testing.allocator.free(model_dir);
+    const db_dir = try std.fs.path.join(testing.allocator, &.{ f.path, "db" });
+    defer testing.allocator.free(db_dir);
+
+    var diagnostics: agentdb.Diagnostics = .{};
+    var db = try AgentDB.open(testing.allocator, db_dir, .{
+        .model_dir = model_dir,
+        .memory_dimension = 2,
+        .maintenance_interval_ms = 0,
+        .diagnostics = &diagnostics,
+    });
+    defer db.deinit();
+    try testing.expectError(error.ModelUnavailable, db.memories.storeMemory(.{ .agent_id = 1, .memory_type = .semantic, .content = "text only" }));
+    try testing.expect(std.mem.indexOf(u8, diagnostics.message(), "model") != null);
+    try testing.expectError(error.ModelUnavailable, db.embed(&.{"hello"}));
+    try testing.expectError(error.ModelUnavailable, db.rag.indexDocument(.{ .doc_id = "d", .text = "some text" }));
+    try testing.expectError(error.ModelUnavailable, db.memories.retrieveMemories(1, "query", 1, .{}));
+    _ = try db.memories.storeMemory(.{ .agent_id = 1, .memory_type = .semantic, .content = "with a vector", .embedding = &.{ 1, 0 } });
+    const hits = try db.memories.retrieveMemoriesByVector(1, &.{ 1, 0 }, 1, .{});
+    defer hits.deinit();
+    try testing.expectEqualStrings("with a vector", hits.value[0].memory.content);
+}
