@@ -87,7 +87,7 @@ fn runCase(allocator: Allocator, dir: std.fs.Dir, file_name: []const u8) !usize 
                     const actual: Value = value.object.get(field.key_ptr.*) orelse .null;
                     if (!jsonEqual(field.value_ptr.*, actual)) {
                         std.debug.print("{s} step {d} ({s}): field {s}: expected {f}, got {f}\n", .{
-                            file_name,                             i, op, field.key_ptr.*,
+                            file_name,                            i,                         op, field.key_ptr.*,
                             std.json.fmt(field.value_ptr.*, .{}), std.json.fmt(actual, .{}),
                         });
                         return error.TestExpectedEqual;
