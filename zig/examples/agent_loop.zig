@@ -34,7 +34,8 @@ pub fn main() !void {
     const allocator = gpa.allocator();
 
     var stdout_buffer: [4096]u8 = undefined;
-    var stdout_writer = std.fs.File.stdout().writer(&stdout_buffer);
+    // Streaming, not positional: stdout may be a file shared with other writers.
+    var stdout_writer = std.fs.File.stdout().writerStreaming(&stdout_buffer);
     const out = &stdout_writer.interface;
     defer out.flush() catch {};
 
