@@ -65,7 +65,7 @@ pub fn build(b: *std.Build) void {
             .optimize = optimize,
             .imports = &.{.{ .name = "agentdb", .module = agentdb }},
         });
-        module.addOptions("conformance_options", conformance_options);
+        if (std.mem.eql(u8, file, "tests/conformance_test.zig")) module.addOptions("conformance_options", conformance_options);
         const tests = b.addTest(.{ .name = std.fs.path.stem(file), .root_module = module });
         const run = b.addRunArtifact(tests);
         test_step.dependOn(&run.step);

@@ -175,6 +175,7 @@ pub const AgentDB = struct {
     }
 
     /// `close`, for `defer`: a failed final flush is logged, not returned.
+    /// Call exactly one of `close` and `deinit`, once.
     pub fn deinit(self: *AgentDB) void {
         self.close() catch |err| std.log.scoped(.agentdb).warn("close: {s}", .{@errorName(err)});
     }
@@ -211,6 +212,7 @@ pub const AgentDB = struct {
         var dimension: usize = 0;
         try self.baseContext().check(c.agent_db_embed(self.handle, convert.itemsPtr([*c]const u8, c_texts), c_texts.len, &flat, &dimension));
         defer c.agent_db_floats_free(flat, texts.len * dimension);
+        std.debug.assert(texts.len == 0 or dimension > 0);
 
         var owned = try Owned([]const []const f32).init(self.allocator);
         errdefer owned.deinit();
