@@ -14,6 +14,7 @@ use agentdb::{AgentDb, FsyncPolicy, HistoryQuery, Options, StateType};
 use arrow_array::{Int64Array, LargeBinaryArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use clap::Parser;
 
+mod ffi;
 mod subsystems;
 
 #[derive(Parser)]
@@ -39,8 +40,8 @@ struct Args {
     /// Small sizes for a smoke run.
     #[arg(long)]
     quick: bool,
-    /// Which suites to run: state, memory, rag, ann (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "state,memory,rag,ann")]
+    /// Which suites to run: state, memory, rag, ann, ffi (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "state,memory,rag,ann,ffi")]
     suites: Vec<String>,
     /// Memories in the retrieval benchmark.
     #[arg(long, default_value_t = 100_000)]
@@ -54,6 +55,9 @@ struct Args {
     /// Queries in the fashion-mnist ANN benchmark.
     #[arg(long, default_value_t = 200)]
     ann_queries: usize,
+    /// Hot load_state calls per side in the C ABI overhead suite.
+    #[arg(long, default_value_t = 1_000_000)]
+    ffi_calls: u64,
     /// Rows of fashion-mnist to load (all 60K by default).
     #[arg(long, default_value_t = 60_000)]
     ann_rows: usize,
@@ -227,6 +231,7 @@ fn main() {
         a.model_docs = 3;
         a.ann_queries = 10;
         a.ann_rows = 2_000;
+        a.ffi_calls = 20_000;
     }
     let tmp = tempfile::tempdir().expect("tempdir");
     let base = a.dir.clone().unwrap_or_else(|| tmp.path().to_path_buf());
@@ -245,6 +250,9 @@ fn main() {
     if wants("ann") {
         subsystems::ann(&base, a.ann_queries, a.ann_rows, &mut rows);
     }
+    if wants("ffi") {
+        ffi::ffi(&base, a.ffi_calls, &mut rows);
+    }
 
     println!("| metric | value | note |");
     println!("|---|---|---|");
@@ -253,13 +261,14 @@ fn main() {
     }
     println!();
     println!(
-        "machine: {} cores, {}; payload {} bytes; build: release",
+        "machine: {} cores, {}; payload {} bytes; build: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/cpuinfo")
             .ok()
             .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
             .unwrap_or_default(),
-        a.payload
+        a.payload,
+        if cfg!(debug_assertions) { "debug (numbers not representative)" } else { "release" }
     );
 }
 

@@ -29,6 +29,8 @@ fn quick_run_prints_the_full_table() {
         "hybrid_search top-10 over 2000 chunks p50",
         "ingest chunks, built-in model",
         "fashion-mnist k=10, flat (no index)",
+        "load_state hot, C ABI, 256 B payload",
+        "ratio C ABI ÷ Rust, 65536 B payload",
     ] {
         assert!(table.contains(row), "missing row {row:?} in:\n{table}");
     }

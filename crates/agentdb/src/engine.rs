@@ -40,6 +40,8 @@ const KEY_LOCK_SHARDS: usize = 64;
 /// Rows per Arrow batch handed to Lance in one flush.
 const FLUSH_BATCH_ROWS: usize = 8192;
 const FLUSHER_TICK_MS: u64 = 50;
+/// Agent deletes per Lance delete commit: bounds each predicate's size.
+const AGENT_DELETES_PER_COMMIT: usize = 512;
 /// A read-only open retries when a concurrent writer retires WAL segments under it.
 const READ_ONLY_OPEN_ATTEMPTS: usize = 5;
 
@@ -61,7 +63,7 @@ pub struct TableMaintenance {
     pub old_versions_pruned: u64,
     pub bytes_removed: u64,
     pub index_created: bool,
-    /// Rows removed as expired or superseded (memories).
+    /// Rows removed: old state versions per the retention (states), expired or superseded rows (memories).
     pub rows_purged: u64,
 }
 
@@ -100,6 +102,8 @@ pub(crate) struct Engine {
     pub drain_gate: RwLock<()>,
     /// The embedder for text-only calls, loaded on first use (not at open).
     pub embedder: std::sync::OnceLock<std::result::Result<Arc<dyn crate::embed::Embedder>, String>>,
+    /// Memory dedup/merge/pin/limit coordination (see `memories::Lifecycle`).
+    pub memory_lifecycle: crate::memories::Lifecycle,
     /// Notified after each flush, for writers stalled by backpressure.
     flushed_cv: Condvar,
     flushed_mx: Mutex<()>,
@@ -201,6 +205,7 @@ impl Engine {
             mem: RwLock::new(mem),
             drain_gate: RwLock::new(()),
             embedder: std::sync::OnceLock::new(),
+            memory_lifecycle: crate::memories::Lifecycle::default(),
             flushed_cv: Condvar::new(),
             flushed_mx: Mutex::new(()),
             checkpoint: Mutex::new(ckpt),
@@ -269,6 +274,13 @@ impl Engine {
                     let undo = filter::u64_gt("lsn", ckpt.flushed_lsn);
                     let removed = t.delete(&undo).await?;
                     tracing::info!(table = name, version = current, ?removed, "rolled back a flush interrupted by a crash");
+                }
+                if name == MEMORIES_TABLE {
+                    let since = std::time::SystemTime::now() - LANCE_SYNC_SLACK;
+                    if crate::memories::migrate_table(&t).await? && opts.fsync != FsyncPolicy::Never {
+                        // The checkpoint below names the migrated version: its files first.
+                        sync_tree_since(Path::new(lance_uri), since)?;
+                    }
                 }
                 ckpt.table_versions.insert(name.to_string(), t.version().await?);
                 t
@@ -600,14 +612,15 @@ impl Engine {
         if !set.deletes.is_empty() {
             // One commit per table for all pending agent deletes. `lsn < L`
             // keeps rows written after the delete, and makes a replay harmless.
-            let predicate = set
-                .deletes
-                .iter()
-                .map(|(agent, lsn)| filter::u64_eq("agent_id", *agent).and(filter::u64_lt("lsn", *lsn)))
-                .reduce(|a, b| a.or(b))
+            let deletes: Vec<_> = set.deletes.iter().collect();
+            for chunk in deletes.chunks(AGENT_DELETES_PER_COMMIT) {
+                let predicate = filter::any_of(
+                    chunk.iter().map(|(agent, lsn)| filter::u64_eq("agent_id", *agent).and(filter::u64_lt("lsn", *lsn))).collect(),
+                )
                 .expect("non-empty");
-            self.states_tbl.delete(&predicate).await?;
-            self.snapshots_tbl.delete(&predicate).await?;
+                self.states_tbl.delete(&predicate).await?;
+                self.snapshots_tbl.delete(&predicate).await?;
+            }
         }
         Ok(())
     }
@@ -704,6 +717,11 @@ impl Engine {
     /// Flush, then compact small fragments, index `agent_id`, fold new rows
     /// into the indexes, and prune Lance versions older than the retention.
     pub fn maintain(&self) -> Result<MaintenanceReport> {
+        self.maintain_with(&self.opts.state_retention)
+    }
+
+    /// `maintain`, deleting the state versions `state_retention` does not keep.
+    pub fn maintain_with(&self, state_retention: &crate::states::StateRetention) -> Result<MaintenanceReport> {
         self.check_writable()?;
         let started = Instant::now();
         let flush = self.flush_inner()?;
@@ -716,6 +734,9 @@ impl Engine {
             let table = &table;
             let report = self.block_on(async {
                 let mut r = TableMaintenance { table: name.to_string(), ..Default::default() };
+                if name == tables::STATES_TABLE {
+                    r.rows_purged = self.apply_state_retention(table, state_retention).await?;
+                }
                 let stats = table
                     .optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None })
                     .await?;
@@ -845,7 +866,8 @@ fn sync_tree_since(dir: &Path, since: std::time::SystemTime) -> Result<bool> {
 /// Columns with a B-tree index per table: what every point lookup filters on.
 fn scalar_index_columns(table: &str) -> &'static [&'static str] {
     match table {
-        MEMORIES_TABLE => &["agent_id", "memory_id"],
+        // content_hash: a store's exact-duplicate lookup.
+        MEMORIES_TABLE => &["agent_id", "memory_id", "content_hash"],
         crate::rag::DOCUMENTS_TABLE | crate::rag::CHUNKS_TABLE => &["doc_id"],
         t if crate::vectors::is_collection_table(t).is_some() => &["id"],
         _ => &["agent_id"],
@@ -857,7 +879,10 @@ impl Engine {
     /// the same memory (left behind if a crash hit between flush steps).
     async fn purge_memories(&self, table: &Table) -> Result<u64> {
         let before = table.count_rows(None).await?;
-        let expired = lancedb::expr::col("expires_at_ms").lt_eq(lancedb::expr::lit(now_ms()));
+        // Pinned memories never expire (the table is migrated: we are the writer).
+        let expired = lancedb::expr::col("expires_at_ms")
+            .lt_eq(lancedb::expr::lit(now_ms()))
+            .and(filter::bool_eq("pinned", false));
         table.delete(&expired).await?;
         let batches = tables::query(table, None, Some(&["memory_id", "lsn"]), None, None).await?;
         let mut newest: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();

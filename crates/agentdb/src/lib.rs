@@ -34,10 +34,13 @@ use serde::Serialize;
 pub use bytes::Bytes;
 pub use engine::{FlushReport, MaintenanceReport, TableMaintenance};
 pub use error::{Error, Result};
-pub use memories::{ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory};
-pub use options::{EmbedderHandle, FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES};
+pub use memories::{
+    ConsolidationReport, ForgetPolicy, Memory, MemoryFilter, MemoryType, MergeGroup, MergePolicy, NewMemory,
+    RetrieveOptions, ScoredMemory, StoreKind, StoreOutcome,
+};
+pub use options::{EmbedderHandle, FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MEMORY_MERGE_THRESHOLD};
 pub use rag::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
-pub use states::{AgentState, HistoryQuery, Snapshot, StateType};
+pub use states::{AgentState, GcReport, HistoryQuery, Snapshot, StateRetention, StateType};
 pub use vectors::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 
 use engine::Engine;
@@ -93,6 +96,23 @@ impl AgentDb {
         self.engine.maintain()
     }
 
+    /// Garbage collection on demand: deletes the state versions the
+    /// configured `Options::state_retention` does not keep, then runs
+    /// maintenance (compaction, index upkeep, pruning of old Lance versions).
+    pub fn gc(&self) -> Result<GcReport> {
+        let e = &self.engine;
+        self.gc_with(&e.opts.state_retention.clone())
+    }
+
+    /// `gc` with a one-off retention instead of the configured one.
+    pub fn gc_with(&self, retention: &StateRetention) -> Result<GcReport> {
+        retention.validate()?;
+        let maintenance = self.engine.maintain_with(retention)?;
+        let state_versions_removed =
+            maintenance.tables.iter().filter(|t| t.table == storage::tables::STATES_TABLE).map(|t| t.rows_purged).sum();
+        Ok(GcReport { state_versions_removed, maintenance })
+    }
+
     /// Flushes, syncs and releases the writer lock. Later calls return `Error::Closed`.
     pub fn close(&self) -> Result<()> {
         self.engine.close()
@@ -131,7 +151,9 @@ impl AgentDb {
                     name: name.clone(),
                     rows: s.num_rows,
                     fragments: s.fragment_stats.num_fragments,
-                    versions: t.list_versions().await?.len(),
+                    // Counted from the directory: list_versions reads every manifest and
+                    // fails if background pruning removes one mid-listing.
+                    versions: manifest_count(&e.path.join("lance").join(format!("{name}.lance"))),
                     disk_bytes: dir_bytes(&e.path.join("lance").join(format!("{name}.lance"))),
                     indices: s.num_indices,
                 });
@@ -160,6 +182,12 @@ impl AgentDb {
             last_maintenance: e.last_maintenance.lock().clone(),
         })
     }
+}
+
+fn manifest_count(table_dir: &Path) -> usize {
+    std::fs::read_dir(table_dir.join("_versions")).map_or(0, |d| {
+        d.filter_map(|e| e.ok()).filter(|e| e.path().extension().is_some_and(|x| x == "manifest")).count()
+    })
 }
 
 fn dir_bytes(p: &Path) -> u64 {

@@ -1,26 +1,38 @@
 //! Memory subsystem: typed memories with importance, access tracking and
 //! expiry; similarity retrieval re-ranked by relevance, importance and
-//! recency (see `scoring`); forgetting; updates.
+//! recency (see `scoring`); forgetting; updates; and the lifecycle of
+//! issue 7: exact-duplicate dedup, near-duplicate merging and
+//! `consolidate` (rules in `merge`), pinning, per-agent-type limits.
 //!
 //! Invariants:
 //! - A memory's id is the LSN of the write that created it: unique, never reused.
 //! - Changes after creation are deltas (`MemoryPatch`) in the WAL; reads
 //!   compose the newest stored row with the unflushed deltas, so a
 //!   retrieval's access bump never costs a Lance write.
-//! - Expired memories are never returned; maintenance purges them.
+//! - Expired memories are never returned; maintenance purges them. Pinned
+//!   memories never expire and are never forgotten, evicted or absorbed.
 //! - Every search sees memories stored a moment ago (memtable scanned flat
 //!   beside the Lance vector search).
+//! - A merge or eviction is ONE WAL record with the store or patch that
+//!   causes it (`StoreMemoryWith`, `UpdateMemories`): after a crash the
+//!   survivor and the memories it absorbed never both exist, nor neither.
+//! - Every write whose decision depends on other memories of the agent (store,
+//!   consolidate, forget, pin, delete) holds that agent's lifecycle lock.
 
+mod merge;
 pub mod scoring;
 mod types;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+pub use merge::{content_hash, normalize_content};
 pub use types::{
-    ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory, MAX_CONTENT_BYTES,
-    MAX_RETRIEVE_LIMIT,
+    ConsolidationReport, ForgetPolicy, Memory, MemoryFilter, MemoryType, MergeGroup, MergePolicy, NewMemory,
+    RetrieveOptions, ScoredMemory, StoreKind, StoreOutcome, ABSORBED_IDS_KEY, MAX_CONTENT_BYTES, MAX_RETRIEVE_LIMIT,
 };
+
+pub(crate) use merge::append_absorbed_ids;
 
 pub(crate) use types::{validate_limit as validate_limit_public, validate_vector as validate_vector_public};
 
@@ -33,6 +45,104 @@ use crate::{AgentDb, Error, Result};
 /// Lance rows fetched per candidate wanted: leaves room for superseded
 /// versions, expired rows and metadata post-filtering.
 const LANCE_OVERFETCH: usize = 2;
+const AGENT_LOCK_SHARDS: usize = 64;
+/// Near-duplicates examined per store (most similar first).
+const MERGE_CANDIDATES_MAX: usize = 16;
+/// Everything but `content` and `embedding`: enough to score and evict.
+const SCORING_COLUMNS: [&str; 11] = [
+    "lsn",
+    "memory_id",
+    "agent_id",
+    "memory_type",
+    "importance",
+    "access_count",
+    "last_access_ms",
+    "created_at_ms",
+    "expires_at_ms",
+    "metadata",
+    "pinned",
+];
+/// Everything but `embedding`: enough to confirm an exact duplicate.
+const DEDUP_COLUMNS: [&str; 12] = [
+    "lsn",
+    "memory_id",
+    "agent_id",
+    "memory_type",
+    "content",
+    "importance",
+    "access_count",
+    "last_access_ms",
+    "created_at_ms",
+    "expires_at_ms",
+    "metadata",
+    "pinned",
+];
+
+/// Per-engine state of the memory lifecycle (dedup, merges, pins, limits).
+pub(crate) struct Lifecycle {
+    /// Sharded by agent: a store's duplicate check, merge and eviction, and
+    /// consolidate, forget and pin of the same agent, happen one at a time,
+    /// so two stores of one fact cannot both miss each other and a memory
+    /// being pinned cannot be merged away at the same moment.
+    agent_locks: Vec<parking_lot::Mutex<()>>,
+    /// Whether the `memories` table has the lifecycle columns; false only
+    /// for a read-only open of a database the previous version wrote.
+    has_lifecycle_columns: std::sync::OnceLock<bool>,
+}
+
+impl Default for Lifecycle {
+    fn default() -> Self {
+        Lifecycle {
+            agent_locks: (0..AGENT_LOCK_SHARDS).map(|_| parking_lot::Mutex::new(())).collect(),
+            has_lifecycle_columns: std::sync::OnceLock::new(),
+        }
+    }
+}
+
+/// Brings a `memories` table written by the previous version up to the
+/// current schema, in one Lance commit: `pinned` = false and `content_hash`
+/// computed from each row's content (a Lance batch UDF reads only
+/// `content`, fragment by fragment). Returns whether it changed anything.
+/// A crash before the commit leaves the old table, and the next open retries.
+pub(crate) async fn migrate_table(table: &lancedb::Table) -> Result<bool> {
+    use arrow_array::{Array, BooleanArray, RecordBatch, StringArray, UInt64Array};
+    let schema = table.schema().await?;
+    let missing: Vec<&str> =
+        tables::MEMORY_LIFECYCLE_COLUMNS.iter().copied().filter(|c| schema.field_with_name(c).is_err()).collect();
+    if missing.is_empty() {
+        return Ok(false);
+    }
+    if missing.len() != tables::MEMORY_LIFECYCLE_COLUMNS.len() {
+        // Both columns are added by one commit, so this is not our doing.
+        return Err(Error::corrupted(format!("memories table lacks only {missing:?} of the lifecycle columns")));
+    }
+    let full = tables::memories_schema(tables::embedding_dimension(&schema).unwrap_or(1));
+    let output_schema = Arc::new(arrow_schema::Schema::new(
+        tables::MEMORY_LIFECYCLE_COLUMNS
+            .iter()
+            .map(|c| full.field_with_name(c).cloned())
+            .collect::<std::result::Result<Vec<_>, _>>()?,
+    ));
+    let out_schema = output_schema.clone();
+    let mapper = move |batch: &RecordBatch| -> lance::Result<RecordBatch> {
+        let content = batch
+            .column_by_name("content")
+            .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+            .ok_or_else(|| lance::Error::invalid_input("memories.content missing or not UTF-8"))?;
+        let pinned = BooleanArray::from(vec![false; content.len()]);
+        let hashes = UInt64Array::from_iter_values((0..content.len()).map(|i| content_hash(content.value(i))));
+        Ok(RecordBatch::try_new(out_schema.clone(), vec![Arc::new(pinned), Arc::new(hashes)])?)
+    };
+    let udf = lance::dataset::BatchUDF { mapper: Box::new(mapper), output_schema, result_checkpoint: None };
+    table
+        .add_columns()
+        .transform(lancedb::table::NewColumnTransform::BatchUDF(udf))
+        .read_columns(["content"])
+        .execute()
+        .await?;
+    tracing::info!("migrated the memories table: added pinned and content_hash");
+    Ok(true)
+}
 
 impl Engine {
     pub(crate) fn embedder(&self) -> Result<Arc<dyn Embedder>> {
@@ -62,6 +172,179 @@ impl Engine {
         }
         let mut v = self.embedder()?.embed(&[text])?;
         v.pop().ok_or_else(|| Error::Embedding("embedder returned no vector".into()))
+    }
+
+    fn agent_lock(&self, agent_id: u64) -> parking_lot::MutexGuard<'_, ()> {
+        let h = agent_id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        self.memory_lifecycle.agent_locks[(h >> 58) as usize % AGENT_LOCK_SHARDS].lock()
+    }
+
+    fn has_lifecycle_columns(&self) -> Result<bool> {
+        if let Some(has) = self.memory_lifecycle.has_lifecycle_columns.get() {
+            return Ok(*has);
+        }
+        let schema = self.block_on(self.memories_tbl.schema())?;
+        let has = tables::MEMORY_LIFECYCLE_COLUMNS.iter().all(|c| schema.field_with_name(c).is_ok());
+        Ok(*self.memory_lifecycle.has_lifecycle_columns.get_or_init(|| has))
+    }
+
+    /// The Lance predicate for rows visible at `now` (pinned, or not expired).
+    fn visible(&self, now: i64) -> Result<lancedb::expr::DfExpr> {
+        Ok(filter::memory_visible(now, self.has_lifecycle_columns()?))
+    }
+
+    /// Live memories of one agent: Lance rows matching `extra` (and the
+    /// memtable's memories), newest version per id with unflushed patches
+    /// applied, minus deleted and expired ones, that pass `keep`.
+    /// `columns` projects the Lance read (see `memories_from_batch`).
+    fn live_memories(
+        &self,
+        agent_id: u64,
+        extra: Option<lancedb::expr::DfExpr>,
+        columns: Option<&[&str]>,
+        keep: impl Fn(&Memory) -> bool,
+    ) -> Result<Vec<Memory>> {
+        let now = now_ms();
+        let _gate = self.drain_gate.read();
+        let (fresh, tombstones): (Vec<Stored<Memory>>, Vec<u64>) = {
+            let m = self.mem.read();
+            let fresh = m
+                .memories
+                .values()
+                .filter(|s| s.value.agent_id == agent_id)
+                .map(|s| compose(s, m.patches_of(s.lsn)))
+                .collect();
+            (fresh, m.memory_tombstones.keys().copied().collect())
+        };
+        let mut pred = filter::u64_eq("agent_id", agent_id).and(self.visible(now)?);
+        if let Some(x) = extra {
+            pred = pred.and(x);
+        }
+        let batches = self.block_on(tables::query(&self.memories_tbl, Some(pred), columns, None, None))?;
+        let mut best: HashMap<u64, Stored<Memory>> = HashMap::new();
+        {
+            let m = self.mem.read();
+            for b in &batches {
+                for (row, _) in tables::memories_from_batch(b)? {
+                    let id = row.value.memory_id;
+                    if tombstones.contains(&id) {
+                        continue;
+                    }
+                    let row = compose(&row, m.patches_of(id));
+                    if best.get(&id).is_none_or(|o| o.lsn < row.lsn) {
+                        best.insert(id, row);
+                    }
+                }
+            }
+        }
+        drop(_gate);
+        for row in fresh {
+            best.insert(row.value.memory_id, row);
+        }
+        Ok(best.into_values().map(|s| s.value).filter(|m| !m.is_expired(now) && keep(m)).collect())
+    }
+
+    /// A live memory of the same agent and type whose normalised content
+    /// equals the new one's: pinned first, then the oldest.
+    fn exact_duplicate(&self, new: &Memory) -> Result<Option<Memory>> {
+        let normalised = normalize_content(&new.content);
+        let extra = filter::str_eq("memory_type", new.memory_type.as_str())
+            .and(filter::u64_eq("content_hash", content_hash(&new.content)));
+        let found = self.live_memories(new.agent_id, Some(extra), Some(&DEDUP_COLUMNS), |m| {
+            m.memory_type == new.memory_type && normalize_content(&m.content) == normalised
+        })?;
+        Ok(found.into_iter().min_by_key(|m| (!m.pinned, m.memory_id)))
+    }
+
+    /// Near-duplicates of `new` (same agent and type, cosine ≥ the
+    /// threshold), most similar first.
+    fn near_duplicates(&self, new: &Memory) -> Result<Vec<Memory>> {
+        let filter = MemoryFilter::default().types(&[new.memory_type]);
+        let threshold = self.opts.memory_merge_threshold;
+        Ok(self
+            .similar_candidates(new.agent_id, &new.embedding, MERGE_CANDIDATES_MAX, &filter)?
+            .into_iter()
+            .filter(|(_, sim)| *sim >= threshold)
+            .map(|(m, _)| m)
+            .collect())
+    }
+
+    /// Memories to evict so that storing one more memory of `new`'s agent and
+    /// type, while `deleting` go, stays within `max_memories_per_agent_type`:
+    /// the lowest-scoring unpinned ones (retrieval's score with relevance 0),
+    /// oldest first among equals.
+    fn evictions(&self, new: &Memory, deleting: &[u64]) -> Result<Vec<u64>> {
+        let Some(limit) = self.opts.max_memories_per_agent_type else { return Ok(Vec::new()) };
+        let t = new.memory_type;
+        let live = self.live_memories(
+            new.agent_id,
+            Some(filter::str_eq("memory_type", t.as_str())),
+            Some(&SCORING_COLUMNS),
+            |m| m.memory_type == t && !deleting.contains(&m.memory_id),
+        )?;
+        let excess = (live.len() + 1).saturating_sub(limit);
+        if excess == 0 {
+            return Ok(Vec::new());
+        }
+        let now = now_ms();
+        let o = RetrieveOptions::default();
+        let mut candidates: Vec<(f32, u64)> = live
+            .iter()
+            .filter(|m| !m.pinned)
+            .map(|m| (scoring::score(m, 0.0, now, &o).score, m.memory_id))
+            .collect();
+        candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        Ok(candidates.into_iter().take(excess).map(|(_, id)| id).collect())
+    }
+
+    /// Stores one validated memory (id 0) under the agent's lifecycle lock:
+    /// refresh an exact duplicate, or merge with near-duplicates by policy,
+    /// or store it, evicting past the limit — each as one WAL record.
+    fn store_locked(&self, mut memory: Memory) -> Result<StoreOutcome> {
+        debug_assert_eq!(memory.memory_id, 0);
+        let _lock = self.agent_lock(memory.agent_id);
+        if let Some(existing) = self.exact_duplicate(&memory)? {
+            let patch = merge::absorb_patch(&existing, &[&memory], true);
+            self.commit(WalEntry::UpdateMemories { ids: vec![existing.memory_id], patch, delete: Vec::new() })?;
+            return Ok(StoreOutcome { memory_id: existing.memory_id, kind: StoreKind::Duplicate, evicted: Vec::new() });
+        }
+        let policy = self.opts.memory_merge_policy;
+        let near = if policy == MergePolicy::KeepBoth { Vec::new() } else { self.near_duplicates(&memory)? };
+        let members: Vec<&Memory> = std::iter::once(&memory).chain(near.iter()).collect();
+        let survivor = merge::choose_survivor(policy, &members);
+        match survivor {
+            Some(0) => {
+                let absorbed: Vec<&Memory> = near.iter().filter(|m| !m.pinned).collect();
+                let ids: Vec<u64> = absorbed.iter().map(|m| m.memory_id).collect();
+                let patch = merge::absorb_patch(&memory, &absorbed, true);
+                patch.apply(0, &mut memory);
+                let evicted = self.evictions(&memory, &ids)?;
+                let delete = ids.iter().chain(&evicted).copied().collect();
+                let memory_id = self.commit(WalEntry::StoreMemoryWith { memory, delete })?;
+                Ok(StoreOutcome { memory_id, kind: StoreKind::Merged { absorbed: ids }, evicted })
+            }
+            Some(s) => {
+                let keeper = members[s];
+                let absorbed: Vec<&Memory> =
+                    members.iter().enumerate().filter(|(i, m)| *i != s && !m.pinned).map(|(_, m)| *m).collect();
+                let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).filter(|id| *id != 0).collect();
+                let mut patch = merge::absorb_patch(keeper, &absorbed, true);
+                patch.absorbs_own_record = true;
+                let lsn = self.commit(WalEntry::UpdateMemories { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
+                let mut absorbed_ids = delete;
+                absorbed_ids.push(lsn);
+                Ok(StoreOutcome {
+                    memory_id: keeper.memory_id,
+                    kind: StoreKind::Merged { absorbed: absorbed_ids },
+                    evicted: Vec::new(),
+                })
+            }
+            None => {
+                let evicted = self.evictions(&memory, &[])?;
+                let memory_id = self.commit(WalEntry::StoreMemoryWith { memory, delete: evicted.clone() })?;
+                Ok(StoreOutcome { memory_id, kind: StoreKind::Stored, evicted })
+            }
+        }
     }
 
     /// The current version of one memory, or None if absent, deleted or expired.
@@ -100,7 +383,7 @@ impl Engine {
                 .collect();
             (fresh, m.memory_tombstones.keys().copied().collect())
         };
-        let mut pred = vec![filter::u64_eq("agent_id", agent_id), filter::not_expired(now)];
+        let mut pred = vec![filter::u64_eq("agent_id", agent_id), self.visible(now)?];
         if !f.memory_types.is_empty() {
             let names: Vec<&str> = f.memory_types.iter().map(|t| t.as_str()).collect();
             pred.push(filter::str_in("memory_type", &names));
@@ -164,9 +447,22 @@ impl Engine {
 }
 
 impl AgentDb {
-    /// Stores a memory and returns its id. Embeds the content unless an
+    /// Stores a memory and returns the id that holds it: the new memory's,
+    /// or, when it was a duplicate or merged into an existing memory, that
+    /// memory's (see `store_memory_outcome`). Embeds the content unless an
     /// embedding is given.
     pub fn store_memory(&self, new: NewMemory) -> Result<u64> {
+        self.store_memory_outcome(new).map(|o| o.memory_id)
+    }
+
+    /// Stores a memory and says what happened: `Stored`; `Duplicate` (same
+    /// agent, type and normalised content as a live memory, which gets access
+    /// +1, importance raised to at least the new one's, the later expiry and
+    /// any metadata keys it lacked); or `Merged` with near-duplicates (cosine
+    /// ≥ `Options::memory_merge_threshold`) per `Options::memory_merge_policy`.
+    /// A new memory beyond `Options::max_memories_per_agent_type` evicts the
+    /// lowest-scoring unpinned memories of its agent and type in the same record.
+    pub fn store_memory_outcome(&self, new: NewMemory) -> Result<StoreOutcome> {
         let e = &self.engine;
         e.check_writable()?;
         if new.content.trim().is_empty() {
@@ -199,12 +495,20 @@ impl AgentDb {
             created_at_ms: now,
             expires_at_ms,
             metadata: new.metadata,
+            pinned: false,
         };
-        e.commit(WalEntry::StoreMemory(memory))
+        e.store_locked(memory)
     }
 
     /// Stores many memories; texts without vectors are embedded in batches.
+    /// Each item is deduplicated and merged as by `store_memory`, in order, so
+    /// repeats within the batch collapse too (their ids repeat in the result).
     pub fn store_memories(&self, batch: Vec<NewMemory>) -> Result<Vec<u64>> {
+        Ok(self.store_memories_outcome(batch)?.into_iter().map(|o| o.memory_id).collect())
+    }
+
+    /// `store_memories` with each item's `StoreOutcome`.
+    pub fn store_memories_outcome(&self, batch: Vec<NewMemory>) -> Result<Vec<StoreOutcome>> {
         let e = &self.engine;
         e.check_writable()?;
         let texts: Vec<&str> = batch.iter().filter(|m| m.embedding.is_none()).map(|m| m.content.as_str()).collect();
@@ -230,7 +534,7 @@ impl AgentDb {
                 return Err(Error::PayloadTooLarge { size: m.content.len(), limit: MAX_CONTENT_BYTES });
             }
         }
-        prepared.into_iter().map(|m| self.store_memory(m)).collect()
+        prepared.into_iter().map(|m| self.store_memory_outcome(m)).collect()
     }
 
     pub fn get_memory(&self, memory_id: u64) -> Result<Memory> {
@@ -246,16 +550,83 @@ impl AgentDb {
         types::validate_importance(importance)?;
         e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         let patch = MemoryPatch { importance: Some(importance), ..Default::default() };
-        e.commit(WalEntry::PatchMemories { ids: vec![memory_id], patch })?;
+        e.commit(WalEntry::UpdateMemories { ids: vec![memory_id], patch, delete: Vec::new() })?;
         Ok(())
     }
 
+    /// Removes a memory, pinned or not (pinning guards against automatic
+    /// removal only).
     pub fn delete_memory(&self, memory_id: u64) -> Result<()> {
         let e = &self.engine;
         e.check_writable()?;
+        let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
+        let _lock = e.agent_lock(m.agent_id);
         e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         e.commit(WalEntry::DeleteMemories { ids: vec![memory_id] })?;
         Ok(())
+    }
+
+    /// Pins a memory: from now on it is never forgotten, expired (its TTL is
+    /// suspended), evicted by `max_memories_per_agent_type`, or absorbed by a
+    /// merge — a near-duplicate of it is absorbed *into* it instead. Idempotent.
+    pub fn pin_memory(&self, memory_id: u64) -> Result<()> {
+        self.set_pinned(memory_id, true)
+    }
+
+    /// Unpins a memory. A TTL that ran out while it was pinned applies at
+    /// once: the memory is then expired.
+    pub fn unpin_memory(&self, memory_id: u64) -> Result<()> {
+        self.set_pinned(memory_id, false)
+    }
+
+    fn set_pinned(&self, memory_id: u64, pinned: bool) -> Result<()> {
+        let e = &self.engine;
+        e.check_writable()?;
+        if !e.has_lifecycle_columns()? {
+            return Err(Error::corrupted("the memories table was not migrated"));
+        }
+        let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
+        let _lock = e.agent_lock(m.agent_id);
+        let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
+        if m.pinned != pinned {
+            let patch = MemoryPatch { pinned: Some(pinned), ..Default::default() };
+            e.commit(WalEntry::UpdateMemories { ids: vec![memory_id], patch, delete: Vec::new() })?;
+        }
+        Ok(())
+    }
+
+    /// Runs the store-time merge over the agent's existing memories: per
+    /// type, oldest first, each memory gathers the later ones that are exact
+    /// duplicates of it or (unless the policy is `keep_both`) within
+    /// `memory_merge_threshold` cosine of it, and the group collapses into
+    /// the survivor the policy picks (a pinned member if any; `keep_both`
+    /// keeps the oldest of exact duplicates). One WAL record per group.
+    pub fn consolidate(&self, agent_id: u64) -> Result<ConsolidationReport> {
+        let e = &self.engine;
+        e.check_writable()?;
+        let _lock = e.agent_lock(agent_id);
+        let memories = self.list_memories(agent_id)?;
+        let policy = e.opts.memory_merge_policy;
+        let mut report = ConsolidationReport { agent_id, examined: memories.len(), ..Default::default() };
+        let mut removed = 0;
+        for group in merge::group_duplicates(&memories, e.opts.memory_merge_threshold, policy) {
+            let members: Vec<&Memory> = group.iter().map(|&i| &memories[i]).collect();
+            // Under keep_both a group holds only exact duplicates: the oldest stays.
+            let s = merge::choose_survivor(policy, &members).unwrap_or(0);
+            let keeper = members[s];
+            let absorbed: Vec<&Memory> =
+                members.iter().enumerate().filter(|(i, m)| *i != s && !m.pinned).map(|(_, m)| *m).collect();
+            if absorbed.is_empty() {
+                continue;
+            }
+            let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).collect();
+            let patch = merge::absorb_patch(keeper, &absorbed, false);
+            e.commit(WalEntry::UpdateMemories { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
+            removed += delete.len();
+            report.groups.push(MergeGroup { memory_type: keeper.memory_type, kept: keeper.memory_id, absorbed: delete });
+        }
+        report.remaining = report.examined - removed;
+        Ok(report)
     }
 
     /// Candidates by vector similarity (`candidate_factor` × `limit`), re-ranked by
@@ -288,7 +659,7 @@ impl AgentDb {
         if options.record_access && !scored.is_empty() && !e.opts.read_only {
             let ids = scored.iter().map(|s| s.memory.memory_id).collect();
             let patch = MemoryPatch { access_increment: 1, last_access_ms: Some(now), ..Default::default() };
-            e.commit(WalEntry::PatchMemories { ids, patch })?;
+            e.commit(WalEntry::UpdateMemories { ids, patch, delete: Vec::new() })?;
         }
         Ok(scored)
     }
@@ -303,16 +674,18 @@ impl AgentDb {
 
     /// Forgets the agent's memories older than `policy.older_than` whose
     /// decayed importance is below `policy.min_importance`. Returns how many.
+    /// Pinned memories are never forgotten.
     pub fn forget(&self, agent_id: u64, policy: &ForgetPolicy) -> Result<usize> {
         let e = &self.engine;
         e.check_writable()?;
         types::validate_importance(policy.min_importance)?;
+        let _lock = e.agent_lock(agent_id);
         let now = now_ms();
         let cutoff = now - i64::try_from(policy.older_than.as_millis()).unwrap_or(i64::MAX);
         let doomed: Vec<u64> = self
             .list_memories(agent_id)?
             .into_iter()
-            .filter(|m| m.created_at_ms <= cutoff)
+            .filter(|m| !m.pinned && m.created_at_ms <= cutoff)
             .filter(|m| scoring::decayed_importance(m, now, policy.decay_half_life) < policy.min_importance)
             .map(|m| m.memory_id)
             .collect();
@@ -326,37 +699,7 @@ impl AgentDb {
     pub fn list_memories(&self, agent_id: u64) -> Result<Vec<Memory>> {
         let e = &self.engine;
         e.check_open()?;
-        let now = now_ms();
-        let _gate = e.drain_gate.read();
-        let (fresh, tombstones): (Vec<Stored<Memory>>, Vec<u64>) = {
-            let m = e.mem.read();
-            let fresh =
-                m.memories.values().filter(|s| s.value.agent_id == agent_id).map(|s| compose(s, m.patches_of(s.lsn))).collect();
-            (fresh, m.memory_tombstones.keys().copied().collect())
-        };
-        let pred = filter::u64_eq("agent_id", agent_id).and(filter::not_expired(now));
-        let batches = e.block_on(tables::query(&e.memories_tbl, Some(pred), None, None, None))?;
-        let mut best: HashMap<u64, Stored<Memory>> = HashMap::new();
-        {
-            let m = e.mem.read();
-            for b in &batches {
-                for (row, _) in tables::memories_from_batch(b)? {
-                    let id = row.value.memory_id;
-                    if tombstones.contains(&id) {
-                        continue;
-                    }
-                    let row = compose(&row, m.patches_of(id));
-                    if best.get(&id).is_none_or(|o| o.lsn < row.lsn) {
-                        best.insert(id, row);
-                    }
-                }
-            }
-        }
-        drop(_gate);
-        for row in fresh {
-            best.insert(row.value.memory_id, row);
-        }
-        let mut out: Vec<Memory> = best.into_values().map(|s| s.value).filter(|m| !m.is_expired(now)).collect();
+        let mut out = e.live_memories(agent_id, None, None, |_| true)?;
         out.sort_by_key(|m| (m.created_at_ms, m.memory_id));
         Ok(out)
     }

@@ -75,6 +75,9 @@ pub struct Options {
     pub maintenance_interval: Option<Duration>,
     /// Lance table versions older than this are pruned by maintenance.
     pub version_retention: Duration,
+    /// Which old state versions maintenance deletes (default: none, every
+    /// version is kept). Latest versions and snapshots always stay.
+    pub state_retention: crate::states::StateRetention,
     /// Rotate the WAL segment once it grows past this size.
     pub wal_segment_bytes: u64,
     /// Dimension of memory embeddings (384 for the built-in MiniLM model).
@@ -90,7 +93,32 @@ pub struct Options {
     /// RAG chunk size and overlap, in characters.
     pub chunk_chars: usize,
     pub chunk_overlap: usize,
+    // Memory lifecycle (issue 7)
+    /// A memory stored (or consolidated) with a cosine similarity at least
+    /// this high to another memory of the same agent and type is a
+    /// near-duplicate, resolved by `memory_merge_policy`. Default
+    /// `DEFAULT_MEMORY_MERGE_THRESHOLD` (0.88), measured on the built-in MiniLM.
+    pub memory_merge_threshold: f32,
+    /// What happens to near-duplicates (default: keep the newest).
+    pub memory_merge_policy: crate::memories::MergePolicy,
+    /// Keep at most this many memories per agent and memory type: a store
+    /// beyond it evicts the lowest-scoring unpinned ones (`None`: no limit).
+    pub max_memories_per_agent_type: Option<usize>,
 }
+
+/// Cosine at which two memories are near-duplicates, chosen on real
+/// all-MiniLM-L6-v2 vectors (tests/memory_lifecycle.rs,
+/// `default_threshold_separates_paraphrases_from_different_facts`):
+/// paraphrases of one fact measured 0.65–0.99 (most restatements 0.85–0.97),
+/// different facts about one topic 0.42–0.87 when a content word differs
+/// ("vegetarian"/"vegan" 0.870, "the user's wife works as a nurse" 0.865).
+/// 0.88 sits just above that, so a false merge needs a closer pair than any
+/// measured one with a different content word, at the cost of leaving the
+/// loosest paraphrases (< 0.88) unmerged. MiniLM cannot separate facts that
+/// differ only in a slot value — a weekday or a time (0.95–0.98) — or in a
+/// verb ("lives in" vs "works in" Berlin, 0.91): those merge, and with the
+/// default `keep_newest` the newest value survives as an update would.
+pub const DEFAULT_MEMORY_MERGE_THRESHOLD: f32 = 0.88;
 
 /// An `Embedder` carried in `Options` (which must be `Debug + Clone`).
 #[derive(Clone)]
@@ -116,6 +144,7 @@ impl Default for Options {
             latest_cache_bytes: 64 * 1024 * 1024,
             maintenance_interval: Some(Duration::from_secs(60)),
             version_retention: Duration::from_secs(3600),
+            state_retention: crate::states::StateRetention::default(),
             wal_segment_bytes: 64 * 1024 * 1024,
             memory_dimension: crate::embed::MINILM_DIMENSION,
             model_dir: None,
@@ -123,6 +152,10 @@ impl Default for Options {
             ann_index_threshold: 20_000,
             chunk_chars: crate::rag::DEFAULT_CHUNK_CHARS,
             chunk_overlap: crate::rag::DEFAULT_CHUNK_OVERLAP,
+            // Memory lifecycle (issue 7)
+            memory_merge_threshold: DEFAULT_MEMORY_MERGE_THRESHOLD,
+            memory_merge_policy: crate::memories::MergePolicy::KeepNewest,
+            max_memories_per_agent_type: None,
         }
     }
 }
@@ -158,6 +191,7 @@ impl Options {
         if self.chunk_chars == 0 || self.chunk_overlap >= self.chunk_chars {
             return Err(crate::Error::invalid("chunk_chars must be > 0 and chunk_overlap < chunk_chars"));
         }
+        self.state_retention.validate()?;
         if self.wal_segment_bytes < 4096 {
             return Err(crate::Error::invalid("wal_segment_bytes must be >= 4096"));
         }
@@ -165,6 +199,13 @@ impl Options {
             if d.is_zero() {
                 return Err(crate::Error::invalid("fsync batch interval must be > 0"));
             }
+        }
+        // Memory lifecycle (issue 7)
+        if !(self.memory_merge_threshold > 0.0 && self.memory_merge_threshold <= 1.0) {
+            return Err(crate::Error::invalid("memory_merge_threshold must be in (0, 1]"));
+        }
+        if self.max_memories_per_agent_type == Some(0) {
+            return Err(crate::Error::invalid("max_memories_per_agent_type must be >= 1 (None: no limit)"));
         }
         Ok(())
     }

@@ -12,6 +12,7 @@
 //!   never overwrite a newer save, nor resurrect a deleted agent.
 
 pub(crate) mod cache;
+mod retention;
 mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -23,6 +24,7 @@ use bytes::Bytes;
 use lancedb::expr::{col, is_in, lit};
 
 pub(crate) use types::validate_metadata;
+pub use retention::{GcReport, StateRetention};
 pub use types::{AgentState, HistoryQuery, Snapshot, StateType, MAX_HISTORY_LIMIT, MAX_NAME_BYTES};
 
 use crate::engine::{now_ms, Engine};

@@ -2,12 +2,20 @@
 
 use std::time::Duration;
 
-use agentdb::{AgentDb, Error, ForgetPolicy, MemoryFilter, MemoryType, NewMemory, Options, RetrieveOptions};
+use agentdb::{AgentDb, Error, ForgetPolicy, MemoryFilter, MemoryType, MergePolicy, NewMemory, Options, RetrieveOptions};
 
 const DIM: usize = 384;
 
+/// These tests give distinct memories identical synthetic vectors on
+/// purpose (to isolate importance and recency), so near-duplicate merging
+/// is off here; tests/memory_lifecycle.rs covers it.
 fn quiet() -> Options {
-    Options { flush_interval: Duration::from_secs(3600), maintenance_interval: None, ..Options::default() }
+    Options {
+        flush_interval: Duration::from_secs(3600),
+        maintenance_interval: None,
+        memory_merge_policy: MergePolicy::KeepBoth,
+        ..Options::default()
+    }
 }
 
 /// A unit vector pointing mostly along axis `i`, a little along `j`.

@@ -70,6 +70,7 @@ mod tests {
             created_at_ms: 0,
             expires_at_ms: None,
             metadata: Default::default(),
+            pinned: false,
         }
     }
 

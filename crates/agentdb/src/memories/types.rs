@@ -66,14 +66,29 @@ pub struct Memory {
     /// ms since the Unix epoch; equals `created_at_ms` until first retrieved.
     pub last_access_ms: i64,
     pub created_at_ms: i64,
-    /// After this instant the memory is never returned, then purged.
+    /// After this instant the memory is never returned, then purged
+    /// (unless pinned).
     pub expires_at_ms: Option<i64>,
     pub metadata: BTreeMap<String, String>,
+    /// Pinned memories are never forgotten, expired, evicted by limits or
+    /// merged away (see `AgentDb::pin_memory`).
+    #[serde(default)]
+    pub pinned: bool,
 }
 
+/// Metadata key under which a merged memory lists the ids it absorbed
+/// (comma-separated, oldest merge first).
+pub const ABSORBED_IDS_KEY: &str = "absorbed_ids";
+
 impl Memory {
+    /// A pinned memory never expires; its TTL applies again once unpinned.
     pub fn is_expired(&self, now_ms: i64) -> bool {
-        self.expires_at_ms.is_some_and(|t| t <= now_ms)
+        !self.pinned && self.expires_at_ms.is_some_and(|t| t <= now_ms)
+    }
+
+    /// The ids this memory absorbed by merging (metadata `absorbed_ids`).
+    pub fn absorbed_ids(&self) -> Vec<u64> {
+        parse_id_list(self.metadata.get(ABSORBED_IDS_KEY).map_or("", |s| s.as_str()))
     }
 
     pub(crate) fn footprint(&self) -> usize {
@@ -216,6 +231,104 @@ impl Default for ForgetPolicy {
             decay_half_life: Duration::from_secs(30 * 24 * 3600),
         }
     }
+}
+
+/// What happens to a near-duplicate (cosine ≥ `Options::memory_merge_threshold`,
+/// same agent and type) of a memory being stored or consolidated.
+///
+/// Whatever the policy, the survivor takes the highest importance, the sum
+/// of the access counts (+1 for the restatement), the latest access, the
+/// latest expiry (none beats any), the metadata keys it lacked, and lists
+/// every absorbed id under `absorbed_ids`. A pinned memory is never
+/// absorbed: it absorbs its unpinned near-duplicates instead.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum MergePolicy {
+    /// The most recent memory (for a store: the new one) survives. The
+    /// default: a restated fact is usually restated because it is current,
+    /// and the near-duplicates MiniLM cannot tell apart from paraphrases
+    /// are mostly updates of one slot (a day, a time), where the newest
+    /// value is the right one to keep.
+    #[default]
+    KeepNewest,
+    /// The most important memory survives (ties: the newest).
+    KeepMostImportant,
+    /// Near-duplicates are all kept (exact duplicates are still not stored twice).
+    KeepBoth,
+}
+
+impl MergePolicy {
+    pub const ALL: [MergePolicy; 3] = [MergePolicy::KeepNewest, MergePolicy::KeepMostImportant, MergePolicy::KeepBoth];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MergePolicy::KeepNewest => "keep_newest",
+            MergePolicy::KeepMostImportant => "keep_most_important",
+            MergePolicy::KeepBoth => "keep_both",
+        }
+    }
+}
+
+impl fmt::Display for MergePolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for MergePolicy {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        MergePolicy::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
+            Error::invalid(format!("unknown merge policy {s:?} (expected keep_newest, keep_most_important or keep_both)"))
+        })
+    }
+}
+
+/// What `store_memory_outcome` did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum StoreKind {
+    /// A new memory.
+    Stored,
+    /// Same agent, type and normalised content as `memory_id`, which was
+    /// refreshed instead (access +1, importance raised to the new one's).
+    Duplicate,
+    /// Merged with near-duplicates; `absorbed` are the ids that no longer
+    /// exist (when an existing memory survived, this includes the id the new
+    /// memory would have had).
+    Merged { absorbed: Vec<u64> },
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct StoreOutcome {
+    /// The memory that now holds the content: new, or the one it merged into.
+    pub memory_id: u64,
+    pub kind: StoreKind,
+    /// Memories deleted to respect `Options::max_memories_per_agent_type`.
+    pub evicted: Vec<u64>,
+}
+
+/// One merge made by `consolidate`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct MergeGroup {
+    pub memory_type: MemoryType,
+    pub kept: u64,
+    pub absorbed: Vec<u64>,
+}
+
+/// What `consolidate` merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct ConsolidationReport {
+    pub agent_id: u64,
+    /// Live memories of the agent before.
+    pub examined: usize,
+    pub groups: Vec<MergeGroup>,
+    /// Live memories of the agent after.
+    pub remaining: usize,
+}
+
+pub(crate) fn parse_id_list(s: &str) -> Vec<u64> {
+    s.split(',').filter_map(|p| p.trim().parse().ok()).collect()
 }
 
 pub const MAX_RETRIEVE_LIMIT: usize = 10_000;

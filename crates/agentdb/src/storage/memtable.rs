@@ -26,10 +26,12 @@ pub enum WalEntry {
     CreateSnapshot(Snapshot),
     /// Removes every state and snapshot of the agent written before this record.
     DeleteAgent { agent_id: u64 },
-    /// A new memory; its id is the LSN of this record.
-    StoreMemory(Memory),
-    /// A change to existing memories, as a delta so replays compose exactly.
-    PatchMemories { ids: Vec<u64>, patch: MemoryPatch },
+    /// A new memory; its id is the LSN of this record. Written before issue 7
+    /// (a `Memory` without `pinned`): decoded from old logs, never written.
+    StoreMemory(LegacyMemory),
+    /// A change to existing memories. Written before issue 7: decoded from
+    /// old logs, never written (see `UpdateMemories`).
+    PatchMemories { ids: Vec<u64>, patch: LegacyMemoryPatch },
     /// Removes memories (ids are never reused, so no LSN bound is needed).
     DeleteMemories { ids: Vec<u64> },
     /// Inserts or replaces vectors of a collection, whole.
@@ -38,6 +40,13 @@ pub enum WalEntry {
     /// A whole document with its chunks and vectors (replaces any earlier version).
     IndexDocument(IndexedDocument),
     DeleteDocument { doc_id: String },
+    /// A new memory (id = this LSN) and the memories it absorbed or evicted,
+    /// removed in the same record: after a crash either all of it happened
+    /// or none of it.
+    StoreMemoryWith { memory: Memory, delete: Vec<u64> },
+    /// A delta applied to `ids` and the removal of `delete`, as one record
+    /// (a merge into an existing memory, a duplicate's refresh, a pin).
+    UpdateMemories { ids: Vec<u64>, patch: MemoryPatch, delete: Vec<u64> },
 }
 
 /// Unflushed changes of one vector collection.
@@ -48,22 +57,107 @@ pub struct CollectionMem {
     pub tombstones: HashMap<String, u64>,
 }
 
-/// A change to a memory: absolute importance, access counted as increments.
+/// A change to a memory, as deltas that compose in LSN order: absolute
+/// importance, access counted as increments, and the merge/pin changes.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct MemoryPatch {
     pub importance: Option<f32>,
     pub access_increment: u64,
     pub last_access_ms: Option<i64>,
+    /// Raises importance to at least this (a duplicate or merge never lowers it,
+    /// and a concurrent `update_memory_importance` is not overwritten by a stale max).
+    pub importance_floor: Option<f32>,
+    pub pinned: Option<bool>,
+    /// Replaces the expiry (`Some(None)`: never expires).
+    pub expires_at_ms: Option<Option<i64>>,
+    /// Metadata entries added where the key is absent.
+    pub metadata_defaults: BTreeMap<String, String>,
+    /// Ids appended to the `absorbed_ids` metadata list.
+    pub absorbed_ids: Vec<u64>,
+    /// The LSN of the record carrying this patch is appended too: the id a
+    /// new memory would have had when it merged into an existing one.
+    pub absorbs_own_record: bool,
 }
 
 impl MemoryPatch {
-    pub fn apply(&self, m: &mut Memory) {
+    /// Applies the patch written at `lsn`.
+    pub fn apply(&self, lsn: u64, m: &mut Memory) {
         if let Some(i) = self.importance {
             m.importance = i;
+        }
+        if let Some(f) = self.importance_floor {
+            m.importance = m.importance.max(f);
         }
         m.access_count += self.access_increment;
         if let Some(t) = self.last_access_ms {
             m.last_access_ms = m.last_access_ms.max(t);
+        }
+        if let Some(p) = self.pinned {
+            m.pinned = p;
+        }
+        if let Some(e) = self.expires_at_ms {
+            m.expires_at_ms = e;
+        }
+        for (k, v) in &self.metadata_defaults {
+            m.metadata.entry(k.clone()).or_insert_with(|| v.clone());
+        }
+        if !self.absorbed_ids.is_empty() || self.absorbs_own_record {
+            let own = self.absorbs_own_record.then_some(lsn);
+            crate::memories::append_absorbed_ids(&mut m.metadata, self.absorbed_ids.iter().copied().chain(own));
+        }
+    }
+}
+
+/// `Memory` as framed in the WAL before issue 7.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LegacyMemory {
+    pub memory_id: u64,
+    pub agent_id: u64,
+    pub memory_type: crate::memories::MemoryType,
+    pub content: String,
+    pub embedding: Vec<f32>,
+    pub importance: f32,
+    pub access_count: u64,
+    pub last_access_ms: i64,
+    pub created_at_ms: i64,
+    pub expires_at_ms: Option<i64>,
+    pub metadata: BTreeMap<String, String>,
+}
+
+impl From<LegacyMemory> for Memory {
+    fn from(m: LegacyMemory) -> Memory {
+        Memory {
+            memory_id: m.memory_id,
+            agent_id: m.agent_id,
+            memory_type: m.memory_type,
+            content: m.content,
+            embedding: m.embedding,
+            importance: m.importance,
+            access_count: m.access_count,
+            last_access_ms: m.last_access_ms,
+            created_at_ms: m.created_at_ms,
+            expires_at_ms: m.expires_at_ms,
+            metadata: m.metadata,
+            pinned: false,
+        }
+    }
+}
+
+/// `MemoryPatch` as framed in the WAL before issue 7.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct LegacyMemoryPatch {
+    pub importance: Option<f32>,
+    pub access_increment: u64,
+    pub last_access_ms: Option<i64>,
+}
+
+impl From<LegacyMemoryPatch> for MemoryPatch {
+    fn from(p: LegacyMemoryPatch) -> MemoryPatch {
+        MemoryPatch {
+            importance: p.importance,
+            access_increment: p.access_increment,
+            last_access_ms: p.last_access_ms,
+            ..Default::default()
         }
     }
 }
@@ -73,7 +167,7 @@ pub fn compose(base: &Stored<Memory>, patches: &[(u64, MemoryPatch)]) -> Stored<
     let mut out = base.clone();
     for (lsn, p) in patches {
         if *lsn > base.lsn {
-            p.apply(&mut out.value);
+            p.apply(*lsn, &mut out.value);
             out.lsn = out.lsn.max(*lsn);
         }
     }
@@ -207,35 +301,18 @@ impl Memtable {
                 self.agent_tombstones.insert(agent_id, lsn);
                 self.records += 1;
             }
-            WalEntry::StoreMemory(mut memory) => {
-                memory.memory_id = lsn;
-                self.bytes += memory.footprint();
-                self.records += 1;
-                self.memories.insert(lsn, Arc::new(Stored { lsn, value: memory }));
+            WalEntry::StoreMemory(memory) => self.store_memory(lsn, memory.into()),
+            WalEntry::PatchMemories { ids, patch } => self.patch_memories(lsn, ids, &patch.into()),
+            WalEntry::DeleteMemories { ids } => self.delete_memories(lsn, ids),
+            WalEntry::StoreMemoryWith { memory, delete } => {
+                debug_assert!(!delete.contains(&lsn), "a memory cannot absorb itself");
+                self.delete_memories(lsn, delete);
+                self.store_memory(lsn, memory);
             }
-            WalEntry::PatchMemories { ids, patch } => {
-                for id in ids {
-                    if self.memory_tombstones.contains_key(&id) {
-                        continue;
-                    }
-                    self.bytes += PATCH_FOOTPRINT_BYTES;
-                    self.records += 1;
-                    self.memory_patches.entry(id).or_default().push((lsn, patch.clone()));
-                }
-            }
-            WalEntry::DeleteMemories { ids } => {
-                for id in ids {
-                    if let Some(m) = self.memories.remove(&id) {
-                        self.bytes -= m.value.footprint();
-                        self.records -= 1;
-                    }
-                    if let Some(p) = self.memory_patches.remove(&id) {
-                        self.bytes -= p.len() * PATCH_FOOTPRINT_BYTES;
-                        self.records -= p.len();
-                    }
-                    self.memory_tombstones.insert(id, lsn);
-                    self.records += 1;
-                }
+            WalEntry::UpdateMemories { ids, patch, delete } => {
+                debug_assert!(ids.iter().all(|id| !delete.contains(id)), "a survivor cannot be deleted by its own merge");
+                self.patch_memories(lsn, ids, &patch);
+                self.delete_memories(lsn, delete);
             }
             WalEntry::UpsertVectors { collection, rows } => {
                 let cm = self.vectors.entry(collection).or_default();
@@ -284,6 +361,40 @@ impl Memtable {
                         self.records -= 1;
                     }
                 }
+            }
+        }
+    }
+
+    fn store_memory(&mut self, lsn: u64, mut memory: Memory) {
+        memory.memory_id = lsn;
+        self.bytes += memory.footprint();
+        self.records += 1;
+        self.memories.insert(lsn, Arc::new(Stored { lsn, value: memory }));
+    }
+
+    fn patch_memories(&mut self, lsn: u64, ids: Vec<u64>, patch: &MemoryPatch) {
+        for id in ids {
+            if self.memory_tombstones.contains_key(&id) {
+                continue;
+            }
+            self.bytes += PATCH_FOOTPRINT_BYTES;
+            self.records += 1;
+            self.memory_patches.entry(id).or_default().push((lsn, patch.clone()));
+        }
+    }
+
+    fn delete_memories(&mut self, lsn: u64, ids: Vec<u64>) {
+        for id in ids {
+            if let Some(m) = self.memories.remove(&id) {
+                self.bytes -= m.value.footprint();
+                self.records -= 1;
+            }
+            if let Some(p) = self.memory_patches.remove(&id) {
+                self.bytes -= p.len() * PATCH_FOOTPRINT_BYTES;
+                self.records -= p.len();
+            }
+            if self.memory_tombstones.insert(id, lsn).is_none() {
+                self.records += 1;
             }
         }
     }
@@ -428,5 +539,80 @@ impl Memtable {
             .take_while(|(k, _)| k.0 == agent_id)
             .map(|(_, v)| v.clone())
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // Frames written by the version before issue 7 (captured from it): a
+    // log left by a crash of that version must still replay.
+    const OLD_STORE_MEMORY: [u8; 49] = [
+        3, 0, 7, 0, 6, 104, 195, 169, 108, 108, 111, 2, 0, 0, 0, 63, 0, 0, 128, 191, 0, 0, 128, 62, 3, 246, 161, 171,
+        254, 249, 98, 128, 160, 171, 254, 249, 98, 1, 128, 192, 226, 133, 227, 104, 1, 1, 107, 1, 118,
+    ];
+    const OLD_PATCH_MEMORIES: [u8; 18] = [4, 2, 5, 172, 2, 1, 0, 0, 64, 63, 2, 1, 206, 175, 171, 254, 249, 98];
+    const OLD_DELETE_MEMORIES: [u8; 3] = [5, 1, 9];
+
+    #[test]
+    fn memory_records_of_the_previous_version_still_replay() {
+        let mut m = Memtable::default();
+        m.apply(10, WalEntry::decode(&OLD_STORE_MEMORY).unwrap());
+        m.apply(11, WalEntry::decode(&OLD_PATCH_MEMORIES).unwrap());
+        let stored = m.memory(10).unwrap().unwrap().value;
+        assert_eq!((stored.agent_id, stored.content.as_str(), stored.embedding.as_slice()), (7, "héllo", &[0.5, -1.0][..]));
+        assert_eq!(stored.expires_at_ms, Some(1_800_000_000_000));
+        assert_eq!(stored.metadata["k"], "v");
+        assert!(!stored.pinned);
+        match WalEntry::decode(&OLD_PATCH_MEMORIES).unwrap() {
+            WalEntry::PatchMemories { ids, patch } => {
+                assert_eq!(ids, vec![5, 300]);
+                assert_eq!(
+                    patch,
+                    LegacyMemoryPatch { importance: Some(0.75), access_increment: 2, last_access_ms: Some(1_700_000_000_999) }
+                );
+            }
+            other => panic!("decoded {other:?}"),
+        }
+        assert!(matches!(WalEntry::decode(&OLD_DELETE_MEMORIES).unwrap(), WalEntry::DeleteMemories { ids } if ids == vec![9]));
+    }
+
+    fn memory(agent_id: u64) -> Memory {
+        Memory {
+            memory_id: 0,
+            agent_id,
+            memory_type: crate::memories::MemoryType::Semantic,
+            content: "x".into(),
+            embedding: vec![1.0],
+            importance: 0.5,
+            access_count: 0,
+            last_access_ms: 0,
+            created_at_ms: 0,
+            expires_at_ms: None,
+            metadata: BTreeMap::new(),
+            pinned: false,
+        }
+    }
+
+    #[test]
+    fn a_merge_is_one_record_that_stores_and_deletes_together() {
+        let mut m = Memtable::default();
+        m.apply(1, WalEntry::StoreMemoryWith { memory: memory(1), delete: vec![] });
+        m.apply(2, WalEntry::StoreMemoryWith { memory: memory(1), delete: vec![] });
+        let entry = WalEntry::StoreMemoryWith { memory: memory(1), delete: vec![1, 2] };
+        let bytes = entry.encode().unwrap();
+        m.apply(3, WalEntry::decode(&bytes).unwrap());
+        assert!(matches!(m.memory(1), Some(None)) && matches!(m.memory(2), Some(None)));
+        assert_eq!(m.memory(3).unwrap().unwrap().value.memory_id, 3);
+        let patch = MemoryPatch { pinned: Some(true), absorbs_own_record: true, ..Default::default() };
+        m.apply(4, WalEntry::UpdateMemories { ids: vec![3], patch, delete: vec![] });
+        let merged = m.memory(3).unwrap().unwrap();
+        assert!(merged.value.pinned);
+        assert_eq!((merged.lsn, merged.value.absorbed_ids()), (4, vec![4]));
+        // Records count: 3 memories − 2 deleted + 2 tombstones + 1 patch.
+        assert_eq!(m.records, 4);
+        m.drain_through(4);
+        assert_eq!((m.records, m.bytes), (0, 0));
     }
 }

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, ArrayRef, FixedSizeListArray, Float32Array, Int64Array, LargeBinaryArray, RecordBatch, StringArray,
+    Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, LargeBinaryArray, RecordBatch, StringArray,
     UInt32Array, UInt64Array,
 };
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
@@ -83,8 +83,16 @@ pub fn memories_schema(dimension: usize) -> SchemaRef {
         Field::new("created_at_ms", DataType::Int64, false),
         Field::new("expires_at_ms", DataType::Int64, true),
         Field::new("metadata", DataType::Utf8, false),
+        // Issue 7 (memory lifecycle). Last, so a table migrated with
+        // `add_columns` has the same column order as a new one.
+        Field::new("pinned", DataType::Boolean, false),
+        Field::new("content_hash", DataType::UInt64, false),
     ]))
 }
+
+/// Columns of `memories` added after its first release, with the
+/// migration (`memories::migrate_table`) that fills them in old tables.
+pub const MEMORY_LIFECYCLE_COLUMNS: [&str; 2] = ["pinned", "content_hash"];
 
 /// The dimension of a table's `embedding` column.
 pub fn embedding_dimension(schema: &Schema) -> Option<usize> {
@@ -117,24 +125,32 @@ pub fn memories_to_batch(rows: &[&Stored<Memory>], dimension: usize) -> Result<R
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.value.created_at_ms))),
         Arc::new(Int64Array::from(rows.iter().map(|r| r.value.expires_at_ms).collect::<Vec<_>>())),
         Arc::new(StringArray::from_iter_values(metadata.iter())),
+        Arc::new(BooleanArray::from(rows.iter().map(|r| r.value.pinned).collect::<Vec<_>>())),
+        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| crate::memories::content_hash(&r.value.content)))),
     ];
     Ok(RecordBatch::try_new(memories_schema(dimension), columns)?)
 }
 
 /// Decodes memory rows; also returns `_distance` when the batch came from a vector search.
+///
+/// Tolerates projections without `content` or `embedding` (they decode as
+/// empty) and tables not yet migrated to the lifecycle columns (`pinned`
+/// decodes as false): a read-only open of an old database never migrates.
 pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<(Stored<Memory>, Option<f32>)>> {
     let lsn = column::<UInt64Array>(batch, "lsn")?;
     let id = column::<UInt64Array>(batch, "memory_id")?;
     let agent = column::<UInt64Array>(batch, "agent_id")?;
     let mtype = column::<StringArray>(batch, "memory_type")?;
-    let content = column::<StringArray>(batch, "content")?;
-    let emb = column::<FixedSizeListArray>(batch, "embedding")?;
-    let emb_values = emb
-        .values()
-        .as_any()
-        .downcast_ref::<Float32Array>()
-        .ok_or_else(|| Error::corrupted("embedding values are not f32"))?;
-    let dim = emb.value_length() as usize;
+    let content = optional_column::<StringArray>(batch, "content")?;
+    let emb = optional_column::<FixedSizeListArray>(batch, "embedding")?;
+    let emb_values = match emb {
+        Some(e) => Some(
+            e.values().as_any().downcast_ref::<Float32Array>().ok_or_else(|| Error::corrupted("embedding values are not f32"))?,
+        ),
+        None => None,
+    };
+    let dim = emb.map_or(0, |e| e.value_length() as usize);
+    let pinned = optional_column::<BooleanArray>(batch, "pinned")?;
     let importance = column::<Float32Array>(batch, "importance")?;
     let access = column::<UInt64Array>(batch, "access_count")?;
     let last = column::<Int64Array>(batch, "last_access_ms")?;
@@ -150,7 +166,13 @@ pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<(Stored<Memory>, O
                 .value(i)
                 .parse()
                 .map_err(|_| Error::corrupted(format!("unknown memory type {:?}", mtype.value(i))))?;
-            let start = emb.value_offset(i) as usize;
+            let embedding = match (emb, emb_values) {
+                (Some(e), Some(values)) => {
+                    let start = e.value_offset(i) as usize;
+                    values.values()[start..start + dim].to_vec()
+                }
+                _ => Vec::new(),
+            };
             Ok((
                 Stored {
                     lsn: lsn.value(i),
@@ -158,14 +180,15 @@ pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<(Stored<Memory>, O
                         memory_id: id.value(i),
                         agent_id: agent.value(i),
                         memory_type,
-                        content: content.value(i).to_string(),
-                        embedding: emb_values.values()[start..start + dim].to_vec(),
+                        content: content.map(|c| c.value(i).to_string()).unwrap_or_default(),
+                        embedding,
                         importance: importance.value(i),
                         access_count: access.value(i),
                         last_access_ms: last.value(i),
                         created_at_ms: created.value(i),
                         expires_at_ms: (!expires.is_null(i)).then(|| expires.value(i)),
                         metadata,
+                        pinned: pinned.is_some_and(|p| p.is_valid(i) && p.value(i)),
                     },
                 },
                 distance.map(|d| d.value(i)),
@@ -210,6 +233,18 @@ pub fn snapshots_to_batch(rows: &[&Stored<Snapshot>]) -> Result<RecordBatch> {
         Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.value.created_at_ms))),
     ];
     Ok(RecordBatch::try_new(snapshots_schema(), columns)?)
+}
+
+/// A column that may be absent (projected away, or not yet migrated); present but mistyped is corruption.
+fn optional_column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<Option<&'a T>> {
+    match batch.column_by_name(name) {
+        None => Ok(None),
+        Some(c) => c
+            .as_any()
+            .downcast_ref::<T>()
+            .map(Some)
+            .ok_or_else(|| Error::corrupted(format!("column {name} has the wrong type"))),
+    }
 }
 
 fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
@@ -306,6 +341,35 @@ pub mod filter {
     /// Not expired at `now_ms`: no expiry, or expiry in the future.
     pub fn not_expired(now_ms: i64) -> DfExpr {
         col("expires_at_ms").is_null().or(col("expires_at_ms").gt(lit(now_ms)))
+    }
+    /// A memory row visible at `now_ms`: pinned (pinned memories never
+    /// expire) or not expired. `has_pinned` is false only for a table not yet
+    /// migrated (read-only open of an old database), where nothing is pinned.
+    pub fn memory_visible(now_ms: i64, has_pinned: bool) -> DfExpr {
+        if has_pinned {
+            col("pinned").eq(lit(true)).or(not_expired(now_ms))
+        } else {
+            not_expired(now_ms)
+        }
+    }
+    pub fn bool_eq(column: &str, value: bool) -> DfExpr {
+        col(column).eq(lit(value))
+    }
+    /// OR of many predicates as a balanced tree: a left-deep chain of
+    /// thousands of ORs overflows the stack in DataFusion's recursive planner.
+    pub fn any_of(mut parts: Vec<DfExpr>) -> Option<DfExpr> {
+        while parts.len() > 1 {
+            let mut next = Vec::with_capacity(parts.len().div_ceil(2));
+            let mut it = parts.into_iter();
+            while let Some(a) = it.next() {
+                next.push(match it.next() {
+                    Some(b) => a.or(b),
+                    None => a,
+                });
+            }
+            parts = next;
+        }
+        parts.pop()
     }
     pub fn and_all(parts: Vec<DfExpr>) -> Option<DfExpr> {
         parts.into_iter().reduce(|a, b| a.and(b))
