@@ -505,6 +505,18 @@ AgentDbStatus agent_db_flush(const AgentDb *db);
 AgentDbStatus agent_db_compact(const AgentDb *db);
 
 /*
+ Deletes old state versions: keeps the newest `keep_last` versions of each
+ (agent, session) (0: no count bound) and/or those saved within
+ `keep_newer_than_ms` (0: no age bound); latest versions and snapshots
+ always stay. Both 0 uses the retention configured at open. Then compacts
+ and prunes. The number of versions removed goes to `*out_removed` (may be NULL).
+ */
+AgentDbStatus agent_db_gc(const AgentDb *db,
+                          uint64_t keep_last,
+                          uint64_t keep_newer_than_ms,
+                          uint64_t *out_removed);
+
+/*
  Statistics as a JSON object (per-table rows, fragments, versions, bytes,
  WAL and cache figures, last maintenance). Free with `agent_db_string_free`.
  */

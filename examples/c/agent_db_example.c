@@ -385,6 +385,7 @@ int main(int argc, char **argv) {
   OK(agent_db_open(argv[1], &opts, &db));
 
   AgentDb *second = NULL;
+  AgentDbState *st_gc = NULL;
   FAILS_WITH(agent_db_open(argv[1], NULL, &second), AGENT_DB_LOCKED);
 
   states(db);
@@ -395,6 +396,12 @@ int main(int argc, char **argv) {
 
   OK(agent_db_flush(db));
   OK(agent_db_compact(db));
+  uint64_t removed = 0;
+  OK(agent_db_gc(db, 1, 0, &removed)); /* agent 7 session 1: v1 and v3 go; v2 (snapshot) and v4 stay */
+  CHECK(removed >= 2);
+  OK(agent_db_load_state_version(db, 7, 1, 2, &st_gc));
+  agent_db_state_free(st_gc);
+  FAILS_WITH(agent_db_load_state_version(db, 7, 1, 1, &st_gc), AGENT_DB_NOT_FOUND);
   char *stats = NULL;
   OK(agent_db_stats_json(db, &stats));
   CHECK(strstr(stats, "\"tables\"") != NULL);

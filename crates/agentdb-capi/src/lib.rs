@@ -272,6 +272,35 @@ pub unsafe extern "C" fn agent_db_compact(db: *const AgentDb) -> AgentDbStatus {
     })
 }
 
+/// Deletes old state versions: keeps the newest `keep_last` versions of each
+/// (agent, session) (0: no count bound) and/or those saved within
+/// `keep_newer_than_ms` (0: no age bound); latest versions and snapshots
+/// always stay. Both 0 uses the retention configured at open. Then compacts
+/// and prunes. The number of versions removed goes to `*out_removed` (may be NULL).
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_gc(
+    db: *const AgentDb,
+    keep_last: u64,
+    keep_newer_than_ms: u64,
+    out_removed: *mut u64,
+) -> AgentDbStatus {
+    boundary(|| {
+        let db = db_ref(db)?;
+        let report = if keep_last == 0 && keep_newer_than_ms == 0 {
+            db.gc()?
+        } else {
+            db.gc_with(&agentdb::StateRetention {
+                keep_last: (keep_last > 0).then_some(keep_last),
+                keep_newer_than: (keep_newer_than_ms > 0).then(|| Duration::from_millis(keep_newer_than_ms)),
+            })?
+        };
+        if let Some(out) = convert::opt_out(out_removed) {
+            *out = report.state_versions_removed;
+        }
+        Ok(())
+    })
+}
+
 /// Statistics as a JSON object (per-table rows, fragments, versions, bytes,
 /// WAL and cache figures, last maintenance). Free with `agent_db_string_free`.
 #[no_mangle]

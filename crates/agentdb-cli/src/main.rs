@@ -65,6 +65,15 @@ enum Command {
     Stats,
     /// Flush, compact, index and prune old versions now.
     Compact,
+    /// Delete old state versions (keeping every latest version and snapshot), then compact and prune.
+    Gc {
+        /// Keep the newest N versions of each agent/session.
+        #[arg(long)]
+        keep_last: Option<u64>,
+        /// Keep versions saved within this many hours.
+        #[arg(long)]
+        keep_newer_than_hours: Option<f64>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -542,8 +551,22 @@ fn run(cli: Cli) -> Result<(), Error> {
                     );
                 }
                 match &stats.last_maintenance {
-                    Some(m) => println!("  last maintenance: {:.1} ms at {}", m.duration_ms, m.finished_at_ms),
-                    None => println!("  last maintenance: none in this process"),
+                    Some(m) => {
+                        println!("  last maintenance: took {:.1} ms, finished at {} (ms since epoch)", m.duration_ms, m.finished_at_ms);
+                        for t in &m.tables {
+                            println!(
+                                "    {:<10} fragments -{} +{}, pruned {} old version(s) / {} bytes, rows purged {}{}",
+                                t.table,
+                                t.fragments_removed,
+                                t.fragments_added,
+                                t.old_versions_pruned,
+                                t.bytes_removed,
+                                t.rows_purged,
+                                if t.index_created { ", index created" } else { "" }
+                            );
+                        }
+                    }
+                    None => println!("  last maintenance: never"),
                 }
             }
             Ok(())
@@ -566,6 +589,36 @@ fn run(cli: Cli) -> Result<(), Error> {
                         t.old_versions_pruned,
                         t.bytes_removed,
                         if t.index_created { ", created agent_id index" } else { "" }
+                    );
+                }
+            }
+            Ok(())
+        }
+        Command::Gc { keep_last, keep_newer_than_hours } => {
+            let keep_newer_than = match keep_newer_than_hours {
+                Some(h) if h.is_finite() && h >= 0.0 => Some(std::time::Duration::from_secs_f64(h * 3600.0)),
+                Some(h) => return Err(Error::InvalidArgument(format!("--keep-newer-than-hours must be >= 0, got {h}"))),
+                None => None,
+            };
+            let retention = agentdb::StateRetention { keep_last, keep_newer_than };
+            if !retention.is_bounded() {
+                return Err(Error::InvalidArgument("say what to keep: --keep-last N and/or --keep-newer-than-hours H".into()));
+            }
+            let db = open(g, false)?;
+            let bar = quickstart::spinner("collecting garbage");
+            let report = db.gc_with(&retention)?;
+            bar.finish_and_clear();
+            if g.json {
+                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+            } else {
+                println!(
+                    "removed {} old state version(s); maintenance took {:.1} ms",
+                    report.state_versions_removed, report.maintenance.duration_ms
+                );
+                for t in &report.maintenance.tables {
+                    println!(
+                        "  {:<10} fragments -{} +{}, pruned {} old Lance version(s) / {} bytes",
+                        t.table, t.fragments_removed, t.fragments_added, t.old_versions_pruned, t.bytes_removed
                     );
                 }
             }

@@ -177,3 +177,27 @@ fn doc_vector_and_import_commands() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("line 2"), "{}", String::from_utf8_lossy(&bad.stderr));
 }
+
+#[test]
+fn gc_trims_history_and_stats_remember_maintenance() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let save = |i: u32| json_ok(p, &["state", "save", "--agent", "3", "--session", "1", "--data", &format!("step {i}")]);
+    save(1);
+    save(2);
+    json_ok(p, &["state", "snapshot", "--agent", "3", "--session", "1", "--name", "second"]);
+    (3..=6).for_each(|i| {
+        save(i);
+    });
+    let none = agentdb(p, &["gc"]);
+    assert_eq!(none.status.code(), Some(2), "gc without a retention is refused");
+    let report = json_ok(p, &["gc", "--keep-last", "2"]);
+    assert_eq!(report["state_versions_removed"], 3, "1, 3 and 4 go; 2 is the snapshot's, 5 and 6 the last two");
+    let history = json_ok(p, &["state", "history", "--agent", "3", "--session", "1"]);
+    let versions: Vec<u64> = history.as_array().unwrap().iter().map(|s| s["version"].as_u64().unwrap()).collect();
+    assert_eq!(versions, vec![6, 5, 2]);
+    // Another process sees what maintenance last did.
+    let stats = json_ok(p, &["stats"]);
+    let last = &stats["last_maintenance"];
+    assert!(last["tables"].as_array().unwrap().iter().any(|t| t["table"] == "states" && t["rows_purged"] == 3), "{stats}");
+}

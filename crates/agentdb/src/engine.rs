@@ -25,7 +25,7 @@ use lancedb::index::Index;
 use lancedb::table::OptimizeAction;
 use lancedb::Table;
 use parking_lot::{Condvar, Mutex, RwLock};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::options::{FsyncPolicy, Options};
 use crate::states::cache::LatestCache;
@@ -45,7 +45,7 @@ const AGENT_DELETES_PER_COMMIT: usize = 512;
 /// A read-only open retries when a concurrent writer retires WAL segments under it.
 const READ_ONLY_OPEN_ATTEMPTS: usize = 5;
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FlushReport {
     pub flushed_lsn: u64,
     pub states: usize,
@@ -55,7 +55,7 @@ pub struct FlushReport {
     pub duration_ms: f64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct TableMaintenance {
     pub table: String,
     pub fragments_removed: usize,
@@ -67,7 +67,7 @@ pub struct TableMaintenance {
     pub rows_purged: u64,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct MaintenanceReport {
     pub flush: FlushReport,
     pub tables: Vec<TableMaintenance>,
@@ -219,7 +219,7 @@ impl Engine {
             threads: Mutex::new(Vec::new()),
             flush_count: AtomicU64::new(0),
             last_flush_error: Mutex::new(None),
-            last_maintenance: Mutex::new(None),
+            last_maintenance: Mutex::new(read_last_maintenance(path)),
             open_duration: Mutex::new(Duration::ZERO),
         });
         if !engine.opts.read_only {
@@ -794,6 +794,7 @@ impl Engine {
             duration_ms: started.elapsed().as_secs_f64() * 1e3,
             finished_at_ms: now_ms(),
         };
+        write_last_maintenance(&self.path, &report);
         *self.last_maintenance.lock() = Some(report.clone());
         Ok(report)
     }
@@ -861,6 +862,26 @@ fn sync_tree_since(dir: &Path, since: std::time::SystemTime) -> Result<bool> {
         crate::storage::wal::sync_dir(dir)?;
     }
     Ok(touched)
+}
+
+/// The last maintenance report is kept beside the data so `agentdb stats`
+/// in another process can say what maintenance last did.
+const LAST_MAINTENANCE_FILE: &str = "last_maintenance.json";
+
+fn read_last_maintenance(dir: &Path) -> Option<MaintenanceReport> {
+    serde_json::from_slice(&fs::read(dir.join(LAST_MAINTENANCE_FILE)).ok()?).ok()
+}
+
+/// Best effort: a report is informational, so failing to write it never fails maintenance.
+fn write_last_maintenance(dir: &Path, report: &MaintenanceReport) {
+    let tmp = dir.join(format!("{LAST_MAINTENANCE_FILE}.tmp"));
+    let written = serde_json::to_vec(report)
+        .map_err(std::io::Error::other)
+        .and_then(|b| fs::write(&tmp, b))
+        .and_then(|()| fs::rename(&tmp, dir.join(LAST_MAINTENANCE_FILE)));
+    if let Err(e) = written {
+        tracing::warn!(error = %e, "could not record the maintenance report");
+    }
 }
 
 /// Columns with a B-tree index per table: what every point lookup filters on.
