@@ -1,9 +1,15 @@
 #!/usr/bin/env bash
 # The whole test suite: every crate's unit and integration tests (real
 # LanceDB on disk, kill -9 crash tests, the real embedding model, the CLI
-# end to end, and a --quick run of the benchmark harness).
+# end to end, the C example natively and under valgrind, the committed C
+# header, a --quick run of the benchmark harness), then the Zig package's
+# tests and example, then the Python package's tests (incl. the LangGraph
+# and LangChain suites).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export RUST_BACKTRACE=1
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdb-target}"
 cargo test --locked --workspace --all-targets
+bash scripts/test_zig.sh
+bash scripts/test_python.sh
