@@ -291,3 +291,32 @@ def test_key_prefixes_are_independent_spaces(db) -> None:
 def test_unknown_prune_strategy_is_refused(db) -> None:
     with pytest.raises(ValueError):
         AgentDBSaver(db).prune(["t"], strategy="everything")
+
+
+def test_writes_to_an_older_checkpoint_keep_the_heads_writes(db) -> None:
+    saver = AgentDBSaver(db)
+    old = saver.put(_config("t"), _checkpoint(), {"source": "loop", "step": 0}, {})
+    saver.put_writes(old, [("ch", "old-1")], "t1")
+    head = saver.put(old, _checkpoint(), {"source": "loop", "step": 1}, {})
+    assert saver.get_tuple(_config("t")).pending_writes == []
+    saver.put_writes(head, [("ch", "head-1")], "t1")
+    saver.put_writes(old, [("ch", "old-2")], "t2")  # e.g. replaying from the older one
+    latest = saver.get_tuple(_config("t"))
+    assert latest.config == head and latest.pending_writes == [("t1", "ch", "head-1")]
+    assert saver.get_tuple(old).pending_writes == [("t1", "ch", "old-1"), ("t2", "ch", "old-2")]
+    listed = {t.config["configurable"]["checkpoint_id"]: t.pending_writes for t in saver.list(_config("t"))}
+    assert listed == {
+        head["configurable"]["checkpoint_id"]: [("t1", "ch", "head-1")],
+        old["configurable"]["checkpoint_id"]: [("t1", "ch", "old-1"), ("t2", "ch", "old-2")],
+    }
+
+
+def test_concurrent_put_writes_lose_nothing(db) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    saver = AgentDBSaver(db)
+    stored = saver.put(_config("t"), _checkpoint(), {"source": "loop", "step": 0}, {})
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda i: saver.put_writes(stored, [("ch", i)], f"task-{i:03d}"), range(64)))
+    writes = saver.get_tuple(_config("t")).pending_writes
+    assert sorted(w[2] for w in writes) == list(range(64))
