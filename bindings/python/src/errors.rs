@@ -13,15 +13,19 @@ static FROM_ENGINE: PyOnceLock<Py<PyAny>> = PyOnceLock::new();
 
 /// The Python exception for an engine error (`agentdb.errors._from_engine`).
 pub fn to_py(py: Python<'_>, e: agentdb::Error) -> PyErr {
-    let message = e.to_string();
+    coded(py, e.code(), &e.to_string())
+}
+
+/// The exception class of an engine error code, with this message.
+pub fn coded(py: Python<'_>, code: &str, message: &str) -> PyErr {
     let made = FROM_ENGINE
         .import(py, "agentdb.errors", "_from_engine")
-        .and_then(|make| make.call1((e.code(), message.as_str())));
+        .and_then(|make| make.call1((code, message)));
     match made {
         Ok(exc) => PyErr::from_value(exc),
         // Only reachable if agentdb.errors itself is broken; keep the message.
         Err(import_failed) => {
-            let err = PyRuntimeError::new_err(format!("{} ({message})", e.code()));
+            let err = PyRuntimeError::new_err(format!("{code} ({message})"));
             err.set_cause(py, Some(import_failed));
             err
         }

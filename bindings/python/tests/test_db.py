@@ -180,3 +180,54 @@ def test_model_dir_defaults_to_the_installed_package(monkeypatch, db_path):
     monkeypatch.setenv("AGENTDB_MODEL_DIR", "/somewhere/else")
     agentdb.connect(db_path).close()
     assert seen["model_dir"] is None  # the engine reads AGENTDB_MODEL_DIR itself
+
+
+def wait_for_child(pid: int, timeout_s: float = 60.0) -> int:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.01)
+    os.kill(pid, 9)
+    os.waitpid(pid, 0)
+    raise AssertionError("the forked child hung")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork()")
+def test_a_forked_child_cannot_use_or_close_the_parents_handle(db, tmp_path):
+    import gc
+
+    db.states.save(1, 1, b"parent")
+    other = agentdb.connect(tmp_path / "other", memory_dimension=3)
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 10
+        try:
+            try:
+                db.states.load(1, 1)
+                code = 11
+            except agentdb.ClosedError as e:
+                code = 0 if "fork()" in str(e) else 12
+            db.close()  # the child's copy: a no-op, not a flush into the parent's files
+            other.states.save(1, 1, b"never written")  # raises: refused like any call
+            code = 14
+        except agentdb.ClosedError:
+            del other  # dropped in the child: leaked, not closed (no thread joins, no flush)
+            gc.collect()
+        except BaseException:  # noqa: BLE001
+            code = 13
+        finally:
+            os._exit(code)
+    assert wait_for_child(pid) == 0
+    other.states.save(1, 1, b"parent's")
+    del other  # the parent closes the handle the child also held
+    gc.collect()
+    with agentdb.connect(tmp_path / "other", memory_dimension=3) as again:  # the lock was released
+        assert [s.data for s in again.states.history(1)] == [b"parent's"]
+    assert db.states.save(1, 1, b"still the writer") == 2
+    assert db.states.load(1, 1).data == b"still the writer"
+    with pytest.raises(agentdb.LockedError):
+        agentdb.connect(db.path, memory_dimension=3)

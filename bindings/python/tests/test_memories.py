@@ -35,7 +35,7 @@ def test_ttl_sets_expiry_and_expired_memories_vanish(db):
     mid = db.memories.store(1, "short-lived", embedding=[1, 0, 0], ttl_ms=60_000)
     m = db.memories.get(mid)
     assert m.expires_at_ms == pytest.approx(m.created_at_ms + 60_000, abs=5)
-    gone = db.memories.store(1, "gone", embedding=[1, 0, 0], ttl_ms=1)
+    gone = db.memories.store(1, "gone", embedding=[0, 0, 1], ttl_ms=1)  # unlike the first: no merge
     time.sleep(0.01)
     with pytest.raises(agentdb.NotFoundError):
         db.memories.get(gone)
