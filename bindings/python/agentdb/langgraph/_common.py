@@ -30,7 +30,7 @@ def stable_id(*parts: str) -> int:
     """A stable non-zero 63-bit id for a tuple of strings.
 
     Each part is length-prefixed so that ``("a", "bc")`` and ``("ab", "c")``
-    hash differently. Zero is reserved (sessions use it for owner records).
+    hash differently. Zero is never returned (the catalog uses session 0).
     """
     h = hashlib.blake2b(digest_size=8, person=b"agentdb-lgraph")
     for part in parts:

@@ -9,13 +9,9 @@ from pathlib import Path
 import pytest
 
 import agentdb
+from integration_support import open_db
 
 HERE = Path(__file__).parent
-
-
-def open_db(path: Path) -> agentdb.AgentDB:
-    # No background maintenance: the tests assert on reads, never on timing.
-    return agentdb.connect(str(path), maintenance_interval_ms=None)
 
 
 @pytest.fixture

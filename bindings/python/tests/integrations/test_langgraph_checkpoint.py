@@ -19,7 +19,7 @@ from langgraph.types import Command, interrupt
 
 import agentdb.langgraph._common as common
 from agentdb.langgraph import AgentDBSaver
-from conftest import open_db
+from integration_support import open_db
 
 
 def _config(thread: str, ns: str = "", checkpoint_id: str | None = None) -> dict[str, Any]:

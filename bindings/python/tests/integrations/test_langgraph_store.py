@@ -18,7 +18,7 @@ from langgraph.store.sqlite import SqliteStore
 import agentdb
 import agentdb.langgraph.store as store_module
 from agentdb.langgraph import AgentDBStore
-from conftest import open_db
+from integration_support import open_db
 
 DIMS = 8
 
