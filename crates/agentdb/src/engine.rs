@@ -262,6 +262,16 @@ impl Engine {
                 }
                 t
             } else {
+                if name == MEMORIES_TABLE {
+                    // Before `create_empty_table`, which refuses a table whose schema
+                    // differs. A migration commit makes the rollback below run; it
+                    // removes exactly what it would have removed without it.
+                    let since = std::time::SystemTime::now() - LANCE_SYNC_SLACK;
+                    if crate::memories::migrate_existing_table(&conn).await? && opts.fsync != FsyncPolicy::Never {
+                        // The checkpoint below names the migrated version: its files first.
+                        sync_tree_since(Path::new(lance_uri), since)?;
+                    }
+                }
                 let t = conn
                     .create_empty_table(name, schema)
                     .mode(CreateTableMode::exist_ok(|r| r))
@@ -274,13 +284,6 @@ impl Engine {
                     let undo = filter::u64_gt("lsn", ckpt.flushed_lsn);
                     let removed = t.delete(&undo).await?;
                     tracing::info!(table = name, version = current, ?removed, "rolled back a flush interrupted by a crash");
-                }
-                if name == MEMORIES_TABLE {
-                    let since = std::time::SystemTime::now() - LANCE_SYNC_SLACK;
-                    if crate::memories::migrate_table(&t).await? && opts.fsync != FsyncPolicy::Never {
-                        // The checkpoint below names the migrated version: its files first.
-                        sync_tree_since(Path::new(lance_uri), since)?;
-                    }
                 }
                 ckpt.table_versions.insert(name.to_string(), t.version().await?);
                 t

@@ -99,6 +99,15 @@ impl Default for Lifecycle {
     }
 }
 
+/// `migrate_table` on the `memories` table if the database has one.
+pub(crate) async fn migrate_existing_table(conn: &lancedb::Connection) -> Result<bool> {
+    let names = conn.table_names().execute().await?;
+    if !names.iter().any(|n| n == tables::MEMORIES_TABLE) {
+        return Ok(false);
+    }
+    migrate_table(&conn.open_table(tables::MEMORIES_TABLE).execute().await?).await
+}
+
 /// Brings a `memories` table written by the previous version up to the
 /// current schema, in one Lance commit: `pinned` = false and `content_hash`
 /// computed from each row's content (a Lance batch UDF reads only
@@ -581,10 +590,7 @@ impl AgentDb {
 
     fn set_pinned(&self, memory_id: u64, pinned: bool) -> Result<()> {
         let e = &self.engine;
-        e.check_writable()?;
-        if !e.has_lifecycle_columns()? {
-            return Err(Error::corrupted("the memories table was not migrated"));
-        }
+        e.check_writable()?; // a writer migrated the table at open: `pinned` exists
         let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         let _lock = e.agent_lock(m.agent_id);
         let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
