@@ -107,9 +107,24 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Vector {
     }
 }
 
+/// Whether the buffer's elements are in this machine's byte order. PyO3
+/// 0.30's format check takes `>` (big-endian) for native on little-endian
+/// machines, so a byte-swapped array would be read as garbage; such buffers
+/// take the sequence path instead (numpy converts each element).
+fn native_byte_order(buf: &PyUntypedBuffer) -> bool {
+    match buf.format().to_bytes().first() {
+        Some(b'>' | b'!') => cfg!(target_endian = "big"),
+        Some(b'<') => cfg!(target_endian = "little"),
+        _ => true,
+    }
+}
+
 /// A float32 or float64 buffer as a vector; `None` for other element types
-/// (ints, …), which take the sequence path.
+/// (ints, …) and foreign byte orders, which take the sequence path.
 fn from_float_buffer(py: Python<'_>, buf: PyUntypedBuffer) -> PyResult<Option<Vector>> {
+    if !native_byte_order(&buf) {
+        return Ok(None);
+    }
     if let Ok(f) = buf.as_typed::<f32>() {
         if let Some(ptr) = f.as_slice_ptr() {
             let typed = buf.into_typed::<f32>()?;
@@ -136,7 +151,9 @@ impl<'a, 'py> FromPyObject<'a, 'py> for Matrix {
         if let Ok(buf) = PyUntypedBuffer::get(&obj) {
             if buf.dimensions() == 2 {
                 let (rows, dim) = (buf.shape()[0], buf.shape()[1]);
-                let flat: Option<Vec<f32>> = if let Ok(f) = buf.as_typed::<f32>() {
+                let flat: Option<Vec<f32>> = if !native_byte_order(&buf) {
+                    None
+                } else if let Ok(f) = buf.as_typed::<f32>() {
                     Some(f.to_vec(py)?)
                 } else if let Ok(d) = buf.as_typed::<f64>() {
                     Some(d.to_vec(py)?.into_iter().map(|x| x as f32).collect())

@@ -23,10 +23,14 @@ from agentdb import _native
         (np.zeros(6, dtype=np.float32)[::2], False),  # strided: copied
         (np.array([1, 2, 3], dtype=np.float64), False),
         (np.array([1, 2, 3], dtype=np.int64), False),
+        (np.array([1, 2, 3], dtype=">f4"), False),  # byte-swapped: converted, never read raw
+        (np.array([1, 2, 3], dtype=">f8"), False),
+        (np.array([1, 2, 3], dtype=np.float16), False),
         ([1.0, 2.0, 3.0], False),
         ((1, 2, 3), False),
     ],
-    ids=["f32", "f32_row", "array_f", "memoryview", "strided", "f64", "int64", "list", "tuple"],
+    ids=["f32", "f32_row", "array_f", "memoryview", "strided", "f64", "int64", "big_endian_f32", "big_endian_f64",
+         "f16", "list", "tuple"],
 )
 def test_vector_inputs(db, vector, borrowed):
     assert _native._vector_is_borrowed(vector) is borrowed
@@ -52,8 +56,11 @@ def test_matrix_inputs(db):
     db.vectors.insert_many("c", ["c", "d"], np.array([[5, 6], [7, 8]], dtype=np.float64))
     db.vectors.insert_many("c", ["e", "f"], np.asfortranarray(np.array([[9, 10], [11, 12]], dtype=np.float32)))
     db.vectors.insert_many("c", ["g"], [np.array([13, 14], dtype=np.float32)])
-    got = {i: db.vectors.get("c", i).vector for i in "abcdefg"}
-    assert got == {"a": [1, 2], "b": [3, 4], "c": [5, 6], "d": [7, 8], "e": [9, 10], "f": [11, 12], "g": [13, 14]}
+    db.vectors.insert_many("c", ["h", "i"], np.array([[15, 16], [17, 18]], dtype=">f4"))
+    db.vectors.insert_many("c", ["j"], (np.full(2, 19.0) for _ in range(1)))
+    got = {i: db.vectors.get("c", i).vector for i in "abcdefghij"}
+    assert got == {"a": [1, 2], "b": [3, 4], "c": [5, 6], "d": [7, 8], "e": [9, 10], "f": [11, 12], "g": [13, 14],
+                   "h": [15, 16], "i": [17, 18], "j": [19, 19]}  # fmt: skip
     with pytest.raises(agentdb.InvalidArgumentError, match="1-dimensional"):
         db.vectors.insert("c", "z", np.zeros((1, 2), np.float32))
 
