@@ -432,7 +432,9 @@ class Vectors:
     ) -> None:
         """Inserts or replaces many vectors at once: all or nothing."""
         metas = None if metadatas is None else [_meta(m) for m in metadatas]
-        self._db.insert_vectors(collection, ids if isinstance(ids, str) else list(ids), vectors, metas)
+        if isinstance(ids, str):
+            raise TypeError("ids must be a sequence of str, not a str")
+        self._db.insert_vectors(collection, list(ids), vectors, metas)
 
     def get(self, collection: str, id: str) -> VectorRecord:
         return self._db.get_vector(collection, id)
@@ -528,8 +530,9 @@ class AgentDB:
         """Embeds texts with the built-in model: a ``(len(texts), dim)`` float32 array."""
         import numpy
 
-        # A lone str is refused by the native call (it is not a list of texts).
-        buf, rows, dim = self._db.embed(texts if isinstance(texts, str) else list(texts))
+        if isinstance(texts, str):
+            raise TypeError("texts must be a sequence of str, not a str")
+        buf, rows, dim = self._db.embed(list(texts))
         return numpy.frombuffer(buf, dtype=numpy.float32).reshape(rows, dim)
 
     def __enter__(self) -> AgentDB:
