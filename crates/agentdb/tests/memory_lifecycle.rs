@@ -308,13 +308,13 @@ fn pinned_memories_survive_forget_ttl_limits_merges_and_reopen() {
     let opts = Options { max_memories_per_agent_type: Some(2), ..quiet(MergePolicy::KeepNewest) };
     let db = AgentDb::open(dir.path(), opts.clone()).unwrap();
     let pinned = db
-        .store_memory(semantic(1, "The user's favourite drink is green tea.").importance(0.01).ttl(Duration::from_millis(150)))
+        .store_memory(semantic(1, "The user's favourite drink is green tea.").importance(0.01).ttl(Duration::from_millis(1000)))
         .unwrap();
-    db.pin_memory(pinned).unwrap();
+    db.pin_memory(pinned).unwrap(); // well within the TTL, even on a loaded machine
     db.pin_memory(pinned).unwrap(); // idempotent
     assert!(db.get_memory(pinned).unwrap().pinned);
     db.flush().unwrap();
-    std::thread::sleep(Duration::from_millis(250));
+    std::thread::sleep(Duration::from_millis(1100));
     // TTL passed: still visible (memtable and Lance paths), not purged by maintenance.
     assert_eq!(db.get_memory(pinned).unwrap().importance, 0.01);
     let report = db.compact().unwrap();
@@ -354,10 +354,10 @@ fn pinned_memories_survive_forget_ttl_limits_merges_and_reopen() {
     assert_eq!(db.list_memories(1).unwrap().len(), 3);
     // Unpinning lets a TTL that ran out while pinned apply at once.
     let short = db
-        .store_memory(NewMemory::new(1, MemoryType::Working, "scratch").importance(0.9).ttl(Duration::from_millis(100)))
+        .store_memory(NewMemory::new(1, MemoryType::Working, "scratch").importance(0.9).ttl(Duration::from_millis(1000)))
         .unwrap();
     db.pin_memory(short).unwrap();
-    std::thread::sleep(Duration::from_millis(150));
+    std::thread::sleep(Duration::from_millis(1100));
     assert!(db.get_memory(short).unwrap().pinned);
     db.unpin_memory(short).unwrap();
     assert!(matches!(db.get_memory(short), Err(Error::NotFound(_))));
