@@ -112,6 +112,8 @@ pub(crate) struct Engine {
     /// logic assumes commits happen one at a time.
     lance_write: Mutex<()>,
     closed: AtomicBool,
+    /// `fork_guard` generation this handle was opened in.
+    fork_generation: u64,
     /// Latest state per (agent, session): the microsecond path of `load_state`.
     pub latest: Mutex<LatestCache>,
     /// Bumped by `delete_agent`; a cold read that began before a bump must not
@@ -211,6 +213,7 @@ impl Engine {
             checkpoint: Mutex::new(ckpt),
             lance_write: Mutex::new(()),
             closed: AtomicBool::new(false),
+            fork_generation: crate::fork_guard::generation(),
             key_locks: (0..KEY_LOCK_SHARDS).map(|_| Mutex::new(())).collect(),
             snapshot_lock: Mutex::new(()),
             lock_file: Mutex::new(lock_file),
@@ -417,7 +420,17 @@ impl Engine {
         if self.closed.load(Ordering::Acquire) {
             return Err(Error::Closed);
         }
+        if self.forked() {
+            return Err(Error::invalid(
+                "this handle was opened before fork() and cannot be used in the child; open the database again here",
+            ));
+        }
         Ok(())
+    }
+
+    /// Whether this is a forked child's copy of the handle.
+    pub fn forked(&self) -> bool {
+        crate::fork_guard::forked_since(self.fork_generation)
     }
 
     pub fn wal_is_writable(&self) -> bool {
@@ -804,6 +817,9 @@ impl Engine {
 
     /// Stops background work, flushes and syncs everything. Idempotent.
     pub fn close(&self) -> Result<()> {
+        if self.forked() {
+            return Err(Error::invalid("a handle opened before fork() cannot be closed in the child (it is the parent's)"));
+        }
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }

@@ -18,6 +18,7 @@
 pub mod embed;
 mod engine;
 mod error;
+mod fork_guard;
 pub mod export;
 pub mod memories;
 mod options;
@@ -203,6 +204,12 @@ fn dir_bytes(p: &Path) -> u64 {
 
 impl Drop for AgentDb {
     fn drop(&mut self) {
+        if self.engine.forked() {
+            // A forked child's copy: the parent owns its threads and files. Leaking
+            // the engine keeps its runtime from waiting on workers that are not here.
+            std::mem::forget(self.engine.clone());
+            return;
+        }
         if let Err(e) = self.engine.close() {
             tracing::error!(error = %e, "closing AgentDB failed; the WAL still holds every acknowledged write");
         }
