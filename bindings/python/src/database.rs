@@ -4,7 +4,6 @@
 //! groups these methods into `states`, `memories`, `rag` and `vectors`.
 
 use std::collections::BTreeMap;
-use std::mem::ManuallyDrop;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -20,7 +19,7 @@ use pyo3::types::{PyByteArray, PyDict};
 
 use crate::arrow::{self, ArrowStream};
 use crate::convert::{opt, report_to_py, Data, Int, Matrix, Vector};
-use crate::errors::{self, invalid, to_py};
+use crate::errors::{invalid, run, to_py};
 use crate::results::{AgentState, ChunkHit, CollectionInfo, DocumentInfo, Memory, ScoredMemory, Snapshot, VectorHit, VectorRecord};
 
 type Meta = Option<BTreeMap<String, String>>;
@@ -33,26 +32,13 @@ fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
 
+/// An open engine handle. Dropping it closes the database (the engine's
+/// `Drop`), except in a forked child, where the engine leaks its copy.
 #[pyclass(frozen, module = "agentdb._native")]
 pub struct Database {
-    /// Dropped (closed) only in the process that opened it; see `Drop`.
-    db: ManuallyDrop<AgentDb>,
+    db: AgentDb,
     path: String,
     closed: AtomicBool,
-    /// `fork()` copies this handle but not the engine's threads, and the
-    /// child is not the writer that holds the lock: a child may not use it.
-    owner_pid: u32,
-}
-
-impl Drop for Database {
-    fn drop(&mut self) {
-        if self.in_owner_process() {
-            // SAFETY: dropped once, here; `db` is never used after this.
-            unsafe { ManuallyDrop::drop(&mut self.db) };
-        }
-        // In a forked child, closing would join threads that do not exist
-        // there and flush into the parent's files: leak the copy instead.
-    }
 }
 
 /// Either a text query (embedded by the engine) or a caller vector.
@@ -109,26 +95,6 @@ fn new_memory(py: Python<'_>, item: &Bound<'_, PyDict>) -> PyResult<NewMemory> {
 
 #[allow(clippy::too_many_arguments)]
 impl Database {
-    /// Runs an engine call on this handle with the GIL released.
-    fn run<T, F>(&self, py: Python<'_>, work: F) -> PyResult<T>
-    where
-        F: pyo3::marker::Ungil + FnOnce() -> agentdb::Result<T>,
-        T: pyo3::marker::Ungil + Send,
-    {
-        if !self.in_owner_process() {
-            let msg = format!(
-                "this handle was opened by process {} and cannot be used after fork(); open the database again in this process",
-                self.owner_pid
-            );
-            return Err(errors::coded(py, agentdb::Error::Closed.code(), &msg));
-        }
-        errors::run(py, work)
-    }
-
-    fn in_owner_process(&self) -> bool {
-        std::process::id() == self.owner_pid
-    }
-
     fn history(
         &self,
         py: Python<'_>,
@@ -140,7 +106,7 @@ impl Database {
     ) -> PyResult<Vec<agentdb::AgentState>> {
         let mut q = HistoryQuery::new(agent_id).between(from_ms, to_ms).limit(limit);
         q.session_id = session_id;
-        self.run(py, || self.db.query_history(&q))
+        run(py, || self.db.query_history(&q))
     }
 
     fn retrieve_rows(
@@ -180,8 +146,8 @@ impl Database {
             ..RetrieveOptions::default()
         };
         match one_query(py, query, vector.as_ref())? {
-            Query::Text(t) => self.run(py, || self.db.retrieve(agent_id, t, limit, &options)),
-            Query::Vector(v) => self.run(py, || self.db.retrieve_similar(agent_id, v, limit, &options)),
+            Query::Text(t) => run(py, || self.db.retrieve(agent_id, t, limit, &options)),
+            Query::Vector(v) => run(py, || self.db.retrieve_similar(agent_id, v, limit, &options)),
         }
     }
 
@@ -196,8 +162,8 @@ impl Database {
     ) -> PyResult<Vec<agentdb::ChunkHit>> {
         let f = doc_filter(doc_ids, metadata);
         match one_query(py, query, vector.as_ref())? {
-            Query::Text(t) => self.run(py, || self.db.semantic_search(t, limit, &f)),
-            Query::Vector(v) => self.run(py, || self.db.semantic_search_vector(v, limit, &f)),
+            Query::Text(t) => run(py, || self.db.semantic_search(t, limit, &f)),
+            Query::Vector(v) => run(py, || self.db.semantic_search_vector(v, limit, &f)),
         }
     }
 
@@ -210,7 +176,7 @@ impl Database {
         metadata: Meta,
     ) -> PyResult<Vec<agentdb::ChunkHit>> {
         let f = doc_filter(doc_ids, metadata);
-        self.run(py, || self.db.full_text_search(query, limit, &f))
+        run(py, || self.db.full_text_search(query, limit, &f))
     }
 
     fn hybrid_rows(
@@ -231,7 +197,7 @@ impl Database {
         };
         let f = doc_filter(doc_ids, metadata);
         let v = vector.as_ref().map(Vector::as_slice);
-        self.run(py, || self.db.hybrid_search(query, v, limit, fusion, &f))
+        run(py, || self.db.hybrid_search(query, v, limit, fusion, &f))
     }
 
     fn knn_rows(
@@ -246,7 +212,7 @@ impl Database {
     ) -> PyResult<Vec<agentdb::VectorHit>> {
         let o = SearchOptions { metadata: metadata.unwrap_or_default(), nprobes, refine_factor };
         let q = vector.as_slice();
-        self.run(py, || self.db.search_knn(collection, q, k, &o))
+        run(py, || self.db.search_knn(collection, q, k, &o))
     }
 }
 
@@ -293,23 +259,23 @@ impl Database {
             chunk_overlap: chunk_overlap.0,
             ..Options::default()
         };
-        let db = errors::run(py, || AgentDb::open(&path, options))?;
+        let db = run(py, || AgentDb::open(&path, options))?;
         Ok(Database {
             path: db.path().display().to_string(),
-            db: ManuallyDrop::new(db),
+            db,
             closed: AtomicBool::new(false),
-            owner_pid: std::process::id(),
         })
     }
 
     /// Flushes, syncs and releases the writer lock; later calls raise ClosedError. Idempotent.
     fn close(&self, py: Python<'_>) -> PyResult<()> {
-        self.closed.store(true, Ordering::Release);
-        if !self.in_owner_process() {
-            // A forked child's copy: nothing of it is this process's to close.
-            return Ok(());
+        let result = py.detach(|| self.db.close());
+        // The engine refuses (InvalidArgument) only to close a forked child's
+        // copy, which stays the parent's; any other outcome leaves it closed.
+        if !matches!(result, Err(agentdb::Error::InvalidArgument(_))) {
+            self.closed.store(true, Ordering::Release);
         }
-        self.run(py, || self.db.close())
+        result.map_err(|e| to_py(py, e))
     }
 
     #[getter]
@@ -328,24 +294,24 @@ impl Database {
     }
 
     fn flush<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let r = self.run(py, || self.db.flush())?;
+        let r = run(py, || self.db.flush())?;
         report_to_py(py, serde_json::to_value(&r))
     }
 
     fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let r = self.run(py, || self.db.compact())?;
+        let r = run(py, || self.db.compact())?;
         report_to_py(py, serde_json::to_value(&r))
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
-        let r = self.run(py, || self.db.stats())?;
+        let r = run(py, || self.db.stats())?;
         report_to_py(py, serde_json::to_value(&r))
     }
 
     /// The texts' embeddings as one row-major float32 buffer, with (rows, dim).
     fn embed<'py>(&self, py: Python<'py>, texts: Vec<String>) -> PyResult<(Bound<'py, PyByteArray>, usize, usize)> {
         let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-        let vectors = self.run(py, || self.db.embed(&refs))?;
+        let vectors = run(py, || self.db.embed(&refs))?;
         let dim = self.db.memory_dimension();
         let bytes: Vec<u8> = vectors.iter().flat_map(|v| v.iter().flat_map(|x| x.to_ne_bytes())).collect();
         debug_assert_eq!(bytes.len(), vectors.len() * dim * 4);
@@ -366,13 +332,13 @@ impl Database {
         let t: StateType = parse(py, state_type)?;
         let bytes = data.as_slice();
         let meta = metadata.unwrap_or_default();
-        self.run(py, || self.db.save_state_with_metadata(agent_id.0, session_id.0, t, bytes, meta))
+        run(py, || self.db.save_state_with_metadata(agent_id.0, session_id.0, t, bytes, meta))
     }
 
     #[pyo3(signature = (agent_id, session_id))]
     fn load_state(&self, py: Python<'_>, agent_id: Int<u64>, session_id: Option<Int<u64>>) -> PyResult<AgentState> {
         let s = opt(session_id);
-        self.run(py, || self.db.load_state(agent_id.0, s)).map(AgentState)
+        run(py, || self.db.load_state(agent_id.0, s)).map(AgentState)
     }
 
     fn load_state_version(
@@ -382,7 +348,7 @@ impl Database {
         session_id: Int<u64>,
         version: Int<u64>,
     ) -> PyResult<AgentState> {
-        self.run(py, || self.db.load_state_version(agent_id.0, session_id.0, version.0)).map(AgentState)
+        run(py, || self.db.load_state_version(agent_id.0, session_id.0, version.0)).map(AgentState)
     }
 
     #[pyo3(signature = (agent_id, session_id, from_ms, to_ms, limit))]
@@ -414,19 +380,19 @@ impl Database {
     }
 
     fn create_snapshot(&self, py: Python<'_>, agent_id: Int<u64>, session_id: Int<u64>, name: &str) -> PyResult<Snapshot> {
-        self.run(py, || self.db.create_snapshot(agent_id.0, session_id.0, name)).map(Snapshot)
+        run(py, || self.db.create_snapshot(agent_id.0, session_id.0, name)).map(Snapshot)
     }
 
     fn list_snapshots(&self, py: Python<'_>, agent_id: Int<u64>) -> PyResult<Vec<Snapshot>> {
-        Ok(wrap(self.run(py, || self.db.list_snapshots(agent_id.0))?, Snapshot))
+        Ok(wrap(run(py, || self.db.list_snapshots(agent_id.0))?, Snapshot))
     }
 
     fn restore_snapshot(&self, py: Python<'_>, agent_id: Int<u64>, name: &str) -> PyResult<AgentState> {
-        self.run(py, || self.db.restore_snapshot(agent_id.0, name)).map(AgentState)
+        run(py, || self.db.restore_snapshot(agent_id.0, name)).map(AgentState)
     }
 
     fn delete_agent(&self, py: Python<'_>, agent_id: Int<u64>) -> PyResult<()> {
-        self.run(py, || self.db.delete_agent(agent_id.0))
+        run(py, || self.db.delete_agent(agent_id.0))
     }
 
     // ---- memories ----
@@ -447,24 +413,24 @@ impl Database {
         m.embedding = embedding.map(Vector::into_vec);
         m.ttl = opt(ttl_ms).map(ms);
         m.metadata = metadata.unwrap_or_default();
-        self.run(py, || self.db.store_memory(m))
+        run(py, || self.db.store_memory(m))
     }
 
     fn store_memories<'py>(&self, py: Python<'py>, items: Vec<Bound<'py, PyDict>>) -> PyResult<Vec<u64>> {
         let batch = items.iter().map(|d| new_memory(py, d)).collect::<PyResult<Vec<_>>>()?;
-        self.run(py, || self.db.store_memories(batch))
+        run(py, || self.db.store_memories(batch))
     }
 
     fn get_memory(&self, py: Python<'_>, memory_id: Int<u64>) -> PyResult<Memory> {
-        self.run(py, || self.db.get_memory(memory_id.0)).map(Memory)
+        run(py, || self.db.get_memory(memory_id.0)).map(Memory)
     }
 
     fn update_memory_importance(&self, py: Python<'_>, memory_id: Int<u64>, importance: f32) -> PyResult<()> {
-        self.run(py, || self.db.update_memory_importance(memory_id.0, importance))
+        run(py, || self.db.update_memory_importance(memory_id.0, importance))
     }
 
     fn delete_memory(&self, py: Python<'_>, memory_id: Int<u64>) -> PyResult<()> {
-        self.run(py, || self.db.delete_memory(memory_id.0))
+        run(py, || self.db.delete_memory(memory_id.0))
     }
 
     #[pyo3(signature = (agent_id, query, vector, limit, memory_types, metadata, created_after_ms, created_before_ms,
@@ -556,11 +522,11 @@ impl Database {
             min_importance,
             decay_half_life: ms(decay_half_life_ms.0),
         };
-        self.run(py, || self.db.forget(agent_id.0, &policy))
+        run(py, || self.db.forget(agent_id.0, &policy))
     }
 
     fn list_memories(&self, py: Python<'_>, agent_id: Int<u64>) -> PyResult<Vec<Memory>> {
-        Ok(wrap(self.run(py, || self.db.list_memories(agent_id.0))?, Memory))
+        Ok(wrap(run(py, || self.db.list_memories(agent_id.0))?, Memory))
     }
 
     // ---- documents (RAG) ----
@@ -582,15 +548,15 @@ impl Database {
             metadata: metadata.unwrap_or_default(),
             chunk_vectors: chunk_vectors.map(|m| m.0),
         };
-        self.run(py, || self.db.index_document(doc)).map(DocumentInfo)
+        run(py, || self.db.index_document(doc)).map(DocumentInfo)
     }
 
     fn get_document(&self, py: Python<'_>, doc_id: &str) -> PyResult<DocumentInfo> {
-        self.run(py, || self.db.get_document(doc_id)).map(DocumentInfo)
+        run(py, || self.db.get_document(doc_id)).map(DocumentInfo)
     }
 
     fn delete_document(&self, py: Python<'_>, doc_id: &str) -> PyResult<()> {
-        self.run(py, || self.db.delete_document(doc_id))
+        run(py, || self.db.delete_document(doc_id))
     }
 
     #[pyo3(signature = (query, vector, limit, doc_ids, metadata))]
@@ -680,18 +646,18 @@ impl Database {
 
     fn create_collection(&self, py: Python<'_>, name: &str, dimension: Int<usize>, metric: &str) -> PyResult<CollectionInfo> {
         let metric: Metric = parse(py, metric)?;
-        self.run(py, || self.db.create_collection(name, dimension.0, metric)).map(CollectionInfo)
+        run(py, || self.db.create_collection(name, dimension.0, metric)).map(CollectionInfo)
     }
 
     fn list_collections(&self, py: Python<'_>) -> PyResult<Vec<CollectionInfo>> {
-        Ok(wrap(self.run(py, || self.db.list_collections())?, CollectionInfo))
+        Ok(wrap(run(py, || self.db.list_collections())?, CollectionInfo))
     }
 
     #[pyo3(signature = (collection, id, vector, metadata))]
     fn insert_vector(&self, py: Python<'_>, collection: &str, id: &str, vector: Vector, metadata: Meta) -> PyResult<()> {
         let v = vector.as_slice();
         let meta = metadata.unwrap_or_default();
-        self.run(py, || self.db.insert_vector(collection, id, v, meta))
+        run(py, || self.db.insert_vector(collection, id, v, meta))
     }
 
     #[pyo3(signature = (collection, ids, vectors, metadatas))]
@@ -718,19 +684,19 @@ impl Database {
             .zip(metadatas)
             .map(|((id, vector), metadata)| agentdb::VectorRecord { id, vector, metadata: metadata.unwrap_or_default() })
             .collect();
-        self.run(py, || self.db.insert_vectors(collection, rows))
+        run(py, || self.db.insert_vectors(collection, rows))
     }
 
     fn get_vector(&self, py: Python<'_>, collection: &str, id: &str) -> PyResult<VectorRecord> {
-        self.run(py, || self.db.get_vector(collection, id)).map(VectorRecord)
+        run(py, || self.db.get_vector(collection, id)).map(VectorRecord)
     }
 
     fn delete_vector(&self, py: Python<'_>, collection: &str, id: &str) -> PyResult<()> {
-        self.run(py, || self.db.delete_vector(collection, id))
+        run(py, || self.db.delete_vector(collection, id))
     }
 
     fn count_vectors(&self, py: Python<'_>, collection: &str) -> PyResult<usize> {
-        self.run(py, || self.db.count_vectors(collection))
+        run(py, || self.db.count_vectors(collection))
     }
 
     #[pyo3(signature = (collection, vector, k, metadata, nprobes, refine_factor))]
@@ -776,11 +742,11 @@ impl Database {
     ) -> PyResult<Vec<VectorHit>> {
         let o = SearchOptions { metadata: metadata.unwrap_or_default(), ..SearchOptions::default() };
         let q = vector.as_slice();
-        Ok(wrap(self.run(py, || self.db.search_range(collection, q, radius, max_results.0, &o))?, VectorHit))
+        Ok(wrap(run(py, || self.db.search_range(collection, q, radius, max_results.0, &o))?, VectorHit))
     }
 
     fn create_vector_index(&self, py: Python<'_>, collection: &str) -> PyResult<()> {
-        self.run(py, || self.db.create_vector_index(collection))
+        run(py, || self.db.create_vector_index(collection))
     }
 
     fn __repr__(&self) -> String {
