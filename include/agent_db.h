@@ -122,6 +122,8 @@ typedef struct AgentDb AgentDb;
 
 typedef uint32_t AgentDbFsync;
 
+typedef uint32_t AgentDbMergePolicy;
+
 /*
  Options for `agent_db_open`. Fill with `agent_db_options_default` first,
  then change fields.
@@ -156,6 +158,29 @@ typedef struct {
    Directory of the embedding model; NULL finds the installed package.
    */
   const char *model_dir;
+  /*
+   Keep the newest N versions of each agent/session in background
+   maintenance and agent_db_gc (0: no count bound).
+   */
+  uint64_t state_retention_keep_last;
+  /*
+   Keep state versions saved within this many ms (0: no age bound).
+   Both 0: every version is kept (the default).
+   */
+  uint64_t state_retention_keep_newer_than_ms;
+  /*
+   Cosine similarity at or above which a stored memory is a near-duplicate.
+   */
+  float memory_merge_threshold;
+  /*
+   AGENT_DB_MERGE_KEEP_NEWEST (default) | _KEEP_MOST_IMPORTANT | _KEEP_BOTH.
+   */
+  AgentDbMergePolicy memory_merge_policy;
+  /*
+   Keep at most this many memories per agent and type, evicting the
+   lowest-scoring unpinned ones (0: no limit).
+   */
+  uint64_t max_memories_per_agent_type;
 } AgentDbOptions;
 
 /*
@@ -282,6 +307,10 @@ typedef struct {
   int64_t created_at_ms;
   int64_t expires_at_ms;
   bool has_expiry;
+  /*
+   Pinned memories are never forgotten, expired, evicted or merged away.
+   */
+  bool pinned;
   const char *content;
   const float *embedding;
   size_t embedding_len;
@@ -310,6 +339,23 @@ typedef struct {
   const AgentDbScoredMemory *items;
   size_t len;
 } AgentDbScoredMemoryList;
+
+typedef uint32_t AgentDbStoreKind;
+
+/*
+ What a store did. `memory_id` holds the content now.
+ */
+typedef struct {
+  uint64_t memory_id;
+  AgentDbStoreKind kind;
+  const uint64_t *absorbed;
+  size_t absorbed_len;
+  /*
+   Memories deleted to respect the per-agent/type limit.
+   */
+  const uint64_t *evicted;
+  size_t evicted_len;
+} AgentDbStoreOutcome;
 
 typedef struct {
   const char *doc_id;
@@ -438,6 +484,12 @@ typedef struct {
  */
 #define AGENT_DB_FSYNC_NEVER 2
 
+#define AGENT_DB_MERGE_KEEP_NEWEST 0
+
+#define AGENT_DB_MERGE_KEEP_MOST_IMPORTANT 1
+
+#define AGENT_DB_MERGE_KEEP_BOTH 2
+
 #define AGENT_DB_MEMORY_EPISODIC 0
 
 #define AGENT_DB_MEMORY_SEMANTIC 1
@@ -445,6 +497,21 @@ typedef struct {
 #define AGENT_DB_MEMORY_PROCEDURAL 2
 
 #define AGENT_DB_MEMORY_WORKING 3
+
+/*
+ A new memory was stored.
+ */
+#define AGENT_DB_STORE_STORED 0
+
+/*
+ An exact duplicate (same agent, type, normalised content): the existing memory was refreshed.
+ */
+#define AGENT_DB_STORE_DUPLICATE 1
+
+/*
+ Merged with near-duplicates by the merge policy; `absorbed` no longer exist.
+ */
+#define AGENT_DB_STORE_MERGED 2
 
 /*
  alpha·semantic + (1 − alpha)·full_text, each min-max normalised.
@@ -678,6 +745,33 @@ AgentDbStatus agent_db_forget_memories(const AgentDb *db,
                                        float min_importance,
                                        uint64_t decay_half_life_ms,
                                        uint64_t *out_count);
+
+/*
+ `agent_db_store_memory` that also says whether the memory was new, a
+ duplicate or merged. Free with `agent_db_store_outcome_free`.
+ */
+AgentDbStatus agent_db_store_memory_outcome(const AgentDb *db,
+                                            const AgentDbNewMemory *memory,
+                                            AgentDbStoreOutcome **out_outcome);
+
+void agent_db_store_outcome_free(AgentDbStoreOutcome *outcome);
+
+/*
+ Pins a memory: never forgotten, expired, evicted or merged away.
+ */
+AgentDbStatus agent_db_pin_memory(const AgentDb *db, uint64_t memory_id);
+
+AgentDbStatus agent_db_unpin_memory(const AgentDb *db, uint64_t memory_id);
+
+/*
+ Merges the agent's existing near-duplicate memories by the merge policy.
+ The report (JSON: agent_id, examined, groups [{memory_type, kept,
+ absorbed}], remaining) goes to `*out_report_json` (may be NULL; free with
+ `agent_db_string_free`).
+ */
+AgentDbStatus agent_db_consolidate_memories(const AgentDb *db,
+                                            uint64_t agent_id,
+                                            char **out_report_json);
 
 /*
  Chunks, embeds and stores a document, replacing one with the same id.

@@ -210,9 +210,31 @@ static void memories(AgentDb *db) {
   CHECK(all->items[0].access_count >= 1); /* retrievals count as accesses */
   agent_db_memory_list_free(all);
 
+  /* Dedup: storing the same fact again refreshes it instead of adding a row. */
+  AgentDbStoreOutcome *outcome = NULL;
+  AgentDbNewMemory again = m;
+  again.content = "  the user PREFERS green tea ";
+  OK(agent_db_store_memory_outcome(db, &again, &outcome));
+  CHECK(outcome->kind == AGENT_DB_STORE_DUPLICATE && outcome->memory_id == id_tea && outcome->absorbed_len == 0);
+  agent_db_store_outcome_free(outcome);
+  OK(agent_db_pin_memory(db, id_tea));
+  OK(agent_db_get_memory(db, id_tea, &mem));
+  CHECK(mem->pinned && mem->access_count >= 1);
+  agent_db_memory_free(mem);
+  char *report = NULL;
+  OK(agent_db_consolidate_memories(db, 7, &report));
+  CHECK(strstr(report, "\"agent_id\":7") != NULL && strstr(report, "\"remaining\"") != NULL);
+  agent_db_string_free(report);
+  FAILS_WITH(agent_db_pin_memory(db, 999999), AGENT_DB_NOT_FOUND);
+
   uint64_t forgotten = 99;
+  OK(agent_db_forget_memories(db, 7, 0, 1.0f, 1000, &forgotten)); /* the pinned one stays */
+  CHECK(forgotten == 2);
+  OK(agent_db_get_memory(db, id_tea, &mem));
+  agent_db_memory_free(mem);
+  OK(agent_db_unpin_memory(db, id_tea));
   OK(agent_db_forget_memories(db, 7, 0, 1.0f, 1000, &forgotten)); /* everything below importance 1 */
-  CHECK(forgotten == 3);
+  CHECK(forgotten == 1);
   OK(agent_db_store_memory(db, &m, &id_tea));
   OK(agent_db_delete_memory(db, id_tea));
   FAILS_WITH(agent_db_get_memory(db, id_tea, &mem), AGENT_DB_NOT_FOUND);
@@ -376,8 +398,12 @@ int main(int argc, char **argv) {
   AgentDbOptions opts;
   OK(agent_db_options_default(&opts));
   opts.maintenance_interval_ms = 0;
+  CHECK(opts.memory_merge_policy == AGENT_DB_MERGE_KEEP_NEWEST && opts.memory_merge_threshold > 0.5f);
   AgentDb *db = NULL;
   FAILS_WITH(agent_db_open(NULL, &opts, &db), AGENT_DB_INVALID_ARGUMENT);
+  opts.memory_merge_policy = 7;
+  FAILS_WITH(agent_db_open(argv[1], &opts, &db), AGENT_DB_INVALID_ARGUMENT);
+  opts.memory_merge_policy = AGENT_DB_MERGE_KEEP_NEWEST;
   opts.fsync = 9;
   FAILS_WITH(agent_db_open(argv[1], &opts, &db), AGENT_DB_INVALID_ARGUMENT);
   CHECK(db == NULL);

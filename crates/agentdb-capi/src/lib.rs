@@ -165,6 +165,41 @@ pub struct AgentDbOptions {
     pub chunk_overlap: u32,
     /// Directory of the embedding model; NULL finds the installed package.
     pub model_dir: *const c_char,
+    /// Keep the newest N versions of each agent/session in background
+    /// maintenance and agent_db_gc (0: no count bound).
+    pub state_retention_keep_last: u64,
+    /// Keep state versions saved within this many ms (0: no age bound).
+    /// Both 0: every version is kept (the default).
+    pub state_retention_keep_newer_than_ms: u64,
+    /// Cosine similarity at or above which a stored memory is a near-duplicate.
+    pub memory_merge_threshold: f32,
+    /// AGENT_DB_MERGE_KEEP_NEWEST (default) | _KEEP_MOST_IMPORTANT | _KEEP_BOTH.
+    pub memory_merge_policy: AgentDbMergePolicy,
+    /// Keep at most this many memories per agent and type, evicting the
+    /// lowest-scoring unpinned ones (0: no limit).
+    pub max_memories_per_agent_type: u64,
+}
+
+pub type AgentDbMergePolicy = u32;
+pub const AGENT_DB_MERGE_KEEP_NEWEST: AgentDbMergePolicy = 0;
+pub const AGENT_DB_MERGE_KEEP_MOST_IMPORTANT: AgentDbMergePolicy = 1;
+pub const AGENT_DB_MERGE_KEEP_BOTH: AgentDbMergePolicy = 2;
+
+fn merge_policy_from_c(p: AgentDbMergePolicy) -> Result<agentdb::MergePolicy, Failure> {
+    match p {
+        AGENT_DB_MERGE_KEEP_NEWEST => Ok(agentdb::MergePolicy::KeepNewest),
+        AGENT_DB_MERGE_KEEP_MOST_IMPORTANT => Ok(agentdb::MergePolicy::KeepMostImportant),
+        AGENT_DB_MERGE_KEEP_BOTH => Ok(agentdb::MergePolicy::KeepBoth),
+        other => Err(Failure::invalid(format!("unknown merge policy {other}"))),
+    }
+}
+
+fn merge_policy_to_c(p: agentdb::MergePolicy) -> AgentDbMergePolicy {
+    match p {
+        agentdb::MergePolicy::KeepNewest => AGENT_DB_MERGE_KEEP_NEWEST,
+        agentdb::MergePolicy::KeepMostImportant => AGENT_DB_MERGE_KEEP_MOST_IMPORTANT,
+        agentdb::MergePolicy::KeepBoth => AGENT_DB_MERGE_KEEP_BOTH,
+    }
 }
 
 #[no_mangle]
@@ -188,6 +223,11 @@ pub unsafe extern "C" fn agent_db_options_default(out: *mut AgentDbOptions) -> A
             chunk_chars: d.chunk_chars as u32,
             chunk_overlap: d.chunk_overlap as u32,
             model_dir: std::ptr::null(),
+            state_retention_keep_last: d.state_retention.keep_last.unwrap_or(0),
+            state_retention_keep_newer_than_ms: d.state_retention.keep_newer_than.map_or(0, |t| t.as_millis() as u64),
+            memory_merge_threshold: d.memory_merge_threshold,
+            memory_merge_policy: merge_policy_to_c(d.memory_merge_policy),
+            max_memories_per_agent_type: d.max_memories_per_agent_type.map_or(0, |n| n as u64),
         };
         Ok(())
     })
@@ -216,6 +256,14 @@ unsafe fn options_from_c(o: &AgentDbOptions) -> Result<agentdb::Options, Failure
         chunk_chars: o.chunk_chars as usize,
         chunk_overlap: o.chunk_overlap as usize,
         model_dir: opt_c_str(o.model_dir, "options.model_dir")?.map(std::path::PathBuf::from),
+        state_retention: agentdb::StateRetention {
+            keep_last: (o.state_retention_keep_last > 0).then_some(o.state_retention_keep_last),
+            keep_newer_than: (o.state_retention_keep_newer_than_ms > 0).then(|| Duration::from_millis(o.state_retention_keep_newer_than_ms)),
+        },
+        memory_merge_threshold: o.memory_merge_threshold,
+        memory_merge_policy: merge_policy_from_c(o.memory_merge_policy)?,
+        max_memories_per_agent_type: (o.max_memories_per_agent_type > 0)
+            .then(|| usize::try_from(o.max_memories_per_agent_type).unwrap_or(usize::MAX)),
         ..agentdb::Options::default()
     })
 }

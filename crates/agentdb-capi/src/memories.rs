@@ -102,6 +102,8 @@ pub struct AgentDbMemory {
     pub created_at_ms: i64,
     pub expires_at_ms: i64,
     pub has_expiry: bool,
+    /// Pinned memories are never forgotten, expired, evicted or merged away.
+    pub pinned: bool,
     pub content: *const c_char,
     pub embedding: *const f32,
     pub embedding_len: usize,
@@ -123,6 +125,7 @@ fn memory_parts(m: Memory) -> (AgentDbMemory, MemoryKeep) {
         created_at_ms: m.created_at_ms,
         expires_at_ms: m.expires_at_ms.unwrap_or(0),
         has_expiry: m.expires_at_ms.is_some(),
+        pinned: m.pinned,
         content: content.as_ptr(),
         embedding: m.embedding.as_ptr(),
         embedding_len: m.embedding.len(),
@@ -370,6 +373,108 @@ pub unsafe extern "C" fn agent_db_forget_memories(
         let n = db_ref(db)?.forget(agent_id, &policy)?;
         if let Some(out) = out_count.as_mut() {
             *out = n as u64;
+        }
+        Ok(())
+    })
+}
+
+pub type AgentDbStoreKind = u32;
+/// A new memory was stored.
+pub const AGENT_DB_STORE_STORED: AgentDbStoreKind = 0;
+/// An exact duplicate (same agent, type, normalised content): the existing memory was refreshed.
+pub const AGENT_DB_STORE_DUPLICATE: AgentDbStoreKind = 1;
+/// Merged with near-duplicates by the merge policy; `absorbed` no longer exist.
+pub const AGENT_DB_STORE_MERGED: AgentDbStoreKind = 2;
+
+/// What a store did. `memory_id` holds the content now.
+#[repr(C)]
+pub struct AgentDbStoreOutcome {
+    pub memory_id: u64,
+    pub kind: AgentDbStoreKind,
+    pub absorbed: *const u64,
+    pub absorbed_len: usize,
+    /// Memories deleted to respect the per-agent/type limit.
+    pub evicted: *const u64,
+    pub evicted_len: usize,
+}
+
+#[repr(C)]
+struct OutcomeOwner {
+    head: AgentDbStoreOutcome,
+    keep: (Vec<u64>, Vec<u64>),
+}
+
+/// `agent_db_store_memory` that also says whether the memory was new, a
+/// duplicate or merged. Free with `agent_db_store_outcome_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_store_memory_outcome(
+    db: *const AgentDb,
+    memory: *const AgentDbNewMemory,
+    out_outcome: *mut *mut AgentDbStoreOutcome,
+) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_outcome, "out_outcome")?;
+        let m = memory.as_ref().ok_or_else(|| Failure::null("memory"))?;
+        let new = new_memory(m, "memory")?;
+        let o = db_ref(db)?.store_memory_outcome(new)?;
+        let (kind, absorbed) = match o.kind {
+            agentdb::StoreKind::Stored => (AGENT_DB_STORE_STORED, Vec::new()),
+            agentdb::StoreKind::Duplicate => (AGENT_DB_STORE_DUPLICATE, Vec::new()),
+            agentdb::StoreKind::Merged { absorbed } => (AGENT_DB_STORE_MERGED, absorbed),
+        };
+        let keep = (absorbed, o.evicted);
+        let head = AgentDbStoreOutcome {
+            memory_id: o.memory_id,
+            kind,
+            absorbed: keep.0.as_ptr(),
+            absorbed_len: keep.0.len(),
+            evicted: keep.1.as_ptr(),
+            evicted_len: keep.1.len(),
+        };
+        *out = Box::into_raw(Box::new(OutcomeOwner { head, keep })) as *mut AgentDbStoreOutcome;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_store_outcome_free(outcome: *mut AgentDbStoreOutcome) {
+    if !outcome.is_null() {
+        drop(Box::from_raw(outcome as *mut OutcomeOwner));
+    }
+}
+
+/// Pins a memory: never forgotten, expired, evicted or merged away.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_pin_memory(db: *const AgentDb, memory_id: u64) -> AgentDbStatus {
+    boundary(|| {
+        db_ref(db)?.pin_memory(memory_id)?;
+        Ok(())
+    })
+}
+
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_unpin_memory(db: *const AgentDb, memory_id: u64) -> AgentDbStatus {
+    boundary(|| {
+        db_ref(db)?.unpin_memory(memory_id)?;
+        Ok(())
+    })
+}
+
+/// Merges the agent's existing near-duplicate memories by the merge policy.
+/// The report (JSON: agent_id, examined, groups [{memory_type, kept,
+/// absorbed}], remaining) goes to `*out_report_json` (may be NULL; free with
+/// `agent_db_string_free`).
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_consolidate_memories(
+    db: *const AgentDb,
+    agent_id: u64,
+    out_report_json: *mut *mut c_char,
+) -> AgentDbStatus {
+    boundary(|| {
+        let report = db_ref(db)?.consolidate(agent_id)?;
+        if let Some(out) = crate::convert::opt_out(out_report_json) {
+            let json = serde_json::to_string(&report).map_err(|e| Failure::invalid(e.to_string()))?;
+            *out = owned_c_string(json).into_raw();
         }
         Ok(())
     })
