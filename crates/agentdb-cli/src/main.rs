@@ -196,6 +196,20 @@ enum MemoryCmd {
         #[arg(long)]
         id: u64,
     },
+    /// Pin a memory: never forgotten, expired, evicted or merged away.
+    Pin {
+        #[arg(long)]
+        id: u64,
+    },
+    Unpin {
+        #[arg(long)]
+        id: u64,
+    },
+    /// Merge an agent's near-duplicate memories now and report what merged.
+    Consolidate {
+        #[arg(long)]
+        agent: u64,
+    },
     /// Forget memories older than DAYS whose decayed importance is below MIN.
     Forget {
         #[arg(long)]
@@ -419,7 +433,7 @@ fn memory_json(m: &Memory) -> Value {
         "memory_id": m.memory_id, "agent_id": m.agent_id, "memory_type": m.memory_type.as_str(),
         "content": m.content, "importance": m.importance, "access_count": m.access_count,
         "last_access_ms": m.last_access_ms, "created_at_ms": m.created_at_ms, "expires_at_ms": m.expires_at_ms,
-        "metadata": m.metadata,
+        "metadata": m.metadata, "pinned": m.pinned,
     })
 }
 
@@ -435,8 +449,18 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
             new.ttl = ttl_secs.map(std::time::Duration::from_secs);
             new.metadata = meta.into_iter().collect();
             let db = open(g, false)?;
-            let id = db.store_memory(new)?;
-            print(json!({"memory_id": id}), format!("stored memory {id}"));
+            let o = db.store_memory_outcome(new)?;
+            let (kind, absorbed) = match &o.kind {
+                agentdb::StoreKind::Stored => ("stored", Vec::new()),
+                agentdb::StoreKind::Duplicate => ("duplicate", Vec::new()),
+                agentdb::StoreKind::Merged { absorbed } => ("merged", absorbed.clone()),
+            };
+            let text = match kind {
+                "stored" => format!("stored memory {}", o.memory_id),
+                "duplicate" => format!("duplicate of memory {} (refreshed, not stored again)", o.memory_id),
+                _ => format!("merged into memory {} (absorbed {absorbed:?})", o.memory_id),
+            };
+            print(json!({"memory_id": o.memory_id, "kind": kind, "absorbed": absorbed, "evicted": o.evicted}), text);
         }
         MemoryCmd::Retrieve { agent, query, limit, types } => {
             let types = types.iter().map(|t| t.parse()).collect::<Result<Vec<MemoryType>, Error>>()?;
@@ -480,6 +504,25 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
         MemoryCmd::Delete { id } => {
             open(g, false)?.delete_memory(id)?;
             print(json!({"deleted": id}), format!("deleted memory {id}"));
+        }
+        MemoryCmd::Pin { id } => {
+            open(g, false)?.pin_memory(id)?;
+            print(json!({"pinned": id}), format!("pinned memory {id}"));
+        }
+        MemoryCmd::Unpin { id } => {
+            open(g, false)?.unpin_memory(id)?;
+            print(json!({"unpinned": id}), format!("unpinned memory {id}"));
+        }
+        MemoryCmd::Consolidate { agent } => {
+            let report = open(g, false)?.consolidate(agent)?;
+            let text = format!(
+                "agent {}: {} memories examined, {} merge group(s), {} remain",
+                report.agent_id,
+                report.examined,
+                report.groups.len(),
+                report.remaining
+            );
+            print(serde_json::to_value(&report).expect("serialisable"), text);
         }
         MemoryCmd::Forget { agent, older_than_days, min_importance } => {
             let policy = ForgetPolicy { older_than: days(older_than_days)?, min_importance, ..Default::default() };
