@@ -55,6 +55,11 @@ pub const Memory = memories.Memory;
 pub const ScoredMemory = memories.ScoredMemory;
 pub const RetrieveOptions = memories.RetrieveOptions;
 pub const ForgetPolicy = memories.ForgetPolicy;
+pub const MergePolicy = memories.MergePolicy;
+pub const StoreKind = memories.StoreKind;
+pub const StoreOutcome = memories.StoreOutcome;
+pub const MergeGroup = memories.MergeGroup;
+pub const ConsolidationReport = memories.ConsolidationReport;
 
 pub const Rag = rag.Rag;
 pub const NewDocument = rag.NewDocument;
@@ -101,9 +106,34 @@ pub const Options = struct {
     chunk_overlap: ?u32 = null,
     /// Directory of the embedding model; null finds the installed package.
     model_dir: ?[]const u8 = null,
+    /// State retention, applied by background maintenance and by
+    /// `gc(.{})` (see `StateRetention`); both null: every version is kept.
+    /// Keep the newest this many versions of each (agent, session) (≥ 1).
+    state_retention_keep_last: ?u64 = null,
+    /// Keep state versions saved within this many ms (≥ 1).
+    state_retention_keep_newer_than_ms: ?u64 = null,
+    /// Cosine similarity at or above which a stored memory is a
+    /// near-duplicate of another of the same agent and type; in (0, 1].
+    memory_merge_threshold: ?f32 = null,
+    /// What happens to near-duplicates (the library's default: `.keep_newest`).
+    memory_merge_policy: ?MergePolicy = null,
+    /// At most this many memories per agent and type (≥ 1): a store beyond
+    /// it evicts the lowest-scoring unpinned ones. Null: no limit.
+    max_memories_per_agent_type: ?u64 = null,
     /// Where the message of a failed `open`, and of later calls through
     /// this handle, goes (one thread's; see `Diagnostics`).
     diagnostics: ?*Diagnostics = null,
+};
+
+/// Which old state versions `gc` deletes (SPEC.md, "Maintenance"): a
+/// version stays if it is the latest of its (agent, session), a snapshot
+/// names it, it is among the newest `keep_last` of its (agent, session), or
+/// it was saved within `keep_newer_than_ms`; every other version goes. Both
+/// null (`.{}`): the retention configured at open (`Options.state_retention_*`;
+/// by default every version is kept). A given bound must be ≥ 1.
+pub const StateRetention = struct {
+    keep_last: ?u64 = null,
+    keep_newer_than_ms: ?u64 = null,
 };
 
 /// The library's version ("0.1.0").
@@ -148,6 +178,11 @@ pub const AgentDB = struct {
         if (options.chunk_chars) |v| c_options.chunk_chars = v;
         if (options.chunk_overlap) |v| c_options.chunk_overlap = v;
         if (options.model_dir) |dir| c_options.model_dir = try ctx.cString(s, dir);
+        if (options.state_retention_keep_last) |v| c_options.state_retention_keep_last = try ctx.bound(v, "state_retention_keep_last");
+        if (options.state_retention_keep_newer_than_ms) |v| c_options.state_retention_keep_newer_than_ms = try ctx.bound(v, "state_retention_keep_newer_than_ms");
+        if (options.memory_merge_threshold) |v| c_options.memory_merge_threshold = v;
+        if (options.memory_merge_policy) |v| c_options.memory_merge_policy = @intFromEnum(v);
+        if (options.max_memories_per_agent_type) |v| c_options.max_memories_per_agent_type = try ctx.bound(v, "max_memories_per_agent_type");
 
         var handle: ?*c.AgentDb = null;
         try ctx.check(c.agent_db_open(try ctx.cString(s, path), &c_options, &handle));
@@ -192,6 +227,19 @@ pub const AgentDB = struct {
     /// Flush, compact, refresh indexes and prune old versions now.
     pub fn compact(self: *const AgentDB) Error!void {
         try self.baseContext().check(c.agent_db_compact(self.handle));
+    }
+
+    /// Deletes the old state versions `retention` does not keep, then
+    /// compacts and prunes; returns how many versions were removed. A
+    /// removed version is `error.NotFound` for `loadStateVersion` and gone
+    /// from `queryHistory`; versions keep counting up.
+    pub fn gc(self: *const AgentDB, retention: StateRetention) Error!u64 {
+        const ctx = self.baseContext();
+        const keep_last = try ctx.bound(retention.keep_last, "keep_last");
+        const keep_newer_than_ms = try ctx.bound(retention.keep_newer_than_ms, "keep_newer_than_ms");
+        var removed: u64 = 0;
+        try ctx.check(c.agent_db_gc(self.handle, keep_last, keep_newer_than_ms, &removed));
+        return removed;
     }
 
     /// Statistics as a JSON object (per-table rows, fragments, versions,

@@ -76,6 +76,14 @@ pub const Context = struct {
         return allocator.dupeZ(u8, text);
     }
 
+    /// An optional bound in the ABI's form, where 0 means "none": null
+    /// becomes 0, and 0 itself is refused (it would silently mean "none").
+    pub fn bound(ctx: Context, value: ?u64, comptime field: []const u8) Error!u64 {
+        const v = value orelse return 0;
+        if (v == 0) return ctx.fail(error.InvalidArgument, field ++ " must be >= 1 (null: no bound)");
+        return v;
+    }
+
     /// NUL-terminated copies of `texts`, as the C array of pointers.
     pub fn cStrings(ctx: Context, allocator: Allocator, texts: []const []const u8) (Error || Allocator.Error)![]const [*c]const u8 {
         const out = try allocator.alloc([*c]const u8, texts.len);
@@ -120,6 +128,21 @@ pub fn parseMetadata(arena: Allocator, json: [*c]const u8) (Error || Allocator.E
         entries[i] = .{ .key = entry.key_ptr.*, .value = entry.value_ptr.string };
     }
     return entries;
+}
+
+/// A JSON report of the library (a C string) parsed into a `T` in `arena`.
+/// Fields `T` does not declare are ignored (a newer library may add some);
+/// JSON that does not fit `T` means the library is not the one this binding
+/// knows: `error.Unexpected`.
+pub fn parseJson(comptime T: type, arena: Allocator, json: [*c]const u8) (Error || Allocator.Error)!T {
+    if (json == null) return error.Unexpected;
+    return std.json.parseFromSliceLeaky(T, arena, std.mem.span(json), .{
+        .allocate = .alloc_always,
+        .ignore_unknown_fields = true,
+    }) catch |err| switch (err) {
+        error.OutOfMemory => error.OutOfMemory,
+        else => error.Unexpected,
+    };
 }
 
 /// A C string copied into `arena` ("" for NULL).
@@ -172,6 +195,13 @@ test "metadata round-trips through the ABI's JSON" {
     try std.testing.expectEqual(@as(usize, 0), (try parseMetadata(arena.allocator(), null)).len);
     try std.testing.expectError(error.Unexpected, parseMetadata(arena.allocator(), "[1]"));
     try std.testing.expectError(error.Unexpected, parseMetadata(arena.allocator(), "{\"k\":1}"));
+
+    const Report = struct { n: u64, ids: []const u64 };
+    const report = try parseJson(Report, arena.allocator(), "{\"n\":2,\"ids\":[3,4],\"newer\":true}");
+    try std.testing.expectEqual(@as(u64, 2), report.n);
+    try std.testing.expectEqualSlices(u64, &.{ 3, 4 }, report.ids);
+    try std.testing.expectError(error.Unexpected, parseJson(Report, arena.allocator(), "{\"n\":\"two\"}"));
+    try std.testing.expectError(error.Unexpected, parseJson(Report, arena.allocator(), null));
 
     try std.testing.expectError(error.InvalidArgument, ctx.cString(arena.allocator(), "a\x00b"));
     try std.testing.expectEqual(@as(?errors.Error, error.InvalidArgument), diagnostics.err);

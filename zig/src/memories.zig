@@ -18,6 +18,18 @@ pub const MemoryType = enum(u32) {
     working = c.AGENT_DB_MEMORY_WORKING,
 };
 
+/// What happens to a near-duplicate (cosine ≥ the merge threshold) of a
+/// stored memory of the same agent and type (SPEC.md, "Dedup and merging").
+/// Exact duplicates are refreshed under every policy.
+pub const MergePolicy = enum(u32) {
+    /// The new memory survives (the library's default).
+    keep_newest = c.AGENT_DB_MERGE_KEEP_NEWEST,
+    /// The most important survives (ties: the newest).
+    keep_most_important = c.AGENT_DB_MERGE_KEEP_MOST_IMPORTANT,
+    /// No merging of near-duplicates.
+    keep_both = c.AGENT_DB_MERGE_KEEP_BOTH,
+};
+
 /// A memory to store.
 pub const NewMemory = struct {
     agent_id: u64,
@@ -43,6 +55,8 @@ pub const Memory = struct {
     last_access_ms: i64,
     created_at_ms: i64,
     expires_at_ms: ?i64,
+    /// Never forgotten, expired, evicted or merged away (`pinMemory`).
+    pinned: bool,
     content: []const u8,
     embedding: []const f32,
     metadata: Metadata,
@@ -56,6 +70,45 @@ pub const ScoredMemory = struct {
     relevance: f32,
     /// 0.5 ^ (time since last access / half-life).
     recency: f32,
+};
+
+pub const StoreKind = enum(u32) {
+    /// A new memory was stored.
+    stored = c.AGENT_DB_STORE_STORED,
+    /// An exact duplicate (same agent, type and normalised content): the
+    /// existing memory `memory_id` was refreshed instead.
+    duplicate = c.AGENT_DB_STORE_DUPLICATE,
+    /// Merged with near-duplicates by the merge policy; `absorbed` no longer exist.
+    merged = c.AGENT_DB_STORE_MERGED,
+};
+
+/// What `storeMemoryOutcome` did.
+pub const StoreOutcome = struct {
+    /// The memory that holds the content now: new, or the one it went into.
+    memory_id: u64,
+    kind: StoreKind,
+    /// The ids merged away (`.merged` only; when an existing memory
+    /// survived, this includes the id the new memory would have had).
+    absorbed: []const u64,
+    /// Memories deleted to respect `Options.max_memories_per_agent_type`.
+    evicted: []const u64,
+};
+
+/// One merge made by `consolidate`.
+pub const MergeGroup = struct {
+    memory_type: MemoryType,
+    kept: u64,
+    absorbed: []const u64,
+};
+
+/// What `consolidate` merged (the library's JSON report, parsed).
+pub const ConsolidationReport = struct {
+    agent_id: u64,
+    /// Live memories of the agent before.
+    examined: u64,
+    groups: []const MergeGroup,
+    /// Live memories of the agent after.
+    remaining: u64,
 };
 
 /// Retrieval knobs. Null fields take the library's defaults
@@ -107,6 +160,27 @@ pub const Memories = struct {
         return id;
     }
 
+    /// `storeMemory`, saying whether the memory was stored, was an exact
+    /// duplicate or was merged, and what the per-type limit evicted.
+    pub fn storeMemoryOutcome(self: Memories, memory: NewMemory) (Error || Allocator.Error)!Owned(StoreOutcome) {
+        var scratch: std.heap.ArenaAllocator = .init(self.ctx.allocator);
+        defer scratch.deinit();
+        const c_memory = try self.cNewMemory(scratch.allocator(), memory);
+        var raw: [*c]c.AgentDbStoreOutcome = null;
+        try self.ctx.check(c.agent_db_store_memory_outcome(self.ctx.handle, &c_memory, &raw));
+        defer c.agent_db_store_outcome_free(raw);
+        var owned = try Owned(StoreOutcome).init(self.ctx.allocator);
+        errdefer owned.deinit();
+        const arena = owned.arena.allocator();
+        owned.value = .{
+            .memory_id = raw.*.memory_id,
+            .kind = try convert.enumFromC(StoreKind, raw.*.kind),
+            .absorbed = try convert.dupeItems(u64, arena, raw.*.absorbed, raw.*.absorbed_len),
+            .evicted = try convert.dupeItems(u64, arena, raw.*.evicted, raw.*.evicted_len),
+        };
+        return owned;
+    }
+
     /// Stores every memory atomically (all or none); returns their ids in
     /// order, allocated with the database's allocator (the caller frees them).
     pub fn storeMemories(self: Memories, memories: []const NewMemory) (Error || Allocator.Error)![]u64 {
@@ -137,6 +211,29 @@ pub const Memories = struct {
 
     pub fn deleteMemory(self: Memories, memory_id: u64) Error!void {
         try self.ctx.check(c.agent_db_delete_memory(self.ctx.handle, memory_id));
+    }
+
+    /// Pins a memory: never forgotten, expired (its TTL is suspended),
+    /// evicted or merged away; `deleteMemory` still deletes it.
+    pub fn pinMemory(self: Memories, memory_id: u64) Error!void {
+        try self.ctx.check(c.agent_db_pin_memory(self.ctx.handle, memory_id));
+    }
+
+    /// Unpins a memory; a TTL that ran out meanwhile applies at once.
+    pub fn unpinMemory(self: Memories, memory_id: u64) Error!void {
+        try self.ctx.check(c.agent_db_unpin_memory(self.ctx.handle, memory_id));
+    }
+
+    /// Merges the agent's existing duplicates and near-duplicates by the
+    /// merge policy, per type; returns the report.
+    pub fn consolidate(self: Memories, agent_id: u64) (Error || Allocator.Error)!Owned(ConsolidationReport) {
+        var raw: [*c]u8 = null;
+        try self.ctx.check(c.agent_db_consolidate_memories(self.ctx.handle, agent_id, &raw));
+        defer c.agent_db_string_free(raw);
+        var owned = try Owned(ConsolidationReport).init(self.ctx.allocator);
+        errdefer owned.deinit();
+        owned.value = try convert.parseJson(ConsolidationReport, owned.arena.allocator(), raw);
+        return owned;
     }
 
     /// Every live memory of the agent, oldest first.
@@ -290,6 +387,7 @@ fn copyMemory(arena: Allocator, raw: [*c]const c.AgentDbMemory) (Error || Alloca
         .last_access_ms = raw.*.last_access_ms,
         .created_at_ms = raw.*.created_at_ms,
         .expires_at_ms = if (raw.*.has_expiry) raw.*.expires_at_ms else null,
+        .pinned = raw.*.pinned,
         .content = try convert.dupeString(arena, raw.*.content),
         .embedding = try convert.dupeItems(f32, arena, raw.*.embedding, raw.*.embedding_len),
         .metadata = try convert.parseMetadata(arena, raw.*.metadata_json),

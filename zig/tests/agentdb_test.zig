@@ -883,3 +883,325 @@ test "text calls without a model are ModelUnavailable; caller vectors still work
     defer hits.deinit();
     try testing.expectEqualStrings("with a vector", hits.value[0].memory.content);
 }
+
+/// Unit vectors of dimension 4 for the memory lifecycle tests: `near_a` has
+/// cosine 0.96 with `a` (above the default threshold 0.88, below 0.99).
+const lifecycle = struct {
+    const a = [_]f32{ 1, 0, 0, 0 };
+    const near_a = [_]f32{ 0.96, 0.28, 0, 0 };
+    const also_near_a = [_]f32{ 0.96, 0, 0.28, 0 }; // cosine 0.96 with a, 0.9216 with near_a
+    const b = [_]f32{ 0, 1, 0, 0 };
+    const c = [_]f32{ 0, 0, 1, 0 };
+    const d = [_]f32{ 0, 0, 0, 1 };
+};
+
+fn semantic(content: []const u8, embedding: []const f32, importance: f32) agentdb.NewMemory {
+    return .{ .agent_id = 7, .memory_type = .semantic, .content = content, .embedding = embedding, .importance = importance };
+}
+
+test "memories: an exact duplicate refreshes the stored memory; a near-duplicate merges (keep_newest)" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{ .memory_dimension = 4 });
+    defer db.deinit();
+    const m = db.memories;
+
+    const first = try m.storeMemoryOutcome(semantic("The user likes green tea", &lifecycle.a, 0.3));
+    defer first.deinit();
+    try testing.expectEqual(agentdb.StoreKind.stored, first.value.kind);
+    try testing.expectEqual(@as(usize, 0), first.value.absorbed.len);
+    try testing.expectEqual(@as(usize, 0), first.value.evicted.len);
+    const tea = first.value.memory_id;
+
+    // The same content after normalisation (case, whitespace), whatever its vector.
+    const again = try m.storeMemoryOutcome(semantic("  the user LIKES   green tea ", &lifecycle.d, 0.7));
+    defer again.deinit();
+    try testing.expectEqual(agentdb.StoreKind.duplicate, again.value.kind);
+    try testing.expectEqual(tea, again.value.memory_id);
+    try testing.expectEqual(@as(usize, 0), again.value.absorbed.len);
+    {
+        const got = try m.getMemory(tea);
+        defer got.deinit();
+        try testing.expectEqualStrings("The user likes green tea", got.value.content);
+        try testing.expectEqual(@as(u64, 1), got.value.access_count);
+        try testing.expectApproxEqAbs(@as(f32, 0.7), got.value.importance, 1e-6); // max(old, new)
+        try testing.expect(!got.value.pinned);
+    }
+    // storeMemory returns the id that holds the content too.
+    try testing.expectEqual(tea, try m.storeMemory(semantic("the user likes green tea", &lifecycle.a, 0.1)));
+
+    // Different text, cosine 0.96: the new memory survives and absorbs the old one.
+    const merged = try m.storeMemoryOutcome(semantic("The user enjoys green tea", &lifecycle.near_a, 0.5));
+    defer merged.deinit();
+    try testing.expectEqual(agentdb.StoreKind.merged, merged.value.kind);
+    try testing.expect(merged.value.memory_id > tea);
+    try testing.expectEqualSlices(u64, &.{tea}, merged.value.absorbed);
+    try testing.expectEqual(@as(usize, 0), merged.value.evicted.len);
+    try testing.expectError(error.NotFound, m.getMemory(tea));
+    {
+        const got = try m.getMemory(merged.value.memory_id);
+        defer got.deinit();
+        try testing.expectEqualStrings("The user enjoys green tea", got.value.content);
+        try testing.expectApproxEqAbs(@as(f32, 0.7), got.value.importance, 1e-6); // the highest
+        var buffer: [24]u8 = undefined;
+        try expectMetadata(got.value.metadata, "absorbed_ids", try std.fmt.bufPrint(&buffer, "{d}", .{tea}));
+    }
+    // Another type is never a duplicate.
+    const other_type = try m.storeMemoryOutcome(.{ .agent_id = 7, .memory_type = .episodic, .content = "The user enjoys green tea", .embedding = &lifecycle.near_a });
+    defer other_type.deinit();
+    try testing.expectEqual(agentdb.StoreKind.stored, other_type.value.kind);
+
+    // A pinned memory survives a merge and absorbs the newcomer, whose
+    // would-be id is reported as absorbed.
+    const survivor = merged.value.memory_id;
+    try m.pinMemory(survivor);
+    const into_pinned = try m.storeMemoryOutcome(semantic("User likes drinking green tea", &lifecycle.also_near_a, 0.2));
+    defer into_pinned.deinit();
+    try testing.expectEqual(agentdb.StoreKind.merged, into_pinned.value.kind);
+    try testing.expectEqual(survivor, into_pinned.value.memory_id);
+    try testing.expectEqual(@as(usize, 1), into_pinned.value.absorbed.len);
+    try testing.expect(into_pinned.value.absorbed[0] > other_type.value.memory_id);
+    {
+        const all = try m.listMemories(7);
+        defer all.deinit();
+        try testing.expectEqual(@as(usize, 2), all.value.len);
+        try testing.expectEqual(survivor, all.value[0].memory_id);
+        try testing.expect(all.value[0].pinned);
+        try testing.expectEqualStrings("The user enjoys green tea", all.value[0].content);
+    }
+
+    // Bad input is still refused.
+    try testing.expectError(error.DimensionMismatch, m.storeMemoryOutcome(semantic("short", &.{ 1, 0 }, 0.5)));
+    try testing.expectError(error.InvalidArgument, m.storeMemoryOutcome(semantic("", &lifecycle.b, 0.5)));
+}
+
+test "memories: a pinned memory survives forget until unpinned" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{ .memory_dimension = 4 });
+    defer db.deinit();
+    var diagnostics: agentdb.Diagnostics = .{};
+    const m = db.memories.withDiagnostics(&diagnostics);
+
+    const keep = try m.storeMemory(semantic("The user's name is Ada", &lifecycle.a, 0.1));
+    const drop = try m.storeMemory(semantic("The user is in a hurry today", &lifecycle.b, 0.1));
+    try m.pinMemory(keep);
+    try m.pinMemory(keep); // idempotent
+    {
+        const got = try m.getMemory(keep);
+        defer got.deinit();
+        try testing.expect(got.value.pinned);
+        const other = try m.getMemory(drop);
+        defer other.deinit();
+        try testing.expect(!other.value.pinned);
+    }
+
+    const everything: agentdb.ForgetPolicy = .{ .older_than_ms = 0, .min_importance = 1.0, .decay_half_life_ms = 1000 };
+    try testing.expectEqual(@as(u64, 1), try m.forget(7, everything));
+    try testing.expectError(error.NotFound, m.getMemory(drop));
+    {
+        const got = try m.getMemory(keep);
+        defer got.deinit();
+        try testing.expectEqualStrings("The user's name is Ada", got.value.content);
+    }
+
+    try m.unpinMemory(keep);
+    {
+        const got = try m.getMemory(keep);
+        defer got.deinit();
+        try testing.expect(!got.value.pinned);
+    }
+    try testing.expectEqual(@as(u64, 1), try m.forget(7, everything));
+    try testing.expectError(error.NotFound, m.getMemory(keep));
+
+    try testing.expectError(error.NotFound, m.pinMemory(keep));
+    try testing.expectEqualStrings("not_found", diagnostics.code());
+    try testing.expectError(error.NotFound, m.unpinMemory(999_999));
+
+    // delete_memory still deletes a pinned memory.
+    const pinned = try m.storeMemory(semantic("Pinned but deletable", &lifecycle.c, 0.5));
+    try m.pinMemory(pinned);
+    try m.deleteMemory(pinned);
+    try testing.expectError(error.NotFound, m.getMemory(pinned));
+}
+
+test "memories: the per-type limit evicts the lowest-scoring unpinned memory" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var diagnostics: agentdb.Diagnostics = .{};
+    try testing.expectError(error.InvalidArgument, f.open(.{ .max_memories_per_agent_type = 0, .diagnostics = &diagnostics }));
+    try testing.expect(std.mem.indexOf(u8, diagnostics.message(), "max_memories_per_agent_type") != null);
+
+    var db = try f.open(.{ .memory_dimension = 4, .max_memories_per_agent_type = 2 });
+    defer db.deinit();
+    const m = db.memories;
+
+    const important = try m.storeMemory(semantic("The user is allergic to peanuts", &lifecycle.a, 0.9));
+    const trivial = try m.storeMemory(semantic("The user said hello", &lifecycle.b, 0.1));
+    // Another type does not count against the semantic limit.
+    _ = try m.storeMemory(.{ .agent_id = 7, .memory_type = .episodic, .content = "Met the user", .embedding = &lifecycle.d });
+
+    const third = try m.storeMemoryOutcome(semantic("The user lives in Lisbon", &lifecycle.c, 0.5));
+    defer third.deinit();
+    try testing.expectEqual(agentdb.StoreKind.stored, third.value.kind);
+    try testing.expectEqualSlices(u64, &.{trivial}, third.value.evicted);
+    try testing.expectError(error.NotFound, m.getMemory(trivial));
+    {
+        const all = try m.listMemories(7);
+        defer all.deinit();
+        try testing.expectEqual(@as(usize, 3), all.value.len); // 2 semantic + 1 episodic
+    }
+
+    // A pinned memory is never evicted, even when it scores lowest.
+    try m.pinMemory(third.value.memory_id);
+    const fourth = try m.storeMemoryOutcome(semantic("The user works as a nurse", &lifecycle.d, 0.95));
+    defer fourth.deinit();
+    try testing.expectEqualSlices(u64, &.{important}, fourth.value.evicted);
+    {
+        const kept = try m.getMemory(third.value.memory_id);
+        defer kept.deinit();
+        try testing.expect(kept.value.pinned);
+    }
+}
+
+test "consolidate: merges existing near-duplicates per type and reports it; options reach the library" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var ids: [5]u64 = undefined;
+    {
+        // Threshold 0.99: a cosine of 0.96 is not a near-duplicate.
+        var db = try f.open(.{ .memory_dimension = 4, .memory_merge_threshold = 0.99 });
+        defer db.deinit();
+        const m = db.memories;
+        ids[0] = try m.storeMemory(semantic("The user likes green tea", &lifecycle.a, 0.5));
+        const near = try m.storeMemoryOutcome(semantic("The user enjoys green tea", &lifecycle.near_a, 0.8));
+        defer near.deinit();
+        try testing.expectEqual(agentdb.StoreKind.stored, near.value.kind);
+        ids[1] = near.value.memory_id;
+        ids[2] = try m.storeMemory(semantic("The user lives in Lisbon", &lifecycle.c, 0.5));
+        ids[3] = try m.storeMemory(.{ .agent_id = 7, .memory_type = .episodic, .content = "Drank green tea together", .embedding = &lifecycle.a });
+        _ = try m.storeMemory(.{ .agent_id = 8, .memory_type = .semantic, .content = "Another agent's tea", .embedding = &lifecycle.a });
+        try testing.expectError(error.InvalidArgument, f.open(.{ .memory_merge_threshold = 1.5 }));
+    }
+    {
+        // keep_both: near-duplicates are stored side by side.
+        var db = try f.open(.{ .memory_dimension = 4, .memory_merge_policy = .keep_both });
+        defer db.deinit();
+        const outcome = try db.memories.storeMemoryOutcome(semantic("User drinks green tea", &lifecycle.also_near_a, 0.4));
+        defer outcome.deinit();
+        try testing.expectEqual(agentdb.StoreKind.stored, outcome.value.kind);
+        ids[4] = outcome.value.memory_id;
+    }
+
+    // The defaults (0.88, keep_newest): the three tea memories collapse into the newest.
+    var db = try f.open(.{ .memory_dimension = 4 });
+    defer db.deinit();
+    {
+        const report = try db.memories.consolidate(7);
+        defer report.deinit();
+        try testing.expectEqual(@as(u64, 7), report.value.agent_id);
+        try testing.expectEqual(@as(u64, 5), report.value.examined);
+        try testing.expectEqual(@as(u64, 3), report.value.remaining);
+        try testing.expectEqual(@as(usize, 1), report.value.groups.len);
+        const group = report.value.groups[0];
+        try testing.expectEqual(agentdb.MemoryType.semantic, group.memory_type);
+        try testing.expectEqual(ids[4], group.kept);
+        var absorbed: [2]u64 = undefined;
+        try testing.expectEqual(@as(usize, 2), group.absorbed.len);
+        @memcpy(&absorbed, group.absorbed);
+        std.mem.sort(u64, &absorbed, {}, std.sort.asc(u64));
+        try testing.expectEqualSlices(u64, ids[0..2], &absorbed);
+    }
+    try testing.expectError(error.NotFound, db.memories.getMemory(ids[0]));
+    try testing.expectError(error.NotFound, db.memories.getMemory(ids[1]));
+    {
+        const kept = try db.memories.getMemory(ids[4]);
+        defer kept.deinit();
+        try testing.expectApproxEqAbs(@as(f32, 0.8), kept.value.importance, 1e-6);
+        const other_type = try db.memories.getMemory(ids[3]);
+        defer other_type.deinit();
+        const other_agent = try db.memories.listMemories(8);
+        defer other_agent.deinit();
+        try testing.expectEqual(@as(usize, 1), other_agent.value.len);
+    }
+    {
+        // Nothing left to merge; an unknown agent is an empty report.
+        const again = try db.memories.consolidate(7);
+        defer again.deinit();
+        try testing.expectEqual(@as(u64, 3), again.value.examined);
+        try testing.expectEqual(@as(u64, 3), again.value.remaining);
+        try testing.expectEqual(@as(usize, 0), again.value.groups.len);
+        const nobody = try db.memories.consolidate(404);
+        defer nobody.deinit();
+        try testing.expectEqual(@as(u64, 404), nobody.value.agent_id);
+        try testing.expectEqual(@as(u64, 0), nobody.value.examined);
+        try testing.expectEqual(@as(usize, 0), nobody.value.groups.len);
+    }
+}
+
+test "gc: keeps the latest, snapshot and retained versions; removed ones are NotFound" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    {
+        var diagnostics: agentdb.Diagnostics = .{};
+        var db = try f.open(.{ .diagnostics = &diagnostics });
+        defer db.deinit();
+
+        _ = try db.states.saveState(1, 1, .context, "v1", &.{});
+        _ = try db.states.saveState(1, 1, .context, "v2", &.{});
+        try testing.expectEqual(@as(u64, 2), try db.states.createSnapshot(1, 1, "keep-me"));
+        _ = try db.states.saveState(1, 1, .context, "v3", &.{});
+        _ = try db.states.saveState(1, 2, .context, "only version", &.{});
+        // The default retention keeps everything (this first run also
+        // builds the indexes, so the timed run below is quick).
+        try testing.expectEqual(@as(u64, 0), try db.gc(.{}));
+
+        std.Thread.sleep(2000 * std.time.ns_per_ms);
+        for ([_][]const u8{ "v4", "v5", "v6" }) |data| _ = try db.states.saveState(1, 1, .context, data, &.{});
+        // By age: v1 and v3 are over 2 s old; v2 is a snapshot's; v4..v6 are recent.
+        // (States are the first table maintenance visits: the age is judged
+        // right after gc's flush, well within the second.)
+        try testing.expectEqual(@as(u64, 2), try db.gc(.{ .keep_newer_than_ms = 1000 }));
+        // By count: the newest two of (1, 1) are v5 and v6; v4 goes.
+        try testing.expectEqual(@as(u64, 1), try db.gc(.{ .keep_last = 2 }));
+        try testing.expectEqual(@as(u64, 0), try db.gc(.{ .keep_last = 2 }));
+
+        for ([_]u64{ 1, 3, 4 }) |version| try testing.expectError(error.NotFound, db.states.loadStateVersion(1, 1, version));
+        for ([_]u64{ 2, 5, 6 }) |version| {
+            const state = try db.states.loadStateVersion(1, 1, version);
+            defer state.deinit();
+            try testing.expectEqual(version, state.value.version);
+        }
+        const only = try db.states.loadState(1, 2);
+        defer only.deinit();
+        try testing.expectEqualStrings("only version", only.value.data);
+        const history = try db.states.queryHistory(.{ .agent_id = 1, .session_id = 1 });
+        defer history.deinit();
+        try testing.expectEqual(@as(usize, 3), history.value.len);
+        const restored = try db.states.restoreSnapshot(1, "keep-me");
+        defer restored.deinit();
+        try testing.expectEqual(@as(u64, 7), restored.value.version); // versions keep counting
+        try testing.expectEqualStrings("v2", restored.value.data);
+
+        // 0 would mean "no bound" across the C ABI: refused, with a message.
+        try testing.expectError(error.InvalidArgument, db.gc(.{ .keep_last = 0 }));
+        try testing.expect(std.mem.indexOf(u8, diagnostics.message(), "keep_last") != null);
+        try testing.expectError(error.InvalidArgument, db.gc(.{ .keep_last = 3, .keep_newer_than_ms = 0 }));
+        try testing.expectEqualStrings("invalid_argument", diagnostics.code());
+    }
+
+    // The retention configured at open is what `gc(.{})` applies.
+    var diagnostics: agentdb.Diagnostics = .{};
+    try testing.expectError(error.InvalidArgument, f.open(.{ .state_retention_keep_last = 0, .diagnostics = &diagnostics }));
+    try testing.expect(std.mem.indexOf(u8, diagnostics.message(), "state_retention_keep_last") != null);
+    var db = try f.open(.{ .state_retention_keep_last = 1, .state_retention_keep_newer_than_ms = 1 });
+    defer db.deinit();
+    // Of (1, 1): v2 (the snapshot's) and v7 (the latest) stay; v5, v6 go.
+    try testing.expectEqual(@as(u64, 2), try db.gc(.{}));
+    try testing.expectError(error.NotFound, db.states.loadStateVersion(1, 1, 6));
+    const snapshot = try db.states.loadStateVersion(1, 1, 2);
+    defer snapshot.deinit();
+    const latest = try db.states.loadState(1, 1);
+    defer latest.deinit();
+    try testing.expectEqual(@as(u64, 7), latest.value.version);
+}
