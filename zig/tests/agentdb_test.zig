@@ -1156,12 +1156,12 @@ test "gc: keeps the latest, snapshot and retained versions; removed ones are Not
         // builds the indexes, so the timed run below is quick).
         try testing.expectEqual(@as(u64, 0), try db.gc(.{}));
 
-        std.Thread.sleep(2000 * std.time.ns_per_ms);
+        std.Thread.sleep(4000 * std.time.ns_per_ms);
         for ([_][]const u8{ "v4", "v5", "v6" }) |data| _ = try db.states.saveState(1, 1, .context, data, &.{});
-        // By age: v1 and v3 are over 2 s old; v2 is a snapshot's; v4..v6 are recent.
+        // By age: v1 and v3 are over 4 s old; v2 is a snapshot's; v4..v6 are recent.
         // (States are the first table maintenance visits: the age is judged
-        // right after gc's flush, well within the second.)
-        try testing.expectEqual(@as(u64, 2), try db.gc(.{ .keep_newer_than_ms = 1000 }));
+        // right after gc's flush, well within 3 s.)
+        try testing.expectEqual(@as(u64, 2), try db.gc(.{ .keep_newer_than_ms = 3000 }));
         // By count: the newest two of (1, 1) are v5 and v6; v4 goes.
         try testing.expectEqual(@as(u64, 1), try db.gc(.{ .keep_last = 2 }));
         try testing.expectEqual(@as(u64, 0), try db.gc(.{ .keep_last = 2 }));
