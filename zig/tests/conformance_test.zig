@@ -62,6 +62,11 @@ fn runCase(allocator: Allocator, dir: std.fs.Dir, file_name: []const u8) !usize 
     var db = try agentdb.AgentDB.open(allocator, path, options);
     defer db.deinit();
 
+    // Memories named by a step's "as" (ids are engine-assigned); kept across
+    // reopen, as the Rust runner keeps them for the whole case.
+    var memory_names: Names = .init(allocator);
+    defer memory_names.deinit();
+
     const steps = case.value.object.get("steps").?.array.items;
     for (steps, 0..) |step, i| {
         const op = step.object.get("op").?.string;
@@ -73,7 +78,7 @@ fn runCase(allocator: Allocator, dir: std.fs.Dir, file_name: []const u8) !usize 
         var arena: std.heap.ArenaAllocator = .init(allocator);
         defer arena.deinit();
         const args: Value = step.object.get("args") orelse .{ .object = .init(arena.allocator()) };
-        const got = runOp(arena.allocator(), &db, op, args);
+        const got = runOp(arena.allocator(), &db, op, args, &memory_names);
 
         const expect_error: ?[]const u8 = if (step.object.get("expect_error")) |e| e.string else null;
         if (got) |value| {
@@ -82,20 +87,48 @@ fn runCase(allocator: Allocator, dir: std.fs.Dir, file_name: []const u8) !usize 
                 return error.TestUnexpectedResult;
             }
             if (step.object.get("expect")) |want| {
-                var fields = want.object.iterator();
-                while (fields.next()) |field| {
-                    const actual: Value = value.object.get(field.key_ptr.*) orelse .null;
-                    if (!jsonEqual(field.value_ptr.*, actual)) {
-                        std.debug.print("{s} step {d} ({s}): field {s}: expected {f}, got {f}\n", .{
-                            file_name,                            i,                         op, field.key_ptr.*,
-                            std.json.fmt(field.value_ptr.*, .{}), std.json.fmt(actual, .{}),
-                        });
-                        return error.TestExpectedEqual;
+                if (want == .object) {
+                    var fields = want.object.iterator();
+                    while (fields.next()) |field| {
+                        if (std.mem.eql(u8, field.key_ptr.*, "same_as")) {
+                            // The result is the memory an earlier step named.
+                            if (field.value_ptr.* != .string) {
+                                std.debug.print("{s} step {d} ({s}): same_as names a memory\n", .{ file_name, i, op });
+                                return error.BadCase;
+                            }
+                            const name = field.value_ptr.string;
+                            const got_id = resultMemoryId(value);
+                            const want_id = memory_names.get(name);
+                            if (!std.meta.eql(got_id, want_id)) {
+                                std.debug.print("{s} step {d} ({s}): same memory as {s}: expected id {?d}, got {?d}\n", .{ file_name, i, op, name, want_id, got_id });
+                                return error.TestExpectedEqual;
+                            }
+                            continue;
+                        }
+                        const actual: Value = value.object.get(field.key_ptr.*) orelse .null;
+                        if (!jsonEqual(field.value_ptr.*, actual)) {
+                            std.debug.print("{s} step {d} ({s}): field {s}: expected {f}, got {f}\n", .{
+                                file_name,                            i,                         op, field.key_ptr.*,
+                                std.json.fmt(field.value_ptr.*, .{}), std.json.fmt(actual, .{}),
+                            });
+                            return error.TestExpectedEqual;
+                        }
                     }
                 }
             }
+            if (step.object.get("as")) |as| if (as == .string) {
+                const id = resultMemoryId(value) orelse {
+                    std.debug.print("{s} step {d} ({s}): an op that names a memory returns memory_id\n", .{ file_name, i, op });
+                    return error.BadCase;
+                };
+                try memory_names.put(as.string, id);
+            };
         } else |err| switch (err) {
-            error.OutOfMemory, error.BadCase => return err,
+            error.OutOfMemory => return err,
+            error.BadCase => {
+                std.debug.print("{s} step {d} ({s}): malformed step\n", .{ file_name, i, op });
+                return err;
+            },
             else => |e| {
                 const code = agentdb.errorName(e);
                 if (expect_error == null or !std.mem.eql(u8, expect_error.?, code)) {
@@ -110,7 +143,26 @@ fn runCase(allocator: Allocator, dir: std.fs.Dir, file_name: []const u8) !usize 
     return steps.len;
 }
 
-fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value) StepError!Value {
+/// Memory names (borrowed from the parsed case) to engine-assigned ids.
+const Names = std.StringHashMap(u64);
+
+/// The result's `memory_id` as an id, if it has one.
+fn resultMemoryId(value: Value) ?u64 {
+    const v = value.object.get("memory_id") orelse return null;
+    return if (v == .integer and v.integer >= 0) @intCast(v.integer) else null;
+}
+
+/// A memory id named by an earlier step's "as" (`"memory": NAME`), or given
+/// directly (`"memory_id"`).
+fn memoryId(args: Value, names: *const Names) error{BadCase}!u64 {
+    const name = str(args, "memory") orelse return uint(args, "memory_id");
+    return names.get(name) orelse {
+        std.debug.print("no memory named {s}\n", .{name});
+        return error.BadCase;
+    };
+}
+
+fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value, memory_names: *const Names) StepError!Value {
     var out: std.json.ObjectMap = .init(arena);
     const eql = std.mem.eql;
     if (eql(u8, op, "save_state")) {
@@ -169,14 +221,41 @@ fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value) St
     } else if (eql(u8, op, "compact")) {
         try db.compact();
     } else if (eql(u8, op, "store_memory")) {
-        _ = try db.memories.storeMemory(.{
+        const outcome = try db.memories.storeMemoryOutcome(.{
             .agent_id = try uint(args, "agent_id"),
             .memory_type = try parseName(agentdb.MemoryType, str(args, "memory_type") orelse "semantic"),
             .content = str(args, "content") orelse "",
             .importance = @floatCast(number(args, "importance") orelse 0.5),
             .embedding = try floats(arena, args, "embedding"),
         });
+        defer outcome.deinit();
         try out.put("stored", .{ .bool = true });
+        try out.put("memory_id", .{ .integer = @intCast(outcome.value.memory_id) });
+        try out.put("kind", .{ .string = @tagName(outcome.value.kind) });
+        try out.put("absorbed_count", .{ .integer = @intCast(outcome.value.absorbed.len) });
+        try out.put("evicted_count", .{ .integer = @intCast(outcome.value.evicted.len) });
+    } else if (eql(u8, op, "get_memory")) {
+        const memory = try db.memories.getMemory(try memoryId(args, memory_names));
+        defer memory.deinit();
+        return memoryValue(arena, memory.value);
+    } else if (eql(u8, op, "pin_memory")) {
+        try db.memories.pinMemory(try memoryId(args, memory_names));
+    } else if (eql(u8, op, "unpin_memory")) {
+        try db.memories.unpinMemory(try memoryId(args, memory_names));
+    } else if (eql(u8, op, "forget")) {
+        // The Rust runner's defaults: min_importance 0.1, half-life 30 days.
+        const forgotten = try db.memories.forget(try uint(args, "agent_id"), .{
+            .older_than_ms = try uint(args, "older_than_ms"),
+            .min_importance = @floatCast(number(args, "min_importance") orelse 0.1),
+            .decay_half_life_ms = optUint(args, "decay_half_life_ms") orelse 30 * 86_400_000,
+        });
+        try out.put("forgotten", .{ .integer = @intCast(forgotten) });
+    } else if (eql(u8, op, "gc")) {
+        const removed = try db.gc(.{
+            .keep_last = optUint(args, "keep_last"),
+            .keep_newer_than_ms = optUint(args, "keep_newer_than_ms"),
+        });
+        try out.put("removed", .{ .integer = @intCast(removed) });
     } else if (eql(u8, op, "retrieve_similar")) {
         var types: std.ArrayList(agentdb.MemoryType) = .empty;
         if (args.object.get("memory_types")) |list| {
@@ -243,6 +322,22 @@ fn stateValue(arena: Allocator, state: agentdb.State) Allocator.Error!Value {
     return .{ .object = out };
 }
 
+/// The memory as the conformance format spells it; importance rounded to 3
+/// decimals.
+fn memoryValue(arena: Allocator, memory: agentdb.Memory) Allocator.Error!Value {
+    var out: std.json.ObjectMap = .init(arena);
+    try out.put("memory_id", .{ .integer = @intCast(memory.memory_id) });
+    try out.put("content", .{ .string = try arena.dupe(u8, memory.content) });
+    try out.put("memory_type", .{ .string = @tagName(memory.memory_type) });
+    try out.put("importance", .{ .float = @round(@as(f64, memory.importance) * 1000) / 1000 });
+    try out.put("access_count", .{ .integer = @intCast(memory.access_count) });
+    try out.put("pinned", .{ .bool = memory.pinned });
+    var meta: std.json.ObjectMap = .init(arena);
+    for (memory.metadata) |entry| try meta.put(try arena.dupe(u8, entry.key), .{ .string = try arena.dupe(u8, entry.value) });
+    try out.put("metadata", .{ .object = meta });
+    return .{ .object = out };
+}
+
 /// A SPEC.md name as the package's enum; an unknown name is the library's
 /// InvalidArgument, as the engine's own parsing gives.
 fn parseName(comptime E: type, name: []const u8) agentdb.Error!E {
@@ -256,6 +351,13 @@ fn uint(args: Value, key: []const u8) error{BadCase}!u64 {
     };
     if (v != .integer or v.integer < 0) return error.BadCase;
     return @intCast(v.integer);
+}
+
+/// An optional non-negative integer argument (anything else: absent, as
+/// serde_json's `as_u64`).
+fn optUint(args: Value, key: []const u8) ?u64 {
+    const v = args.object.get(key) orelse return null;
+    return if (v == .integer and v.integer >= 0) @intCast(v.integer) else null;
 }
 
 fn str(args: Value, key: []const u8) ?[]const u8 {
