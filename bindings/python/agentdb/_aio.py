@@ -14,10 +14,12 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._db import AgentDB, Memories, Rag, States, Vectors, connect
+from ._db import AgentDB, Memories, MergePolicy, Rag, States, Vectors, connect
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
+
+    from ._native import GcReport
 
 __all__ = ["AsyncAgentDB", "connect_async"]
 
@@ -38,6 +40,11 @@ async def connect_async(
     ann_index_threshold: int = 20_000,
     chunk_chars: int = 512,
     chunk_overlap: int = 50,
+    memory_merge_threshold: float = 0.88,
+    memory_merge_policy: MergePolicy = "keep_newest",
+    max_memories_per_agent_type: int | None = None,
+    state_keep_last: int | None = None,
+    state_keep_newer_than_ms: int | None = None,
 ) -> AsyncAgentDB:
     """:func:`agentdb.connect`, opened in a worker thread (opening replays the WAL)."""
     db = await asyncio.to_thread(
@@ -54,6 +61,11 @@ async def connect_async(
         ann_index_threshold=ann_index_threshold,
         chunk_chars=chunk_chars,
         chunk_overlap=chunk_overlap,
+        memory_merge_threshold=memory_merge_threshold,
+        memory_merge_policy=memory_merge_policy,
+        max_memories_per_agent_type=max_memories_per_agent_type,
+        state_keep_last=state_keep_last,
+        state_keep_newer_than_ms=state_keep_newer_than_ms,
     )
     return AsyncAgentDB(db)
 
@@ -135,6 +147,9 @@ class AsyncAgentDB:
 
     async def compact(self) -> dict[str, Any]:
         return await asyncio.to_thread(self._sync.compact)
+
+    async def gc(self, *, keep_last: int | None = None, keep_newer_than_ms: int | None = None) -> GcReport:
+        return await asyncio.to_thread(self._sync.gc, keep_last=keep_last, keep_newer_than_ms=keep_newer_than_ms)
 
     async def stats(self) -> dict[str, Any]:
         return await asyncio.to_thread(self._sync.stats)

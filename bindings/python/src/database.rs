@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use agentdb::export;
 use agentdb::{
-    AgentDb, DocFilter, ForgetPolicy, FsyncPolicy, Fusion, HistoryQuery, MemoryFilter, MemoryType, Metric, NewDocument,
-    NewMemory, Options, RetrieveOptions, SearchOptions, StateType,
+    AgentDb, DocFilter, ForgetPolicy, FsyncPolicy, Fusion, HistoryQuery, MemoryFilter, MemoryType, MergePolicy, Metric,
+    NewDocument, NewMemory, Options, RetrieveOptions, SearchOptions, StateRetention, StateType,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
@@ -20,7 +20,10 @@ use pyo3::types::{PyByteArray, PyDict};
 use crate::arrow::{self, ArrowStream};
 use crate::convert::{opt, report_to_py, Data, Int, Matrix, Vector};
 use crate::errors::{invalid, run, to_py};
-use crate::results::{AgentState, ChunkHit, CollectionInfo, DocumentInfo, Memory, ScoredMemory, Snapshot, VectorHit, VectorRecord};
+use crate::results::{
+    AgentState, ChunkHit, CollectionInfo, ConsolidationReport, DocumentInfo, GcReport, Memory, ScoredMemory, Snapshot,
+    StoreOutcome, VectorHit, VectorRecord,
+};
 
 type Meta = Option<BTreeMap<String, String>>;
 
@@ -91,6 +94,30 @@ fn new_memory(py: Python<'_>, item: &Bound<'_, PyDict>) -> PyResult<NewMemory> {
         m.metadata = md.extract()?;
     }
     Ok(m)
+}
+
+/// `store_memory`'s arguments as an engine `NewMemory`.
+#[allow(clippy::too_many_arguments)]
+fn memory_args(
+    py: Python<'_>,
+    agent_id: Int<u64>,
+    content: String,
+    memory_type: &str,
+    importance: f32,
+    embedding: Option<Vector>,
+    ttl_ms: Option<Int<u64>>,
+    metadata: Meta,
+) -> PyResult<NewMemory> {
+    let mut m = NewMemory::new(agent_id.0, parse(py, memory_type)?, content).importance(importance);
+    m.embedding = embedding.map(Vector::into_vec);
+    m.ttl = opt(ttl_ms).map(ms);
+    m.metadata = metadata.unwrap_or_default();
+    Ok(m)
+}
+
+/// A state retention from optional bounds (both `None`: keep every version).
+fn retention(keep_last: Option<Int<u64>>, keep_newer_than_ms: Option<Int<u64>>) -> StateRetention {
+    StateRetention { keep_last: opt(keep_last), keep_newer_than: opt(keep_newer_than_ms).map(ms) }
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -226,7 +253,9 @@ impl Database {
     /// Opens (creating on first use) the database at `path`.
     #[staticmethod]
     #[pyo3(signature = (path, read_only, fsync, fsync_batch_ms, flush_interval_ms, memory_dimension, model_dir,
-                        maintenance_interval_ms, max_payload_bytes, ann_index_threshold, chunk_chars, chunk_overlap))]
+                        maintenance_interval_ms, max_payload_bytes, ann_index_threshold, chunk_chars, chunk_overlap,
+                        memory_merge_threshold, memory_merge_policy, max_memories_per_agent_type, state_keep_last,
+                        state_keep_newer_than_ms))]
     fn open(
         py: Python<'_>,
         path: PathBuf,
@@ -241,6 +270,11 @@ impl Database {
         ann_index_threshold: Int<usize>,
         chunk_chars: Int<usize>,
         chunk_overlap: Int<usize>,
+        memory_merge_threshold: f32,
+        memory_merge_policy: &str,
+        max_memories_per_agent_type: Option<Int<usize>>,
+        state_keep_last: Option<Int<u64>>,
+        state_keep_newer_than_ms: Option<Int<u64>>,
     ) -> PyResult<Database> {
         let fsync: FsyncPolicy = match fsync {
             "batch" => parse(py, &format!("batch:{}", fsync_batch_ms.0))?,
@@ -257,6 +291,10 @@ impl Database {
             ann_index_threshold: ann_index_threshold.0,
             chunk_chars: chunk_chars.0,
             chunk_overlap: chunk_overlap.0,
+            memory_merge_threshold,
+            memory_merge_policy: parse::<MergePolicy>(py, memory_merge_policy)?,
+            max_memories_per_agent_type: opt(max_memories_per_agent_type),
+            state_retention: retention(state_keep_last, state_keep_newer_than_ms),
             ..Options::default()
         };
         let db = run(py, || AgentDb::open(&path, options))?;
@@ -301,6 +339,22 @@ impl Database {
     fn compact<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         let r = run(py, || self.db.compact())?;
         report_to_py(py, serde_json::to_value(&r))
+    }
+
+    /// Deletes old state versions (the configured retention when both bounds
+    /// are `None`, else this one-off retention), then runs maintenance.
+    #[pyo3(signature = (keep_last, keep_newer_than_ms))]
+    fn gc(&self, py: Python<'_>, keep_last: Option<Int<u64>>, keep_newer_than_ms: Option<Int<u64>>) -> PyResult<GcReport> {
+        let r = match (keep_last, keep_newer_than_ms) {
+            (None, None) => run(py, || self.db.gc())?,
+            (k, t) => {
+                let once = retention(k, t);
+                run(py, || self.db.gc_with(&once))?
+            }
+        };
+        let maintenance = serde_json::to_value(&r.maintenance)
+            .map_err(|e| to_py(py, agentdb::Error::Io(std::io::Error::other(e))))?;
+        Ok(GcReport { state_versions_removed: r.state_versions_removed, maintenance })
     }
 
     fn stats<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
@@ -409,16 +463,46 @@ impl Database {
         ttl_ms: Option<Int<u64>>,
         metadata: Meta,
     ) -> PyResult<u64> {
-        let mut m = NewMemory::new(agent_id.0, parse(py, memory_type)?, content).importance(importance);
-        m.embedding = embedding.map(Vector::into_vec);
-        m.ttl = opt(ttl_ms).map(ms);
-        m.metadata = metadata.unwrap_or_default();
+        let m = memory_args(py, agent_id, content, memory_type, importance, embedding, ttl_ms, metadata)?;
         run(py, || self.db.store_memory(m))
     }
 
     fn store_memories<'py>(&self, py: Python<'py>, items: Vec<Bound<'py, PyDict>>) -> PyResult<Vec<u64>> {
         let batch = items.iter().map(|d| new_memory(py, d)).collect::<PyResult<Vec<_>>>()?;
         run(py, || self.db.store_memories(batch))
+    }
+
+    #[pyo3(signature = (agent_id, content, memory_type, importance, embedding, ttl_ms, metadata))]
+    fn store_memory_outcome(
+        &self,
+        py: Python<'_>,
+        agent_id: Int<u64>,
+        content: String,
+        memory_type: &str,
+        importance: f32,
+        embedding: Option<Vector>,
+        ttl_ms: Option<Int<u64>>,
+        metadata: Meta,
+    ) -> PyResult<StoreOutcome> {
+        let m = memory_args(py, agent_id, content, memory_type, importance, embedding, ttl_ms, metadata)?;
+        run(py, || self.db.store_memory_outcome(m)).map(StoreOutcome)
+    }
+
+    fn store_memories_outcome<'py>(&self, py: Python<'py>, items: Vec<Bound<'py, PyDict>>) -> PyResult<Vec<StoreOutcome>> {
+        let batch = items.iter().map(|d| new_memory(py, d)).collect::<PyResult<Vec<_>>>()?;
+        Ok(wrap(run(py, || self.db.store_memories_outcome(batch))?, StoreOutcome))
+    }
+
+    fn pin_memory(&self, py: Python<'_>, memory_id: Int<u64>) -> PyResult<()> {
+        run(py, || self.db.pin_memory(memory_id.0))
+    }
+
+    fn unpin_memory(&self, py: Python<'_>, memory_id: Int<u64>) -> PyResult<()> {
+        run(py, || self.db.unpin_memory(memory_id.0))
+    }
+
+    fn consolidate_memories(&self, py: Python<'_>, agent_id: Int<u64>) -> PyResult<ConsolidationReport> {
+        run(py, || self.db.consolidate(agent_id.0)).map(ConsolidationReport)
     }
 
     fn get_memory(&self, py: Python<'_>, memory_id: Int<u64>) -> PyResult<Memory> {

@@ -179,6 +179,15 @@ impl Memory {
     fn metadata(&self) -> BTreeMap<String, String> {
         self.0.metadata.clone()
     }
+    #[getter]
+    fn pinned(&self) -> bool {
+        self.0.pinned
+    }
+    /// The ids this memory absorbed by merging (its metadata `absorbed_ids`), oldest merge first.
+    #[getter]
+    fn absorbed_ids(&self) -> Vec<u64> {
+        self.0.absorbed_ids()
+    }
     fn __repr__(&self) -> String {
         memory_repr(&self.0)
     }
@@ -186,7 +195,7 @@ impl Memory {
 
 fn memory_repr(m: &agentdb::Memory) -> String {
     format!(
-        "Memory(memory_id={}, agent_id={}, memory_type='{}', content={}, importance={}, access_count={}, created_at_ms={}, expires_at_ms={}, embedding=<{} floats>, metadata={})",
+        "Memory(memory_id={}, agent_id={}, memory_type='{}', content={}, importance={}, access_count={}, created_at_ms={}, expires_at_ms={}, pinned={}, embedding=<{} floats>, metadata={})",
         m.memory_id,
         m.agent_id,
         m.memory_type,
@@ -195,6 +204,7 @@ fn memory_repr(m: &agentdb::Memory) -> String {
         m.access_count,
         m.created_at_ms,
         m.expires_at_ms.map_or("None".to_string(), |t| t.to_string()),
+        if m.pinned { "True" } else { "False" },
         m.embedding.len(),
         meta_repr(&m.metadata)
     )
@@ -408,6 +418,154 @@ impl VectorHit {
     }
 }
 
+fn ids_repr(ids: &[u64]) -> String {
+    let items: Vec<String> = ids.iter().map(u64::to_string).collect();
+    format!("[{}]", items.join(", "))
+}
+
+/// What `memories.store_outcome` did: `kind` is `"stored"`, `"duplicate"` or `"merged"`.
+#[pyclass(frozen, eq, module = "agentdb", name = "StoreOutcome")]
+#[derive(PartialEq)]
+pub struct StoreOutcome(pub agentdb::StoreOutcome);
+
+impl StoreOutcome {
+    fn absorbed_ids(&self) -> &[u64] {
+        match &self.0.kind {
+            agentdb::StoreKind::Merged { absorbed } => absorbed,
+            agentdb::StoreKind::Stored | agentdb::StoreKind::Duplicate => &[],
+        }
+    }
+}
+
+#[pymethods]
+impl StoreOutcome {
+    #[getter]
+    fn memory_id(&self) -> u64 {
+        self.0.memory_id
+    }
+    #[getter]
+    fn kind(&self) -> &'static str {
+        match self.0.kind {
+            agentdb::StoreKind::Stored => "stored",
+            agentdb::StoreKind::Duplicate => "duplicate",
+            agentdb::StoreKind::Merged { .. } => "merged",
+        }
+    }
+    /// The ids that no longer exist because of a merge (empty unless `kind == "merged"`).
+    #[getter]
+    fn absorbed(&self) -> Vec<u64> {
+        self.absorbed_ids().to_vec()
+    }
+    /// The memories deleted to respect `max_memories_per_agent_type`.
+    #[getter]
+    fn evicted(&self) -> Vec<u64> {
+        self.0.evicted.clone()
+    }
+    fn __repr__(&self) -> String {
+        format!(
+            "StoreOutcome(memory_id={}, kind='{}', absorbed={}, evicted={})",
+            self.0.memory_id,
+            self.kind(),
+            ids_repr(self.absorbed_ids()),
+            ids_repr(&self.0.evicted)
+        )
+    }
+}
+
+/// One merge made by `memories.consolidate`.
+#[pyclass(frozen, eq, module = "agentdb", name = "MergeGroup")]
+#[derive(PartialEq)]
+pub struct MergeGroup(pub agentdb::MergeGroup);
+
+#[pymethods]
+impl MergeGroup {
+    #[getter]
+    fn memory_type(&self) -> &'static str {
+        self.0.memory_type.as_str()
+    }
+    #[getter]
+    fn kept(&self) -> u64 {
+        self.0.kept
+    }
+    #[getter]
+    fn absorbed(&self) -> Vec<u64> {
+        self.0.absorbed.clone()
+    }
+    fn __repr__(&self) -> String {
+        merge_group_repr(&self.0)
+    }
+}
+
+fn merge_group_repr(g: &agentdb::MergeGroup) -> String {
+    format!("MergeGroup(memory_type='{}', kept={}, absorbed={})", g.memory_type.as_str(), g.kept, ids_repr(&g.absorbed))
+}
+
+/// What `memories.consolidate` merged.
+#[pyclass(frozen, eq, module = "agentdb", name = "ConsolidationReport")]
+#[derive(PartialEq)]
+pub struct ConsolidationReport(pub agentdb::ConsolidationReport);
+
+#[pymethods]
+impl ConsolidationReport {
+    #[getter]
+    fn agent_id(&self) -> u64 {
+        self.0.agent_id
+    }
+    /// Live memories of the agent before.
+    #[getter]
+    fn examined(&self) -> usize {
+        self.0.examined
+    }
+    #[getter]
+    fn groups(&self) -> Vec<MergeGroup> {
+        self.0.groups.iter().cloned().map(MergeGroup).collect()
+    }
+    /// Live memories of the agent after.
+    #[getter]
+    fn remaining(&self) -> usize {
+        self.0.remaining
+    }
+    fn __repr__(&self) -> String {
+        let groups: Vec<String> = self.0.groups.iter().map(merge_group_repr).collect();
+        format!(
+            "ConsolidationReport(agent_id={}, examined={}, remaining={}, groups=[{}])",
+            self.0.agent_id,
+            self.0.examined,
+            self.0.remaining,
+            groups.join(", ")
+        )
+    }
+}
+
+/// What `db.gc` did: the state versions it deleted, and the maintenance
+/// report of the run (the dict `db.compact()` returns).
+#[pyclass(frozen, eq, module = "agentdb", name = "GcReport")]
+#[derive(PartialEq)]
+pub struct GcReport {
+    pub state_versions_removed: u64,
+    /// `serde_json::to_value(&report.maintenance)`.
+    pub maintenance: serde_json::Value,
+}
+
+#[pymethods]
+impl GcReport {
+    #[getter]
+    fn state_versions_removed(&self) -> u64 {
+        self.state_versions_removed
+    }
+    #[getter]
+    fn maintenance<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::json_to_py(py, &self.maintenance)
+    }
+    fn __repr__(&self) -> String {
+        let ms = self.maintenance.get("duration_ms").and_then(serde_json::Value::as_f64);
+        match ms {
+            Some(ms) => format!("GcReport(state_versions_removed={}, duration_ms={ms:.1})", self.state_versions_removed),
+            None => format!("GcReport(state_versions_removed={})", self.state_versions_removed),
+        }
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AgentState>()?;
     m.add_class::<Snapshot>()?;
@@ -418,5 +576,9 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<CollectionInfo>()?;
     m.add_class::<VectorRecord>()?;
     m.add_class::<VectorHit>()?;
+    m.add_class::<StoreOutcome>()?;
+    m.add_class::<MergeGroup>()?;
+    m.add_class::<ConsolidationReport>()?;
+    m.add_class::<GcReport>()?;
     Ok(())
 }

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
+
+import pytest
 
 import agentdb
 from agentdb import _native
@@ -15,7 +18,7 @@ API = {
     "states": ["save", "load", "load_version", "history", "history_arrow", "create_snapshot", "list_snapshots",
                "restore_snapshot", "delete_agent"],
     "memories": ["store", "store_many", "get", "update_importance", "delete", "retrieve", "retrieve_arrow", "forget",
-                 "list"],
+                 "list", "store_outcome", "store_many_outcome", "pin", "unpin", "consolidate"],
     "rag": ["index_document", "get_document", "delete_document", "semantic_search", "full_text_search",
             "hybrid_search", "semantic_search_arrow", "full_text_search_arrow", "hybrid_search_arrow"],
     "vectors": ["create_collection", "list_collections", "insert", "insert_many", "get", "delete", "count", "search",
@@ -26,13 +29,17 @@ ATTRIBUTES = {
     "AgentState": ["agent_id", "session_id", "version", "timestamp_ms", "state_type", "data", "metadata", "checksum"],
     "Snapshot": ["agent_id", "session_id", "name", "version", "created_at_ms"],
     "Memory": ["memory_id", "agent_id", "memory_type", "content", "embedding", "importance", "access_count",
-               "last_access_ms", "created_at_ms", "expires_at_ms", "metadata"],
+               "last_access_ms", "created_at_ms", "expires_at_ms", "metadata", "pinned", "absorbed_ids"],
     "ScoredMemory": ["memory", "score", "relevance", "recency"],
     "DocumentInfo": ["doc_id", "title", "metadata", "chunk_count", "char_count", "indexed_at_ms"],
     "ChunkHit": ["chunk_id", "doc_id", "position", "start_char", "end_char", "content", "score"],
     "CollectionInfo": ["name", "dimension", "metric"],
     "VectorRecord": ["id", "vector", "metadata"],
     "VectorHit": ["id", "distance", "metadata", "vector"],
+    "StoreOutcome": ["memory_id", "kind", "absorbed", "evicted"],
+    "MergeGroup": ["memory_type", "kept", "absorbed"],
+    "ConsolidationReport": ["agent_id", "examined", "groups", "remaining"],
+    "GcReport": ["state_versions_removed", "maintenance"],
 }  # fmt: skip
 
 
@@ -40,7 +47,7 @@ def test_api_md_names_exist(db):
     for ns, methods in API.items():
         for m in methods:
             assert callable(getattr(getattr(db, ns), m)), f"db.{ns}.{m}"
-    for name in ["close", "flush", "compact", "stats", "embed", "__enter__", "__exit__"]:
+    for name in ["close", "flush", "compact", "gc", "stats", "embed", "__enter__", "__exit__"]:
         assert callable(getattr(db, name)), name
     assert isinstance(db.closed, bool) and isinstance(db.path, str)
     for name in ["connect", "connect_async", "AgentDB", "AsyncAgentDB"]:
@@ -58,9 +65,47 @@ def test_connect_defaults_match_api_md():
     p = inspect.signature(agentdb.connect).parameters
     want = {"read_only": False, "fsync": "batch", "fsync_batch_ms": 10, "flush_interval_ms": 2000,
             "memory_dimension": 384, "model_dir": None, "maintenance_interval_ms": 60000,
-            "max_payload_bytes": 16 << 20, "ann_index_threshold": 20000, "chunk_chars": 512, "chunk_overlap": 50}  # fmt: skip
+            "max_payload_bytes": 16 << 20, "ann_index_threshold": 20000, "chunk_chars": 512, "chunk_overlap": 50,
+            "memory_merge_threshold": 0.88, "memory_merge_policy": "keep_newest", "max_memories_per_agent_type": None,
+            "state_keep_last": None, "state_keep_newer_than_ms": None}  # fmt: skip
     assert {k: p[k].default for k in want} == want
     assert inspect.signature(agentdb.connect_async).parameters.keys() == p.keys()
+    assert {k: v.default for k, v in inspect.signature(agentdb.connect_async).parameters.items()} == {
+        k: v.default for k, v in p.items()
+    }
+
+
+def test_gc_defaults_match_api_md():
+    p = inspect.signature(agentdb.AgentDB.gc).parameters
+    assert {k: (v.kind, v.default) for k, v in p.items() if k != "self"} == {
+        "keep_last": (inspect.Parameter.KEYWORD_ONLY, None),
+        "keep_newer_than_ms": (inspect.Parameter.KEYWORD_ONLY, None),
+    }
+    assert inspect.signature(agentdb.AsyncAgentDB.gc).parameters.keys() == p.keys()
+    assert inspect.iscoroutinefunction(agentdb.AsyncAgentDB.gc)
+
+
+def test_the_defaults_are_the_engines():
+    """memory_merge_threshold's default is DEFAULT_MEMORY_MERGE_THRESHOLD in crates/agentdb/src/options.rs."""
+    options = PKG.parents[2] / "crates" / "agentdb" / "src" / "options.rs"
+    if not options.is_file():
+        pytest.skip("not run from the source tree")
+    m = re.search(r"pub const DEFAULT_MEMORY_MERGE_THRESHOLD: f32 = ([0-9.]+);", options.read_text())
+    assert m, "DEFAULT_MEMORY_MERGE_THRESHOLD not found"
+    assert inspect.signature(agentdb.connect).parameters["memory_merge_threshold"].default == float(m.group(1))
+
+
+def test_api_md_lists_every_public_name():
+    text = (PKG.parent / "API.md").read_text()
+    for ns, methods in API.items():
+        for m in methods:
+            assert re.search(rf"\b{m}\b", text), f"db.{ns}.{m} is not in API.md"
+    for cls_name, attrs in ATTRIBUTES.items():
+        assert f"{cls_name}:" in text, f"{cls_name} is not in API.md"
+        for a in attrs:
+            assert a in text, f"{cls_name}.{a} is not in API.md"
+    for option in inspect.signature(agentdb.connect).parameters:
+        assert f"{option}=" in text or option == "path", f"connect({option}=) is not in API.md"
 
 
 def stub_classes(path: Path) -> dict[str, set[str]]:

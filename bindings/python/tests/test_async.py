@@ -69,6 +69,39 @@ async def test_async_errors_keep_their_class(db_path):
         await db.close()
 
 
+@pytest.mark.asyncio
+async def test_async_memory_lifecycle_and_gc(db_path):
+    async with await agentdb.connect_async(
+        db_path, memory_dimension=3, maintenance_interval_ms=None, memory_merge_policy="keep_both",
+        max_memories_per_agent_type=3, state_keep_last=1,
+    ) as db:  # fmt: skip
+        a = await db.memories.store_outcome(1, "tea", embedding=[1, 0, 0])
+        b = await db.memories.store_outcome(1, "tea, hot", embedding=[1, 0.1, 0])
+        assert (a.kind, b.kind) == ("stored", "stored")  # keep_both
+        [dup] = await db.memories.store_many_outcome([{"agent_id": 1, "content": "TEA", "embedding": [0, 0, 1]}])
+        assert (dup.kind, dup.memory_id) == ("duplicate", a.memory_id)
+        await db.memories.pin(a.memory_id)
+        assert (await db.memories.get(a.memory_id)).pinned
+        await db.memories.unpin(a.memory_id)
+        assert not (await db.memories.get(a.memory_id)).pinned
+        report = await db.memories.consolidate(1)
+        assert (report.examined, report.groups, report.remaining) == (2, [], 2)
+
+        for _ in range(3):
+            await db.states.save(1, 1, b"x")
+        assert (await db.gc(keep_last=2)).state_versions_removed == 1
+        assert (await db.gc()).state_versions_removed == 1  # the configured keep_last=1
+        assert [s.version for s in await db.states.history(1)] == [3]
+        with pytest.raises(agentdb.InvalidArgumentError):
+            await db.gc(keep_last=0)
+
+
+@pytest.mark.asyncio
+async def test_connect_async_refuses_a_bad_merge_policy(db_path):
+    with pytest.raises(agentdb.InvalidArgumentError):
+        await agentdb.connect_async(db_path, memory_merge_policy="keep_all")
+
+
 def test_async_namespaces_mirror_the_sync_ones():
     for sync_cls, async_name in [(agentdb.States, "AsyncStates"), (agentdb.Memories, "AsyncMemories"),
                                  (agentdb.Rag, "AsyncRag"), (agentdb.Vectors, "AsyncVectors")]:  # fmt: skip

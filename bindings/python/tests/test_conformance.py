@@ -21,7 +21,20 @@ def snapshot_value(s: agentdb.Snapshot) -> dict:
     return {"agent_id": s.agent_id, "session_id": s.session_id, "name": s.name, "version": s.version}
 
 
-def run_op(db: agentdb.AgentDB, op: str, a: dict) -> dict:
+def memory_value(m: agentdb.Memory) -> dict:
+    return {"memory_id": m.memory_id, "content": m.content, "memory_type": m.memory_type,
+            "importance": round(m.importance * 1000) / 1000, "access_count": m.access_count, "pinned": m.pinned,
+            "metadata": m.metadata}  # fmt: skip
+
+
+def memory_id(a: dict, names: dict[str, int]) -> int:
+    """A memory named by an earlier step's ``"as"``, or given directly."""
+    if "memory" in a:
+        return names[a["memory"]]
+    return a["memory_id"]
+
+
+def run_op(db: agentdb.AgentDB, op: str, a: dict, names: dict[str, int]) -> dict:
     if op == "save_state":
         v = db.states.save(a["agent_id"], a["session_id"], a.get("data", "").encode(),
                            state_type=a.get("state_type", "context"), metadata=a.get("metadata"))  # fmt: skip
@@ -50,9 +63,26 @@ def run_op(db: agentdb.AgentDB, op: str, a: dict) -> dict:
         db.compact()
         return {}
     if op == "store_memory":
-        db.memories.store(a["agent_id"], a.get("content", ""), memory_type=a.get("memory_type", "semantic"),
-                          importance=a.get("importance", 0.5), embedding=a.get("embedding"))  # fmt: skip
-        return {"stored": True}
+        o = db.memories.store_outcome(a["agent_id"], a.get("content", ""), memory_type=a.get("memory_type", "semantic"),
+                                      importance=a.get("importance", 0.5), embedding=a.get("embedding"))  # fmt: skip
+        return {"stored": True, "memory_id": o.memory_id, "kind": o.kind, "absorbed_count": len(o.absorbed),
+                "evicted_count": len(o.evicted)}  # fmt: skip
+    if op == "get_memory":
+        return memory_value(db.memories.get(memory_id(a, names)))
+    if op == "pin_memory":
+        db.memories.pin(memory_id(a, names))
+        return {}
+    if op == "unpin_memory":
+        db.memories.unpin(memory_id(a, names))
+        return {}
+    if op == "forget":
+        n = db.memories.forget(a["agent_id"], older_than_ms=a["older_than_ms"],
+                               min_importance=a.get("min_importance", 0.1),
+                               decay_half_life_ms=a.get("decay_half_life_ms", 30 * 86_400_000))  # fmt: skip
+        return {"forgotten": n}
+    if op == "gc":
+        report = db.gc(keep_last=a.get("keep_last"), keep_newer_than_ms=a.get("keep_newer_than_ms"))
+        return {"removed": report.state_versions_removed}
     if op == "retrieve_similar":
         hits = db.memories.retrieve(a["agent_id"], vector=a.get("vector", []), limit=a["limit"],
                                     memory_types=a.get("memory_types"))  # fmt: skip
@@ -90,6 +120,7 @@ def test_conformance_case(path, tmp_path):
     options = {"flush_interval_ms": 3_600_000, "maintenance_interval_ms": None}
     options.update({k: v for k, v in case.get("options", {}).items() if k in ("max_payload_bytes", "memory_dimension")})
     db = agentdb.connect(tmp_path, **options)
+    names: dict[str, int] = {}
     try:
         for i, step in enumerate(case["steps"]):
             op, ctx = step["op"], f"{path.name} step {i} ({step['op']})"
@@ -99,12 +130,17 @@ def test_conformance_case(path, tmp_path):
                 continue
             want_error = step.get("expect_error")
             try:
-                got = run_op(db, op, step.get("args", {}))
+                got = run_op(db, op, step.get("args", {}), names)
             except agentdb.AgentDBError as e:
                 assert want_error == e.code, f"{ctx}: unexpected {e.code}: {e}"
                 continue
             assert want_error is None, f"{ctx}: expected error {want_error}, got {got}"
             for key, want in step.get("expect", {}).items():
-                assert got.get(key) == want, f"{ctx}: field {key} of {got}"
+                if key == "same_as":
+                    assert got.get("memory_id") == names.get(want), f"{ctx}: same memory as {want}"
+                else:
+                    assert got.get(key) == want, f"{ctx}: field {key} of {got}"
+            if "as" in step:
+                names[step["as"]] = got["memory_id"]
     finally:
         db.close()
