@@ -30,7 +30,23 @@ fn u(args: &Value, k: &str) -> u64 {
     args[k].as_u64().unwrap_or_else(|| panic!("arg {k} missing"))
 }
 
-fn run_op(db: &AgentDb, op: &str, args: &Value) -> agentdb::Result<Value> {
+/// A memory id named by an earlier step's `"as"`, or given directly.
+fn memory_id(args: &Value, names: &BTreeMap<String, u64>) -> u64 {
+    match args["memory"].as_str() {
+        Some(name) => *names.get(name).unwrap_or_else(|| panic!("no memory named {name:?}")),
+        None => u(args, "memory_id"),
+    }
+}
+
+fn memory_value(m: &agentdb::Memory) -> Value {
+    json!({
+        "memory_id": m.memory_id, "content": m.content, "memory_type": m.memory_type.as_str(),
+        "importance": (f64::from(m.importance) * 1000.0).round() / 1000.0, "access_count": m.access_count,
+        "pinned": m.pinned, "metadata": m.metadata,
+    })
+}
+
+fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -> agentdb::Result<Value> {
     Ok(match op {
         "save_state" => {
             let t: StateType = args["state_type"].as_str().unwrap_or("context").parse()?;
@@ -82,8 +98,37 @@ fn run_op(db: &AgentDb, op: &str, args: &Value) -> agentdb::Result<Value> {
             let mut m = NewMemory::new(u(args, "agent_id"), t, args["content"].as_str().unwrap_or_default())
                 .importance(args["importance"].as_f64().unwrap_or(0.5) as f32);
             m.embedding = floats(&args["embedding"]);
-            db.store_memory(m)?;
-            json!({"stored": true})
+            let o = db.store_memory_outcome(m)?;
+            let (kind, absorbed) = match &o.kind {
+                agentdb::StoreKind::Stored => ("stored", 0),
+                agentdb::StoreKind::Duplicate => ("duplicate", 0),
+                agentdb::StoreKind::Merged { absorbed } => ("merged", absorbed.len()),
+            };
+            json!({"stored": true, "memory_id": o.memory_id, "kind": kind, "absorbed_count": absorbed, "evicted_count": o.evicted.len()})
+        }
+        "get_memory" => memory_value(&db.get_memory(memory_id(args, names))?),
+        "pin_memory" => {
+            db.pin_memory(memory_id(args, names))?;
+            json!({})
+        }
+        "unpin_memory" => {
+            db.unpin_memory(memory_id(args, names))?;
+            json!({})
+        }
+        "forget" => {
+            let policy = agentdb::ForgetPolicy {
+                older_than: Duration::from_millis(u(args, "older_than_ms")),
+                min_importance: args["min_importance"].as_f64().unwrap_or(0.1) as f32,
+                decay_half_life: Duration::from_millis(args["decay_half_life_ms"].as_u64().unwrap_or(30 * 86_400_000)),
+            };
+            json!({"forgotten": db.forget(u(args, "agent_id"), &policy)?})
+        }
+        "gc" => {
+            let retention = agentdb::StateRetention {
+                keep_last: args["keep_last"].as_u64(),
+                keep_newer_than: args["keep_newer_than_ms"].as_u64().map(Duration::from_millis),
+            };
+            json!({"removed": db.gc_with(&retention)?.state_versions_removed})
         }
         "retrieve_similar" => {
             let types: Vec<MemoryType> = args["memory_types"]
@@ -162,6 +207,7 @@ fn conformance_cases_pass() {
         let dir = tempfile::tempdir().unwrap();
         let opts = options_from(&case["options"]);
         let mut db = AgentDb::open(dir.path(), opts.clone()).unwrap();
+        let mut names: BTreeMap<String, u64> = BTreeMap::new();
         for (i, step) in case["steps"].as_array().unwrap().iter().enumerate() {
             let op = step["op"].as_str().unwrap();
             let ctx = format!("{} step {i} ({op})", file.file_name().unwrap().to_string_lossy());
@@ -170,7 +216,7 @@ fn conformance_cases_pass() {
                 db = AgentDb::open(dir.path(), opts.clone()).unwrap();
                 continue;
             }
-            let got = run_op(&db, op, &step["args"]);
+            let got = run_op(&db, op, &step["args"], &names);
             match (&step["expect_error"], got) {
                 (Value::String(code), Err(e)) => assert_eq!(e.code(), code, "{ctx}: {e}"),
                 (Value::String(code), Ok(v)) => panic!("{ctx}: expected error {code}, got {v}"),
@@ -178,8 +224,16 @@ fn conformance_cases_pass() {
                 (_, Ok(v)) => {
                     if let Value::Object(want) = &step["expect"] {
                         for (k, w) in want {
-                            assert_eq!(&v[k], w, "{ctx}: field {k} of {v}");
+                            if k == "same_as" {
+                                let name = w.as_str().expect("same_as names a memory");
+                                assert_eq!(v["memory_id"].as_u64(), names.get(name).copied(), "{ctx}: same memory as {name}");
+                            } else {
+                                assert_eq!(&v[k], w, "{ctx}: field {k} of {v}");
+                            }
                         }
+                    }
+                    if let Some(name) = step["as"].as_str() {
+                        names.insert(name.to_string(), v["memory_id"].as_u64().expect("an op that names a memory returns memory_id"));
                     }
                 }
             }
