@@ -19,6 +19,7 @@
 //! - Every write whose decision depends on other memories of the agent (store,
 //!   consolidate, forget, pin, delete) holds that agent's lifecycle lock.
 
+mod dedup;
 mod merge;
 pub mod scoring;
 mod types;
@@ -32,7 +33,13 @@ pub use types::{
     RetrieveOptions, ScoredMemory, StoreKind, StoreOutcome, ABSORBED_IDS_KEY, MAX_CONTENT_BYTES, MAX_RETRIEVE_LIMIT,
 };
 
+pub(crate) use dedup::DedupIndex;
 pub(crate) use merge::append_absorbed_ids;
+
+/// The exact-dedup key of a memory: agent, type and normalised content.
+pub(crate) fn dedup_fingerprint(m: &Memory) -> u64 {
+    dedup::fingerprint(m.agent_id, m.memory_type, content_hash(&m.content))
+}
 
 pub(crate) use types::{validate_limit as validate_limit_public, validate_vector as validate_vector_public};
 
@@ -62,21 +69,8 @@ const SCORING_COLUMNS: [&str; 11] = [
     "metadata",
     "pinned",
 ];
-/// Everything but `embedding`: enough to confirm an exact duplicate.
-const DEDUP_COLUMNS: [&str; 12] = [
-    "lsn",
-    "memory_id",
-    "agent_id",
-    "memory_type",
-    "content",
-    "importance",
-    "access_count",
-    "last_access_ms",
-    "created_at_ms",
-    "expires_at_ms",
-    "metadata",
-    "pinned",
-];
+/// What the exact-dedup index is built from.
+const FINGERPRINT_COLUMNS: [&str; 4] = ["memory_id", "agent_id", "memory_type", "content_hash"];
 
 /// Per-engine state of the memory lifecycle (dedup, merges, pins, limits).
 pub(crate) struct Lifecycle {
@@ -88,6 +82,8 @@ pub(crate) struct Lifecycle {
     /// Whether the `memories` table has the lifecycle columns; false only
     /// for a read-only open of a database the previous version wrote.
     has_lifecycle_columns: std::sync::OnceLock<bool>,
+    /// Held while the Lance rows are added to the exact-dedup index.
+    dedup_load: parking_lot::Mutex<()>,
 }
 
 impl Default for Lifecycle {
@@ -95,6 +91,7 @@ impl Default for Lifecycle {
         Lifecycle {
             agent_locks: (0..AGENT_LOCK_SHARDS).map(|_| parking_lot::Mutex::new(())).collect(),
             has_lifecycle_columns: std::sync::OnceLock::new(),
+            dedup_load: parking_lot::Mutex::new(()),
         }
     }
 }
@@ -253,16 +250,135 @@ impl Engine {
         Ok(best.into_values().map(|s| s.value).filter(|m| !m.is_expired(now) && keep(m)).collect())
     }
 
+    /// Adds the memories that were already in Lance at open to the
+    /// exact-dedup index, once, on the first store (so opening a database
+    /// never scans its memories). Those stored, replayed or deleted since
+    /// open are maintained by the memtable's `apply` whether loaded or not.
+    fn ensure_dedup_loaded(&self) -> Result<()> {
+        if self.mem.read().memory_dedup.loaded {
+            return Ok(());
+        }
+        let _load = self.memory_lifecycle.dedup_load.lock();
+        if self.mem.read().memory_dedup.loaded {
+            return Ok(());
+        }
+        let started = std::time::Instant::now();
+        // Expired rows can never be live again; a row deleted meanwhile would
+        // only leave a stale entry, which a hit's confirmation tolerates.
+        let found = self.block_on(self.lance_fingerprints(self.visible(now_ms())?))?;
+        let mut guard = self.mem.write();
+        let m = &mut *guard;
+        m.memory_dedup.extend(found.into_iter().filter(|(_, id)| !m.memory_tombstones.contains_key(id)));
+        m.memory_dedup.loaded = true;
+        tracing::debug!(
+            entries = m.memory_dedup.len(),
+            heap_bytes = m.memory_dedup.heap_bytes(),
+            ms = started.elapsed().as_millis() as u64,
+            "loaded the memory dedup index"
+        );
+        Ok(())
+    }
+
+    /// (fingerprint, memory_id) of the Lance rows matching `pred`, read as a
+    /// stream of four narrow columns.
+    pub(crate) async fn lance_fingerprints(&self, pred: lancedb::expr::DfExpr) -> Result<Vec<(u64, u64)>> {
+        use arrow_array::{StringArray, UInt64Array};
+        use futures::TryStreamExt;
+        use lancedb::query::{ExecutableQuery, QueryBase, Select};
+        let mut stream = self
+            .memories_tbl
+            .query()
+            .only_if_expr(pred)
+            .select(Select::columns(&FINGERPRINT_COLUMNS))
+            .execute()
+            .await?;
+        let mut out = Vec::new();
+        while let Some(b) = stream.try_next().await? {
+            let u64s = |name: &str| {
+                b.column_by_name(name)
+                    .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+                    .ok_or_else(|| Error::corrupted(format!("memories.{name} missing or not u64")))
+            };
+            let (ids, agents, hashes) = (u64s("memory_id")?, u64s("agent_id")?, u64s("content_hash")?);
+            let types = b
+                .column_by_name("memory_type")
+                .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                .ok_or_else(|| Error::corrupted("memories.memory_type missing or not UTF-8"))?;
+            for i in 0..b.num_rows() {
+                let t: MemoryType = types.value(i).parse().map_err(|_| Error::corrupted("unknown memory type"))?;
+                out.push((dedup::fingerprint(agents.value(i), t, hashes.value(i)), ids.value(i)));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Drops exact-dedup entries of memories that are gone for good (their
+    /// rows deleted by a flush or purge).
+    pub(crate) fn forget_dedup_entries(&self, gone: &[(u64, u64)]) {
+        if gone.is_empty() {
+            return;
+        }
+        let mut m = self.mem.write();
+        for &(fp, id) in gone {
+            m.memory_dedup.remove(fp, id);
+        }
+    }
+
+    /// The current version of each id that still exists, expired or not
+    /// (absent: deleted, or never stored). One Lance query for the ids the
+    /// memtable does not hold.
+    fn memories_by_id(&self, ids: &[u64]) -> Result<HashMap<u64, Memory>> {
+        let _gate = self.drain_gate.read();
+        let mut out = HashMap::new();
+        let mut in_lance: HashMap<u64, Vec<(u64, MemoryPatch)>> = HashMap::new();
+        {
+            let m = self.mem.read();
+            for &id in ids {
+                match m.memory(id) {
+                    Some(Some(s)) => {
+                        out.insert(id, s.value);
+                    }
+                    Some(None) => {} // deleted
+                    None => {
+                        in_lance.insert(id, m.patches_of(id).to_vec());
+                    }
+                }
+            }
+        }
+        if !in_lance.is_empty() {
+            let lance_ids: Vec<u64> = in_lance.keys().copied().collect();
+            for (id, base) in self.block_on(self.latest_memory_rows(&lance_ids))? {
+                out.insert(id, compose(&base, &in_lance[&id]).value);
+            }
+        }
+        Ok(out)
+    }
+
     /// A live memory of the same agent and type whose normalised content
-    /// equals the new one's: pinned first, then the oldest.
+    /// equals the new one's: pinned first, then the oldest. A miss in the
+    /// dedup index answers without reading anything; a hit is confirmed on
+    /// the memory itself, and entries whose memory is gone are dropped.
     fn exact_duplicate(&self, new: &Memory) -> Result<Option<Memory>> {
+        let fp = dedup_fingerprint(new);
+        let ids = self.mem.read().memory_dedup.ids(fp);
+        if ids.is_empty() {
+            return Ok(None);
+        }
+        let found = self.memories_by_id(&ids)?;
+        let gone: Vec<u64> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
+        if !gone.is_empty() {
+            let mut m = self.mem.write();
+            for id in gone {
+                m.memory_dedup.remove(fp, id);
+            }
+        }
+        let now = now_ms();
         let normalised = normalize_content(&new.content);
-        let extra = filter::str_eq("memory_type", new.memory_type.as_str())
-            .and(filter::u64_eq("content_hash", content_hash(&new.content)));
-        let found = self.live_memories(new.agent_id, Some(extra), Some(&DEDUP_COLUMNS), |m| {
-            m.memory_type == new.memory_type && normalize_content(&m.content) == normalised
-        })?;
-        Ok(found.into_iter().min_by_key(|m| (!m.pinned, m.memory_id)))
+        Ok(found
+            .into_values()
+            .filter(|m| !m.is_expired(now) && m.agent_id == new.agent_id && m.memory_type == new.memory_type)
+            .filter(|m| normalize_content(&m.content) == normalised)
+            .min_by_key(|m| (!m.pinned, m.memory_id)))
     }
 
     /// Near-duplicates of `new` (same agent and type, cosine ≥ the
@@ -312,6 +428,7 @@ impl Engine {
     fn store_locked(&self, mut memory: Memory) -> Result<StoreOutcome> {
         debug_assert_eq!(memory.memory_id, 0);
         let _lock = self.agent_lock(memory.agent_id);
+        self.ensure_dedup_loaded()?;
         if let Some(existing) = self.exact_duplicate(&memory)? {
             let patch = merge::absorb_patch(&existing, &[&memory], true);
             self.commit(WalEntry::UpdateMemories { ids: vec![existing.memory_id], patch, delete: Vec::new() })?;

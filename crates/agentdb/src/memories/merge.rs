@@ -40,10 +40,24 @@ pub fn normalize_content(content: &str) -> String {
 /// FNV-1a 64 of the normalised content. Stable across platforms and
 /// versions (it is stored on disk); collisions are harmless because a
 /// match is confirmed on the normalised text.
+///
+/// Computed over the normalised text as it is produced, without building
+/// it: the memtable hashes every stored memory under the WAL lock.
 pub fn content_hash(content: &str) -> u64 {
     const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
     const PRIME: u64 = 0x0000_0100_0000_01b3;
-    normalize_content(content).bytes().fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME))
+    let step = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(PRIME);
+    let mut h = OFFSET;
+    let mut utf8 = [0u8; 4];
+    for (i, word) in content.split_whitespace().enumerate() {
+        if i > 0 {
+            h = step(h, b' ');
+        }
+        for c in word.chars().flat_map(char::to_lowercase) {
+            h = c.encode_utf8(&mut utf8).bytes().fold(h, step);
+        }
+    }
+    h
 }
 
 /// Appends ids to the comma-separated `absorbed_ids` list, keeping earlier ones.
@@ -194,6 +208,11 @@ mod tests {
         // Pinned on disk: the hash must never change between versions.
         assert_eq!(content_hash(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(content_hash("a"), 0xaf63_dc4c_8601_ec8c);
+        // The streaming hash is FNV-1a of exactly the normalised bytes.
+        let fnv = |s: &str| s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+        for text in ["", " ", "a", "  The User\u{00A0}likes\t\nTEA  ", "ÉCOLE\u{3000}Straße İstanbul ǅ", "x  y\u{2028}z", "ΣΑΣ"] {
+            assert_eq!(content_hash(text), fnv(&normalize_content(text)), "{text:?}");
+        }
     }
 
     #[test]

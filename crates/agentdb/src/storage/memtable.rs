@@ -199,6 +199,10 @@ pub struct Memtable {
     pub memory_patches: HashMap<u64, Vec<(u64, MemoryPatch)>>,
     /// Deleted memory ids → LSN of the delete, until the flush removes them from Lance.
     pub memory_tombstones: HashMap<u64, u64>,
+    /// Every live memory's exact-dedup fingerprint, flushed or not: kept
+    /// here so that the same `apply` maintains it for live writes and replay.
+    /// A flush never drains it (see `memories::dedup`).
+    pub(crate) memory_dedup: crate::memories::DedupIndex,
     pub vectors: HashMap<String, CollectionMem>,
     pub documents: HashMap<String, Arc<Stored<IndexedDocument>>>,
     pub document_tombstones: HashMap<String, u64>,
@@ -367,6 +371,7 @@ impl Memtable {
 
     fn store_memory(&mut self, lsn: u64, mut memory: Memory) {
         memory.memory_id = lsn;
+        self.memory_dedup.insert(crate::memories::dedup_fingerprint(&memory), lsn);
         self.bytes += memory.footprint();
         self.records += 1;
         self.memories.insert(lsn, Arc::new(Stored { lsn, value: memory }));
@@ -386,6 +391,9 @@ impl Memtable {
     fn delete_memories(&mut self, lsn: u64, ids: Vec<u64>) {
         for id in ids {
             if let Some(m) = self.memories.remove(&id) {
+                // Deletes of flushed memories leave the index at the flush
+                // that removes their rows (which knows their fingerprints).
+                self.memory_dedup.remove(crate::memories::dedup_fingerprint(&m.value), id);
                 self.bytes -= m.value.footprint();
                 self.records -= 1;
             }
