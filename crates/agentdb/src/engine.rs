@@ -586,7 +586,7 @@ impl Engine {
         if !set.memory_deletes.is_empty() {
             // Deleted memories leave the exact-dedup index with their rows
             // (unflushed ones left it when the delete was applied).
-            let gone = self.lance_fingerprints(filter::u64_in("memory_id", &set.memory_deletes)).await?;
+            let gone = self.lance_fingerprints(Some(filter::u64_in("memory_id", &set.memory_deletes))).await?;
             self.memories_tbl.delete(&filter::u64_in("memory_id", &set.memory_deletes)).await?;
             self.forget_dedup_entries(&gone);
         }
@@ -927,16 +927,16 @@ impl Engine {
         let expired = lancedb::expr::col("expires_at_ms")
             .lt_eq(lancedb::expr::lit(now_ms()))
             .and(filter::bool_eq("pinned", false));
-        let doomed = self.lance_fingerprints(expired.clone()).await?;
+        let doomed = self.lance_fingerprints(Some(expired.clone())).await?;
         table.delete(&expired).await?;
         if !doomed.is_empty() {
             // An expired row may be an old version of a memory whose newer
             // row lives on (merged in a longer expiry): only memories left
             // without any row leave the exact-dedup index.
-            let ids: Vec<u64> = doomed.iter().map(|(_, id)| *id).collect();
+            let ids: Vec<u64> = doomed.iter().map(|(_, id, _)| *id).collect();
             let left: std::collections::HashSet<u64> =
-                self.lance_fingerprints(filter::u64_in("memory_id", &ids)).await?.into_iter().map(|(_, id)| id).collect();
-            let gone: Vec<(u64, u64)> = doomed.into_iter().filter(|(_, id)| !left.contains(id)).collect();
+                self.lance_fingerprints(Some(filter::u64_in("memory_id", &ids))).await?.into_iter().map(|(_, id, _)| id).collect();
+            let gone: Vec<_> = doomed.into_iter().filter(|(_, id, _)| !left.contains(id)).collect();
             self.forget_dedup_entries(&gone);
         }
         let batches = tables::query(table, None, Some(&["memory_id", "lsn"]), None, None).await?;

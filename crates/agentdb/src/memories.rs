@@ -21,6 +21,7 @@
 
 mod dedup;
 mod merge;
+mod near;
 pub mod scoring;
 mod types;
 
@@ -33,12 +34,17 @@ pub use types::{
     RetrieveOptions, ScoredMemory, StoreKind, StoreOutcome, ABSORBED_IDS_KEY, MAX_CONTENT_BYTES, MAX_RETRIEVE_LIMIT,
 };
 
-pub(crate) use dedup::DedupIndex;
+pub(crate) use dedup::{DedupIndex, GroupKey};
 pub(crate) use merge::append_absorbed_ids;
 
 /// The exact-dedup key of a memory: agent, type and normalised content.
 pub(crate) fn dedup_fingerprint(m: &Memory) -> u64 {
     dedup::fingerprint(m.agent_id, m.memory_type, content_hash(&m.content))
+}
+
+/// The group a memory belongs to: dedup, merges and limits apply within it.
+pub(crate) fn group_of(m: &Memory) -> GroupKey {
+    (m.agent_id, m.memory_type)
 }
 
 pub(crate) use types::{validate_limit as validate_limit_public, validate_vector as validate_vector_public};
@@ -55,6 +61,13 @@ const LANCE_OVERFETCH: usize = 2;
 const AGENT_LOCK_SHARDS: usize = 64;
 /// Near-duplicates examined per store (most similar first).
 const MERGE_CANDIDATES_MAX: usize = 16;
+/// Bytes of int8 embeddings cached for near-duplicate checks (`near`): at
+/// 384 dimensions ~400 bytes a memory, so ~160K memories' groups. A cache,
+/// not a per-record cost: a database that stores no memories never fills it.
+const VECTOR_CACHE_BYTES: usize = 64 << 20;
+/// A group with more memories is never cached: its stores run a Lance
+/// vector search each (loading it would read ~1.5 KB a memory at once).
+const GROUP_CACHE_MEMORIES_MAX: usize = 16_384;
 /// Everything but `content` and `embedding`: enough to score and evict.
 const SCORING_COLUMNS: [&str; 11] = [
     "lsn",
@@ -84,6 +97,9 @@ pub(crate) struct Lifecycle {
     has_lifecycle_columns: std::sync::OnceLock<bool>,
     /// Held while the Lance rows are added to the exact-dedup index.
     dedup_load: parking_lot::Mutex<()>,
+    /// Per-group int8 embeddings for near-duplicate checks (see `near`).
+    /// Never locked while `mem` or `drain_gate` is held, nor the reverse.
+    vectors: parking_lot::Mutex<near::VectorCache>,
 }
 
 impl Default for Lifecycle {
@@ -92,6 +108,7 @@ impl Default for Lifecycle {
             agent_locks: (0..AGENT_LOCK_SHARDS).map(|_| parking_lot::Mutex::new(())).collect(),
             has_lifecycle_columns: std::sync::OnceLock::new(),
             dedup_load: parking_lot::Mutex::new(()),
+            vectors: parking_lot::Mutex::new(near::VectorCache::new(VECTOR_CACHE_BYTES)),
         }
     }
 }
@@ -150,6 +167,10 @@ pub(crate) async fn migrate_table(table: &lancedb::Table) -> Result<bool> {
     Ok(true)
 }
 
+fn agent_lock_shard(agent_id: u64) -> usize {
+    (agent_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 58) as usize % AGENT_LOCK_SHARDS
+}
+
 impl Engine {
     pub(crate) fn embedder(&self) -> Result<Arc<dyn Embedder>> {
         let loaded = self.embedder.get_or_init(|| {
@@ -181,8 +202,16 @@ impl Engine {
     }
 
     fn agent_lock(&self, agent_id: u64) -> parking_lot::MutexGuard<'_, ()> {
-        let h = agent_id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
-        self.memory_lifecycle.agent_locks[(h >> 58) as usize % AGENT_LOCK_SHARDS].lock()
+        self.memory_lifecycle.agent_locks[agent_lock_shard(agent_id)].lock()
+    }
+
+    /// The lifecycle locks of several agents, taken in shard order (so two
+    /// batches never wait on each other in a cycle).
+    fn agent_locks(&self, agents: impl Iterator<Item = u64>) -> Vec<parking_lot::MutexGuard<'_, ()>> {
+        let mut shards: Vec<usize> = agents.map(agent_lock_shard).collect();
+        shards.sort_unstable();
+        shards.dedup();
+        shards.into_iter().map(|i| self.memory_lifecycle.agent_locks[i].lock()).collect()
     }
 
     fn has_lifecycle_columns(&self) -> Result<bool> {
@@ -263,12 +292,14 @@ impl Engine {
             return Ok(());
         }
         let started = std::time::Instant::now();
-        // Expired rows can never be live again; a row deleted meanwhile would
-        // only leave a stale entry, which a hit's confirmation tolerates.
-        let found = self.block_on(self.lance_fingerprints(self.visible(now_ms())?))?;
+        // Every row, expired or not: a row whose TTL ran out may belong to a
+        // memory pinned by an unflushed patch. Superfluous entries cost
+        // nothing but a confirmation read on a hit, and maintenance's purge
+        // removes them with the rows.
+        let found = self.block_on(self.lance_fingerprints(None))?;
         let mut guard = self.mem.write();
         let m = &mut *guard;
-        m.memory_dedup.extend(found.into_iter().filter(|(_, id)| !m.memory_tombstones.contains_key(id)));
+        m.memory_dedup.extend(found.into_iter().filter(|(_, id, _)| !m.memory_tombstones.contains_key(id)));
         m.memory_dedup.loaded = true;
         tracing::debug!(
             entries = m.memory_dedup.len(),
@@ -279,19 +310,17 @@ impl Engine {
         Ok(())
     }
 
-    /// (fingerprint, memory_id) of the Lance rows matching `pred`, read as a
-    /// stream of four narrow columns.
-    pub(crate) async fn lance_fingerprints(&self, pred: lancedb::expr::DfExpr) -> Result<Vec<(u64, u64)>> {
+    /// (fingerprint, memory_id, group) of the Lance rows matching `pred`,
+    /// read as a stream of four narrow columns.
+    pub(crate) async fn lance_fingerprints(&self, pred: Option<lancedb::expr::DfExpr>) -> Result<Vec<(u64, u64, GroupKey)>> {
         use arrow_array::{StringArray, UInt64Array};
         use futures::TryStreamExt;
         use lancedb::query::{ExecutableQuery, QueryBase, Select};
-        let mut stream = self
-            .memories_tbl
-            .query()
-            .only_if_expr(pred)
-            .select(Select::columns(&FINGERPRINT_COLUMNS))
-            .execute()
-            .await?;
+        let mut q = self.memories_tbl.query().select(Select::columns(&FINGERPRINT_COLUMNS));
+        if let Some(p) = pred {
+            q = q.only_if_expr(p);
+        }
+        let mut stream = q.execute().await?;
         let mut out = Vec::new();
         while let Some(b) = stream.try_next().await? {
             let u64s = |name: &str| {
@@ -306,7 +335,8 @@ impl Engine {
                 .ok_or_else(|| Error::corrupted("memories.memory_type missing or not UTF-8"))?;
             for i in 0..b.num_rows() {
                 let t: MemoryType = types.value(i).parse().map_err(|_| Error::corrupted("unknown memory type"))?;
-                out.push((dedup::fingerprint(agents.value(i), t, hashes.value(i)), ids.value(i)));
+                let agent = agents.value(i);
+                out.push((dedup::fingerprint(agent, t, hashes.value(i)), ids.value(i), (agent, t)));
             }
         }
         Ok(out)
@@ -314,13 +344,13 @@ impl Engine {
 
     /// Drops exact-dedup entries of memories that are gone for good (their
     /// rows deleted by a flush or purge).
-    pub(crate) fn forget_dedup_entries(&self, gone: &[(u64, u64)]) {
+    pub(crate) fn forget_dedup_entries(&self, gone: &[(u64, u64, GroupKey)]) {
         if gone.is_empty() {
             return;
         }
         let mut m = self.mem.write();
-        for &(fp, id) in gone {
-            m.memory_dedup.remove(fp, id);
+        for &(fp, id, group) in gone {
+            m.memory_dedup.remove(fp, id, group);
         }
     }
 
@@ -357,32 +387,26 @@ impl Engine {
     /// A live memory of the same agent and type whose normalised content
     /// equals the new one's: pinned first, then the oldest. A miss in the
     /// dedup index answers without reading anything; a hit is confirmed on
-    /// the memory itself, and entries whose memory is gone are dropped.
+    /// the memory itself (fingerprints may collide, entries may outlive
+    /// their memories until the flush or purge that removes the rows).
     fn exact_duplicate(&self, new: &Memory) -> Result<Option<Memory>> {
-        let fp = dedup_fingerprint(new);
-        let ids = self.mem.read().memory_dedup.ids(fp);
+        let ids = self.mem.read().memory_dedup.ids(dedup_fingerprint(new));
         if ids.is_empty() {
             return Ok(None);
         }
-        let found = self.memories_by_id(&ids)?;
-        let gone: Vec<u64> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
-        if !gone.is_empty() {
-            let mut m = self.mem.write();
-            for id in gone {
-                m.memory_dedup.remove(fp, id);
-            }
-        }
         let now = now_ms();
         let normalised = normalize_content(&new.content);
-        Ok(found
+        Ok(self
+            .memories_by_id(&ids)?
             .into_values()
-            .filter(|m| !m.is_expired(now) && m.agent_id == new.agent_id && m.memory_type == new.memory_type)
+            .filter(|m| !m.is_expired(now) && group_of(m) == group_of(new))
             .filter(|m| normalize_content(&m.content) == normalised)
             .min_by_key(|m| (!m.pinned, m.memory_id)))
     }
 
     /// Near-duplicates of `new` (same agent and type, cosine ≥ the
-    /// threshold), most similar first.
+    /// threshold), most similar first: a Lance vector search, for groups
+    /// too large to cache.
     fn near_duplicates(&self, new: &Memory) -> Result<Vec<Memory>> {
         let filter = MemoryFilter::default().types(&[new.memory_type]);
         let threshold = self.opts.memory_merge_threshold;
@@ -394,12 +418,200 @@ impl Engine {
             .collect())
     }
 
+    /// `near_duplicates` from the group's cached vectors: only the memories
+    /// the quantization bound cannot rule out are read, and each is kept
+    /// only if live and its exact cosine reaches the threshold.
+    fn near_duplicates_cached(&self, new: &Memory, group: &Arc<parking_lot::Mutex<near::GroupVectors>>) -> Result<Vec<Memory>> {
+        let threshold = self.opts.memory_merge_threshold;
+        let mut ids = Vec::new();
+        group.lock().candidates(&new.embedding, threshold, &mut ids);
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let found = self.memories_by_id(&ids)?;
+        let gone: Vec<u64> = ids.iter().copied().filter(|id| !found.contains_key(id)).collect();
+        if !gone.is_empty() {
+            self.group_changed(group_of(new), Some(group), None, &gone);
+        }
+        let now = now_ms();
+        let mut near: Vec<(Memory, f32)> = found
+            .into_values()
+            .filter(|m| !m.is_expired(now))
+            .map(|m| {
+                debug_assert_eq!(group_of(&m), group_of(new), "a cached group holds only its own memories");
+                let sim = scoring::cosine(&new.embedding, &m.embedding);
+                (m, sim)
+            })
+            .filter(|(_, sim)| *sim >= threshold)
+            .collect();
+        near.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.memory_id.cmp(&a.0.memory_id)));
+        near.truncate(MERGE_CANDIDATES_MAX);
+        Ok(near.into_iter().map(|(m, _)| m).collect())
+    }
+
+    /// The cached vectors of each group, loading those not cached with one
+    /// Lance scan; None for a group too large to cache (its stores search
+    /// Lance each). The caller holds the groups' agent locks, so no other
+    /// store changes them until it is done.
+    fn group_vectors(&self, keys: &[GroupKey]) -> Result<HashMap<GroupKey, Option<Arc<parking_lot::Mutex<near::GroupVectors>>>>> {
+        let dim = self.opts.memory_dimension;
+        let mut out = HashMap::new();
+        let mut missing = Vec::new();
+        {
+            let mut cache = self.memory_lifecycle.vectors.lock();
+            for key in keys {
+                match cache.get(key) {
+                    Some(g) => {
+                        out.insert(*key, Some(g));
+                    }
+                    None => missing.push(*key),
+                }
+            }
+        }
+        if missing.is_empty() {
+            return Ok(out);
+        }
+        // What may be loaded: groups the dedup index (a superset of the live
+        // memories) says are small, up to what the cache can hold in all.
+        let mut room = VECTOR_CACHE_BYTES / (dim + 16);
+        let mut to_load: HashMap<GroupKey, near::GroupVectors> = HashMap::new();
+        let mut empty = Vec::new();
+        {
+            let m = self.mem.read();
+            for key in missing {
+                let n = m.memory_dedup.group_len(key);
+                if n == 0 {
+                    empty.push(key); // nothing to read
+                } else if n <= GROUP_CACHE_MEMORIES_MAX && n <= room {
+                    room -= n;
+                    to_load.insert(key, near::GroupVectors::new(dim));
+                } else {
+                    out.insert(key, None);
+                }
+            }
+        }
+        if !to_load.is_empty() {
+            self.load_group_vectors(&mut to_load)?;
+        }
+        let mut cache = self.memory_lifecycle.vectors.lock();
+        for (key, g) in to_load.into_iter().chain(empty.into_iter().map(|k| (k, near::GroupVectors::new(dim)))) {
+            let g = Arc::new(parking_lot::Mutex::new(g));
+            cache.insert(key, g.clone());
+            out.insert(key, Some(g));
+        }
+        Ok(out)
+    }
+
+    /// Fills `groups` with every memory they hold: the memtable's, then
+    /// one Lance scan of (memory_id, agent_id, memory_type, embedding) for
+    /// their agents and types, under the drain gate so that no memory moves
+    /// from the memtable to Lance unseen.
+    fn load_group_vectors(&self, groups: &mut HashMap<GroupKey, near::GroupVectors>) -> Result<()> {
+        use arrow_array::{Array, FixedSizeListArray, Float32Array, StringArray, UInt64Array};
+        use futures::TryStreamExt;
+        use lancedb::query::{ExecutableQuery, QueryBase, Select};
+        let _gate = self.drain_gate.read();
+        let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
+        {
+            let m = self.mem.read();
+            for s in m.memories.values() {
+                if let Some(g) = groups.get_mut(&group_of(&s.value)) {
+                    seen.insert(s.value.memory_id);
+                    g.push(s.value.memory_id, &s.value.embedding);
+                }
+            }
+        }
+        let mut agents: Vec<u64> = groups.keys().map(|k| k.0).collect();
+        agents.sort_unstable();
+        agents.dedup();
+        let mut types: Vec<&str> = groups.keys().map(|k| k.1.as_str()).collect();
+        types.sort_unstable();
+        types.dedup();
+        // No expiry filter: a row whose TTL ran out may be pinned by an
+        // unflushed patch. Expired memories are ruled out on confirmation.
+        let pred = filter::u64_in("agent_id", &agents).and(filter::str_in("memory_type", &types));
+        self.block_on(async {
+            let mut stream = self
+                .memories_tbl
+                .query()
+                .only_if_expr(pred)
+                .select(Select::columns(&["memory_id", "agent_id", "memory_type", "embedding"]))
+                .execute()
+                .await?;
+            while let Some(b) = stream.try_next().await? {
+                let col = |name: &str| b.column_by_name(name).ok_or_else(|| Error::corrupted(format!("memories.{name} missing")));
+                let ids = col("memory_id")?.as_any().downcast_ref::<UInt64Array>().ok_or_else(|| Error::corrupted("memory_id"))?;
+                let agent = col("agent_id")?.as_any().downcast_ref::<UInt64Array>().ok_or_else(|| Error::corrupted("agent_id"))?;
+                let mtype = col("memory_type")?.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::corrupted("memory_type"))?;
+                let emb = col("embedding")?.as_any().downcast_ref::<FixedSizeListArray>().ok_or_else(|| Error::corrupted("embedding"))?;
+                let values = emb.values().as_any().downcast_ref::<Float32Array>().ok_or_else(|| Error::corrupted("embedding values"))?;
+                let dim = emb.value_length() as usize;
+                for i in 0..b.num_rows() {
+                    let t: MemoryType = mtype.value(i).parse().map_err(|_| Error::corrupted("unknown memory type"))?;
+                    let Some(g) = groups.get_mut(&(agent.value(i), t)) else { continue };
+                    // A memory flushed a moment ago, or an older row of it, is seen once.
+                    if seen.insert(ids.value(i)) {
+                        let start = emb.value_offset(i) as usize;
+                        g.push(ids.value(i), &values.values()[start..start + dim]);
+                    }
+                }
+            }
+            Ok::<_, Error>(())
+        })?;
+        // Deleted since (tombstones only grow while the gate is held).
+        let m = self.mem.read();
+        for g in groups.values_mut() {
+            let dead: Vec<u64> = g.ids().iter().copied().filter(|id| m.memory_tombstones.contains_key(id)).collect();
+            for id in dead {
+                g.remove(id);
+            }
+        }
+        Ok(())
+    }
+
+    /// Applies a change of a group's memories to its cached vectors (and
+    /// to `local`, a group a batch holds that may have left the cache).
+    fn group_changed(
+        &self,
+        key: GroupKey,
+        local: Option<&Arc<parking_lot::Mutex<near::GroupVectors>>>,
+        added: Option<(u64, &[f32])>,
+        removed: &[u64],
+    ) {
+        let cached = self.memory_lifecycle.vectors.lock().get(&key);
+        // Only a holder of the agent lock loads a group, so a group cached
+        // now is the one the batch holds, if it holds one.
+        debug_assert!(match (&cached, local) {
+            (Some(c), Some(l)) => Arc::ptr_eq(c, l),
+            _ => true,
+        });
+        let Some(group) = cached.clone().or_else(|| local.cloned()) else { return };
+        let (before, after) = {
+            let mut g = group.lock();
+            let before = g.bytes();
+            for id in removed {
+                g.remove(*id);
+            }
+            if let Some((id, embedding)) = added {
+                g.push(id, embedding);
+            }
+            (before, g.bytes())
+        };
+        if cached.is_some() {
+            self.memory_lifecycle.vectors.lock().account(after.saturating_sub(before), before.saturating_sub(after));
+        }
+    }
+
     /// Memories to evict so that storing one more memory of `new`'s agent and
     /// type, while `deleting` go, stays within `max_memories_per_agent_type`:
     /// the lowest-scoring unpinned ones (retrieval's score with relevance 0),
     /// oldest first among equals.
     fn evictions(&self, new: &Memory, deleting: &[u64]) -> Result<Vec<u64>> {
         let Some(limit) = self.opts.max_memories_per_agent_type else { return Ok(Vec::new()) };
+        if self.mem.read().memory_dedup.group_len(group_of(new)) < limit {
+            // The index holds every live memory of the group: room for one more.
+            return Ok(Vec::new());
+        }
         let t = new.memory_type;
         let live = self.live_memories(
             new.agent_id,
@@ -422,20 +634,49 @@ impl Engine {
         Ok(candidates.into_iter().take(excess).map(|(_, id)| id).collect())
     }
 
-    /// Stores one validated memory (id 0) under the agent's lifecycle lock:
-    /// refresh an exact duplicate, or merge with near-duplicates by policy,
-    /// or store it, evicting past the limit — each as one WAL record.
-    fn store_locked(&self, mut memory: Memory) -> Result<StoreOutcome> {
-        debug_assert_eq!(memory.memory_id, 0);
-        let _lock = self.agent_lock(memory.agent_id);
+    /// Stores validated memories (id 0), in order, under their agents'
+    /// lifecycle locks: each refreshes an exact duplicate, or merges with
+    /// near-duplicates by policy, or is stored, evicting past the limit —
+    /// each as one WAL record. The exact-dedup index answers the duplicate
+    /// question, and the groups' vectors are fetched once for the call (one
+    /// Lance scan for the groups not cached), so a store that neither
+    /// duplicates nor merges reads nothing from Lance.
+    fn store_prepared(&self, memories: Vec<Memory>) -> Result<Vec<StoreOutcome>> {
+        let _locks = self.agent_locks(memories.iter().map(|m| m.agent_id));
         self.ensure_dedup_loaded()?;
+        let vectors = if self.opts.memory_merge_policy == MergePolicy::KeepBoth {
+            HashMap::new()
+        } else {
+            let mut keys: Vec<GroupKey> = memories.iter().map(group_of).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            self.group_vectors(&keys)?
+        };
+        memories
+            .into_iter()
+            .map(|m| {
+                let group = vectors.get(&group_of(&m)).and_then(|g| g.as_ref());
+                self.store_one(m, group)
+            })
+            .collect()
+    }
+
+    /// One memory of `store_prepared`; `group` is its group's vectors (None:
+    /// keep_both, or a group too large to cache).
+    fn store_one(&self, mut memory: Memory, group: Option<&Arc<parking_lot::Mutex<near::GroupVectors>>>) -> Result<StoreOutcome> {
+        debug_assert_eq!(memory.memory_id, 0);
+        let key = group_of(&memory);
         if let Some(existing) = self.exact_duplicate(&memory)? {
             let patch = merge::absorb_patch(&existing, &[&memory], true);
             self.commit(WalEntry::UpdateMemories { ids: vec![existing.memory_id], patch, delete: Vec::new() })?;
             return Ok(StoreOutcome { memory_id: existing.memory_id, kind: StoreKind::Duplicate, evicted: Vec::new() });
         }
         let policy = self.opts.memory_merge_policy;
-        let near = if policy == MergePolicy::KeepBoth { Vec::new() } else { self.near_duplicates(&memory)? };
+        let near = match (policy, group) {
+            (MergePolicy::KeepBoth, _) => Vec::new(),
+            (_, Some(g)) => self.near_duplicates_cached(&memory, g)?,
+            (_, None) => self.near_duplicates(&memory)?,
+        };
         let members: Vec<&Memory> = std::iter::once(&memory).chain(near.iter()).collect();
         let survivor = merge::choose_survivor(policy, &members);
         match survivor {
@@ -445,8 +686,10 @@ impl Engine {
                 let patch = merge::absorb_patch(&memory, &absorbed, true);
                 patch.apply(0, &mut memory);
                 let evicted = self.evictions(&memory, &ids)?;
-                let delete = ids.iter().chain(&evicted).copied().collect();
-                let memory_id = self.commit(WalEntry::StoreMemoryWith { memory, delete })?;
+                let delete: Vec<u64> = ids.iter().chain(&evicted).copied().collect();
+                let embedding = memory.embedding.clone();
+                let memory_id = self.commit(WalEntry::StoreMemoryWith { memory, delete: delete.clone() })?;
+                self.group_changed(key, group, Some((memory_id, &embedding)), &delete);
                 Ok(StoreOutcome { memory_id, kind: StoreKind::Merged { absorbed: ids }, evicted })
             }
             Some(s) => {
@@ -457,6 +700,7 @@ impl Engine {
                 let mut patch = merge::absorb_patch(keeper, &absorbed, true);
                 patch.absorbs_own_record = true;
                 let lsn = self.commit(WalEntry::UpdateMemories { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
+                self.group_changed(key, group, None, &delete);
                 let mut absorbed_ids = delete;
                 absorbed_ids.push(lsn);
                 Ok(StoreOutcome {
@@ -467,7 +711,9 @@ impl Engine {
             }
             None => {
                 let evicted = self.evictions(&memory, &[])?;
+                let embedding = memory.embedding.clone();
                 let memory_id = self.commit(WalEntry::StoreMemoryWith { memory, delete: evicted.clone() })?;
+                self.group_changed(key, group, Some((memory_id, &embedding)), &evicted);
                 Ok(StoreOutcome { memory_id, kind: StoreKind::Stored, evicted })
             }
         }
@@ -572,6 +818,38 @@ impl Engine {
     }
 }
 
+/// Checks everything about a memory to store but its vector.
+fn validate_new(new: &NewMemory) -> Result<()> {
+    if new.content.trim().is_empty() {
+        return Err(Error::invalid("memory content must not be empty"));
+    }
+    if new.content.len() > MAX_CONTENT_BYTES {
+        return Err(Error::PayloadTooLarge { size: new.content.len(), limit: MAX_CONTENT_BYTES });
+    }
+    types::validate_importance(new.importance)?;
+    crate::states::validate_metadata(&new.metadata)
+}
+
+/// The memory a validated `NewMemory` becomes, created at `now` (its id is
+/// 0 until the engine sets it to the LSN of the record that stores it).
+fn new_memory(new: NewMemory, embedding: Vec<f32>, now: i64) -> Memory {
+    let expires_at_ms = new.ttl.map(|ttl| now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX)));
+    Memory {
+        memory_id: 0,
+        agent_id: new.agent_id,
+        memory_type: new.memory_type,
+        content: new.content,
+        embedding,
+        importance: new.importance,
+        access_count: 0,
+        last_access_ms: now,
+        created_at_ms: now,
+        expires_at_ms,
+        metadata: new.metadata,
+        pinned: false,
+    }
+}
+
 impl AgentDb {
     /// Stores a memory and returns the id that holds it: the new memory's,
     /// or, when it was a duplicate or merged into an existing memory, that
@@ -588,42 +866,18 @@ impl AgentDb {
     /// ≥ `Options::memory_merge_threshold`) per `Options::memory_merge_policy`.
     /// A new memory beyond `Options::max_memories_per_agent_type` evicts the
     /// lowest-scoring unpinned memories of its agent and type in the same record.
-    pub fn store_memory_outcome(&self, new: NewMemory) -> Result<StoreOutcome> {
+    pub fn store_memory_outcome(&self, mut new: NewMemory) -> Result<StoreOutcome> {
         let e = &self.engine;
         e.check_writable()?;
-        if new.content.trim().is_empty() {
-            return Err(Error::invalid("memory content must not be empty"));
-        }
-        if new.content.len() > MAX_CONTENT_BYTES {
-            return Err(Error::PayloadTooLarge { size: new.content.len(), limit: MAX_CONTENT_BYTES });
-        }
-        types::validate_importance(new.importance)?;
-        crate::states::validate_metadata(&new.metadata)?;
-        let embedding = match new.embedding {
+        validate_new(&new)?;
+        let embedding = match new.embedding.take() {
             Some(v) => v,
             None => e.embed_one(&new.content)?,
         };
         types::validate_vector(&embedding, e.opts.memory_dimension)?;
-        let now = now_ms();
-        let expires_at_ms = match new.ttl {
-            Some(ttl) => Some(now.saturating_add(i64::try_from(ttl.as_millis()).unwrap_or(i64::MAX))),
-            None => None,
-        };
-        let memory = Memory {
-            memory_id: 0, // the engine sets it to this record's LSN
-            agent_id: new.agent_id,
-            memory_type: new.memory_type,
-            content: new.content,
-            embedding,
-            importance: new.importance,
-            access_count: 0,
-            last_access_ms: now,
-            created_at_ms: now,
-            expires_at_ms,
-            metadata: new.metadata,
-            pinned: false,
-        };
-        e.store_locked(memory)
+        let mut outcomes = e.store_prepared(vec![new_memory(new, embedding, now_ms())])?;
+        debug_assert_eq!(outcomes.len(), 1);
+        outcomes.pop().ok_or_else(|| Error::corrupted("a store produced no outcome"))
     }
 
     /// Stores many memories; texts without vectors are embedded in batches.
@@ -637,30 +891,23 @@ impl AgentDb {
     pub fn store_memories_outcome(&self, batch: Vec<NewMemory>) -> Result<Vec<StoreOutcome>> {
         let e = &self.engine;
         e.check_writable()?;
-        let texts: Vec<&str> = batch.iter().filter(|m| m.embedding.is_none()).map(|m| m.content.as_str()).collect();
-        if texts.iter().any(|t| t.trim().is_empty()) {
-            return Err(Error::invalid("memory content must not be empty"));
-        }
-        let mut vectors = if texts.is_empty() { Vec::new() } else { e.embedder()?.embed(&texts)? }.into_iter();
-        let prepared: Vec<NewMemory> = batch
-            .into_iter()
-            .map(|mut m| {
-                if m.embedding.is_none() {
-                    m.embedding = vectors.next();
-                }
-                m
-            })
-            .collect();
         // Validate everything first: a bad item fails the call before any write.
-        for m in &prepared {
-            types::validate_importance(m.importance)?;
-            types::validate_vector(m.embedding.as_deref().unwrap_or_default(), e.opts.memory_dimension)?;
-            crate::states::validate_metadata(&m.metadata)?;
-            if m.content.len() > MAX_CONTENT_BYTES {
-                return Err(Error::PayloadTooLarge { size: m.content.len(), limit: MAX_CONTENT_BYTES });
-            }
+        for m in &batch {
+            validate_new(m)?;
         }
-        prepared.into_iter().map(|m| self.store_memory_outcome(m)).collect()
+        let texts: Vec<&str> = batch.iter().filter(|m| m.embedding.is_none()).map(|m| m.content.as_str()).collect();
+        let mut vectors = if texts.is_empty() { Vec::new() } else { e.embedder()?.embed(&texts)? }.into_iter();
+        let mut prepared = Vec::with_capacity(batch.len());
+        let now = now_ms();
+        for mut m in batch {
+            let embedding = match m.embedding.take() {
+                Some(v) => v,
+                None => vectors.next().ok_or_else(|| Error::Embedding("embedder returned too few vectors".into()))?,
+            };
+            types::validate_vector(&embedding, e.opts.memory_dimension)?;
+            prepared.push(new_memory(m, embedding, now));
+        }
+        e.store_prepared(prepared)
     }
 
     pub fn get_memory(&self, memory_id: u64) -> Result<Memory> {
@@ -689,6 +936,7 @@ impl AgentDb {
         let _lock = e.agent_lock(m.agent_id);
         e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         e.commit(WalEntry::DeleteMemories { ids: vec![memory_id] })?;
+        e.group_changed(group_of(&m), None, None, &[memory_id]);
         Ok(())
     }
 
@@ -745,6 +993,7 @@ impl AgentDb {
             let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).collect();
             let patch = merge::absorb_patch(keeper, &absorbed, false);
             e.commit(WalEntry::UpdateMemories { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
+            e.group_changed(group_of(keeper), None, None, &delete);
             removed += delete.len();
             report.groups.push(MergeGroup { memory_type: keeper.memory_type, kept: keeper.memory_id, absorbed: delete });
         }
@@ -805,15 +1054,20 @@ impl AgentDb {
         let _lock = e.agent_lock(agent_id);
         let now = now_ms();
         let cutoff = now - i64::try_from(policy.older_than.as_millis()).unwrap_or(i64::MAX);
-        let doomed: Vec<u64> = self
+        let doomed: Vec<Memory> = self
             .list_memories(agent_id)?
             .into_iter()
             .filter(|m| !m.pinned && m.created_at_ms <= cutoff)
             .filter(|m| scoring::decayed_importance(m, now, policy.decay_half_life) < policy.min_importance)
-            .map(|m| m.memory_id)
             .collect();
         if !doomed.is_empty() {
-            e.commit(WalEntry::DeleteMemories { ids: doomed.clone() })?;
+            e.commit(WalEntry::DeleteMemories { ids: doomed.iter().map(|m| m.memory_id).collect() })?;
+            for t in MemoryType::ALL {
+                let ids: Vec<u64> = doomed.iter().filter(|m| m.memory_type == t).map(|m| m.memory_id).collect();
+                if !ids.is_empty() {
+                    e.group_changed((agent_id, t), None, None, &ids);
+                }
+            }
         }
         Ok(doomed.len())
     }

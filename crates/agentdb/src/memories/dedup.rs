@@ -13,6 +13,10 @@
 //!   entry can outlive its memory until the flush or purge that removes the
 //!   row). Stale entries cost a read, never a wrong answer.
 //!
+//! It also counts entries per (agent, type): an upper bound on a group's
+//! live memories, which decides whether the group's vectors are worth
+//! caching and whether a store can skip the eviction read of a limit.
+//!
 //! Layout, for ~16–20 bytes per memory (we target < 100 MB RAM per million
 //! records overall): a sorted `Vec<(fingerprint, id)>` (16 bytes an entry,
 //! binary-searched) plus a small `BTreeSet` of entries added since the last
@@ -20,9 +24,12 @@
 //! two are merged once the additions and tombstones reach a quarter of the
 //! vector, so rebuilds cost O(1) amortised per store.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::types::MemoryType;
+
+/// A memory group: agent and type (dedup, merges and limits apply within one).
+pub(crate) type GroupKey = (u64, MemoryType);
 
 /// Entries added or removed before a rebuild, at least (below this a rebuild
 /// would run too often for a small index to gain anything).
@@ -48,6 +55,8 @@ pub(crate) struct DedupIndex {
     removed: usize,
     /// Entries added since the last rebuild, absent from `base`.
     added: BTreeSet<(u64, u64)>,
+    /// Entries per group (only groups with at least one).
+    group_lens: HashMap<GroupKey, u32>,
     /// Whether the memories already in Lance when the database was opened
     /// have been added (done on first need, not at open: see `memories`).
     pub loaded: bool,
@@ -61,28 +70,51 @@ impl DedupIndex {
         start..start + len
     }
 
-    /// Adds a memory; adding one that is present does nothing.
-    pub fn insert(&mut self, fingerprint: u64, id: u64) {
-        debug_assert_ne!(id, TOMBSTONE_ID);
-        if self.base[self.base_range(fingerprint)].iter().any(|e| e.1 == id) {
-            return;
-        }
-        if self.added.insert((fingerprint, id)) {
+    /// Adds a memory of `group`; adding one that is present does nothing.
+    pub fn insert(&mut self, fingerprint: u64, id: u64, group: GroupKey) {
+        if self.insert_unsorted(fingerprint, id, group) {
             self.maybe_rebuild();
         }
     }
 
-    /// Removes a memory that is gone; removing an absent one does nothing.
-    pub fn remove(&mut self, fingerprint: u64, id: u64) {
-        if self.added.remove(&(fingerprint, id)) {
+    fn insert_unsorted(&mut self, fingerprint: u64, id: u64, group: GroupKey) -> bool {
+        debug_assert_ne!(id, TOMBSTONE_ID);
+        if self.base[self.base_range(fingerprint)].iter().any(|e| e.1 == id) || !self.added.insert((fingerprint, id)) {
+            return false;
+        }
+        *self.group_lens.entry(group).or_default() += 1;
+        true
+    }
+
+    /// Removes a memory of `group` that is gone; removing an absent one does nothing.
+    pub fn remove(&mut self, fingerprint: u64, id: u64, group: GroupKey) {
+        let removed = self.added.remove(&(fingerprint, id)) || {
+            let range = self.base_range(fingerprint);
+            match self.base[range].iter_mut().find(|e| e.1 == id) {
+                Some(e) => {
+                    e.1 = TOMBSTONE_ID;
+                    self.removed += 1;
+                    true
+                }
+                None => false,
+            }
+        };
+        if !removed {
             return;
         }
-        let range = self.base_range(fingerprint);
-        if let Some(e) = self.base[range].iter_mut().find(|e| e.1 == id) {
-            e.1 = TOMBSTONE_ID;
-            self.removed += 1;
-            self.maybe_rebuild();
+        if let Some(n) = self.group_lens.get_mut(&group) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                self.group_lens.remove(&group);
+            }
         }
+        self.maybe_rebuild();
+    }
+
+    /// At least as many as the group's live memories (the index may still
+    /// hold some that are gone).
+    pub fn group_len(&self, group: GroupKey) -> usize {
+        self.group_lens.get(&group).map_or(0, |n| *n as usize)
     }
 
     /// The memories whose fingerprint is `fingerprint` (candidates only).
@@ -93,9 +125,11 @@ impl DedupIndex {
         out
     }
 
-    /// Adds many entries at once (the Lance rows, when loading).
-    pub fn extend(&mut self, entries: impl IntoIterator<Item = (u64, u64)>) {
-        self.added.extend(entries);
+    /// Adds many (fingerprint, id, group) at once (the Lance rows, when loading).
+    pub fn extend(&mut self, entries: impl IntoIterator<Item = (u64, u64, GroupKey)>) {
+        for (fingerprint, id, group) in entries {
+            self.insert_unsorted(fingerprint, id, group);
+        }
         self.rebuild();
     }
 
@@ -103,9 +137,10 @@ impl DedupIndex {
         self.base.len() - self.removed + self.added.len()
     }
 
-    /// Heap bytes held (a `BTreeSet` entry is counted at its typical ~28 bytes).
+    /// Heap bytes held (a `BTreeSet` entry is counted at its typical ~28
+    /// bytes, a group count at ~40).
     pub fn heap_bytes(&self) -> usize {
-        self.base.capacity() * std::mem::size_of::<(u64, u64)>() + self.added.len() * 28
+        self.base.capacity() * std::mem::size_of::<(u64, u64)>() + self.added.len() * 28 + self.group_lens.capacity() * 40
     }
 
     fn maybe_rebuild(&mut self) {
@@ -156,15 +191,16 @@ mod tests {
         let mut rng = fastrand::Rng::with_seed(7);
         let mut index = DedupIndex::default();
         let mut model: BTreeSet<(u64, u64)> = BTreeSet::new();
-        // Few fingerprints, so many ids share one.
+        // Few fingerprints, so many ids share one; the group is a function of the id.
         let fp = |rng: &mut fastrand::Rng| rng.u64(0..3000);
-        index.extend((0..5000).map(|i| (i % 2000, i)));
+        let group = |id: u64| (id % 7, MemoryType::ALL[(id % 4) as usize]);
+        index.extend((0..5000).map(|i| (i % 2000, i, group(i))));
         model.extend((0..5000).map(|i| (i % 2000, i)));
         for step in 0..60_000u64 {
             match rng.u8(0..10) {
                 0..=4 => {
                     let e = (fp(&mut rng), rng.u64(0..20_000));
-                    index.insert(e.0, e.1);
+                    index.insert(e.0, e.1, group(e.1));
                     model.insert(e);
                 }
                 5..=8 => {
@@ -173,7 +209,7 @@ mod tests {
                         Some(e) if rng.bool() => *e,
                         _ => (fp(&mut rng), rng.u64(0..20_000)),
                     };
-                    index.remove(e.0, e.1);
+                    index.remove(e.0, e.1, group(e.1));
                     model.remove(&e);
                 }
                 _ => {
@@ -185,6 +221,14 @@ mod tests {
                 }
             }
             assert_eq!(index.len(), model.len(), "step {step}");
+            if step % 1000 == 0 {
+                for g in 0..7 {
+                    for t in MemoryType::ALL {
+                        let want = model.iter().filter(|e| group(e.1) == (g, t)).count();
+                        assert_eq!(index.group_len((g, t)), want, "step {step}, group {g} {t}");
+                    }
+                }
+            }
         }
         for f in 0..3000 {
             let mut got = index.ids(f);
@@ -196,9 +240,9 @@ mod tests {
     #[test]
     fn a_large_index_costs_about_sixteen_bytes_an_entry() {
         let mut index = DedupIndex::default();
-        index.extend((0..200_000u64).map(|i| (fingerprint(i % 100, MemoryType::Semantic, i), i)));
+        index.extend((0..200_000u64).map(|i| (fingerprint(i % 100, MemoryType::Semantic, i), i, (i % 100, MemoryType::Semantic))));
         for i in 200_000..240_000u64 {
-            index.insert(fingerprint(i % 100, MemoryType::Semantic, i), i);
+            index.insert(fingerprint(i % 100, MemoryType::Semantic, i), i, (i % 100, MemoryType::Semantic));
         }
         let per_entry = index.heap_bytes() as f64 / index.len() as f64;
         assert!(per_entry <= 24.0, "{per_entry:.1} bytes per entry");

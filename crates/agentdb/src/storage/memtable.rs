@@ -371,7 +371,7 @@ impl Memtable {
 
     fn store_memory(&mut self, lsn: u64, mut memory: Memory) {
         memory.memory_id = lsn;
-        self.memory_dedup.insert(crate::memories::dedup_fingerprint(&memory), lsn);
+        self.memory_dedup.insert(crate::memories::dedup_fingerprint(&memory), lsn, crate::memories::group_of(&memory));
         self.bytes += memory.footprint();
         self.records += 1;
         self.memories.insert(lsn, Arc::new(Stored { lsn, value: memory }));
@@ -393,7 +393,7 @@ impl Memtable {
             if let Some(m) = self.memories.remove(&id) {
                 // Deletes of flushed memories leave the index at the flush
                 // that removes their rows (which knows their fingerprints).
-                self.memory_dedup.remove(crate::memories::dedup_fingerprint(&m.value), id);
+                self.memory_dedup.remove(crate::memories::dedup_fingerprint(&m.value), id, crate::memories::group_of(&m.value));
                 self.bytes -= m.value.footprint();
                 self.records -= 1;
             }
