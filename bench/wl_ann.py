@@ -11,7 +11,7 @@ truth is exact, by brute force in numpy. One query at a time, k = 10.
   config=HnswSq())`` (IVF-HNSW-SQ with LanceDB's defaults) and the same sweep.
 - Chroma (embedded): HNSW with its defaults, then a sweep of ``ef_search``.
 - Qdrant local mode: exact search (local mode has no HNSW), on the first
-  10,000 vectors only (it commits every point on its own; ground truth for
+  5,000 vectors only (it commits every point on its own; ground truth for
   that subset computed the same way).
 """
 

@@ -25,7 +25,7 @@ Systems (batches of 1000 on insert unless said otherwise):
 - Qdrant local mode ``QdrantClient(path=...)``, cosine, ``query_points``
   with a payload filter. Local mode is Qdrant's in-process Python
   implementation (exact search, no HNSW); it commits every point on its own
-  and warns above 20,000 points, so it holds only the first 10,000 memories
+  and warns above 20,000 points, so it holds only the first 5,000 memories
   (queries target memories among those, for every system).
 """
 

@@ -22,7 +22,10 @@ Systems, each with its own defaults unless said otherwise:
 - LangGraph ``SqliteSaver.from_conn_string(file)`` (WAL, Python's default
   ``synchronous=FULL``: an fsync per put) against AgentDB's own LangGraph
   saver ``AgentDBSaver`` on the same checkpoints, with AgentDB's default and
-  with ``fsync="always"`` (durability matched to SqliteSaver). The savers
+  with ``fsync="always"`` (durability matched to SqliteSaver).
+- Before the loads, AgentDB runs ``compact()`` and lancedb builds its index:
+  what AgentDB's background maintenance (every 60 s) and LanceDB's docs
+  would have done; SQLite's primary key is its index. The savers
   run the first 10 steps (256 B) / 5 steps (64 KB) of every agent: two of the
   three wait for an fsync per put.
 
@@ -79,6 +82,9 @@ class AgentDBStates:
 
     def save(self, agent: int, step: int, data: bytes) -> None:
         self.db.states.save(agent, 0, data)
+
+    def index(self) -> None:
+        self.db.compact()
 
     def load_latest(self, agent: int) -> int:
         return step_of(self.db.states.load(agent, 0).data)
@@ -194,6 +200,10 @@ class Savers:
         config = self.parents.get(agent) or {"configurable": {"thread_id": f"agent-{agent}", "checkpoint_ns": ""}}
         self.parents[agent] = self.saver.put(config, cp, {"source": "loop", "step": step}, cp["channel_versions"])
 
+    def index(self) -> None:
+        if self.kind != SQLITE_SAVER:
+            self.db.compact()
+
     def load_latest(self, agent: int) -> int:
         tup = self.saver.get_tuple({"configurable": {"thread_id": f"agent-{agent}", "checkpoint_ns": ""}})
         return int(tup.metadata["step"])
@@ -238,10 +248,13 @@ def run_system(rec: Recorder, wl: str, label: str, system: str, vs: Any, store: 
     if not loads:
         store.close()
         return
-    if batched:
+    if hasattr(store, "index") and not (isinstance(store, Savers) and store.kind == SQLITE_SAVER):
+        # What background maintenance would have done by now (AgentDB: compact() builds the agent_id
+        # index; lancedb: the BTree index its docs advise): loads then read through an index.
         with Stopwatch() as ix:
             store.index()
-        rec.notes.append(f"{system}, {label}: BTree index on agent_id built in {ix.seconds:.1f} s after the adds")
+        what = "compact() (agent_id index, merged fragments)" if not batched else "BTree index on agent_id"
+        rec.notes.append(f"{system}, {label}: {what} in {ix.seconds:.1f} s after the saves")
     want = steps - 1
 
     def check(a: int) -> None:

@@ -8,6 +8,8 @@
 #   bash scripts/setup_bench.sh                            # release build: for real numbers
 #   AGENTDB_BENCH_PROFILE=dev bash scripts/setup_bench.sh  # dev build: reuses `cargo test`'s
 #                                                          # artifacts; for --quick smoke runs only
+#                                                          # (a release wheel of HEAD already
+#                                                          # installed is kept: it serves both)
 #
 # A release build of LanceDB takes 30-40 minutes on 2 cores the first time;
 # later builds recompile only agentdb and the binding. The wheel is a plain
@@ -48,7 +50,9 @@ PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
 COMMIT="$(git rev-parse HEAD)"
 WANT="profile=$PROFILE commit=$COMMIT"
 MARKER="$VENV/agentdb-build.txt"
-if [ "$(cat "$MARKER" 2>/dev/null || true)" != "$WANT" ] || ! "$VENV/bin/python" -c 'import agentdb' 2>/dev/null; then
+HAVE="$(cat "$MARKER" 2>/dev/null || true)"
+if [ "$HAVE" = "profile=release commit=$COMMIT" ]; then WANT="$HAVE"; fi
+if [ "$HAVE" != "$WANT" ] || ! "$VENV/bin/python" -c 'import agentdb' 2>/dev/null; then
   SRC="$(mktemp -d "${TMPDIR:-/tmp}/agentdb-bench-src.XXXXXX")"
   trap 'rm -rf "$SRC"' EXIT
   git archive --format=tar HEAD | tar -x -C "$SRC"
