@@ -719,3 +719,261 @@ fn repeated_facts_workload() {
     }
     println!("{}", lines.join("\n"));
 }
+
+/// The in-memory exact-dedup index and the cached group vectors that spare a
+/// store its Lance queries: a miss must prove there is no duplicate, and a
+/// hit must never be a memory that is gone.
+fn duplicate_of(o: &StoreOutcome) -> Option<u64> {
+    (o.kind == StoreKind::Duplicate).then_some(o.memory_id)
+}
+
+#[test]
+fn the_dedup_index_follows_deletes_merges_expiry_consolidate_and_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepNewest)).unwrap();
+    let alpha = |v: Vec<f32>| semantic(1, "Alpha fact").embedding(v);
+    // Deleted while only in the memtable, then deleted once flushed (the
+    // index still lists it until the flush removes the row).
+    let a = db.store_memory(alpha(axis(0, 1, 0.0))).unwrap();
+    assert_eq!(duplicate_of(&db.store_memory_outcome(alpha(axis(0, 1, 0.0))).unwrap()), Some(a));
+    db.delete_memory(a).unwrap();
+    let b = db.store_memory_outcome(alpha(axis(0, 1, 0.0))).unwrap();
+    assert_eq!(b.kind, StoreKind::Stored, "a deleted memory is no duplicate");
+    db.flush().unwrap();
+    db.delete_memory(b.memory_id).unwrap();
+    let c = db.store_memory_outcome(alpha(axis(0, 1, 0.0))).unwrap();
+    assert_eq!(c.kind, StoreKind::Stored);
+    db.flush().unwrap(); // removes b's row, and its entry
+    assert_eq!(duplicate_of(&db.store_memory_outcome(alpha(axis(0, 1, 0.0))).unwrap()), Some(c.memory_id));
+
+    // Absorbed by a merge: its content stored again is no duplicate of it.
+    let x = db.store_memory(semantic(1, "Xylophone lessons on Monday").embedding(axis(2, 3, 0.05))).unwrap();
+    db.flush().unwrap();
+    let y = db.store_memory_outcome(semantic(1, "Xylophone lesson is on Monday").embedding(axis(2, 3, 0.1))).unwrap();
+    assert_eq!(merged(&y), vec![x]);
+    let again = db.store_memory_outcome(semantic(1, "xylophone LESSONS on monday").embedding(axis(2, 3, 0.05))).unwrap();
+    assert_eq!(merged(&again), vec![y.memory_id], "a near-duplicate of the survivor, not a duplicate of {x}");
+    db.flush().unwrap();
+    assert_eq!(
+        duplicate_of(&db.store_memory_outcome(semantic(1, "Xylophone lessons on Monday").embedding(axis(9, 3, 0.0))).unwrap()),
+        Some(again.memory_id)
+    );
+
+    // Expired: no duplicate, before and after maintenance purges it.
+    let e = db.store_memory(semantic(1, "Temporary note").embedding(axis(4, 5, 0.0)).ttl(Duration::from_millis(200))).unwrap();
+    db.flush().unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    let e2 = db.store_memory_outcome(semantic(1, "temporary note").embedding(axis(4, 5, 0.0))).unwrap();
+    assert_eq!(e2.kind, StoreKind::Stored, "an expired memory is no duplicate, nor a near-duplicate");
+    assert_ne!(e2.memory_id, e);
+    db.compact().unwrap(); // purges e's row
+    assert_eq!(duplicate_of(&db.store_memory_outcome(semantic(1, "Temporary note").embedding(axis(4, 5, 0.0))).unwrap()), Some(e2.memory_id));
+    drop(db);
+
+    // Consolidate: the absorbed memory's content then duplicates the survivor's group, not itself.
+    let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepBoth)).unwrap();
+    let p = db.store_memory(semantic(2, "Prefers tea").embedding(axis(6, 7, 0.05))).unwrap();
+    let q = db.store_memory(semantic(2, "Likes tea best").embedding(axis(6, 7, 0.1))).unwrap();
+    drop(db);
+    let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepNewest)).unwrap();
+    let report = db.consolidate(2).unwrap();
+    assert_eq!(report.groups.len(), 1);
+    assert_eq!((report.groups[0].kept, report.groups[0].absorbed.clone()), (q, vec![p]));
+    let restated = db.store_memory_outcome(semantic(2, "prefers tea").embedding(axis(6, 7, 0.05))).unwrap();
+    assert_eq!(merged(&restated), vec![q]);
+    drop(db);
+
+    // Reopen: flushed and unflushed memories are both found.
+    let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepNewest)).unwrap();
+    assert_eq!(duplicate_of(&db.store_memory_outcome(alpha(axis(0, 1, 0.0))).unwrap()), Some(c.memory_id));
+    assert_eq!(duplicate_of(&db.store_memory_outcome(semantic(2, "PREFERS tea").embedding(axis(0, 1, 0.0))).unwrap()), Some(restated.memory_id));
+}
+
+/// A unit vector drawn from `seed` (unrelated seeds: cosine ~0 ± 0.05).
+fn seeded_vector(seed: u64) -> Vec<f32> {
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let v: Vec<f32> = (0..DIM).map(|_| rng.f32() - 0.5).collect();
+    let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    v.iter().map(|x| x / n).collect()
+}
+
+/// `v` moved a little (cosine ~0.99 to it).
+fn nudged(v: &[f32], seed: u64) -> Vec<f32> {
+    let noise = seeded_vector(seed);
+    v.iter().zip(&noise).map(|(a, b)| a + 0.1 * b).collect()
+}
+
+const INDEX_CHILD_ENV: &str = "AGENTDB_DEDUP_INDEX_CHILD_DIR";
+const INDEX_FACTS: u64 = 60;
+
+/// The child of the dedup-index crash test: stores facts (half flushed,
+/// half only in the WAL), deletes one of each half, pins a memory whose
+/// flushed row then runs out of TTL, prints what it did, and waits for SIGKILL.
+#[test]
+#[ignore = "child process of the dedup-index crash test; run by it"]
+fn dedup_index_crash_child() {
+    let dir = std::env::var(INDEX_CHILD_ENV).expect("spawned by the dedup-index crash test");
+    let db = AgentDb::open(&dir, quiet(MergePolicy::KeepNewest)).unwrap();
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "\nREADY").unwrap(); // the harness's "test … " prefix ends its own line
+    for i in 0..INDEX_FACTS {
+        let o = db.store_memory_outcome(semantic(i % 3, &format!("Fact number {i}")).embedding(seeded_vector(i))).unwrap();
+        assert_eq!(o.kind, StoreKind::Stored);
+        writeln!(out, "ACK {i} {}", o.memory_id).unwrap();
+        if i == INDEX_FACTS / 2 {
+            db.flush().unwrap();
+        }
+    }
+    for i in [3, INDEX_FACTS - 3] {
+        let id = db.store_memory(semantic(i % 3, &format!("fact number {i}")).embedding(seeded_vector(i))).unwrap();
+        db.delete_memory(id).unwrap();
+        writeln!(out, "DELETED {i}").unwrap();
+    }
+    let pinned = db.store_memory(semantic(7, "Allergic to peanuts").embedding(seeded_vector(1000)).ttl(Duration::from_millis(1000))).unwrap();
+    db.flush().unwrap(); // the row says: unpinned, expires in 1 s
+    db.pin_memory(pinned).unwrap(); // only in the WAL
+    writeln!(out, "PINNED {pinned}").unwrap();
+    writeln!(out, "DONE").unwrap();
+    out.flush().unwrap();
+    std::thread::sleep(Duration::from_secs(600));
+}
+
+#[test]
+fn the_dedup_index_and_vector_cache_are_rebuilt_right_after_kill_9() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["dedup_index_crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(INDEX_CHILD_ENV, dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    let (mut acked, mut deleted, mut pinned) = (BTreeMap::new(), BTreeSet::new(), None);
+    let mut line = String::new();
+    while reader.read_line(&mut line).unwrap() > 0 {
+        match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["ACK", i, id] => {
+                acked.insert(i.parse::<u64>().unwrap(), id.parse::<u64>().unwrap());
+            }
+            ["DELETED", i] => {
+                deleted.insert(i.parse::<u64>().unwrap());
+            }
+            ["PINNED", id] => pinned = Some(id.parse::<u64>().unwrap()),
+            ["DONE"] => break,
+            _ => {}
+        }
+        line.clear();
+    }
+    child.kill().unwrap();
+    assert!(!child.wait().unwrap().success());
+    assert_eq!(acked.len() as u64, INDEX_FACTS);
+    let pinned = pinned.expect("the child pinned a memory");
+    std::thread::sleep(Duration::from_millis(1100)); // the pinned memory's row expires
+
+    let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepNewest)).unwrap();
+    // Exact: from Lance rows (first half) and replayed records (second half).
+    for (&i, &id) in acked.iter().filter(|(i, _)| !deleted.contains(i)) {
+        let o = db.store_memory_outcome(semantic(i % 3, &format!("  FACT number {i} ")).embedding(seeded_vector(5000 + i))).unwrap();
+        assert_eq!(duplicate_of(&o), Some(id), "fact {i}");
+    }
+    for &i in &deleted {
+        // The deleted restatement was an exact duplicate refreshing `acked[i]`
+        // and was then deleted: the original memory is gone too.
+        let o = db.store_memory_outcome(semantic(i % 3, &format!("Fact number {i}")).embedding(seeded_vector(i))).unwrap();
+        assert_ne!(duplicate_of(&o), Some(acked[&i]), "fact {i} was deleted");
+    }
+    let p = db.store_memory_outcome(semantic(7, "allergic to PEANUTS").embedding(seeded_vector(3))).unwrap();
+    assert_eq!(duplicate_of(&p), Some(pinned), "pinned by a replayed patch, its expired row still counts");
+    // Near: the group vectors load from Lance and the memtable alike.
+    for i in [1, INDEX_FACTS / 2 - 1, INDEX_FACTS / 2 + 2, INDEX_FACTS - 1] {
+        let o = db.store_memory_outcome(semantic(i % 3, &format!("Restated fact {i}")).embedding(nudged(&seeded_vector(i), i))).unwrap();
+        assert_eq!(merged(&o), vec![acked[&i]], "fact {i}");
+    }
+    let near = db.store_memory_outcome(semantic(7, "Peanuts are a problem").embedding(nudged(&seeded_vector(1000), 1))).unwrap();
+    assert_eq!(near.memory_id, pinned, "a pinned memory absorbs its near-duplicate");
+}
+
+/// A reference model drives random stores (single and batched, with
+/// restatements and repeats within a batch), deletes, flushes and reopens;
+/// every outcome must be what the rules say. Vectors come from a few
+/// clusters per group: same cluster ≥ 0.97 cosine, other clusters ~0.
+#[test]
+fn random_stores_match_a_reference_model_of_dedup_and_merging() {
+    #[derive(Clone)]
+    struct Live {
+        group: (u64, u8),
+        content: String,
+        cluster: u64,
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut rng = fastrand::Rng::with_seed(42);
+    let opts = quiet(MergePolicy::KeepNewest);
+    let mut db = AgentDb::open(dir.path(), opts.clone()).unwrap();
+    let mut live: BTreeMap<u64, Live> = BTreeMap::new();
+    let phrases = ["The user likes tea", "Meeting on Monday", "Has a dog", "Lives in Lyon", "Prefers aisle seats"];
+    let types = [MemoryType::Semantic, MemoryType::Episodic];
+    let mut stores = 0;
+    for step in 0..600 {
+        match rng.u8(0..20) {
+            0 => db.flush().map(|_| ()).unwrap(),
+            1 => {
+                drop(db);
+                db = AgentDb::open(dir.path(), opts.clone()).unwrap();
+            }
+            2 | 3 if !live.is_empty() => {
+                let id = *live.keys().nth(rng.usize(0..live.len())).unwrap();
+                db.delete_memory(id).unwrap();
+                live.remove(&id);
+            }
+            _ => {
+                let n = if rng.bool() { 1 } else { rng.usize(2..6) };
+                let items: Vec<(Live, Vec<f32>, String)> = (0..n)
+                    .map(|_| {
+                        let group = (rng.u64(0..3), rng.u8(0..2));
+                        let content = phrases[rng.usize(0..phrases.len())].to_string();
+                        let cluster = rng.u64(0..4);
+                        let base = seeded_vector(group.0 * 100 + u64::from(group.1) * 10 + cluster);
+                        let written = if rng.bool() { content.to_uppercase() } else { format!(" {content}  ") };
+                        (Live { group, content, cluster }, nudged(&base, rng.u64(..)), written)
+                    })
+                    .collect();
+                let news: Vec<NewMemory> = items
+                    .iter()
+                    .map(|(l, v, written)| NewMemory::new(l.group.0, types[l.group.1 as usize], written.clone()).embedding(v.clone()))
+                    .collect();
+                let outcomes = if n == 1 {
+                    vec![db.store_memory_outcome(news.into_iter().next().unwrap()).unwrap()]
+                } else {
+                    db.store_memories_outcome(news).unwrap()
+                };
+                for ((item, _, _), o) in items.into_iter().zip(outcomes) {
+                    stores += 1;
+                    let exact = live.iter().filter(|(_, l)| l.group == item.group && l.content == item.content).map(|(id, _)| *id).min();
+                    if let Some(id) = exact {
+                        assert_eq!(duplicate_of(&o), Some(id), "step {step}: duplicate expected");
+                        continue;
+                    }
+                    let near: Vec<u64> =
+                        live.iter().filter(|(_, l)| l.group == item.group && l.cluster == item.cluster).map(|(id, _)| *id).collect();
+                    if near.is_empty() {
+                        assert_eq!(o.kind, StoreKind::Stored, "step {step}");
+                    } else {
+                        assert_eq!(merged(&o), near, "step {step}: keep_newest absorbs the cluster's memory");
+                    }
+                    assert!(!live.contains_key(&o.memory_id));
+                    for id in near {
+                        live.remove(&id);
+                    }
+                    live.insert(o.memory_id, item);
+                }
+            }
+        }
+    }
+    assert!(stores > 500);
+    for agent in 0..3 {
+        let listed: BTreeSet<u64> = db.list_memories(agent).unwrap().iter().map(|m| m.memory_id).collect();
+        let model: BTreeSet<u64> = live.iter().filter(|(_, l)| l.group.0 == agent).map(|(id, _)| *id).collect();
+        assert_eq!(listed, model, "agent {agent}");
+    }
+}
