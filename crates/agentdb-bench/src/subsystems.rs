@@ -119,8 +119,12 @@ pub fn memory(base: &Path, n: u64, rows: &mut Vec<Row>) {
     let (_, t) = timed(|| db.store_memory(m).expect("store"));
     rows.push(Row::new(&format!("store_memory, first after reopen, {n} memories"), us(t), "loads dedup index + one agent's vectors".into()));
     drop(db);
+    store_keep_both(base, n, rows);
+}
 
-    // keep_both: exact duplicates only, no near-duplicate check.
+/// Batch stores under `keep_both`: exact duplicates only, no near-duplicate check.
+pub fn store_keep_both(base: &Path, n: u64, rows: &mut Vec<Row>) {
+    let agents = (n / 1000).max(1);
     let dir = base.join("memories_keep_both");
     let _ = std::fs::remove_dir_all(&dir);
     let db = AgentDb::open(&dir, Options { memory_merge_policy: MergePolicy::KeepBoth, ..quiet() }).expect("open");

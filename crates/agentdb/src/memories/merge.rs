@@ -49,12 +49,25 @@ pub fn content_hash(content: &str) -> u64 {
     let step = |h: u64, b: u8| (h ^ u64::from(b)).wrapping_mul(PRIME);
     let mut h = OFFSET;
     let mut utf8 = [0u8; 4];
-    for (i, word) in content.split_whitespace().enumerate() {
-        if i > 0 {
-            h = step(h, b' ');
+    // `normalize_content` char by char: whitespace runs between words
+    // become one space, and ASCII (most text) skips the Unicode tables.
+    let (mut started, mut space) = (false, false);
+    for c in content.chars() {
+        if c.is_whitespace() {
+            space = started;
+            continue;
         }
-        for c in word.chars().flat_map(char::to_lowercase) {
-            h = c.encode_utf8(&mut utf8).bytes().fold(h, step);
+        if space {
+            h = step(h, b' ');
+            space = false;
+        }
+        started = true;
+        if c.is_ascii() {
+            h = step(h, c.to_ascii_lowercase() as u8);
+        } else {
+            for l in c.to_lowercase() {
+                h = l.encode_utf8(&mut utf8).bytes().fold(h, step);
+            }
         }
     }
     h
@@ -210,7 +223,17 @@ mod tests {
         assert_eq!(content_hash("a"), 0xaf63_dc4c_8601_ec8c);
         // The streaming hash is FNV-1a of exactly the normalised bytes.
         let fnv = |s: &str| s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
-        for text in ["", " ", "a", "  The User\u{00A0}likes\t\nTEA  ", "ÉCOLE\u{3000}Straße İstanbul ǅ", "x  y\u{2028}z", "ΣΑΣ"] {
+        for text in [
+            "",
+            " ",
+            "a",
+            "  The User\u{00A0}likes\t\nTEA  ",
+            "ÉCOLE\u{3000}Straße İstanbul ǅ",
+            "x  y\u{2028}z",
+            "ΣΑΣ",
+            "a\u{000B}b\u{0085}c\u{000C}\rD ",
+            "学习 旅行\t茶 火车 MiXeD 123",
+        ] {
             assert_eq!(content_hash(text), fnv(&normalize_content(text)), "{text:?}");
         }
     }
