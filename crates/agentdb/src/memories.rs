@@ -586,19 +586,18 @@ impl Engine {
             _ => true,
         });
         let Some(group) = cached.clone().or_else(|| local.cloned()) else { return };
-        let (before, after) = {
+        let bytes = {
             let mut g = group.lock();
-            let before = g.bytes();
             for id in removed {
                 g.remove(*id);
             }
             if let Some((id, embedding)) = added {
                 g.push(id, embedding);
             }
-            (before, g.bytes())
+            g.bytes()
         };
         if cached.is_some() {
-            self.memory_lifecycle.vectors.lock().account(after.saturating_sub(before), before.saturating_sub(after));
+            self.memory_lifecycle.vectors.lock().account(&key, bytes);
         }
     }
 

@@ -146,8 +146,9 @@ impl GroupVectors {
 
 /// Cached groups, least recently used evicted first once over the budget.
 pub(crate) struct VectorCache {
-    groups: LruCache<GroupKey, Arc<Mutex<GroupVectors>>>,
-    /// Bytes of the cached groups as last accounted (`account`).
+    /// Each group with the bytes it is accounted at.
+    groups: LruCache<GroupKey, (Arc<Mutex<GroupVectors>>, usize)>,
+    /// Sum of the accounted bytes.
     bytes: usize,
     budget_bytes: usize,
 }
@@ -158,33 +159,34 @@ impl VectorCache {
     }
 
     pub fn get(&mut self, key: &GroupKey) -> Option<Arc<Mutex<GroupVectors>>> {
-        self.groups.get(key).cloned()
+        self.groups.get(key).map(|(g, _)| g.clone())
     }
 
     /// Caches a group (replacing any older copy), then evicts down to the budget.
     pub fn insert(&mut self, key: GroupKey, group: Arc<Mutex<GroupVectors>>) {
         let bytes = group.lock().bytes();
-        if let Some(old) = self.groups.put(key, group) {
-            self.bytes -= old.lock().bytes().min(self.bytes);
+        if let Some((_, old)) = self.groups.put(key, (group, bytes)) {
+            self.bytes -= old;
         }
         self.bytes += bytes;
         self.evict();
     }
 
-    /// Re-counts a group's bytes after it changed size by `delta`.
-    pub fn account(&mut self, grown: usize, shrunk: usize) {
-        self.bytes = (self.bytes + grown).saturating_sub(shrunk);
-        self.evict();
+    /// Accounts a cached group at its new size (nothing if it left the cache).
+    pub fn account(&mut self, key: &GroupKey, bytes: usize) {
+        if let Some((_, accounted)) = self.groups.peek_mut(key) {
+            self.bytes = self.bytes - *accounted + bytes;
+            *accounted = bytes;
+            self.evict();
+        }
     }
 
     fn evict(&mut self) {
         while self.bytes > self.budget_bytes {
-            let Some((_, old)) = self.groups.pop_lru() else {
-                self.bytes = 0;
-                return;
-            };
-            self.bytes -= old.lock().bytes().min(self.bytes);
+            let Some((_, (_, bytes))) = self.groups.pop_lru() else { break };
+            self.bytes -= bytes;
         }
+        debug_assert_eq!(self.bytes, self.groups.iter().map(|(_, (_, b))| *b).sum::<usize>());
     }
 }
 
@@ -308,7 +310,8 @@ mod tests {
             grown.lock().push(id, &[1.0; 100]);
         }
         let after = grown.lock().bytes();
-        cache.account(after - before, 0);
+        assert!(after > before);
+        cache.account(&(2, crate::memories::MemoryType::Semantic), after);
         assert!(cache.get(&(3, crate::memories::MemoryType::Semantic)).is_none(), "3 was the least recently used");
         assert!(cache.get(&(2, crate::memories::MemoryType::Semantic)).is_some());
         assert!(cache.bytes <= one * 3);
