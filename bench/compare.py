@@ -134,16 +134,58 @@ def reopen_child(kind: str, path: str, arg: str) -> int:
     os._exit(0)  # skip interpreter teardown: its time and noise are not part of the probe
 
 
+def write_report(out: Path, data: dict, rec: harness.Recorder) -> None:
+    """results.md and chart.png from a run's data (also ``--render``: from a saved results.json)."""
+    mode, only = data["mode"], data.get("only", WORKLOADS)
+    started = dt.datetime.fromisoformat(data["started_utc"])
+    mach, sizes = data["machine"], data["sizes"]
+    header = [
+        f"# AgentDB side by side ({mode} run)",
+        "",
+        f"`python bench/compare.py{' --quick' if mode != 'full' else ''}"
+        f"{'' if only == WORKLOADS else ' --only ' + ','.join(only)}` — {started:%Y-%m-%d %H:%M} UTC, "
+        f"{data['seconds'] / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in data['durations_s'].items())}).",
+        "",
+        "## Machine",
+        "",
+    ] + [f"- {k}: {v}" for k, v in mach.items()] + [
+        f"- agentdb build: {data['agentdb_build']}",
+        "",
+        "## Versions",
+        "",
+    ] + [f"- {k} {v}" for k, v in data["versions"].items()] + [
+        "",
+        "## Sizes",
+        "",
+        "- " + ", ".join(f"{k} {v}" for k, v in sizes.items()),
+    ]
+    (out / "results.md").write_text(report.markdown(rec, header, "chart.png"))
+    report.chart(rec, out / "chart.png", f"AgentDB side by side ({mode} run, {mach['cpu']}, {started:%Y-%m-%d})")
+
+
+def render(path: Path) -> int:
+    """``--render results.json``: rewrites results.md and chart.png beside it (no benchmark run)."""
+    data = json.loads(path.read_text())
+    rows = [harness.Row(**r) for r in data["rows"]]
+    rec = harness.Recorder(rows=rows, curves=data.get("curves", {}), notes=data.get("notes", []))
+    write_report(path.parent, data, rec)
+    print(f"wrote {path.parent / 'results.md'} and {path.parent / 'chart.png'}")
+    return 0
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="small sizes: checks the harness runs (CI)")
     ap.add_argument("--out", default=str(HERE / "results"), help="where results.md, results.json and chart.png go")
     ap.add_argument("--work", default=None, help="scratch directory for the stores (default: a temp dir)")
     ap.add_argument("--only", default=",".join(WORKLOADS), help=f"comma-separated subset of {','.join(WORKLOADS)}")
+    ap.add_argument("--render", metavar="RESULTS_JSON", help="rewrite results.md and chart.png from a results.json")
     ap.add_argument("--reopen", nargs=3, metavar=("KIND", "PATH", "ARG"), help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.reopen:
         return reopen_child(*args.reopen)
+    if args.render:
+        return render(Path(args.render))
 
     only = [w.strip() for w in args.only.split(",") if w.strip()]
     unknown = set(only) - set(WORKLOADS)
@@ -182,32 +224,11 @@ def main() -> int:
             shutil.rmtree(work_root, ignore_errors=True)
     total = time.perf_counter() - t_all
 
-    mode = "--quick" if args.quick else "full"
-    header = [
-        f"# AgentDB side by side ({mode} run)",
-        "",
-        f"`python bench/compare.py{' --quick' if args.quick else ''}"
-        f"{'' if only == WORKLOADS else ' --only ' + ','.join(only)}` — {started:%Y-%m-%d %H:%M} UTC, "
-        f"{total / 60:.1f} min ({', '.join(f'{k} {v:.0f} s' for k, v in durations.items())}).",
-        "",
-        "## Machine",
-        "",
-    ] + [f"- {k}: {v}" for k, v in mach.items()] + [
-        f"- agentdb build: {build}",
-        "",
-        "## Versions",
-        "",
-    ] + [f"- {k} {v}" for k, v in vers.items()] + [
-        "",
-        "## Sizes",
-        "",
-        "- " + ", ".join(f"{k} {v}" for k, v in sizes.items()),
-    ]
-    (out / "results.md").write_text(report.markdown(rec, header, "chart.png"))
-    (out / "results.json").write_text(json.dumps(
-        {"mode": mode, "started_utc": started.isoformat(), "seconds": total, "durations_s": durations,
-         "machine": mach, "agentdb_build": build, "versions": vers, "sizes": sizes, **rec.to_json()}, indent=1))
-    report.chart(rec, out / "chart.png", f"AgentDB side by side ({mode} run, {mach['cpu']}, {started:%Y-%m-%d})")
+    data = {"mode": "--quick" if args.quick else "full", "started_utc": started.isoformat(), "seconds": total,
+            "durations_s": durations, "only": only, "machine": mach, "agentdb_build": build, "versions": vers,
+            "sizes": sizes, **rec.to_json()}
+    (out / "results.json").write_text(json.dumps(data, indent=1))
+    write_report(out, data, rec)
 
     harness.say("")
     harness.say(f"{'metric':<56} {'AgentDB as':<26} {'value':>10} {'peer':<32} {'peer value':>10} {'ratio':>9}  ahead")

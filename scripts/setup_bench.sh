@@ -10,6 +10,12 @@
 #                                                          # artifacts; for --quick smoke runs only
 #                                                          # (a release wheel of HEAD already
 #                                                          # installed is kept: it serves both)
+#   AGENTDB_BENCH_PROFILE=installed bash scripts/setup_bench.sh
+#                                                          # keep whatever agentdb the venv has (any
+#                                                          # commit, any profile); a dev build only if
+#                                                          # it has none. What scripts/test.sh uses:
+#                                                          # its --quick run checks the harness, and
+#                                                          # must not swap the wheel under a real run
 #
 # A release build of LanceDB takes 30-40 minutes on 2 cores the first time;
 # later builds recompile only agentdb and the binding. The wheel is a plain
@@ -25,8 +31,8 @@ VENV="${AGENTDB_BENCH_VENV:-$HOME/.cache/agentdb-bench-venv}"
 PROFILE="${AGENTDB_BENCH_PROFILE:-release}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdb-target}"
 case "$PROFILE" in
-  release | dev) ;;
-  *) echo "setup_bench: AGENTDB_BENCH_PROFILE must be release or dev, not '$PROFILE'" >&2; exit 1 ;;
+  release | dev | installed) ;;
+  *) echo "setup_bench: AGENTDB_BENCH_PROFILE must be release, dev or installed, not '$PROFILE'" >&2; exit 1 ;;
 esac
 
 PYTHON="${AGENTDB_PYTHON:-}"
@@ -52,6 +58,14 @@ WANT="profile=$PROFILE commit=$COMMIT"
 MARKER="$VENV/agentdb-build.txt"
 HAVE="$(cat "$MARKER" 2>/dev/null || true)"
 if [ "$HAVE" = "profile=release commit=$COMMIT" ]; then WANT="$HAVE"; fi
+if [ "$PROFILE" = installed ]; then
+  if [ -n "$HAVE" ] && "$VENV/bin/python" -c 'import agentdb' 2>/dev/null; then
+    WANT="$HAVE"
+  else
+    PROFILE=dev
+    WANT="profile=$PROFILE commit=$COMMIT"
+  fi
+fi
 if [ "$HAVE" != "$WANT" ] || ! "$VENV/bin/python" -c 'import agentdb' 2>/dev/null; then
   SRC="$(mktemp -d "${TMPDIR:-/tmp}/agentdb-bench-src.XXXXXX")"
   trap 'rm -rf "$SRC"' EXIT

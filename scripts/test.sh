@@ -14,7 +14,7 @@ cargo test --locked --workspace --all-targets
 bash scripts/test_zig.sh
 bash scripts/test_python.sh
 # The side-by-side benchmark harness (bench/compare.py), quick mode: checks that it runs, never a number.
-AGENTDB_BENCH_PROFILE=dev bash scripts/setup_bench.sh
+AGENTDB_BENCH_PROFILE=installed bash scripts/setup_bench.sh
 BENCH_OUT="$(mktemp -d)"
 "${AGENTDB_BENCH_VENV:-$HOME/.cache/agentdb-bench-venv}/bin/python" bench/compare.py --quick --out "$BENCH_OUT"
 rm -rf "$BENCH_OUT"
