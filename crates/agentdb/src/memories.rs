@@ -17,7 +17,13 @@
 //!   causes it (`StoreMemoryWith`, `UpdateMemories`): after a crash the
 //!   survivor and the memories it absorbed never both exist, nor neither.
 //! - Every write whose decision depends on other memories of the agent (store,
-//!   consolidate, forget, pin, delete) holds that agent's lifecycle lock.
+//!   consolidate, forget, pin, delete) holds that agent's lifecycle lock; a
+//!   batch takes its agents' locks in shard order.
+//! - A store asks Lance nothing unless it duplicates or merges: exact
+//!   duplicates come from the in-memory index (`dedup`), near-duplicates from
+//!   the group's cached int8 vectors (`near`); both may hold memories that
+//!   are gone, never miss one that is live, and every hit is confirmed on
+//!   the memory itself.
 
 mod dedup;
 mod merge;

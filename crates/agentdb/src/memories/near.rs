@@ -304,7 +304,7 @@ mod tests {
         assert!(cache.get(&(0, crate::memories::MemoryType::Semantic)).is_some());
         assert_eq!(cache.bytes, one * 3);
         // A group that grows is accounted, and pushes the least recently used out.
-        let grown = cache.get(&(2, crate::memories::MemoryType::Semantic)).unwrap();
+        let grown = cache.get(&(2, crate::memories::MemoryType::Semantic)).expect("group 2 is cached");
         let before = grown.lock().bytes();
         for id in 10..20 {
             grown.lock().push(id, &[1.0; 100]);
