@@ -119,3 +119,11 @@ pub(crate) struct ListOwner<H, T, K> {
     pub items: Vec<T>,
     pub keep: K,
 }
+
+/// Boxes a list result: the C-visible head (first field) points at `items`,
+/// which with `keep` lives until the list's `_free` turns the pointer back into the Box.
+pub(crate) fn list_into_raw<H, T, K>(items: Vec<T>, keep: K, head: impl Fn(*const T, usize) -> H) -> *mut H {
+    let mut owner = Box::new(ListOwner { head: head(std::ptr::null(), 0), items, keep });
+    owner.head = head(owner.items.as_ptr(), owner.items.len());
+    Box::into_raw(owner) as *mut H
+}

@@ -378,16 +378,12 @@ pub unsafe extern "C" fn agent_db_embed(
         let texts = convert::c_str_array(texts, count, "texts")?;
         let db = db_ref(db)?;
         let vectors = db.embed(&texts)?;
-        let dim = vectors.first().map_or(db_dimension(db)?, Vec::len);
+        let dim = vectors.first().map_or(db.memory_dimension(), Vec::len);
         let flat: Vec<f32> = vectors.into_iter().flatten().collect();
         *out_v = convert::floats_into_raw(flat);
         *out_d = dim;
         Ok(())
     })
-}
-
-fn db_dimension(db: &agentdb::AgentDb) -> Result<usize, Failure> {
-    Ok(db.memory_dimension())
 }
 
 /// Frees the buffer of `agent_db_embed`; `len` is `count × dimension` as returned. NULL is a no-op.

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use agentdb::{ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory};
 
-use crate::convert::{c_str, metadata, metadata_c_string, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::convert::{list_into_raw, c_str, metadata, metadata_c_string, out_ptr, owned_c_string, slice, Failure, ListOwner};
 use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
 
 pub type AgentDbMemoryType = u32;
@@ -196,9 +196,7 @@ pub unsafe extern "C" fn agent_db_list_memories(
     boundary(|| {
         let out = out_ptr(out_list, "out_list")?;
         let (items, keep): (Vec<_>, Vec<_>) = db_ref(db)?.list_memories(agent_id)?.into_iter().map(memory_parts).unzip();
-        let mut owner = Box::new(MemoryListOwner { head: AgentDbMemoryList { items: std::ptr::null(), len: 0 }, items, keep });
-        owner.head = AgentDbMemoryList { items: owner.items.as_ptr(), len: owner.items.len() };
-        *out = Box::into_raw(owner) as *mut AgentDbMemoryList;
+        *out = list_into_raw(items, keep, |items, len| AgentDbMemoryList { items, len });
         Ok(())
     })
 }
@@ -300,9 +298,7 @@ fn scored_list_into_raw(hits: Vec<ScoredMemory>) -> *mut AgentDbScoredMemoryList
             (AgentDbScoredMemory { memory, score: h.score, relevance: h.relevance, recency: h.recency }, keep)
         })
         .unzip();
-    let mut owner = Box::new(ScoredListOwner { head: AgentDbScoredMemoryList { items: std::ptr::null(), len: 0 }, items, keep });
-    owner.head = AgentDbScoredMemoryList { items: owner.items.as_ptr(), len: owner.items.len() };
-    Box::into_raw(owner) as *mut AgentDbScoredMemoryList
+    list_into_raw(items, keep, |items, len| AgentDbScoredMemoryList { items, len })
 }
 
 /// The agent's `limit` best memories for a text query (embedded with the

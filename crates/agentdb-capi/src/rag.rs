@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 
 use agentdb::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
 
-use crate::convert::{c_str, c_str_array, metadata, metadata_c_string, opt_c_str, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::convert::{list_into_raw, c_str, c_str_array, metadata, metadata_c_string, opt_c_str, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner};
 use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
 
 #[repr(C)]
@@ -155,9 +155,7 @@ fn chunk_list_into_raw(hits: Vec<ChunkHit>) -> *mut AgentDbChunkHitList {
             (item, keep)
         })
         .unzip();
-    let mut owner = Box::new(ChunkListOwner { head: AgentDbChunkHitList { items: std::ptr::null(), len: 0 }, items, keep });
-    owner.head = AgentDbChunkHitList { items: owner.items.as_ptr(), len: owner.items.len() };
-    Box::into_raw(owner) as *mut AgentDbChunkHitList
+    list_into_raw(items, keep, |items, len| AgentDbChunkHitList { items, len })
 }
 
 #[no_mangle]

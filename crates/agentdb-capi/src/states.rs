@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 
 use agentdb::{AgentState, Bytes, HistoryQuery, Snapshot, StateType};
 
-use crate::convert::{c_str, metadata, metadata_c_string, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::convert::{list_into_raw, c_str, metadata, metadata_c_string, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner};
 use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
 
 pub type AgentDbStateType = u32;
@@ -206,9 +206,7 @@ pub unsafe extern "C" fn agent_db_query_history(
         let q = history_query(query)?;
         let states = db_ref(db)?.query_history(&q)?;
         let (items, keep): (Vec<_>, Vec<_>) = states.into_iter().map(state_parts).unzip();
-        let mut owner = Box::new(StateListOwner { head: AgentDbStateList { items: std::ptr::null(), len: 0 }, items, keep });
-        owner.head = AgentDbStateList { items: owner.items.as_ptr(), len: owner.items.len() };
-        *out = Box::into_raw(owner) as *mut AgentDbStateList;
+        *out = list_into_raw(items, keep, |items, len| AgentDbStateList { items, len });
         Ok(())
     })
 }
@@ -297,9 +295,7 @@ pub unsafe extern "C" fn agent_db_list_snapshots(
         let out = out_ptr(out_list, "out_list")?;
         let snaps = db_ref(db)?.list_snapshots(agent_id)?;
         let (items, keep): (Vec<_>, Vec<_>) = snaps.into_iter().map(snapshot_parts).unzip();
-        let mut owner = Box::new(SnapshotListOwner { head: AgentDbSnapshotList { items: std::ptr::null(), len: 0 }, items, keep });
-        owner.head = AgentDbSnapshotList { items: owner.items.as_ptr(), len: owner.items.len() };
-        *out = Box::into_raw(owner) as *mut AgentDbSnapshotList;
+        *out = list_into_raw(items, keep, |items, len| AgentDbSnapshotList { items, len });
         Ok(())
     })
 }

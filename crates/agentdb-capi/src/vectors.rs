@@ -4,7 +4,7 @@ use std::ffi::{c_char, CString};
 
 use agentdb::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 
-use crate::convert::{c_str, metadata, metadata_c_string, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::convert::{list_into_raw, c_str, metadata, metadata_c_string, out_ptr, owned_c_string, slice, Failure, ListOwner};
 use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
 
 pub type AgentDbMetric = u32;
@@ -72,9 +72,7 @@ pub unsafe extern "C" fn agent_db_list_collections(db: *const AgentDb, out_list:
                 (AgentDbCollectionInfo { name: name.as_ptr(), dimension: c.dimension as u32, metric: metric_to_c(c.metric) }, name)
             })
             .unzip();
-        let mut owner = Box::new(CollectionListOwner { head: AgentDbCollectionList { items: std::ptr::null(), len: 0 }, items, keep });
-        owner.head = AgentDbCollectionList { items: owner.items.as_ptr(), len: owner.items.len() };
-        *out = Box::into_raw(owner) as *mut AgentDbCollectionList;
+        *out = list_into_raw(items, keep, |items, len| AgentDbCollectionList { items, len });
         Ok(())
     })
 }
@@ -265,9 +263,7 @@ fn hit_list_into_raw(hits: Vec<VectorHit>) -> *mut AgentDbVectorHitList {
             (item, keep)
         })
         .unzip();
-    let mut owner = Box::new(HitListOwner { head: AgentDbVectorHitList { items: std::ptr::null(), len: 0 }, items, keep });
-    owner.head = AgentDbVectorHitList { items: owner.items.as_ptr(), len: owner.items.len() };
-    Box::into_raw(owner) as *mut AgentDbVectorHitList
+    list_into_raw(items, keep, |items, len| AgentDbVectorHitList { items, len })
 }
 
 #[no_mangle]
