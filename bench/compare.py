@@ -60,7 +60,7 @@ QUICK = {
     "query_budget_s": 5.0,
 }
 WORKLOADS = ["state", "memory", "rag", "ann"]
-PEER_PACKAGES = ["agentdb", "lancedb", "chromadb", "qdrant-client", "langgraph-checkpoint-sqlite",
+PEER_PACKAGES = ["agentdb-engine", "lancedb", "chromadb", "qdrant-client", "langgraph-checkpoint-sqlite",
                  "langgraph-checkpoint", "numpy", "pyarrow", "matplotlib", "psutil"]
 
 

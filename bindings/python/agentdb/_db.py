@@ -79,7 +79,7 @@ def _arrow(stream: _native.ArrowStream) -> pyarrow.Table:
     try:
         import pyarrow
     except ImportError as e:  # pragma: no cover - depends on the environment
-        raise ImportError("the *_arrow methods need pyarrow: pip install 'agentdb[arrow]'") from e
+        raise ImportError("the *_arrow methods need pyarrow: pip install 'agentdb-engine[arrow]'") from e
     return pyarrow.table(stream)
 
 

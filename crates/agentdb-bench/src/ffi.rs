@@ -31,7 +31,7 @@ fn lib_dir() -> Option<PathBuf> {
 }
 
 fn c_ns_per_call(dir: &Path, calls: u64, payload: usize) -> Result<f64, String> {
-    let lib = lib_dir().ok_or("libagentdb.so not built next to the bench (cargo build -p agentdb-capi in the same profile)")?;
+    let lib = lib_dir().ok_or("libagentdb.so not built next to the bench (cargo build --workspace in the same profile)")?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let exe = dir.join("bench_load_state");
     let cc = Command::new("cc")

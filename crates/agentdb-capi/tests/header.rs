@@ -20,7 +20,7 @@ fn committed_header_is_current() {
     let fresh = tempfile::NamedTempFile::new().expect("temp file");
     let status = Command::new("cbindgen")
         .current_dir(&root)
-        .args(["--quiet", "--config", "crates/agentdb-capi/cbindgen.toml", "--crate", "agentdb-capi", "--output"])
+        .args(["--quiet", "--config", "crates/agentdb-capi/cbindgen.toml", "--crate", "agentdb-engine-capi", "--output"])
         .arg(fresh.path())
         .status()
         .expect("run cbindgen");
@@ -29,6 +29,6 @@ fn committed_header_is_current() {
     let committed = std::fs::read_to_string(root.join("include/agent_db.h")).expect("read include/agent_db.h");
     assert!(
         fresh == committed,
-        "include/agent_db.h is stale: regenerate it with\n  cbindgen --config crates/agentdb-capi/cbindgen.toml --crate agentdb-capi --output include/agent_db.h"
+        "include/agent_db.h is stale: regenerate it with\n  cbindgen --config crates/agentdb-capi/cbindgen.toml --crate agentdb-engine-capi --output include/agent_db.h"
     );
 }
