@@ -1,0 +1,1 @@
+//! AgentDB over HTTP (skeleton).
