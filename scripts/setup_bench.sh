@@ -74,7 +74,7 @@ if [ "$HAVE" != "$WANT" ] || ! "$VENV/bin/python" -c 'import agentdb' 2>/dev/nul
   if [ "$PROFILE" = release ]; then FLAGS=(--release); fi
   echo "setup_bench: building agentdb ($PROFILE) from $COMMIT; a first release build takes 30-40 min on 2 cores"
   VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" \
-    "$VENV/bin/maturin" build "${FLAGS[@]}" --manifest-path "$SRC/bindings/python/Cargo.toml" -o "$SRC/wheels"
+    "$VENV/bin/maturin" build --locked "${FLAGS[@]}" --manifest-path "$SRC/bindings/python/Cargo.toml" -o "$SRC/wheels"
   "${PIP[@]}" install --quiet --force-reinstall --no-deps "$SRC"/wheels/agentdb_engine-*.whl
   echo "$WANT" >"$MARKER"
 fi

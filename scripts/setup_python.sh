@@ -71,5 +71,5 @@ fi
 
 echo "setup_python: building the extension (maturin develop, dev profile, $CARGO_TARGET_DIR)"
 VIRTUAL_ENV="$VENV" PATH="$VENV/bin:$PATH" \
-  "$VENV/bin/maturin" develop --manifest-path bindings/python/Cargo.toml
+  "$VENV/bin/maturin" develop --locked --manifest-path bindings/python/Cargo.toml
 "$VENV/bin/python" -c 'import agentdb; print("setup_python: agentdb", agentdb.__version__, "ready in", agentdb.__file__)'
