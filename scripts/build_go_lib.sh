@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Builds libagentdb (the C ABI) and puts it, with its header, where the Go
+# package's cgo flags look: bindings/go/lib/ (gitignored). One command, since
+# a Go module cannot run cargo:
+#
+#   bash scripts/build_go_lib.sh && cd bindings/go && go test ./...
+#
+# The whole workspace is built (never one package alone, so LanceDB is not
+# rebuilt with other features) into $CARGO_TARGET_DIR (default
+# $HOME/.cache/agentdb-target), debug profile. libagentdb.a is linked
+# statically by default; libagentdb.so is there for `-tags agentdb_shared`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdb-target}"
+if [ "${AGENTDB_SKIP_CARGO:-0}" != 1 ]; then
+  cargo build --locked --workspace
+fi
+src="$CARGO_TARGET_DIR/debug"
+for f in libagentdb.a libagentdb.so; do
+  if [ ! -f "$src/$f" ]; then
+    echo "build_go_lib: $src/$f is missing after cargo build --workspace" >&2
+    exit 1
+  fi
+done
+
+dest=bindings/go/lib
+mkdir -p "$dest"
+# Copies, not links: a later cargo build must not change the library under a
+# Go build cache entry that was made from the old one. cp -p keeps the mtime,
+# so an unchanged library is not copied (nor relinked) again.
+for f in libagentdb.a libagentdb.so; do
+  if ! cmp -s "$src/$f" "$dest/$f"; then
+    cp -p "$src/$f" "$dest/$f.tmp"
+    mv "$dest/$f.tmp" "$dest/$f"
+  fi
+done
+cmp -s include/agent_db.h "$dest/agent_db.h" || cp include/agent_db.h "$dest/agent_db.h"
+echo "build_go_lib: $dest/libagentdb.a ($(du -h "$dest/libagentdb.a" | cut -f1)), libagentdb.so and agent_db.h are ready"
