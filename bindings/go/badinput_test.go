@@ -73,10 +73,6 @@ func TestBadInputBattery(t *testing.T) {
 		{"NUL in path", agentdb.ErrInvalidArgument, func() error { _, err := agentdb.Open(dir+"\x00/other", nil); return err }},
 		{"NUL in snapshot name", agentdb.ErrInvalidArgument, func() error { _, err := db.CreateSnapshot(bg, 1, 1, "ok\x00evil"); return err }},
 		{"NUL in restore name", agentdb.ErrInvalidArgument, func() error { _, err := db.RestoreSnapshot(bg, 1, "good\x00"); return err }},
-		{"NUL in metadata", agentdb.ErrInvalidArgument, func() error {
-			_, err := db.SaveState(bg, 1, 1, agentdb.StateContext, nil, map[string]string{"k": "v\x00w"})
-			return err
-		}},
 		{"NUL in memory content", agentdb.ErrInvalidArgument, func() error {
 			_, err := db.StoreMemory(bg, agentdb.NewMemory{AgentID: 1, Importance: 0.5, Content: "a\x00b", Embedding: vec})
 			return err
@@ -166,6 +162,13 @@ func TestBadInputBattery(t *testing.T) {
 	}
 	if snaps := collect(t, db.Snapshots(bg, 1)); len(snaps) != 1 {
 		t.Fatalf("snapshots %+v", snaps)
+	}
+
+	// Metadata travels as JSON, where a NUL is just \u0000: it is kept.
+	nulMeta := map[string]string{"k\x00": "v\x00w"}
+	ok(t, db.InsertVector(bg, "pts", "nul-meta", vec, nulMeta))
+	if got := must(db.GetVector(bg, "pts", "nul-meta")).Metadata; got["k\x00"] != "v\x00w" || len(got) != 1 {
+		t.Fatalf("metadata with NUL read back as %q", got)
 	}
 
 	// Use after close.

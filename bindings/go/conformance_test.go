@@ -4,6 +4,8 @@ package agentdb_test
 // tests/conformance/README.md) through the Go package, with the same
 // operations, defaults and comparisons as the Rust runner
 // (crates/agentdb/tests/conformance.rs). A drift between surfaces fails here.
+// An argument a case leaves out takes the engine's default
+// (agentdb.EngineDefaults, read from the library), never a value written here.
 
 import (
 	"encoding/json"
@@ -13,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"sort"
 	"testing"
 	"time"
@@ -68,6 +71,13 @@ func runCase(t *testing.T, file string) int {
 	if v, found := asU64(c.Options["memory_dimension"]); found {
 		opts.MemoryDimension = uint32(v)
 	}
+	if v, found := asU64(c.Options["chunk_chars"]); found {
+		opts.ChunkChars = uint32(v)
+	}
+	if v, found := asU64(c.Options["chunk_overlap"]); found {
+		opts.ChunkOverlap = uint32(v)
+	}
+	defaults := must(agentdb.EngineDefaults())
 	dir := t.TempDir()
 	db := must(agentdb.Open(dir, opts))
 	defer func() { ok(t, db.Close()) }()
@@ -82,7 +92,7 @@ func runCase(t *testing.T, file string) int {
 		if step.Args == nil {
 			step.Args = map[string]any{}
 		}
-		got, err := runOp(db, step.Op, step.Args, names)
+		got, err := runOp(db, step.Op, step.Args, names, &defaults)
 		if errors.Is(err, errBadCase) {
 			t.Fatalf("%s: %v", ctx, err)
 		}
@@ -244,10 +254,49 @@ func memoryValue(m *agentdb.Memory) map[string]any {
 	}
 }
 
-func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64) (map[string]any, error) {
+// limitArg is an optional count argument (limit, k, ...), else def.
+func limitArg(a map[string]any, k string, def int) int {
+	if _, given := a[k]; !given {
+		return def
+	}
+	n, _ := asU64(a[k])
+	return int(min(n, math.MaxInt32))
+}
+
+func documentValue(d *agentdb.DocumentInfo) map[string]any {
+	meta := d.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	return map[string]any{"doc_id": d.ID, "title": d.Title, "metadata": meta, "chunk_count": d.ChunkCount, "char_count": d.CharCount}
+}
+
+// hitsValue is a search's hits as the cases compare them: ids, positions
+// and offsets in order, the sorted distinct documents, never scores.
+func hitsValue(hits []agentdb.ChunkHit) map[string]any {
+	docIDs, chunkIDs, contents := []string{}, []string{}, []string{}
+	positions, starts, ends := []uint64{}, []uint64{}, []uint64{}
+	docs := []string{}
+	for _, h := range hits {
+		docIDs = append(docIDs, h.DocID)
+		chunkIDs = append(chunkIDs, h.ChunkID)
+		contents = append(contents, h.Content)
+		positions = append(positions, uint64(h.Position))
+		starts = append(starts, h.StartChar)
+		ends = append(ends, h.EndChar)
+		if !slices.Contains(docs, h.DocID) {
+			docs = append(docs, h.DocID)
+		}
+	}
+	slices.Sort(docs)
+	return map[string]any{"count": len(hits), "doc_ids": docIDs, "docs": docs, "chunk_ids": chunkIDs,
+		"positions": positions, "starts": starts, "ends": ends, "contents": contents}
+}
+
+func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64, d *agentdb.Defaults) (map[string]any, error) {
 	switch op {
 	case "save_state":
-		t, err := agentdb.ParseStateType(stringOr(a, "state_type", "context"))
+		t, err := agentdb.ParseStateType(stringOr(a, "state_type", d.StateType))
 		if err != nil {
 			return nil, err
 		}
@@ -289,12 +338,11 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 		}
 		return stateValue(s), nil
 	case "query_history":
-		agent, err1 := u(a, "agent_id")
-		limit, err2 := u(a, "limit")
-		if err := errors.Join(err1, err2); err != nil {
+		agent, err := u(a, "agent_id")
+		if err != nil {
 			return nil, err
 		}
-		q := agentdb.NewHistoryQuery(agent).WithLimit(int(min(limit, math.MaxInt32)))
+		q := agentdb.NewHistoryQuery(agent).WithLimit(limitArg(a, "limit", d.HistoryLimit))
 		if session, found := asU64(a["session_id"]); found {
 			q = q.Session(session)
 		}
@@ -358,7 +406,7 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 	case "compact":
 		return map[string]any{}, db.Compact(bg)
 	case "store_memory":
-		t, err := agentdb.ParseMemoryType(stringOr(a, "memory_type", "semantic"))
+		t, err := agentdb.ParseMemoryType(stringOr(a, "memory_type", d.MemoryType))
 		if err != nil {
 			return nil, err
 		}
@@ -368,7 +416,7 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 		}
 		o, err := db.StoreMemoryOutcome(bg, agentdb.NewMemory{
 			AgentID: agent, Type: t, Content: str(a, "content"),
-			Importance: float32(numberOr(a, "importance", 0.5)), Embedding: floats(a["embedding"]),
+			Importance: float32(numberOr(a, "importance", d.Importance)), Embedding: floats(a["embedding"]),
 		})
 		if err != nil {
 			return nil, err
@@ -395,18 +443,21 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 		}
 		return map[string]any{}, db.UnpinMemory(bg, id)
 	case "forget":
-		agent, err1 := u(a, "agent_id")
-		older, err2 := u(a, "older_than_ms")
-		if err := errors.Join(err1, err2); err != nil {
+		agent, err := u(a, "agent_id")
+		if err != nil {
 			return nil, err
+		}
+		older, found := asU64(a["older_than_ms"])
+		if !found {
+			older = d.Forget.OlderThanMs
 		}
 		halfLife, found := asU64(a["decay_half_life_ms"])
 		if !found {
-			halfLife = 30 * 86_400_000
+			halfLife = d.Forget.DecayHalfLifeMs
 		}
 		n, err := db.Forget(bg, agent, agentdb.ForgetPolicy{
 			OlderThan:     time.Duration(older) * time.Millisecond,
-			MinImportance: float32(numberOr(a, "min_importance", 0.1)),
+			MinImportance: float32(numberOr(a, "min_importance", d.Forget.MinImportance)),
 			DecayHalfLife: time.Duration(halfLife) * time.Millisecond,
 		})
 		return map[string]any{"forgotten": n}, err
@@ -421,9 +472,8 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 		n, err := db.GC(bg, bounds...)
 		return map[string]any{"removed": n}, err
 	case "retrieve_similar":
-		agent, err1 := u(a, "agent_id")
-		limit, err2 := u(a, "limit")
-		if err := errors.Join(err1, err2); err != nil {
+		agent, err := u(a, "agent_id")
+		if err != nil {
 			return nil, err
 		}
 		opts := agentdb.DefaultRetrieveOptions()
@@ -437,7 +487,7 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 				opts.Types = append(opts.Types, t)
 			}
 		}
-		hits, err := db.RetrieveSimilar(bg, agent, floats(a["vector"]), int(min(limit, math.MaxInt32)), &opts)
+		hits, err := db.RetrieveSimilar(bg, agent, floats(a["vector"]), limitArg(a, "limit", d.RetrieveLimit), &opts)
 		if err != nil {
 			return nil, err
 		}
@@ -445,9 +495,9 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 		for _, h := range hits {
 			contents = append(contents, h.Content)
 		}
-		return map[string]any{"contents": contents}, nil
+		return map[string]any{"contents": contents, "count": len(hits)}, nil
 	case "create_collection":
-		metric, err := agentdb.ParseMetric(stringOr(a, "metric", "cosine"))
+		metric, err := agentdb.ParseMetric(stringOr(a, "metric", d.Metric))
 		if err != nil {
 			return nil, err
 		}
@@ -465,13 +515,10 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 		var hits []agentdb.VectorHit
 		var err error
 		if op == "search_knn" {
-			k, kerr := u(a, "k")
-			if kerr != nil {
-				return nil, kerr
-			}
-			hits, err = db.SearchKNN(bg, str(a, "collection"), floats(a["vector"]), int(min(k, math.MaxInt32)), opts)
+			hits, err = db.SearchKNN(bg, str(a, "collection"), floats(a["vector"]), limitArg(a, "k", d.KNNK), opts)
 		} else {
-			hits, err = db.SearchRange(bg, str(a, "collection"), floats(a["vector"]), float32(numberOr(a, "radius", 0)), 1000, opts)
+			hits, err = db.SearchRange(bg, str(a, "collection"), floats(a["vector"]), float32(numberOr(a, "radius", 0)),
+				limitArg(a, "max_results", d.RangeMaxResults), opts)
 		}
 		if err != nil {
 			return nil, err
@@ -481,7 +528,63 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64)
 			ids = append(ids, h.ID)
 			distances = append(distances, math.Round(float64(h.Distance)*1000)/1000)
 		}
-		return map[string]any{"ids": ids, "distances": distances}, nil
+		return map[string]any{"ids": ids, "distances": distances, "count": len(hits)}, nil
+	case "defaults":
+		// The typed view this package reads, not the library's raw JSON.
+		b, err := json.Marshal(d)
+		if err != nil {
+			return nil, err
+		}
+		var out map[string]any
+		return out, json.Unmarshal(b, &out)
+	case "index_document":
+		info, err := db.IndexDocument(bg, agentdb.Document{ID: str(a, "doc_id"), Title: str(a, "title"), Text: str(a, "text"), Metadata: metadata(a["metadata"])})
+		if err != nil {
+			return nil, err
+		}
+		return documentValue(info), nil
+	case "get_document":
+		info, err := db.GetDocument(bg, str(a, "doc_id"))
+		if err != nil {
+			return nil, err
+		}
+		return documentValue(info), nil
+	case "delete_document":
+		return map[string]any{}, db.DeleteDocument(bg, str(a, "doc_id"))
+	case "semantic_search", "full_text_search", "hybrid_search":
+		var filter *agentdb.DocFilter
+		if ids, isArr := a["doc_ids"].([]any); isArr || a["metadata"] != nil {
+			filter = &agentdb.DocFilter{Metadata: metadata(a["metadata"])}
+			for _, id := range ids {
+				s, _ := id.(string)
+				filter.DocIDs = append(filter.DocIDs, s)
+			}
+		}
+		limit := limitArg(a, "limit", d.SearchLimit)
+		var hits []agentdb.ChunkHit
+		var err error
+		switch op {
+		case "semantic_search":
+			hits, err = db.SemanticSearch(bg, str(a, "query"), limit, filter)
+		case "full_text_search":
+			hits, err = db.FullTextSearch(bg, str(a, "query"), limit, filter)
+		default:
+			alpha := float32(numberOr(a, "alpha", d.HybridAlpha))
+			var fusion agentdb.Fusion
+			switch stringOr(a, "fusion", d.HybridFusion) {
+			case "weighted":
+				fusion = agentdb.Weighted(alpha)
+			case "rrf":
+				fusion = agentdb.ReciprocalRank()
+			default:
+				return nil, fmt.Errorf("%w: unknown fusion %v", errBadCase, a["fusion"])
+			}
+			hits, err = db.HybridSearch(bg, str(a, "query"), nil, limit, fusion, filter)
+		}
+		if err != nil {
+			return nil, err
+		}
+		return hitsValue(hits), nil
 	}
 	return nil, fmt.Errorf("%w: unknown conformance op %q", errBadCase, op)
 }

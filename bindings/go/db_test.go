@@ -212,7 +212,8 @@ func TestCloseDuringSearch(t *testing.T) {
 	go func() {
 		close(started)
 		hits, err := db.SearchKNN(bg, "big", recs[7].Vector, 100, nil)
-		if err == nil && (len(hits) != 100 || hits[0].ID != recs[7].ID) {
+		// i and i+97 hold the same vector: check the distance, not the id.
+		if err == nil && (len(hits) != 100 || hits[0].Distance > 1e-6) {
 			err = errors.New("wrong search results")
 		}
 		results <- err
