@@ -26,11 +26,12 @@ done
 
 dest=bindings/go/lib
 mkdir -p "$dest"
-# Copies, not links: a later cargo build must not change the library under a
-# Go build cache entry that was made from the old one. cp -p keeps the mtime,
-# so an unchanged library is not copied (nor relinked) again.
+# Copies, not links (a running Go test binary keeps using the library it was
+# linked with while cargo rebuilds). cp -p keeps size and mtime, so an
+# unchanged library (1.2 GB for the debug .a) is not copied again.
+same() { [ -f "$2" ] && [ "$(stat -c '%s %Y' "$1")" = "$(stat -c '%s %Y' "$2")" ]; }
 for f in libagentdb.a libagentdb.so; do
-  if ! cmp -s "$src/$f" "$dest/$f"; then
+  if ! same "$src/$f" "$dest/$f"; then
     cp -p "$src/$f" "$dest/$f.tmp"
     mv "$dest/$f.tmp" "$dest/$f"
   fi

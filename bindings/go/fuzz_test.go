@@ -15,7 +15,9 @@ import (
 	"maps"
 	"math"
 	"slices"
+	"strings"
 	"testing"
+	"unicode/utf8"
 
 	agentdb "github.com/agentdb-engine/agentdb-engine/bindings/go"
 )
@@ -160,7 +162,7 @@ func FuzzVector(f *testing.F) {
 		err := db.InsertVector(bg, coll, id, vec, m)
 		if err != nil {
 			allowed(t, err, agentdb.ErrInvalidArgument, agentdb.ErrDimensionMismatch)
-			if len(vec) == 4 && finite(vec) && id != "" && len(id) <= 256 && m == nil && !bytes.ContainsRune([]byte(id), 0) {
+			if len(vec) == 4 && finite(vec) && id != "" && len(id) <= 256 && m == nil && utf8.ValidString(id) && !strings.ContainsRune(id, 0) {
 				t.Fatalf("a valid vector was refused: %v", err)
 			}
 		} else {

@@ -1,0 +1,5 @@
+//go:build !goexperiment.cgocheck2
+
+package agentdb_test
+
+const cgocheck2 = false
