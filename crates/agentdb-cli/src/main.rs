@@ -18,8 +18,14 @@ use serde_json::{json, Value};
 
 const DEFAULT_PATH: &str = "agentdb-data";
 
+/// `agentdb --version`: the engine's version and the commit this binary was built from (build.rs).
+fn version_line() -> &'static str {
+    static LINE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LINE.get_or_init(|| format!("{} (commit {})", agentdb::VERSION, env!("AGENTDB_BUILD_COMMIT")))
+}
+
 #[derive(Parser)]
-#[command(name = "agentdb", version, about = "AgentDB: an embedded state database for AI agents")]
+#[command(name = "agentdb", version = version_line(), about = "AgentDB: an embedded state database for AI agents")]
 struct Cli {
     #[command(flatten)]
     global: Global,

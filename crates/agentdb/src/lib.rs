@@ -44,6 +44,9 @@ pub use rag::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
 pub use states::{AgentState, GcReport, HistoryQuery, Snapshot, StateRetention, StateType};
 pub use vectors::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 
+/// The version of every AgentDB package (one, the workspace's): crates, Python, C library.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
 use engine::Engine;
 
 /// An open database. `Send + Sync`: share it between threads with an `Arc`.
