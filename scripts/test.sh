@@ -12,6 +12,7 @@ export RUST_BACKTRACE=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdb-target}"
 cargo test --locked --workspace --all-targets
 bash scripts/test_zig.sh
+bash scripts/test_go.sh
 bash scripts/test_python.sh
 # The side-by-side benchmark harness (bench/compare.py), quick mode: checks that it runs, never a number.
 AGENTDB_BENCH_PROFILE=installed bash scripts/setup_bench.sh
