@@ -590,6 +590,16 @@ AgentDbStatus agent_db_gc(const AgentDb *db,
 AgentDbStatus agent_db_stats_json(const AgentDb *db, char **out_json);
 
 /*
+ Every default of the library as one JSON object: what each argument a
+ caller leaves out becomes on every AgentDB surface (`memory_type`,
+ `importance`, `retrieve_limit`, `history_limit`, `search_limit`,
+ `hybrid_fusion`, `hybrid_alpha`, `metric`, `knn_k`, `range_max_results`,
+ `retrieve`, `forget`, ...) and `options`, the values
+ `agent_db_options_default` fills in. Free with `agent_db_string_free`.
+ */
+AgentDbStatus agent_db_defaults_json(char **out_json);
+
+/*
  Embeds `count` texts with the database's model. On success `*out_vectors`
  holds `count × *out_dimension` floats, row-major; free with `agent_db_floats_free`.
  */
@@ -882,7 +892,8 @@ AgentDbStatus agent_db_load_state_version(const AgentDb *db,
                                           AgentDbState **out_state);
 
 /*
- Every session, no time bounds, limit 100.
+ Every session, no time bounds, the default limit (100; `history_limit`
+ of `agent_db_defaults_json`).
  */
 AgentDbStatus agent_db_history_query_init(uint64_t agent_id, AgentDbHistoryQuery *out);
 

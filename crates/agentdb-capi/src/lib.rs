@@ -207,14 +207,15 @@ pub unsafe extern "C" fn agent_db_options_default(out: *mut AgentDbOptions) -> A
     boundary(|| {
         let out = out_ptr(out, "out")?;
         let d = agentdb::Options::default();
-        let batch_ms = match d.fsync {
-            agentdb::FsyncPolicy::Batch(i) => i.as_millis() as u32,
-            _ => 10,
+        let fsync = match d.fsync {
+            agentdb::FsyncPolicy::Always => AGENT_DB_FSYNC_ALWAYS,
+            agentdb::FsyncPolicy::Batch(_) => AGENT_DB_FSYNC_BATCH,
+            agentdb::FsyncPolicy::Never => AGENT_DB_FSYNC_NEVER,
         };
         *out = AgentDbOptions {
             read_only: d.read_only,
-            fsync: AGENT_DB_FSYNC_BATCH,
-            fsync_batch_ms: batch_ms,
+            fsync,
+            fsync_batch_ms: u32::try_from(agentdb::defaults::defaults().options.fsync_batch_ms).unwrap_or(u32::MAX),
             flush_interval_ms: d.flush_interval.as_millis() as u32,
             maintenance_interval_ms: d.maintenance_interval.map_or(0, |i| i.as_millis() as u32),
             max_payload_bytes: d.max_payload_bytes as u64,
@@ -358,6 +359,21 @@ pub unsafe extern "C" fn agent_db_stats_json(db: *const AgentDb, out_json: *mut 
         let stats = db_ref(db)?.stats()?;
         let json = serde_json::to_string(&stats).map_err(|e| Failure::invalid(e.to_string()))?;
         *out = convert::owned_c_string(json).into_raw();
+        Ok(())
+    })
+}
+
+/// Every default of the library as one JSON object: what each argument a
+/// caller leaves out becomes on every AgentDB surface (`memory_type`,
+/// `importance`, `retrieve_limit`, `history_limit`, `search_limit`,
+/// `hybrid_fusion`, `hybrid_alpha`, `metric`, `knn_k`, `range_max_results`,
+/// `retrieve`, `forget`, ...) and `options`, the values
+/// `agent_db_options_default` fills in. Free with `agent_db_string_free`.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_defaults_json(out_json: *mut *mut c_char) -> AgentDbStatus {
+    boundary(|| {
+        let out = out_ptr(out_json, "out_json")?;
+        *out = convert::owned_c_string(agentdb::defaults::defaults_json()).into_raw();
         Ok(())
     })
 }

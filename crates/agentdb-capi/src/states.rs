@@ -165,12 +165,14 @@ pub struct AgentDbHistoryQuery {
     pub limit: u32,
 }
 
-/// Every session, no time bounds, limit 100.
+/// Every session, no time bounds, the default limit (100; `history_limit`
+/// of `agent_db_defaults_json`).
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_history_query_init(agent_id: u64, out: *mut AgentDbHistoryQuery) -> AgentDbStatus {
     boundary(|| {
-        *out_ptr(out, "out")? =
-            AgentDbHistoryQuery { agent_id, session_id: 0, has_session: false, from_ms: i64::MIN, to_ms: i64::MAX, limit: 100 };
+        let out = out_ptr(out, "out")?;
+        let limit = u32::try_from(agentdb::defaults::history_limit()).map_err(|_| Failure::invalid("history limit"))?;
+        *out = AgentDbHistoryQuery { agent_id, session_id: 0, has_session: false, from_ms: i64::MIN, to_ms: i64::MAX, limit };
         Ok(())
     })
 }

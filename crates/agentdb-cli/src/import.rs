@@ -15,7 +15,7 @@ use serde::Deserialize;
 enum Line {
     State {
         agent_id: u64,
-        #[serde(default)]
+        #[serde(default = "default_session_id")]
         session_id: u64,
         #[serde(default = "default_state_type")]
         state_type: String,
@@ -51,14 +51,17 @@ enum Line {
     },
 }
 
+fn default_session_id() -> u64 {
+    agentdb::defaults::SESSION_ID
+}
 fn default_state_type() -> String {
-    "context".into()
+    agentdb::defaults::STATE_TYPE.as_str().into()
 }
 fn default_memory_type() -> String {
-    "semantic".into()
+    agentdb::defaults::MEMORY_TYPE.as_str().into()
 }
 fn default_importance() -> f32 {
-    0.5
+    agentdb::defaults::importance()
 }
 
 #[derive(Debug, Default, serde::Serialize)]

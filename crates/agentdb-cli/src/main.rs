@@ -17,6 +17,7 @@ use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
 const DEFAULT_PATH: &str = "agentdb-data";
+const MS_PER_DAY: f64 = 86_400_000.0;
 
 /// `agentdb --version`: the engine's version and the commit this binary was built from (build.rs).
 fn version_line() -> &'static str {
@@ -42,8 +43,21 @@ struct Global {
     #[arg(long, global = true)]
     json: bool,
     /// WAL fsync policy: always, batch, batch:MS or never.
-    #[arg(long, global = true, default_value = "batch")]
+    #[arg(long, global = true, default_value = agentdb::defaults::defaults().options.fsync)]
     fsync: String,
+    /// Largest accepted state payload, in bytes (default: the engine's, 16 MiB).
+    #[arg(long, global = true)]
+    max_payload_bytes: Option<usize>,
+    /// Dimension of memory embeddings and document chunks (default: the
+    /// engine's, 384 for the built-in model); a database keeps the one it was created with.
+    #[arg(long, global = true)]
+    memory_dimension: Option<usize>,
+    /// Document chunk size in characters (default: the engine's, 512).
+    #[arg(long, global = true)]
+    chunk_chars: Option<usize>,
+    /// Characters shared by consecutive chunks (default: the engine's, 50).
+    #[arg(long, global = true)]
+    chunk_overlap: Option<usize>,
 }
 
 #[derive(Subcommand)]
@@ -71,6 +85,10 @@ enum Command {
     Stats,
     /// Flush, compact, index and prune old versions now.
     Compact,
+    /// Write pending records to Lance now (closing the database does too).
+    Flush,
+    /// Every default the engine applies to an argument left out, and the open options' defaults.
+    Defaults,
     /// Delete old state versions (keeping every latest version and snapshot), then compact and prune.
     Gc {
         /// Keep the newest N versions of each agent/session.
@@ -88,9 +106,9 @@ enum StateCmd {
     Save {
         #[arg(long)]
         agent: u64,
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = agentdb::defaults::SESSION_ID)]
         session: u64,
-        #[arg(long = "type", default_value = "context")]
+        #[arg(long = "type", default_value = agentdb::defaults::STATE_TYPE.as_str())]
         state_type: String,
         #[arg(long, conflicts_with = "file")]
         data: Option<String>,
@@ -122,14 +140,14 @@ enum StateCmd {
         from: Option<i64>,
         #[arg(long)]
         to: Option<i64>,
-        #[arg(long, default_value_t = 20)]
+        #[arg(long, default_value_t = agentdb::defaults::history_limit())]
         limit: usize,
     },
     /// Name the current latest version of (agent, session).
     Snapshot {
         #[arg(long)]
         agent: u64,
-        #[arg(long, default_value_t = 0)]
+        #[arg(long, default_value_t = agentdb::defaults::SESSION_ID)]
         session: u64,
         #[arg(long)]
         name: String,
@@ -155,29 +173,35 @@ enum StateCmd {
 
 #[derive(Subcommand)]
 enum MemoryCmd {
-    /// Store a memory (embedded with the built-in model).
+    /// Store a memory (embedded with the built-in model unless --embedding is given).
     Store {
         #[arg(long)]
         agent: u64,
-        #[arg(long = "type", default_value = "semantic")]
+        #[arg(long = "type", default_value = agentdb::defaults::MEMORY_TYPE.as_str())]
         memory_type: String,
         #[arg(long)]
         content: String,
-        #[arg(long, default_value_t = 0.5)]
+        #[arg(long, default_value_t = agentdb::defaults::importance())]
         importance: f32,
+        /// The memory's vector instead of the model's: --embedding 0.1,0.2,…
+        #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
+        embedding: Option<Vec<f32>>,
         /// Time to live in seconds.
         #[arg(long)]
         ttl_secs: Option<u64>,
         #[arg(long = "meta", value_parser = parse_kv)]
         meta: Vec<(String, String)>,
     },
-    /// Retrieve the best memories for a text query.
+    /// Retrieve the best memories for a text query (or a vector).
     Retrieve {
         #[arg(long)]
         agent: u64,
-        #[arg(long)]
-        query: String,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, required_unless_present = "vector")]
+        query: Option<String>,
+        /// Retrieve by this vector instead of a text: --vector 0.1,0.2,…
+        #[arg(long, conflicts_with = "query", value_delimiter = ',', allow_hyphen_values = true)]
+        vector: Option<Vec<f32>>,
+        #[arg(long, default_value_t = agentdb::defaults::RETRIEVE_LIMIT)]
         limit: usize,
         /// Only these types (repeatable).
         #[arg(long = "type")]
@@ -220,9 +244,9 @@ enum MemoryCmd {
     Forget {
         #[arg(long)]
         agent: u64,
-        #[arg(long, default_value_t = 30.0)]
+        #[arg(long, default_value_t = agentdb::defaults::defaults().forget.older_than_ms as f64 / MS_PER_DAY)]
         older_than_days: f64,
-        #[arg(long, default_value_t = 0.1)]
+        #[arg(long, default_value_t = agentdb::defaults::defaults().forget.min_importance as f32)]
         min_importance: f32,
     },
 }
@@ -247,11 +271,20 @@ enum DocCmd {
         query: String,
         #[arg(long, default_value = "hybrid", value_parser = ["semantic", "text", "hybrid"])]
         mode: String,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = agentdb::defaults::SEARCH_LIMIT)]
         limit: usize,
-        /// Hybrid weight of the semantic side (0..=1); omit for reciprocal-rank fusion.
-        #[arg(long)]
-        alpha: Option<f32>,
+        /// Hybrid fusion: weighted (by --alpha) or rrf (reciprocal rank).
+        #[arg(long, default_value = agentdb::defaults::defaults().hybrid_fusion, value_parser = ["weighted", "rrf"])]
+        fusion: String,
+        /// Weighted fusion's weight of the semantic side (0..=1).
+        #[arg(long, default_value_t = agentdb::defaults::HYBRID_ALPHA)]
+        alpha: f32,
+        /// Only chunks of these documents (repeatable).
+        #[arg(long = "doc")]
+        doc_ids: Vec<String>,
+        /// Only documents whose metadata has KEY=VALUE (repeatable).
+        #[arg(long = "meta", value_parser = parse_kv)]
+        meta: Vec<(String, String)>,
     },
     Get {
         #[arg(long)]
@@ -270,7 +303,7 @@ enum VectorCmd {
         name: String,
         #[arg(long)]
         dim: usize,
-        #[arg(long, default_value = "cosine")]
+        #[arg(long, default_value = agentdb::defaults::METRIC.as_str())]
         metric: String,
     },
     /// Insert or replace a vector: --values 0.1,0.2,…
@@ -288,11 +321,14 @@ enum VectorCmd {
         collection: String,
         #[arg(long, value_delimiter = ',', allow_hyphen_values = true)]
         values: Vec<f32>,
-        #[arg(long, default_value_t = 5)]
+        #[arg(long, default_value_t = agentdb::defaults::KNN_K)]
         k: usize,
-        /// Range search instead: every vector within this distance.
+        /// Range search instead: every vector within this distance...
         #[arg(long)]
         radius: Option<f32>,
+        /// ...at most this many.
+        #[arg(long, default_value_t = agentdb::defaults::RANGE_MAX_RESULTS)]
+        max_results: usize,
         #[arg(long = "meta", value_parser = parse_kv)]
         meta: Vec<(String, String)>,
     },
@@ -336,15 +372,15 @@ fn run_doc(g: &Global, cmd: DocCmd) -> Result<(), Error> {
                 println!("indexed {:?}: {} chunks, {} characters", info.doc_id, info.chunk_count, info.char_count);
             }
         }
-        DocCmd::Search { query, mode, limit, alpha } => {
+        DocCmd::Search { query, mode, limit, fusion, alpha, doc_ids, meta } => {
             let db = open(g, false)?;
-            let any = DocFilter::default();
+            let filter = DocFilter { doc_ids, metadata: meta.into_iter().collect() };
             let hits = match mode.as_str() {
-                "semantic" => db.semantic_search(&query, limit, &any)?,
-                "text" => db.full_text_search(&query, limit, &any)?,
+                "semantic" => db.semantic_search(&query, limit, &filter)?,
+                "text" => db.full_text_search(&query, limit, &filter)?,
                 _ => {
-                    let fusion = alpha.map_or(Fusion::ReciprocalRank, |a| Fusion::Weighted { alpha: a });
-                    db.hybrid_search(&query, None, limit, fusion, &any)?
+                    let fusion = if fusion == "rrf" { Fusion::ReciprocalRank } else { Fusion::Weighted { alpha } };
+                    db.hybrid_search(&query, None, limit, fusion, &filter)?
                 }
             };
             if g.json {
@@ -390,11 +426,11 @@ fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
                 println!("inserted {id:?} into {collection:?}");
             }
         }
-        VectorCmd::Search { collection, values, k, radius, meta } => {
+        VectorCmd::Search { collection, values, k, radius, max_results, meta } => {
             let db = open(g, true)?;
             let opts = SearchOptions { metadata: meta.into_iter().collect(), ..Default::default() };
             let hits = match radius {
-                Some(r) => db.search_range(&collection, &values, r, k.max(1000), &opts)?,
+                Some(r) => db.search_range(&collection, &values, r, max_results, &opts)?,
                 None => db.search_knn(&collection, &values, k, &opts)?,
             };
             if g.json {
@@ -450,8 +486,9 @@ fn days(d: f64) -> Result<std::time::Duration, Error> {
 fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
     let print = |v: Value, text: String| if g.json { println!("{v}") } else { println!("{text}") };
     match cmd {
-        MemoryCmd::Store { agent, memory_type, content, importance, ttl_secs, meta } => {
+        MemoryCmd::Store { agent, memory_type, content, importance, embedding, ttl_secs, meta } => {
             let mut new = NewMemory::new(agent, memory_type.parse()?, content).importance(importance);
+            new.embedding = embedding;
             new.ttl = ttl_secs.map(std::time::Duration::from_secs);
             new.metadata = meta.into_iter().collect();
             let db = open(g, false)?;
@@ -468,11 +505,15 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
             };
             print(json!({"memory_id": o.memory_id, "kind": kind, "absorbed": absorbed, "evicted": o.evicted}), text);
         }
-        MemoryCmd::Retrieve { agent, query, limit, types } => {
+        MemoryCmd::Retrieve { agent, query, vector, limit, types } => {
             let types = types.iter().map(|t| t.parse()).collect::<Result<Vec<MemoryType>, Error>>()?;
             let opts = RetrieveOptions { filter: MemoryFilter::default().types(&types), ..Default::default() };
             let db = open(g, false)?;
-            let hits = db.retrieve(agent, &query, limit, &opts)?;
+            let hits = match (vector, query) {
+                (Some(v), _) => db.retrieve_similar(agent, &v, limit, &opts)?,
+                (None, Some(q)) => db.retrieve(agent, &q, limit, &opts)?,
+                (None, None) => return Err(Error::InvalidArgument("give --query or --vector".into())),
+            };
             if g.json {
                 let rows: Vec<Value> = hits
                     .iter()
@@ -575,7 +616,20 @@ fn print_state_line(s: &AgentState) {
 fn open(g: &Global, read_only: bool) -> Result<AgentDb, Error> {
     let path = g.path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
     let fsync: FsyncPolicy = g.fsync.parse()?;
-    AgentDb::open(path, Options { read_only, fsync, ..Options::default() })
+    let mut options = Options { read_only, fsync, ..Options::default() };
+    if let Some(n) = g.max_payload_bytes {
+        options.max_payload_bytes = n;
+    }
+    if let Some(n) = g.memory_dimension {
+        options.memory_dimension = n;
+    }
+    if let Some(n) = g.chunk_chars {
+        options.chunk_chars = n;
+    }
+    if let Some(n) = g.chunk_overlap {
+        options.chunk_overlap = n;
+    }
+    AgentDb::open(path, options)
 }
 
 fn run(cli: Cli) -> Result<(), Error> {
@@ -617,6 +671,24 @@ fn run(cli: Cli) -> Result<(), Error> {
                     }
                     None => println!("  last maintenance: never"),
                 }
+            }
+            Ok(())
+        }
+        Command::Flush => {
+            let report = open(g, false)?.flush()?;
+            if g.json {
+                println!("{}", serde_json::to_string(&report).expect("serialisable"));
+            } else {
+                println!("{}", serde_json::to_string_pretty(&report).expect("serialisable"));
+            }
+            Ok(())
+        }
+        Command::Defaults => {
+            let d = agentdb::defaults::defaults();
+            if g.json {
+                println!("{}", agentdb::defaults::defaults_json());
+            } else {
+                println!("{}", serde_json::to_string_pretty(&d).expect("serialisable"));
             }
             Ok(())
         }

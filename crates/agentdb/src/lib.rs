@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 #![warn(clippy::unwrap_used)]
 
+pub mod defaults;
 pub mod embed;
 mod engine;
 mod error;

@@ -1,13 +1,16 @@
 //! Runs the language-neutral cases in tests/conformance/*.json against the
-//! Rust engine. Every other surface runs the same files.
+//! Rust engine. Every other surface runs the same files. An argument a case
+//! leaves out takes the engine's default (`agentdb::defaults`), as every
+//! surface's own default does.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use agentdb::defaults;
 use agentdb::{
-    AgentDb, AgentState, HistoryQuery, MemoryFilter, MemoryType, Metric, NewMemory, Options, RetrieveOptions,
-    SearchOptions, Snapshot, StateType,
+    AgentDb, AgentState, ChunkHit, DocFilter, DocumentInfo, ForgetPolicy, Fusion, HistoryQuery, MemoryFilter,
+    MemoryType, Metric, NewDocument, NewMemory, Options, RetrieveOptions, SearchOptions, Snapshot, StateType,
 };
 use serde_json::{json, Value};
 
@@ -30,6 +33,58 @@ fn u(args: &Value, k: &str) -> u64 {
     args[k].as_u64().unwrap_or_else(|| panic!("arg {k} missing"))
 }
 
+fn s<'a>(args: &'a Value, k: &str) -> &'a str {
+    args[k].as_str().unwrap_or_default()
+}
+
+fn string_map(v: &Value) -> BTreeMap<String, String> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+fn document_value(d: &DocumentInfo) -> Value {
+    json!({"doc_id": d.doc_id, "title": d.title, "metadata": d.metadata, "chunk_count": d.chunk_count, "char_count": d.char_count})
+}
+
+/// A search's hits as the conformance format compares them: ids and
+/// positions in order, never scores.
+fn hits_value(hits: &[ChunkHit]) -> Value {
+    let mut docs: Vec<&str> = hits.iter().map(|h| h.doc_id.as_str()).collect();
+    docs.sort_unstable();
+    docs.dedup();
+    json!({
+        "count": hits.len(),
+        "doc_ids": hits.iter().map(|h| h.doc_id.clone()).collect::<Vec<_>>(),
+        "docs": docs,
+        "chunk_ids": hits.iter().map(|h| h.chunk_id.clone()).collect::<Vec<_>>(),
+        "positions": hits.iter().map(|h| h.position).collect::<Vec<_>>(),
+        "starts": hits.iter().map(|h| h.start_char).collect::<Vec<_>>(),
+        "ends": hits.iter().map(|h| h.end_char).collect::<Vec<_>>(),
+        "contents": hits.iter().map(|h| h.content.clone()).collect::<Vec<_>>(),
+    })
+}
+
+fn doc_filter(args: &Value) -> DocFilter {
+    DocFilter { doc_ids: serde_json::from_value(args["doc_ids"].clone()).unwrap_or_default(), metadata: string_map(&args["metadata"]) }
+}
+
+/// A case's `fusion` ("weighted" | "rrf") and `alpha`, each the engine's default when absent.
+fn fusion(args: &Value) -> Fusion {
+    let alpha = args["alpha"].as_f64().map_or(defaults::HYBRID_ALPHA, |a| a as f32);
+    match args["fusion"].as_str() {
+        Some("rrf") => Fusion::ReciprocalRank,
+        Some("weighted") => Fusion::Weighted { alpha },
+        Some(other) => panic!("unknown fusion {other:?}"),
+        None => match defaults::FUSION {
+            Fusion::Weighted { .. } => Fusion::Weighted { alpha },
+            rrf => rrf,
+        },
+    }
+}
+
+fn limit(args: &Value, k: &str, default: usize) -> usize {
+    args[k].as_u64().map_or(default, |n| n as usize)
+}
+
 /// A memory id named by an earlier step's `"as"`, or given directly.
 fn memory_id(args: &Value, names: &BTreeMap<String, u64>) -> u64 {
     match args["memory"].as_str() {
@@ -49,7 +104,7 @@ fn memory_value(m: &agentdb::Memory) -> Value {
 fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -> agentdb::Result<Value> {
     Ok(match op {
         "save_state" => {
-            let t: StateType = args["state_type"].as_str().unwrap_or("context").parse()?;
+            let t: StateType = args["state_type"].as_str().map_or(Ok(defaults::STATE_TYPE), str::parse)?;
             let meta: BTreeMap<String, String> = serde_json::from_value(args["metadata"].clone()).unwrap_or_default();
             let data = args["data"].as_str().unwrap_or_default().as_bytes();
             json!({"version": db.save_state_with_metadata(u(args, "agent_id"), u(args, "session_id"), t, data, meta)?})
@@ -61,7 +116,7 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
         "query_history" => {
             let mut q = HistoryQuery::new(u(args, "agent_id"))
                 .between(args["from_ms"].as_i64(), args["to_ms"].as_i64())
-                .limit(u(args, "limit") as usize);
+                .limit(limit(args, "limit", defaults::history_limit()));
             q.session_id = args["session_id"].as_u64();
             let rows = db.query_history(&q)?;
             json!({
@@ -94,9 +149,11 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
             json!({})
         }
         "store_memory" => {
-            let t: MemoryType = args["memory_type"].as_str().unwrap_or("semantic").parse()?;
-            let mut m = NewMemory::new(u(args, "agent_id"), t, args["content"].as_str().unwrap_or_default())
-                .importance(args["importance"].as_f64().unwrap_or(0.5) as f32);
+            let t: MemoryType = args["memory_type"].as_str().map_or(Ok(defaults::MEMORY_TYPE), str::parse)?;
+            let mut m = NewMemory::new(u(args, "agent_id"), t, args["content"].as_str().unwrap_or_default());
+            if let Some(i) = args["importance"].as_f64() {
+                m.importance = i as f32;
+            }
             m.embedding = floats(&args["embedding"]);
             let o = db.store_memory_outcome(m)?;
             let (kind, absorbed) = match &o.kind {
@@ -116,10 +173,11 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
             json!({})
         }
         "forget" => {
-            let policy = agentdb::ForgetPolicy {
-                older_than: Duration::from_millis(u(args, "older_than_ms")),
-                min_importance: args["min_importance"].as_f64().unwrap_or(0.1) as f32,
-                decay_half_life: Duration::from_millis(args["decay_half_life_ms"].as_u64().unwrap_or(30 * 86_400_000)),
+            let d = ForgetPolicy::default();
+            let policy = ForgetPolicy {
+                older_than: args["older_than_ms"].as_u64().map_or(d.older_than, Duration::from_millis),
+                min_importance: args["min_importance"].as_f64().map_or(d.min_importance, |x| x as f32),
+                decay_half_life: args["decay_half_life_ms"].as_u64().map_or(d.decay_half_life, Duration::from_millis),
             };
             json!({"forgotten": db.forget(u(args, "agent_id"), &policy)?})
         }
@@ -137,11 +195,12 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
                 .transpose()?
                 .unwrap_or_default();
             let opts = RetrieveOptions { filter: MemoryFilter::default().types(&types), ..Default::default() };
-            let hits = db.retrieve_similar(u(args, "agent_id"), &floats(&args["vector"]).unwrap_or_default(), u(args, "limit") as usize, &opts)?;
-            json!({"contents": hits.iter().map(|h| h.memory.content.clone()).collect::<Vec<_>>()})
+            let n = limit(args, "limit", defaults::RETRIEVE_LIMIT);
+            let hits = db.retrieve_similar(u(args, "agent_id"), &floats(&args["vector"]).unwrap_or_default(), n, &opts)?;
+            json!({"contents": hits.iter().map(|h| h.memory.content.clone()).collect::<Vec<_>>(), "count": hits.len()})
         }
         "create_collection" => {
-            let metric: Metric = args["metric"].as_str().unwrap_or("cosine").parse()?;
+            let metric: Metric = args["metric"].as_str().map_or(Ok(defaults::METRIC), str::parse)?;
             db.create_collection(args["name"].as_str().unwrap_or_default(), u(args, "dimension") as usize, metric)?;
             json!({})
         }
@@ -165,15 +224,41 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
             let c = args["collection"].as_str().unwrap_or_default();
             let q = floats(&args["vector"]).unwrap_or_default();
             let hits = if op == "search_knn" {
-                db.search_knn(c, &q, u(args, "k") as usize, &opts)?
+                db.search_knn(c, &q, limit(args, "k", defaults::KNN_K), &opts)?
             } else {
-                db.search_range(c, &q, args["radius"].as_f64().unwrap_or(0.0) as f32, 1000, &opts)?
+                let radius = args["radius"].as_f64().unwrap_or(0.0) as f32;
+                db.search_range(c, &q, radius, limit(args, "max_results", defaults::RANGE_MAX_RESULTS), &opts)?
             };
             json!({
+                "count": hits.len(),
                 "ids": hits.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
-                "distances": hits.iter().map(|h| (h.distance * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
+                "distances": hits.iter().map(|h| (f64::from(h.distance) * 1000.0).round() / 1000.0).collect::<Vec<_>>(),
             })
         }
+        "defaults" => serde_json::to_value(defaults::defaults()).expect("serialisable"),
+        "index_document" => {
+            let mut doc = NewDocument::new(s(args, "doc_id"), s(args, "text")).title(s(args, "title"));
+            doc.metadata = string_map(&args["metadata"]);
+            document_value(&db.index_document(doc)?)
+        }
+        "get_document" => document_value(&db.get_document(s(args, "doc_id"))?),
+        "delete_document" => {
+            db.delete_document(s(args, "doc_id"))?;
+            json!({})
+        }
+        "semantic_search" => {
+            hits_value(&db.semantic_search(s(args, "query"), limit(args, "limit", defaults::SEARCH_LIMIT), &doc_filter(args))?)
+        }
+        "full_text_search" => {
+            hits_value(&db.full_text_search(s(args, "query"), limit(args, "limit", defaults::SEARCH_LIMIT), &doc_filter(args))?)
+        }
+        "hybrid_search" => hits_value(&db.hybrid_search(
+            s(args, "query"),
+            None,
+            limit(args, "limit", defaults::SEARCH_LIMIT),
+            fusion(args),
+            &doc_filter(args),
+        )?),
         other => panic!("unknown conformance op {other:?}"),
     })
 }
@@ -189,6 +274,12 @@ fn options_from(v: &Value) -> Options {
     }
     if let Some(n) = v["memory_dimension"].as_u64() {
         o.memory_dimension = n as usize;
+    }
+    if let Some(n) = v["chunk_chars"].as_u64() {
+        o.chunk_chars = n as usize;
+    }
+    if let Some(n) = v["chunk_overlap"].as_u64() {
+        o.chunk_overlap = n as usize;
     }
     o
 }
