@@ -33,12 +33,18 @@ func BenchmarkCgoCall(b *testing.B) {
 	}
 }
 
-func cLoop(b *testing.B, dir string, loop func(*cbench.DB) (float64, error)) {
+// cLoop opens dir from C, runs setup, then times loop (b.N calls in C).
+func cLoop(b *testing.B, dir string, setup func(*cbench.DB) error, loop func(*cbench.DB) (float64, error)) {
 	cdb, err := cbench.Open(dir)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer cdb.Close()
+	if setup != nil {
+		if err := setup(cdb); err != nil {
+			b.Fatal(err)
+		}
+	}
 	b.ResetTimer()
 	if _, err := loop(cdb); err != nil {
 		b.Fatal(err)
@@ -61,7 +67,8 @@ func BenchmarkLoadStateHot(b *testing.B) {
 			}
 		})
 		b.Run(fmt.Sprintf("%dB/C", payload), func(b *testing.B) {
-			cLoop(b, b.TempDir(), func(c *cbench.DB) (float64, error) { return c.LoadState(b.N, payload) })
+			cLoop(b, b.TempDir(), func(c *cbench.DB) error { return c.SaveOne(payload) },
+				func(c *cbench.DB) (float64, error) { return c.LoadState(b.N, payload) })
 		})
 	}
 }
@@ -79,7 +86,7 @@ func BenchmarkSaveState(b *testing.B) {
 		}
 	})
 	b.Run("256B/C", func(b *testing.B) {
-		cLoop(b, b.TempDir(), func(c *cbench.DB) (float64, error) { return c.SaveState(b.N, payload) })
+		cLoop(b, b.TempDir(), nil, func(c *cbench.DB) (float64, error) { return c.SaveState(b.N, payload) })
 	})
 }
 
@@ -122,6 +129,6 @@ func BenchmarkRetrieveSimilar(b *testing.B) {
 		}
 	})
 	b.Run("1000x384/top10/C", func(b *testing.B) {
-		cLoop(b, dir, func(c *cbench.DB) (float64, error) { return c.RetrieveSimilar(b.N, query, 10) })
+		cLoop(b, dir, nil, func(c *cbench.DB) (float64, error) { return c.RetrieveSimilar(b.N, query, 10) })
 	})
 }

@@ -43,6 +43,13 @@ func optCString(s, what string) (*C.char, error) {
 	return cString(s, what)
 }
 
+// isEmptyObject reports whether the C string is "{}", reading no byte past
+// its NUL.
+func isEmptyObject(p *C.char) bool {
+	b := (*[3]byte)(unsafe.Pointer(p))
+	return b[0] == '{' && b[1] == '}' && b[2] == 0
+}
+
 // metadataJSON is the ABI's metadata: a JSON object of strings, NULL when empty.
 func metadataJSON(m map[string]string, what string) (*C.char, error) {
 	if len(m) == 0 {
@@ -65,7 +72,9 @@ func metadataJSON(m map[string]string, what string) (*C.char, error) {
 
 // parseMetadata reads the library's metadata JSON; empty gives nil.
 func parseMetadata(p *C.char) map[string]string {
-	if p == nil {
+	// The common empty map is "{}" (a static string in the library): no
+	// JSON decoding on the hot path.
+	if p == nil || isEmptyObject(p) {
 		return nil
 	}
 	var m map[string]string

@@ -83,14 +83,22 @@ func (db *DB) Close() { C.agent_db_close(db.h) }
 
 var errLoop = errors.New("cbench: a call in the C loop failed")
 
-// LoadState saves one payload-byte state of agent 1 session 1, then times
-// calls hot loads of it in C; ns per call.
-func (db *DB) LoadState(calls int, payload int) (float64, error) {
+// SaveOne saves one payload-byte state of agent 1 session 1 and loads it
+// once (warming the cache), for LoadState.
+func (db *DB) SaveOne(payload int) error {
 	data := C.calloc(C.size_t(payload+1), 1)
 	defer C.free(data)
 	if C.agent_db_save_state(db.h, 1, 1, C.AGENT_DB_STATE_CONTEXT, (*C.uint8_t)(data), C.size_t(payload), nil, nil) != C.AGENT_DB_OK {
-		return 0, errLoop
+		return errLoop
 	}
+	if C.load_state_loop(db.h, 1, C.size_t(payload)) < 0 {
+		return errLoop
+	}
+	return nil
+}
+
+// LoadState times calls hot loads of the state SaveOne saved, in C; ns per call.
+func (db *DB) LoadState(calls int, payload int) (float64, error) {
 	ns := float64(C.load_state_loop(db.h, C.long(calls), C.size_t(payload)))
 	if ns < 0 {
 		return 0, errLoop
