@@ -43,7 +43,11 @@ type conformanceStep struct {
 var errBadCase = errors.New("malformed conformance step")
 
 func TestConformance(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join(conformanceDir, "*.json"))
+	dir := conformanceDir
+	if d := os.Getenv("AGENTDB_CONFORMANCE_DIR"); d != "" {
+		dir = d
+	}
+	files, err := filepath.Glob(filepath.Join(dir, "*.json"))
 	ok(t, err)
 	sort.Strings(files)
 	if len(files) < 4 {

@@ -2,9 +2,6 @@ package agentdb
 
 /*
 #include "agent_db.h"
-// Declared here too while the committed header predates it; a second,
-// identical declaration is harmless once the header has it.
-AgentDbStatus agent_db_defaults_json(char **out_json);
 */
 import "C"
 
