@@ -31,8 +31,11 @@ const states = @import("states.zig");
 const memories = @import("memories.zig");
 const rag = @import("rag.zig");
 const vectors = @import("vectors.zig");
+const defaults_mod = @import("defaults.zig");
 
 pub const Error = errors.Error;
+/// The library's defaults (see `defaults`).
+pub const Defaults = defaults_mod.Defaults;
 pub const Diagnostics = errors.Diagnostics;
 /// The stable code of an error ("not_found", ...), as every surface names it.
 pub const errorName = errors.name;
@@ -136,6 +139,14 @@ pub const StateRetention = struct {
     keep_newer_than_ms: ?u64 = null,
 };
 
+/// Every default of the library (`agent_db_defaults_json`): what an argument
+/// left out becomes on every AgentDB surface (CLI, C, Python, Zig), and the
+/// values `open` uses for `Options` fields left null. `allocator` is used
+/// only while reading them.
+pub fn defaults(allocator: Allocator, diagnostics: ?*Diagnostics) (Error || Allocator.Error)!Defaults {
+    return defaults_mod.read(allocator, diagnostics);
+}
+
 /// The library's version ("0.1.0").
 pub fn version() []const u8 {
     return std.mem.span(c.agent_db_version());
@@ -184,6 +195,8 @@ pub const AgentDB = struct {
         if (options.memory_merge_policy) |v| c_options.memory_merge_policy = @intFromEnum(v);
         if (options.max_memories_per_agent_type) |v| c_options.max_memories_per_agent_type = try ctx.bound(v, "max_memories_per_agent_type");
 
+        const library_defaults = try defaults_mod.read(s, options.diagnostics);
+
         var handle: ?*c.AgentDb = null;
         try ctx.check(c.agent_db_open(try ctx.cString(s, path), &c_options, &handle));
         std.debug.assert(handle != null);
@@ -193,7 +206,10 @@ pub const AgentDB = struct {
             .allocator = allocator,
             .diagnostics = options.diagnostics,
             .states = .{ .ctx = context },
-            .memories = .{ .ctx = context },
+            .memories = .{ .ctx = context, .new_memory_defaults = .{
+                .memory_type = library_defaults.memory_type,
+                .importance = library_defaults.importance,
+            } },
             .rag = .{ .ctx = context },
             .vectors = .{ .ctx = context },
         };
@@ -277,4 +293,5 @@ test {
     std.testing.refAllDecls(@This());
     _ = errors;
     _ = convert;
+    _ = defaults_mod;
 }

@@ -33,11 +33,12 @@ pub const MergePolicy = enum(u32) {
 /// A memory to store.
 pub const NewMemory = struct {
     agent_id: u64,
-    memory_type: MemoryType,
+    /// Null: the library's default (`Defaults.memory_type`, semantic).
+    memory_type: ?MemoryType = null,
     /// Non-empty text, at most 1 MiB.
     content: []const u8,
-    /// 0..=1; 0.5 is the engine's default.
-    importance: f32 = 0.5,
+    /// 0..=1; null: the library's default (`Defaults.importance`, 0.5).
+    importance: ?f32 = null,
     /// Null: the database's model embeds `content`.
     embedding: ?[]const f32 = null,
     /// 0: never expires.
@@ -142,6 +143,11 @@ pub const ForgetPolicy = struct {
 
 pub const Memories = struct {
     ctx: Context,
+    /// What a `NewMemory` without a type or importance takes (the library's
+    /// defaults, read once at open).
+    new_memory_defaults: NewMemoryDefaults,
+
+    pub const NewMemoryDefaults = struct { memory_type: MemoryType, importance: f32 };
 
     /// This subsystem reporting failures' messages into `diagnostics`.
     pub fn withDiagnostics(self: Memories, diagnostics: *Diagnostics) Memories {
@@ -348,8 +354,8 @@ pub const Memories = struct {
         const embedding: []const f32 = memory.embedding orelse &.{};
         return .{
             .agent_id = memory.agent_id,
-            .memory_type = @intFromEnum(memory.memory_type),
-            .importance = memory.importance,
+            .memory_type = @intFromEnum(memory.memory_type orelse self.new_memory_defaults.memory_type),
+            .importance = memory.importance orelse self.new_memory_defaults.importance,
             .content = try self.ctx.cString(scratch, memory.content),
             .embedding = convert.itemsPtr(f32, embedding),
             .embedding_len = embedding.len,

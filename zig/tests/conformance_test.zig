@@ -2,6 +2,9 @@
 //! tests/conformance/README.md) through the Zig package, with the same
 //! operations and expected results as the Rust runner
 //! (crates/agentdb/tests/conformance.rs). A drift between surfaces fails here.
+//! An argument a case leaves out takes the package's default: null where the
+//! API has one, else the library's (`agentdb.defaults`), never a value
+//! written here.
 const std = @import("std");
 const testing = std.testing;
 const Allocator = std.mem.Allocator;
@@ -55,7 +58,10 @@ fn runCase(allocator: Allocator, dir: std.fs.Dir, file_name: []const u8) !usize 
     if (case.value.object.get("options")) |o| {
         if (o.object.get("max_payload_bytes")) |v| options.max_payload_bytes = @intCast(v.integer);
         if (o.object.get("memory_dimension")) |v| options.memory_dimension = @intCast(v.integer);
+        if (o.object.get("chunk_chars")) |v| options.chunk_chars = @intCast(v.integer);
+        if (o.object.get("chunk_overlap")) |v| options.chunk_overlap = @intCast(v.integer);
     }
+    const library_defaults = try agentdb.defaults(allocator, null);
     var diagnostics: agentdb.Diagnostics = .{};
     options.diagnostics = &diagnostics;
 
@@ -78,7 +84,7 @@ fn runCase(allocator: Allocator, dir: std.fs.Dir, file_name: []const u8) !usize 
         var arena: std.heap.ArenaAllocator = .init(allocator);
         defer arena.deinit();
         const args: Value = step.object.get("args") orelse .{ .object = .init(arena.allocator()) };
-        const got = runOp(arena.allocator(), &db, op, args, &memory_names);
+        const got = runOp(arena.allocator(), &db, op, args, &memory_names, library_defaults);
 
         const expect_error: ?[]const u8 = if (step.object.get("expect_error")) |e| e.string else null;
         if (got) |value| {
@@ -162,11 +168,18 @@ fn memoryId(args: Value, names: *const Names) error{BadCase}!u64 {
     };
 }
 
-fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value, memory_names: *const Names) StepError!Value {
+fn runOp(
+    arena: Allocator,
+    db: *agentdb.AgentDB,
+    op: []const u8,
+    args: Value,
+    memory_names: *const Names,
+    defaults: agentdb.Defaults,
+) StepError!Value {
     var out: std.json.ObjectMap = .init(arena);
     const eql = std.mem.eql;
     if (eql(u8, op, "save_state")) {
-        const state_type = try parseName(agentdb.StateType, str(args, "state_type") orelse "context");
+        const state_type = if (str(args, "state_type")) |name| try parseName(agentdb.StateType, name) else defaults.state_type;
         const version = try db.states.saveState(try uint(args, "agent_id"), try uint(args, "session_id"), state_type, str(args, "data") orelse "", try metadata(arena, args));
         try out.put("version", .{ .integer = @intCast(version) });
     } else if (eql(u8, op, "load_state")) {
@@ -184,7 +197,7 @@ fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value, me
             .session_id = if (args.object.get("session_id")) |_| try uint(args, "session_id") else null,
             .from_ms = if (args.object.get("from_ms")) |v| v.integer else null,
             .to_ms = if (args.object.get("to_ms")) |v| v.integer else null,
-            .limit = std.math.cast(u32, try uint(args, "limit")) orelse std.math.maxInt(u32),
+            .limit = if (args.object.get("limit")) |_| std.math.cast(u32, try uint(args, "limit")) orelse std.math.maxInt(u32) else null,
         });
         defer history.deinit();
         var versions: std.json.Array = .init(arena);
@@ -223,9 +236,9 @@ fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value, me
     } else if (eql(u8, op, "store_memory")) {
         const outcome = try db.memories.storeMemoryOutcome(.{
             .agent_id = try uint(args, "agent_id"),
-            .memory_type = try parseName(agentdb.MemoryType, str(args, "memory_type") orelse "semantic"),
+            .memory_type = if (str(args, "memory_type")) |name| try parseName(agentdb.MemoryType, name) else null,
             .content = str(args, "content") orelse "",
-            .importance = @floatCast(number(args, "importance") orelse 0.5),
+            .importance = if (number(args, "importance")) |i| @as(f32, @floatCast(i)) else null,
             .embedding = try floats(arena, args, "embedding"),
         });
         defer outcome.deinit();
@@ -243,11 +256,10 @@ fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value, me
     } else if (eql(u8, op, "unpin_memory")) {
         try db.memories.unpinMemory(try memoryId(args, memory_names));
     } else if (eql(u8, op, "forget")) {
-        // The Rust runner's defaults: min_importance 0.1, half-life 30 days.
         const forgotten = try db.memories.forget(try uint(args, "agent_id"), .{
-            .older_than_ms = try uint(args, "older_than_ms"),
-            .min_importance = @floatCast(number(args, "min_importance") orelse 0.1),
-            .decay_half_life_ms = optUint(args, "decay_half_life_ms") orelse 30 * 86_400_000,
+            .older_than_ms = optUint(args, "older_than_ms") orelse defaults.forget.older_than_ms,
+            .min_importance = if (number(args, "min_importance")) |m| @floatCast(m) else defaults.forget.min_importance,
+            .decay_half_life_ms = optUint(args, "decay_half_life_ms") orelse defaults.forget.decay_half_life_ms,
         });
         try out.put("forgotten", .{ .integer = @intCast(forgotten) });
     } else if (eql(u8, op, "gc")) {
@@ -264,15 +276,16 @@ fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value, me
         const hits = try db.memories.retrieveMemoriesByVector(
             try uint(args, "agent_id"),
             (try floats(arena, args, "vector")) orelse &.{},
-            std.math.cast(u32, try uint(args, "limit")) orelse std.math.maxInt(u32),
+            try limitArg(args, "limit", defaults.retrieve_limit),
             .{ .memory_types = types.items },
         );
         defer hits.deinit();
         var contents: std.json.Array = .init(arena);
         for (hits.value) |hit| try contents.append(.{ .string = try arena.dupe(u8, hit.memory.content) });
         try out.put("contents", .{ .array = contents });
+        try out.put("count", .{ .integer = @intCast(hits.value.len) });
     } else if (eql(u8, op, "create_collection")) {
-        const metric = try parseName(agentdb.Metric, str(args, "metric") orelse "cosine");
+        const metric = if (str(args, "metric")) |name| try parseName(agentdb.Metric, name) else defaults.metric;
         const dimension = std.math.cast(u32, try uint(args, "dimension")) orelse std.math.maxInt(u32);
         try db.vectors.createCollection(str(args, "name") orelse "", dimension, metric);
     } else if (eql(u8, op, "insert_vector")) {
@@ -289,10 +302,11 @@ fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value, me
         const query = (try floats(arena, args, "vector")) orelse &.{};
         const options: agentdb.SearchOptions = .{ .metadata = try metadata(arena, args) };
         const hits = if (eql(u8, op, "search_knn"))
-            try db.vectors.searchKNN(collection, query, std.math.cast(u32, try uint(args, "k")) orelse std.math.maxInt(u32), options)
+            try db.vectors.searchKNN(collection, query, try limitArg(args, "k", defaults.knn_k), options)
         else
-            try db.vectors.searchRange(collection, query, @floatCast(number(args, "radius") orelse 0), 1000, options);
+            try db.vectors.searchRange(collection, query, @floatCast(number(args, "radius") orelse 0), try limitArg(args, "max_results", defaults.range_max_results), options);
         defer hits.deinit();
+        try out.put("count", .{ .integer = @intCast(hits.value.len) });
         var ids: std.json.Array = .init(arena);
         var distances: std.json.Array = .init(arena);
         for (hits.value) |hit| {
@@ -301,11 +315,136 @@ fn runOp(arena: Allocator, db: *agentdb.AgentDB, op: []const u8, args: Value, me
         }
         try out.put("ids", .{ .array = ids });
         try out.put("distances", .{ .array = distances });
+    } else if (eql(u8, op, "defaults")) {
+        // The typed view this package reads, not the library's raw JSON.
+        return toValue(arena, try agentdb.defaults(arena, null));
+    } else if (eql(u8, op, "index_document")) {
+        const info = try db.rag.indexDocument(.{
+            .doc_id = str(args, "doc_id") orelse "",
+            .title = str(args, "title"),
+            .text = str(args, "text") orelse "",
+            .metadata = try metadata(arena, args),
+        });
+        defer info.deinit();
+        return documentValue(arena, info.value);
+    } else if (eql(u8, op, "get_document")) {
+        const info = try db.rag.getDocument(str(args, "doc_id") orelse "");
+        defer info.deinit();
+        return documentValue(arena, info.value);
+    } else if (eql(u8, op, "delete_document")) {
+        try db.rag.deleteDocument(str(args, "doc_id") orelse "");
+    } else if (eql(u8, op, "semantic_search") or eql(u8, op, "full_text_search") or eql(u8, op, "hybrid_search")) {
+        const query = str(args, "query") orelse "";
+        const limit = try limitArg(args, "limit", defaults.search_limit);
+        var doc_ids: std.ArrayList([]const u8) = .empty;
+        if (args.object.get("doc_ids")) |list| {
+            for (list.array.items) |id| try doc_ids.append(arena, id.string);
+        }
+        const filter: agentdb.DocFilter = .{ .doc_ids = doc_ids.items, .metadata = try metadata(arena, args) };
+        const hits = if (eql(u8, op, "semantic_search"))
+            try db.rag.semanticSearch(query, limit, filter)
+        else if (eql(u8, op, "full_text_search"))
+            try db.rag.fullTextSearch(query, limit, filter)
+        else
+            try db.rag.hybridSearch(query, null, limit, try fusionArg(args, defaults), filter);
+        defer hits.deinit();
+        return hitsValue(arena, hits.value);
     } else {
         std.debug.print("unknown conformance op {s}\n", .{op});
         return error.BadCase;
     }
     return .{ .object = out };
+}
+
+/// A case's `fusion` ("weighted" | "rrf") and `alpha`, the library's defaults when absent.
+fn fusionArg(args: Value, defaults: agentdb.Defaults) error{BadCase}!agentdb.Fusion {
+    const alpha: f32 = if (number(args, "alpha")) |a| @floatCast(a) else defaults.hybrid_alpha;
+    const kind = if (str(args, "fusion")) |name|
+        std.meta.stringToEnum(agentdb.Defaults.FusionKind, name) orelse return error.BadCase
+    else
+        defaults.hybrid_fusion;
+    return switch (kind) {
+        .weighted => .{ .weighted = alpha },
+        .rrf => .reciprocal_rank,
+    };
+}
+
+/// An optional count argument (`limit`, `k`, ...), else `default`.
+fn limitArg(args: Value, key: []const u8, default: u32) error{BadCase}!u32 {
+    if (args.object.get(key) == null) return default;
+    return std.math.cast(u32, try uint(args, key)) orelse std.math.maxInt(u32);
+}
+
+fn documentValue(arena: Allocator, info: agentdb.DocumentInfo) Allocator.Error!Value {
+    var out: std.json.ObjectMap = .init(arena);
+    try out.put("doc_id", .{ .string = try arena.dupe(u8, info.doc_id) });
+    try out.put("title", .{ .string = try arena.dupe(u8, info.title) });
+    var meta: std.json.ObjectMap = .init(arena);
+    for (info.metadata) |entry| try meta.put(try arena.dupe(u8, entry.key), .{ .string = try arena.dupe(u8, entry.value) });
+    try out.put("metadata", .{ .object = meta });
+    try out.put("chunk_count", .{ .integer = info.chunk_count });
+    try out.put("char_count", .{ .integer = @intCast(info.char_count) });
+    return .{ .object = out };
+}
+
+/// A search's hits as the conformance format compares them: ids and
+/// positions in order (and the sorted distinct documents), never scores.
+fn hitsValue(arena: Allocator, hits: []const agentdb.ChunkHit) Allocator.Error!Value {
+    var out: std.json.ObjectMap = .init(arena);
+    var doc_ids: std.json.Array = .init(arena);
+    var chunk_ids: std.json.Array = .init(arena);
+    var positions: std.json.Array = .init(arena);
+    var starts: std.json.Array = .init(arena);
+    var ends: std.json.Array = .init(arena);
+    var contents: std.json.Array = .init(arena);
+    var docs: std.ArrayList([]const u8) = .empty;
+    for (hits) |hit| {
+        try doc_ids.append(.{ .string = try arena.dupe(u8, hit.doc_id) });
+        try chunk_ids.append(.{ .string = try arena.dupe(u8, hit.chunk_id) });
+        try positions.append(.{ .integer = hit.position });
+        try starts.append(.{ .integer = @intCast(hit.start_char) });
+        try ends.append(.{ .integer = @intCast(hit.end_char) });
+        try contents.append(.{ .string = try arena.dupe(u8, hit.content) });
+        for (docs.items) |d| {
+            if (std.mem.eql(u8, d, hit.doc_id)) break;
+        } else try docs.append(arena, try arena.dupe(u8, hit.doc_id));
+    }
+    std.mem.sort([]const u8, docs.items, {}, struct {
+        fn lessThan(_: void, a: []const u8, b: []const u8) bool {
+            return std.mem.lessThan(u8, a, b);
+        }
+    }.lessThan);
+    var docs_value: std.json.Array = .init(arena);
+    for (docs.items) |d| try docs_value.append(.{ .string = d });
+    try out.put("count", .{ .integer = @intCast(hits.len) });
+    try out.put("doc_ids", .{ .array = doc_ids });
+    try out.put("docs", .{ .array = docs_value });
+    try out.put("chunk_ids", .{ .array = chunk_ids });
+    try out.put("positions", .{ .array = positions });
+    try out.put("starts", .{ .array = starts });
+    try out.put("ends", .{ .array = ends });
+    try out.put("contents", .{ .array = contents });
+    return .{ .object = out };
+}
+
+/// A plain struct of numbers, bools, enums and optionals (`agentdb.Defaults`)
+/// as JSON: enums by name, floats as the shortest decimals their f32
+/// round to (0.88, not 0.8799999952316284), as every surface spells them.
+fn toValue(arena: Allocator, value: anytype) Allocator.Error!Value {
+    const T = @TypeOf(value);
+    return switch (@typeInfo(T)) {
+        .bool => .{ .bool = value },
+        .int => .{ .integer = @intCast(value) },
+        .float => .{ .float = @round(@as(f64, value) * 1e6) / 1e6 },
+        .@"enum" => .{ .string = @tagName(value) },
+        .optional => if (value) |v| toValue(arena, v) else .null,
+        .@"struct" => |info| blk: {
+            var out: std.json.ObjectMap = .init(arena);
+            inline for (info.fields) |field| try out.put(field.name, try toValue(arena, @field(value, field.name)));
+            break :blk .{ .object = out };
+        },
+        else => @compileError("toValue: unsupported type " ++ @typeName(T)),
+    };
 }
 
 /// The state as the conformance format spells it (SPEC.md names).
