@@ -28,6 +28,7 @@ from ._native import (
     VectorHit,
     VectorRecord,
     __version__,
+    defaults,
 )
 from ._db import AgentDB, Memories, Rag, States, Vectors, connect
 from ._aio import AsyncAgentDB, connect_async
@@ -49,6 +50,7 @@ from .errors import (
 
 __all__ = [
     "connect",
+    "defaults",
     "connect_async",
     "AgentDB",
     "AsyncAgentDB",

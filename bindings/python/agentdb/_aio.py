@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._db import AgentDB, Memories, MergePolicy, Rag, States, Vectors, connect
+from ._db import _OPTIONS, AgentDB, Memories, MergePolicy, Rag, States, Vectors, connect
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -29,22 +29,22 @@ T = TypeVar("T")
 async def connect_async(
     path: str | os.PathLike[str],
     *,
-    read_only: bool = False,
-    fsync: Literal["always", "batch", "never"] = "batch",
-    fsync_batch_ms: int = 10,
-    flush_interval_ms: int = 2000,
-    memory_dimension: int = 384,
+    read_only: bool = _OPTIONS["read_only"],
+    fsync: Literal["always", "batch", "never"] = _OPTIONS["fsync"],
+    fsync_batch_ms: int = _OPTIONS["fsync_batch_ms"],
+    flush_interval_ms: int = _OPTIONS["flush_interval_ms"],
+    memory_dimension: int = _OPTIONS["memory_dimension"],
     model_dir: str | os.PathLike[str] | None = None,
-    maintenance_interval_ms: int | None = 60_000,
-    max_payload_bytes: int = 16 << 20,
-    ann_index_threshold: int = 20_000,
-    chunk_chars: int = 512,
-    chunk_overlap: int = 50,
-    memory_merge_threshold: float = 0.88,
-    memory_merge_policy: MergePolicy = "keep_newest",
-    max_memories_per_agent_type: int | None = None,
-    state_keep_last: int | None = None,
-    state_keep_newer_than_ms: int | None = None,
+    maintenance_interval_ms: int | None = _OPTIONS["maintenance_interval_ms"],
+    max_payload_bytes: int = _OPTIONS["max_payload_bytes"],
+    ann_index_threshold: int = _OPTIONS["ann_index_threshold"],
+    chunk_chars: int = _OPTIONS["chunk_chars"],
+    chunk_overlap: int = _OPTIONS["chunk_overlap"],
+    memory_merge_threshold: float = _OPTIONS["memory_merge_threshold"],
+    memory_merge_policy: MergePolicy = _OPTIONS["memory_merge_policy"],
+    max_memories_per_agent_type: int | None = _OPTIONS["max_memories_per_agent_type"],
+    state_keep_last: int | None = _OPTIONS["state_keep_last"],
+    state_keep_newer_than_ms: int | None = _OPTIONS["state_keep_newer_than_ms"],
 ) -> AsyncAgentDB:
     """:func:`agentdb.connect`, opened in a worker thread (opening replays the WAL)."""
     db = await asyncio.to_thread(

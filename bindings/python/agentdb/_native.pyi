@@ -1,7 +1,8 @@
 """Type stubs of the native module ``agentdb._native`` (the PyO3 extension).
 
-The public API is the ``agentdb`` package around it: it supplies the documented
-defaults, so every native parameter here is required (``None`` where optional).
+The public API is the ``agentdb`` package around it: it supplies the engine's
+defaults (:func:`defaults`), so every native parameter here is required
+(``None`` where optional).
 Vectors (``_Vector``) are sequences of floats or 1-D buffers (a C-contiguous
 float32 numpy array is read in place); ``_Matrix`` is a sequence of vectors or
 a 2-D float buffer. Engine errors raise ``agentdb.errors`` exceptions.
@@ -22,6 +23,14 @@ __version__: str
 
 def _vector_is_borrowed(vector: _Vector) -> bool:
     """Whether ``vector`` would be read in place (no copy); for tests."""
+
+def defaults() -> dict[str, Any]:
+    """Every default of the engine: what an argument left out becomes on every
+    surface (``memory_type``, ``importance``, ``retrieve_limit``, ``history_limit``,
+    ``search_limit``, ``hybrid_fusion``, ``hybrid_alpha``, ``metric``, ``knn_k``,
+    ``range_max_results``, ``state_type``, ``session_id``, ``retrieve``: the
+    retrieval weights, ``forget``: the forget policy) and ``options``, the
+    values of ``connect()``'s keyword arguments."""
 
 @final
 class ArrowStream:

@@ -1,6 +1,6 @@
 //! `Database`: one open engine handle. Each method converts its arguments,
 //! runs the engine call with the GIL released, and converts the result. The
-//! Python package (`agentdb/__init__.py`) adds the documented defaults and
+//! Python package (`agentdb/_db.py`) adds the engine's defaults (`defaults()`) and
 //! groups these methods into `states`, `memories`, `rag` and `vectors`.
 
 use std::collections::BTreeMap;
@@ -78,7 +78,7 @@ fn new_memory(py: Python<'_>, item: &Bound<'_, PyDict>) -> PyResult<NewMemory> {
     let content: String = get("content")?.ok_or_else(|| invalid(py, "memory dict needs 'content'"))?.extract()?;
     let memory_type: MemoryType = match get("memory_type")? {
         Some(t) => parse(py, &t.extract::<String>()?)?,
-        None => MemoryType::Episodic,
+        None => agentdb::defaults::MEMORY_TYPE,
     };
     let mut m = NewMemory::new(agent_id.0, memory_type, content);
     if let Some(i) = get("importance")? {

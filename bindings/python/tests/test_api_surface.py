@@ -7,8 +7,6 @@ import inspect
 import re
 from pathlib import Path
 
-import pytest
-
 import agentdb
 from agentdb import _native
 
@@ -86,13 +84,66 @@ def test_gc_defaults_match_api_md():
 
 
 def test_the_defaults_are_the_engines():
-    """memory_merge_threshold's default is DEFAULT_MEMORY_MERGE_THRESHOLD in crates/agentdb/src/options.rs."""
-    options = PKG.parents[2] / "crates" / "agentdb" / "src" / "options.rs"
-    if not options.is_file():
-        pytest.skip("not run from the source tree")
-    m = re.search(r"pub const DEFAULT_MEMORY_MERGE_THRESHOLD: f32 = ([0-9.]+);", options.read_text())
-    assert m, "DEFAULT_MEMORY_MERGE_THRESHOLD not found"
-    assert inspect.signature(agentdb.connect).parameters["memory_merge_threshold"].default == float(m.group(1))
+    """Every default of the package is the engine's (agentdb.defaults(), read by every surface)."""
+    d = agentdb.defaults()
+    assert d == _native.defaults() and d is not _native.defaults()
+    o = d["options"]
+    assert o["memory_merge_threshold"] == 0.88 and o["memory_dimension"] == 384
+    connect = {k: p.default for k, p in inspect.signature(agentdb.connect).parameters.items() if k not in ("path", "model_dir")}
+    assert connect == {k: o[k] for k in connect}
+    want = {
+        (agentdb.States.save, "state_type"): d["state_type"],
+        (agentdb.States.history, "limit"): d["history_limit"],
+        (agentdb.States.history_arrow, "limit"): d["history_limit"],
+        (agentdb.Memories.store, "memory_type"): d["memory_type"],
+        (agentdb.Memories.store, "importance"): d["importance"],
+        (agentdb.Memories.store_outcome, "memory_type"): d["memory_type"],
+        (agentdb.Memories.store_outcome, "importance"): d["importance"],
+        (agentdb.Memories.forget, "older_than_ms"): d["forget"]["older_than_ms"],
+        (agentdb.Memories.forget, "min_importance"): d["forget"]["min_importance"],
+        (agentdb.Memories.forget, "decay_half_life_ms"): d["forget"]["decay_half_life_ms"],
+        (agentdb.Rag.hybrid_search, "alpha"): d["hybrid_alpha"],
+        (agentdb.Rag.hybrid_search, "fusion"): d["hybrid_fusion"],
+        (agentdb.Rag.hybrid_search_arrow, "alpha"): d["hybrid_alpha"],
+        (agentdb.Rag.hybrid_search_arrow, "fusion"): d["hybrid_fusion"],
+        (agentdb.Vectors.create_collection, "metric"): d["metric"],
+        (agentdb.Vectors.search, "k"): d["knn_k"],
+        (agentdb.Vectors.search_arrow, "k"): d["knn_k"],
+        (agentdb.Vectors.search_range, "max_results"): d["range_max_results"],
+    }
+    for retrieve in (agentdb.Memories.retrieve, agentdb.Memories.retrieve_arrow):
+        want[(retrieve, "limit")] = d["retrieve_limit"]
+        for k in ("relevance_weight", "importance_weight", "recency_weight", "recency_half_life_ms", "record_access"):
+            want[(retrieve, k)] = d["retrieve"][k]
+    for search in ("semantic_search", "semantic_search_arrow", "full_text_search", "full_text_search_arrow",
+                   "hybrid_search", "hybrid_search_arrow"):  # fmt: skip
+        want[(getattr(agentdb.Rag, search), "limit")] = d["search_limit"]
+    for (method, arg), value in want.items():
+        assert inspect.signature(method).parameters[arg].default == value, (method.__qualname__, arg)
+
+
+def test_the_async_stub_states_the_runtime_defaults():
+    """_aio.pyi spells its defaults out; they are the sync methods' (the engine's) values."""
+    tree = ast.parse((PKG / "_aio.pyi").read_text())
+    checked = 0
+    for node in ast.walk(tree):
+        if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            continue
+        if node.name == "connect_async":
+            runtime = inspect.signature(agentdb.connect)
+        else:
+            owner = next((c for c in tree.body if isinstance(c, ast.ClassDef) and node in c.body), None)
+            sync = getattr(agentdb, owner.name.removeprefix("Async"), None) if owner else None
+            if not callable(getattr(sync, node.name, None)):
+                continue
+            runtime = inspect.signature(getattr(sync, node.name))
+        args = node.args.posonlyargs + node.args.args
+        positional = list(zip(args[len(args) - len(node.args.defaults) :], node.args.defaults))
+        keyword = [(a, d) for a, d in zip(node.args.kwonlyargs, node.args.kw_defaults) if d is not None]
+        for arg, default in positional + keyword:
+            assert ast.literal_eval(default) == runtime.parameters[arg.arg].default, (node.name, arg.arg)
+            checked += 1
+    assert checked > 40
 
 
 def test_api_md_lists_every_public_name():

@@ -1,4 +1,8 @@
-"""The language-neutral cases of tests/conformance/*.json, run through Python."""
+"""The language-neutral cases of tests/conformance/*.json, run through Python.
+
+An argument a case leaves out is left out of the Python call too, so the
+package's own default (the engine's, ``agentdb.defaults()``) applies.
+"""
 
 from __future__ import annotations
 
@@ -27,6 +31,24 @@ def memory_value(m: agentdb.Memory) -> dict:
             "metadata": m.metadata}  # fmt: skip
 
 
+def given(a: dict, **names: str) -> dict:
+    """The keyword arguments a case gives: ``given(a, limit="limit")``; absent ones are left to the defaults."""
+    return {kw: a[key] for kw, key in names.items() if key in a}
+
+
+def document_value(d: agentdb.DocumentInfo) -> dict:
+    return {"doc_id": d.doc_id, "title": d.title, "metadata": d.metadata, "chunk_count": d.chunk_count,
+            "char_count": d.char_count}  # fmt: skip
+
+
+def hits_value(hits: list[agentdb.ChunkHit]) -> dict:
+    """Ids and positions in order, never scores."""
+    return {"count": len(hits), "doc_ids": [h.doc_id for h in hits], "docs": sorted({h.doc_id for h in hits}),
+            "chunk_ids": [h.chunk_id for h in hits], "positions": [h.position for h in hits],
+            "starts": [h.start_char for h in hits], "ends": [h.end_char for h in hits],
+            "contents": [h.content for h in hits]}  # fmt: skip
+
+
 def memory_id(a: dict, names: dict[str, int]) -> int:
     """A memory named by an earlier step's ``"as"``, or given directly."""
     if "memory" in a:
@@ -36,8 +58,8 @@ def memory_id(a: dict, names: dict[str, int]) -> int:
 
 def run_op(db: agentdb.AgentDB, op: str, a: dict, names: dict[str, int]) -> dict:
     if op == "save_state":
-        v = db.states.save(a["agent_id"], a["session_id"], a.get("data", "").encode(),
-                           state_type=a.get("state_type", "context"), metadata=a.get("metadata"))  # fmt: skip
+        v = db.states.save(a["agent_id"], a["session_id"], a.get("data", "").encode(), metadata=a.get("metadata"),
+                           **given(a, state_type="state_type"))  # fmt: skip
         return {"version": v}
     if op == "load_state":
         return state_value(db.states.load(a["agent_id"], a.get("session_id")))
@@ -45,7 +67,7 @@ def run_op(db: agentdb.AgentDB, op: str, a: dict, names: dict[str, int]) -> dict
         return state_value(db.states.load_version(a["agent_id"], a["session_id"], a["version"]))
     if op == "query_history":
         rows = db.states.history(a["agent_id"], session_id=a.get("session_id"), from_ms=a.get("from_ms"),
-                                 to_ms=a.get("to_ms"), limit=a["limit"])  # fmt: skip
+                                 to_ms=a.get("to_ms"), **given(a, limit="limit"))  # fmt: skip
         return {"versions": [r.version for r in rows], "data": [r.data.decode() for r in rows]}
     if op == "create_snapshot":
         return snapshot_value(db.states.create_snapshot(a["agent_id"], a["session_id"], a.get("name", "")))
@@ -63,8 +85,8 @@ def run_op(db: agentdb.AgentDB, op: str, a: dict, names: dict[str, int]) -> dict
         db.compact()
         return {}
     if op == "store_memory":
-        o = db.memories.store_outcome(a["agent_id"], a.get("content", ""), memory_type=a.get("memory_type", "semantic"),
-                                      importance=a.get("importance", 0.5), embedding=a.get("embedding"))  # fmt: skip
+        o = db.memories.store_outcome(a["agent_id"], a.get("content", ""), embedding=a.get("embedding"),
+                                      **given(a, memory_type="memory_type", importance="importance"))  # fmt: skip
         return {"stored": True, "memory_id": o.memory_id, "kind": o.kind, "absorbed_count": len(o.absorbed),
                 "evicted_count": len(o.evicted)}  # fmt: skip
     if op == "get_memory":
@@ -76,19 +98,18 @@ def run_op(db: agentdb.AgentDB, op: str, a: dict, names: dict[str, int]) -> dict
         db.memories.unpin(memory_id(a, names))
         return {}
     if op == "forget":
-        n = db.memories.forget(a["agent_id"], older_than_ms=a["older_than_ms"],
-                               min_importance=a.get("min_importance", 0.1),
-                               decay_half_life_ms=a.get("decay_half_life_ms", 30 * 86_400_000))  # fmt: skip
+        n = db.memories.forget(a["agent_id"], **given(a, older_than_ms="older_than_ms", min_importance="min_importance",
+                                                      decay_half_life_ms="decay_half_life_ms"))  # fmt: skip
         return {"forgotten": n}
     if op == "gc":
         report = db.gc(keep_last=a.get("keep_last"), keep_newer_than_ms=a.get("keep_newer_than_ms"))
         return {"removed": report.state_versions_removed}
     if op == "retrieve_similar":
-        hits = db.memories.retrieve(a["agent_id"], vector=a.get("vector", []), limit=a["limit"],
-                                    memory_types=a.get("memory_types"))  # fmt: skip
-        return {"contents": [h.memory.content for h in hits]}
+        hits = db.memories.retrieve(a["agent_id"], vector=a.get("vector", []), memory_types=a.get("memory_types"),
+                                    **given(a, limit="limit"))  # fmt: skip
+        return {"contents": [h.memory.content for h in hits], "count": len(hits)}
     if op == "create_collection":
-        db.vectors.create_collection(a.get("name", ""), a["dimension"], a.get("metric", "cosine"))
+        db.vectors.create_collection(a.get("name", ""), a["dimension"], **given(a, metric="metric"))
         return {}
     if op == "insert_vector":
         db.vectors.insert(a.get("collection", ""), a.get("id", ""), a.get("vector", []), a.get("metadata"))
@@ -99,10 +120,25 @@ def run_op(db: agentdb.AgentDB, op: str, a: dict, names: dict[str, int]) -> dict
     if op in ("search_knn", "search_range"):
         c, q, meta = a.get("collection", ""), a.get("vector", []), a.get("metadata")
         if op == "search_knn":
-            hits = db.vectors.search(c, q, a["k"], metadata=meta)
+            hits = db.vectors.search(c, q, metadata=meta, **given(a, k="k"))
         else:
-            hits = db.vectors.search_range(c, q, a.get("radius", 0.0), max_results=1000, metadata=meta)
-        return {"ids": [h.id for h in hits], "distances": [round(h.distance * 1000) / 1000 for h in hits]}
+            hits = db.vectors.search_range(c, q, a.get("radius", 0.0), metadata=meta, **given(a, max_results="max_results"))
+        return {"count": len(hits), "ids": [h.id for h in hits],
+                "distances": [round(h.distance * 1000) / 1000 for h in hits]}  # fmt: skip
+    if op == "defaults":
+        return agentdb.defaults()
+    if op == "index_document":
+        return document_value(db.rag.index_document(a.get("doc_id", ""), a.get("text", ""), title=a.get("title", ""),
+                                                    metadata=a.get("metadata")))  # fmt: skip
+    if op == "get_document":
+        return document_value(db.rag.get_document(a.get("doc_id", "")))
+    if op == "delete_document":
+        db.rag.delete_document(a.get("doc_id", ""))
+        return {}
+    if op in ("semantic_search", "full_text_search", "hybrid_search"):
+        search = getattr(db.rag, op)
+        extra = given(a, limit="limit", fusion="fusion", alpha="alpha") if op == "hybrid_search" else given(a, limit="limit")
+        return hits_value(search(a.get("query", ""), doc_ids=a.get("doc_ids"), metadata=a.get("metadata"), **extra))
     raise AssertionError(f"unknown conformance op {op!r}")
 
 
@@ -118,7 +154,8 @@ def test_the_cases_are_found():
 def test_conformance_case(path, tmp_path):
     case = json.loads(path.read_text())
     options = {"flush_interval_ms": 3_600_000, "maintenance_interval_ms": None}
-    options.update({k: v for k, v in case.get("options", {}).items() if k in ("max_payload_bytes", "memory_dimension")})
+    known = ("max_payload_bytes", "memory_dimension", "chunk_chars", "chunk_overlap")
+    options.update({k: v for k, v in case.get("options", {}).items() if k in known})
     db = agentdb.connect(tmp_path, **options)
     names: dict[str, int] = {}
     try:

@@ -27,8 +27,11 @@ def test_store_and_get_every_attribute(db):
 
 
 def test_default_memory_type_and_importance(db):
+    """The engine's defaults (agentdb.defaults(); the CLI and C/Zig use the same)."""
     m = db.memories.get(db.memories.store(1, "x", embedding=[0, 1, 0]))
-    assert (m.memory_type, m.importance) == ("episodic", 0.5)
+    assert (m.memory_type, m.importance) == ("semantic", 0.5)
+    [many] = db.memories.store_many([{"agent_id": 2, "content": "y", "embedding": [1, 0, 0]}])
+    assert db.memories.get(many).memory_type == "semantic"
 
 
 def test_ttl_sets_expiry_and_expired_memories_vanish(db):

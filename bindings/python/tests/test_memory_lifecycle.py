@@ -14,6 +14,7 @@ import pytest
 import agentdb
 
 X, Y, Z = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]
+# Memories stored without a type are the engine's default type (semantic); "episodic" is another type.
 NEAR_X = [1.0, 0.1, 0.0]  # cosine 0.995 to X
 
 
@@ -39,7 +40,7 @@ def test_exact_duplicate_is_refreshed_not_stored(db):
     # store() reports the same id; another agent or type is a different memory.
     assert db.memories.store(1, "likes tea", embedding=X) == first.memory_id
     assert db.memories.store_outcome(2, "likes tea", embedding=X).kind == "stored"
-    assert db.memories.store_outcome(1, "likes tea", memory_type="semantic", embedding=X).kind == "stored"
+    assert db.memories.store_outcome(1, "likes tea", memory_type="episodic", embedding=X).kind == "stored"
 
 
 def test_near_duplicate_merges_into_the_newest_by_default(db):
@@ -90,7 +91,7 @@ def test_store_many_outcome_in_order(db):
             {"agent_id": 1, "content": "tea", "embedding": X},
             {"agent_id": 1, "content": "TEA", "embedding": X},  # repeats within the list collapse
             {"agent_id": 1, "content": "coffee", "embedding": np.array(NEAR_X, dtype=np.float32)},
-            {"agent_id": 1, "content": "water", "embedding": Z, "memory_type": "semantic"},
+            {"agent_id": 1, "content": "water", "embedding": Z, "memory_type": "episodic"},
         ]
     )
     assert all(isinstance(o, agentdb.StoreOutcome) for o in out)
@@ -154,13 +155,13 @@ def test_per_type_limit_evicts_the_lowest_scoring_unpinned(make_db, db_path):
     with pytest.raises(agentdb.NotFoundError):
         db.memories.get(a.memory_id)
     # Other types and other agents have their own budget.
-    assert db.memories.store_outcome(1, "s", memory_type="semantic", embedding=X).evicted == []
+    assert db.memories.store_outcome(1, "s", memory_type="episodic", embedding=X).evicted == []
     assert db.memories.store_outcome(2, "a2", embedding=X).evicted == []
     # A pinned memory is never evicted, even when it scores lowest.
     db.memories.pin(b.memory_id)
     d = db.memories.store_outcome(1, "d", importance=0.9, embedding=[-1.0, 0.0, 0.0])
     assert d.evicted == [c.memory_id]
-    assert sorted(m.memory_id for m in db.memories.list(1) if m.memory_type == "episodic") == sorted(
+    assert sorted(m.memory_id for m in db.memories.list(1) if m.memory_type == "semantic") == sorted(
         [b.memory_id, d.memory_id]
     )
 
@@ -171,7 +172,7 @@ def test_consolidate_merges_existing_near_duplicates(make_db, tmp_path):
     a = first.memories.store(1, "lives in Paris", embedding=X)
     b = first.memories.store(1, "lives in Lyon", embedding=NEAR_X)
     c = first.memories.store(1, "unrelated", embedding=Z)
-    s = first.memories.store(1, "semantic twin", memory_type="semantic", embedding=X)
+    s = first.memories.store(1, "episodic twin", memory_type="episodic", embedding=X)
     nothing = first.memories.consolidate(1)  # keep_both merges only exact duplicates: none here
     assert (nothing.examined, nothing.groups, nothing.remaining) == (4, [], 4)
     first.close()
@@ -182,8 +183,8 @@ def test_consolidate_merges_existing_near_duplicates(make_db, tmp_path):
     assert (r.agent_id, r.examined, r.remaining) == (1, 4, 3)
     [g] = r.groups
     assert isinstance(g, agentdb.MergeGroup)
-    assert (g.memory_type, g.kept, g.absorbed) == ("episodic", b, [a])
-    assert repr(g) == f"MergeGroup(memory_type='episodic', kept={b}, absorbed=[{a}])"
+    assert (g.memory_type, g.kept, g.absorbed) == ("semantic", b, [a])
+    assert repr(g) == f"MergeGroup(memory_type='semantic', kept={b}, absorbed=[{a}])"
     assert "examined=4, remaining=3" in repr(r) and repr(g) in repr(r)
     assert sorted(m.memory_id for m in db.memories.list(1)) == sorted([b, c, s])
     assert db.memories.get(b).absorbed_ids == [a]
