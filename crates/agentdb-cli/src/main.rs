@@ -89,6 +89,20 @@ enum Command {
     Flush,
     /// Every default the engine applies to an argument left out, and the open options' defaults.
     Defaults,
+    /// Run the HTTP server (REST /v1, OpenAPI at /openapi.json, /metrics); see
+    /// crates/agentdb-server/agentdb.example.toml. Ignores --path and --fsync:
+    /// the config file and AGENTDB_<SECTION>__<KEY> variables set everything.
+    Serve {
+        /// TOML config file (default: built-in defaults, 127.0.0.1:7878, ./agentdb-data).
+        #[arg(long)]
+        config: Option<PathBuf>,
+        /// Print the effective config (key hashes redacted) and exit.
+        #[arg(long)]
+        print_config: bool,
+        /// Read an API key on stdin and print its sha256 for the config, then exit.
+        #[arg(long)]
+        hash_key: bool,
+    },
     /// Delete old state versions (keeping every latest version and snapshot), then compact and prune.
     Gc {
         /// Keep the newest N versions of each agent/session.
@@ -745,6 +759,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
+        Command::Serve { .. } => Err(Error::InvalidArgument("serve runs from main()".into())),
         Command::State(cmd) => run_state(g, cmd),
         Command::Memory(cmd) => run_memory(g, cmd),
         Command::Doc(cmd) => run_doc(g, cmd),
@@ -858,13 +873,17 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
 }
 
 fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Serve { config, print_config, hash_key } = cli.command {
+        // The server sets up its own logging (format and level from its config).
+        return agentdb_server::main(config, print_config, hash_key);
+    }
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_env("AGENTDB_LOG").unwrap_or_else(|_| "warn".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    let cli = Cli::parse();
     let json = cli.global.json;
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
