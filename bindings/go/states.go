@@ -194,21 +194,28 @@ func (db *DB) History(ctx context.Context, q HistoryQuery) iter.Seq2[State, erro
 	}
 }
 
-func (db *DB) queryHistory(ctx context.Context, q HistoryQuery) ([]State, error) {
+func (q HistoryQuery) toC() (*C.AgentDbHistoryQuery, error) {
 	limit, err := u32(q.Limit, "limit")
 	if err != nil {
 		return nil, err
 	}
-	cq := C.AgentDbHistoryQuery{
+	return &C.AgentDbHistoryQuery{
 		agent_id:    C.uint64_t(q.AgentID),
 		session_id:  C.uint64_t(q.SessionID),
 		has_session: C.bool(q.HasSession),
 		from_ms:     timeMs(q.From, math.MinInt64),
 		to_ms:       timeMs(q.To, math.MaxInt64),
 		limit:       limit,
+	}, nil
+}
+
+func (db *DB) queryHistory(ctx context.Context, q HistoryQuery) ([]State, error) {
+	cq, err := q.toC()
+	if err != nil {
+		return nil, err
 	}
 	var list *C.AgentDbStateList
-	if err := db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus { return C.agent_db_query_history(h, &cq, &list) }); err != nil {
+	if err := db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus { return C.agent_db_query_history(h, cq, &list) }); err != nil {
 		return nil, err
 	}
 	defer C.agent_db_state_list_free(list)
