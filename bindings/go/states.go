@@ -154,9 +154,13 @@ type HistoryQuery struct {
 	Limit int
 }
 
-// NewHistoryQuery is every session of the agent, no time bounds, limit 100.
+// NewHistoryQuery is every session of the agent, no time bounds, the
+// library's default limit (100; agent_db_history_query_init).
 func NewHistoryQuery(agentID uint64) HistoryQuery {
-	return HistoryQuery{AgentID: agentID, Limit: 100}
+	var c C.AgentDbHistoryQuery
+	// Cannot fail: the only pointer is this non-NULL one.
+	_ = cCall(func() C.AgentDbStatus { return C.agent_db_history_query_init(C.uint64_t(agentID), &c) })
+	return HistoryQuery{AgentID: agentID, Limit: int(c.limit)}
 }
 
 // Session restricts the query to one session.
