@@ -171,8 +171,10 @@ func TestCloseWithConcurrentCalls(t *testing.T) {
 	}
 	close(start)
 	// Let some calls run, then close while they are in flight.
-	for succeeded.Load() < 20 {
-		runtime.Gosched()
+	for deadline := time.Now().Add(time.Minute); succeeded.Load() < 20; runtime.Gosched() {
+		if time.Now().After(deadline) {
+			t.Fatal("no calls succeeded") // the goroutines reported why
+		}
 	}
 	ok(t, db.Close())
 	wg.Wait()
@@ -237,13 +239,14 @@ func TestCleanupClosesAnUnreachableDB(t *testing.T) {
 	}()
 	var db *agentdb.DB
 	var err error
-	for i := 0; i < 200; i++ {
+	// The cleanup runs on the runtime's cleanup goroutine some time after a
+	// GC; its close flushes first. Wait for it, bounded.
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		runtime.GC()
 		if db, err = agentdb.Open(dir, testOptions()); err == nil {
 			break
 		}
 		wantCode(t, err, agentdb.ErrLocked)
-		time.Sleep(10 * time.Millisecond)
 	}
 	ok(t, err)
 	defer db.Close()
