@@ -254,3 +254,45 @@ func TestCleanupClosesAnUnreachableDB(t *testing.T) {
 		t.Fatalf("after cleanup: %q", st.Data)
 	}
 }
+
+// Options set from Go reach the engine: retention, the per-type memory
+// limit, the merge threshold and policy, chunking, fsync.
+func TestOptionsReachTheEngine(t *testing.T) {
+	opts := testOptions()
+	opts.StateRetentionKeepLast = 1
+	opts.MemoryDimension = 2
+	opts.MaxMemoriesPerAgentType = 1
+	opts.MemoryMergeThreshold = 0.999
+	opts.MemoryMergePolicy = agentdb.MergeKeepMostImportant
+	opts.Fsync = agentdb.FsyncBatch
+	opts.FsyncBatch = 5 * time.Millisecond
+	opts.MaxPayloadBytes = 8
+	db, _ := openDB(t, opts)
+
+	for i := 0; i < 3; i++ {
+		must(db.SaveState(bg, 1, 1, agentdb.StateContext, []byte("x"), nil))
+	}
+	_, err := db.SaveState(bg, 1, 1, agentdb.StateContext, []byte("123456789"), nil)
+	wantCode(t, err, agentdb.ErrPayloadTooLarge)
+	if n := must(db.GC(bg)); n != 2 { // the configured retention: keep the newest 1
+		t.Fatalf("gc with keep_last 1 at open removed %d", n)
+	}
+
+	must(db.StoreMemory(bg, agentdb.NewMemory{AgentID: 1, Type: agentdb.MemorySemantic, Importance: 0.2, Content: "first", Embedding: []float32{1, 0}}))
+	out := must(db.StoreMemoryOutcome(bg, agentdb.NewMemory{AgentID: 1, Type: agentdb.MemorySemantic, Importance: 0.9, Content: "second", Embedding: []float32{0, 1}}))
+	if out.Kind != agentdb.StoreStored || len(out.Evicted) != 1 {
+		t.Fatalf("a limit of 1 per type: %+v", out)
+	}
+	// 0.995 cosine merges at the default threshold (0.88), not at 0.999:
+	// the second store is new (and evicts the first, by the limit).
+	must(db.StoreMemory(bg, agentdb.NewMemory{AgentID: 2, Type: agentdb.MemorySemantic, Importance: 0.2, Content: "a", Embedding: []float32{1, 0}}))
+	out = must(db.StoreMemoryOutcome(bg, agentdb.NewMemory{AgentID: 2, Type: agentdb.MemorySemantic, Importance: 0.2, Content: "b", Embedding: []float32{1, 0.1}}))
+	if out.Kind != agentdb.StoreStored || len(out.Evicted) != 1 {
+		t.Fatalf("near-duplicate below the threshold: %+v", out)
+	}
+
+	_, err = agentdb.Open(t.TempDir(), &agentdb.Options{ChunkChars: 10, ChunkOverlap: 20})
+	wantCode(t, err, agentdb.ErrInvalidArgument)
+	_, err = agentdb.Open(t.TempDir(), &agentdb.Options{FlushInterval: 1 << 62})
+	wantCode(t, err, agentdb.ErrInvalidArgument)
+}
