@@ -296,3 +296,24 @@ func TestOptionsReachTheEngine(t *testing.T) {
 	_, err = agentdb.Open(t.TempDir(), &agentdb.Options{FlushInterval: 1 << 62})
 	wantCode(t, err, agentdb.ErrInvalidArgument)
 }
+
+// An iterator holds no lock while its loop body runs: the body may call
+// the DB, even Close it, without a deadlock.
+func TestIteratorBodyMayCallTheDB(t *testing.T) {
+	db, _ := openDB(t, nil)
+	for i := 0; i < 3; i++ {
+		must(db.SaveState(bg, 1, 1, agentdb.StateContext, []byte("x"), nil))
+	}
+	seen := 0
+	for s, err := range db.History(bg, agentdb.NewHistoryQuery(1)) {
+		ok(t, err)
+		seen++
+		if _, err := db.LoadStateVersion(bg, 1, 1, s.Version); err != nil && !errors.Is(err, agentdb.ErrClosed) {
+			t.Fatal(err)
+		}
+		ok(t, db.Close())
+	}
+	if seen != 3 {
+		t.Fatalf("saw %d versions", seen)
+	}
+}
