@@ -53,5 +53,8 @@ done
 
 # The benchmarks run (once each: a check that they work, never a number).
 go test -tags agentdb_shared -run '^$' -bench . -benchtime 1x .
+# The third link mode, flags from the environment (bindings/go/README.md).
+CGO_CFLAGS="-I$PWD/lib" CGO_LDFLAGS="-L$PWD/lib -lagentdb -Wl,-rpath,$PWD/lib" \
+  go test -tags agentdb_external -count=1 -run 'TestStatesVersionsHistorySnapshots' .
 
 echo "go: ${passed} passed, 0 failed"
