@@ -20,6 +20,8 @@ use serde::{Deserialize, Serialize};
 
 pub const DEFAULT_LISTEN: &str = "127.0.0.1:7878";
 pub const ENV_PREFIX: &str = "AGENTDB_";
+/// Lance logs every commit at info; the server's own info lines are the useful ones.
+pub const DEFAULT_LOG_LEVEL: &str = "info,lance=warn,lance_core=warn,lancedb=warn";
 /// Printed instead of a key hash by `--print-config`.
 pub const REDACTED: &str = "<redacted>";
 /// Namespaces prefix document ids and collection names (`<ns>-...`), and
@@ -294,7 +296,7 @@ impl Default for LogConfig {
     fn default() -> Self {
         LogConfig {
             format: LogFormat::Pretty,
-            level: "info".into(),
+            level: DEFAULT_LOG_LEVEL.into(),
         }
     }
 }

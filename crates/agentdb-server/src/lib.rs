@@ -426,6 +426,7 @@ fn init_logging(cfg: &config::LogConfig) {
             .json()
             .flatten_event(true)
             .with_current_span(true)
+            .with_span_list(false)
             .try_init(),
         config::LogFormat::Pretty => builder.try_init(),
     };

@@ -1,6 +1,7 @@
-//! The real `agentdb serve` binary as a child process: writes acknowledged
-//! over HTTP under fsync=always survive SIGKILL; SIGTERM drains and closes
-//! cleanly (exit 0, writer lock released); config errors refuse to start.
+//! The real server binary as a child process (`agentdb-server`, the entry
+//! point `agentdb serve` calls): writes acknowledged over HTTP under
+//! fsync=always survive SIGKILL; SIGTERM drains and closes cleanly (exit 0,
+//! writer lock released); config errors refuse to start, naming the key.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -10,18 +11,11 @@ use std::time::{Duration, Instant};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-/// `agentdb` sits next to this test's `deps/` directory in the target dir;
-/// `cargo test --workspace` builds every binary first.
+/// This crate's own `agentdb-server` binary: the entry point `agentdb serve`
+/// calls. (The `agentdb` binary in the shared target directory may come from
+/// another checkout's build.)
 fn agentdb_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("current exe");
-    let dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = dir.join(format!("agentdb{}", std::env::consts::EXE_SUFFIX));
-    assert!(
-        bin.exists(),
-        "{} not built: run `cargo build --workspace --all-targets` first",
-        bin.display()
-    );
-    bin
+    PathBuf::from(env!("CARGO_BIN_EXE_agentdb-server"))
 }
 
 struct Server {
@@ -31,8 +25,7 @@ struct Server {
 
 fn spawn(data: &Path, extra_env: &[(&str, &str)]) -> Server {
     let mut cmd = Command::new(agentdb_bin());
-    cmd.arg("serve")
-        .env("AGENTDB_SERVER__LISTEN", "127.0.0.1:0")
+    cmd.env("AGENTDB_SERVER__LISTEN", "127.0.0.1:0")
         .env("AGENTDB_SERVER__DATA_DIR", data)
         .env("AGENTDB_ENGINE__FSYNC", "always")
         .env("AGENTDB_ENGINE__MAINTENANCE_INTERVAL_MS", "0")
@@ -212,7 +205,7 @@ async fn ok_collection(http: &reqwest::Client, base: &str) {
 fn bad_config_refuses_to_start_naming_the_key() {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = Command::new(agentdb_bin())
-        .args(["serve", "--print-config"])
+        .args(["--print-config"])
         .env("AGENTDB_ENGINE__FSYNC", "sometimes")
         .env("AGENTDB_SERVER__DATA_DIR", dir.path())
         .output()
@@ -227,7 +220,7 @@ fn bad_config_refuses_to_start_naming_the_key() {
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "[server]\nlisen = \"127.0.0.1:1\"\n").expect("write");
     let out = Command::new(agentdb_bin())
-        .args(["serve", "--config"])
+        .args(["--config"])
         .arg(&cfg)
         .output()
         .expect("run");
@@ -240,7 +233,7 @@ fn bad_config_refuses_to_start_naming_the_key() {
 
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("agentdb.example.toml");
     let out = Command::new(agentdb_bin())
-        .args(["serve", "--print-config", "--config"])
+        .args(["--print-config", "--config"])
         .arg(&example)
         .output()
         .expect("run");
@@ -260,7 +253,7 @@ fn bad_config_refuses_to_start_naming_the_key() {
     );
 
     let mut child = Command::new(agentdb_bin())
-        .args(["serve", "--hash-key"])
+        .args(["--hash-key"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .spawn()
