@@ -329,8 +329,8 @@ impl Engine {
             opts.wal_segment_bytes,
             ckpt.flushed_lsn,
             opts.read_only,
-            &mut |lsn, payload| {
-                mem.apply(lsn, WalEntry::decode(payload)?);
+            &mut |lsn, payload, format| {
+                mem.apply(lsn, WalEntry::decode(payload, format)?);
                 Ok(())
             },
         )?;

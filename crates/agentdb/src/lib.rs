@@ -20,6 +20,7 @@ pub mod embed;
 mod engine;
 mod error;
 mod fork_guard;
+pub mod limits;
 pub mod export;
 pub mod memories;
 mod options;

@@ -28,6 +28,7 @@
 mod dedup;
 mod merge;
 mod near;
+pub mod records;
 pub mod scoring;
 mod types;
 
@@ -58,6 +59,7 @@ pub(crate) use types::{validate_limit as validate_limit_public, validate_vector 
 use crate::embed::{Embedder, MiniLm, HOW_TO_ENABLE_MODEL};
 use crate::engine::{now_ms, Engine};
 use crate::storage::memtable::{compose, MemoryPatch, WalEntry};
+use records::MemoryRecord;
 use crate::storage::tables::{self, filter, Stored};
 use crate::{AgentDb, Error, Result};
 
@@ -673,7 +675,7 @@ impl Engine {
         let key = group_of(&memory);
         if let Some(existing) = self.exact_duplicate(&memory)? {
             let patch = merge::absorb_patch(&existing, &[&memory], true);
-            self.commit(WalEntry::UpdateMemories { ids: vec![existing.memory_id], patch, delete: Vec::new() })?;
+            self.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![existing.memory_id], patch, delete: Vec::new() }))?;
             return Ok(StoreOutcome { memory_id: existing.memory_id, kind: StoreKind::Duplicate, evicted: Vec::new() });
         }
         let policy = self.opts.memory_merge_policy;
@@ -693,7 +695,7 @@ impl Engine {
                 let evicted = self.evictions(&memory, &ids)?;
                 let delete: Vec<u64> = ids.iter().chain(&evicted).copied().collect();
                 let embedding = memory.embedding.clone();
-                let memory_id = self.commit(WalEntry::StoreMemoryWith { memory, delete: delete.clone() })?;
+                let memory_id = self.commit(WalEntry::Memories(MemoryRecord::Store { memory, delete: delete.clone() }))?;
                 self.group_changed(key, group, Some((memory_id, &embedding)), &delete);
                 Ok(StoreOutcome { memory_id, kind: StoreKind::Merged { absorbed: ids }, evicted })
             }
@@ -704,7 +706,7 @@ impl Engine {
                 let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).filter(|id| *id != 0).collect();
                 let mut patch = merge::absorb_patch(keeper, &absorbed, true);
                 patch.absorbs_own_record = true;
-                let lsn = self.commit(WalEntry::UpdateMemories { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
+                let lsn = self.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![keeper.memory_id], patch, delete: delete.clone() }))?;
                 self.group_changed(key, group, None, &delete);
                 let mut absorbed_ids = delete;
                 absorbed_ids.push(lsn);
@@ -717,7 +719,7 @@ impl Engine {
             None => {
                 let evicted = self.evictions(&memory, &[])?;
                 let embedding = memory.embedding.clone();
-                let memory_id = self.commit(WalEntry::StoreMemoryWith { memory, delete: evicted.clone() })?;
+                let memory_id = self.commit(WalEntry::Memories(MemoryRecord::Store { memory, delete: evicted.clone() }))?;
                 self.group_changed(key, group, Some((memory_id, &embedding)), &evicted);
                 Ok(StoreOutcome { memory_id, kind: StoreKind::Stored, evicted })
             }
@@ -928,7 +930,7 @@ impl AgentDb {
         types::validate_importance(importance)?;
         e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         let patch = MemoryPatch { importance: Some(importance), ..Default::default() };
-        e.commit(WalEntry::UpdateMemories { ids: vec![memory_id], patch, delete: Vec::new() })?;
+        e.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![memory_id], patch, delete: Vec::new() }))?;
         Ok(())
     }
 
@@ -940,7 +942,7 @@ impl AgentDb {
         let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         let _lock = e.agent_lock(m.agent_id);
         e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
-        e.commit(WalEntry::DeleteMemories { ids: vec![memory_id] })?;
+        e.commit(WalEntry::Memories(MemoryRecord::Delete { ids: vec![memory_id] }))?;
         e.group_changed(group_of(&m), None, None, &[memory_id]);
         Ok(())
     }
@@ -966,7 +968,7 @@ impl AgentDb {
         let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         if m.pinned != pinned {
             let patch = MemoryPatch { pinned: Some(pinned), ..Default::default() };
-            e.commit(WalEntry::UpdateMemories { ids: vec![memory_id], patch, delete: Vec::new() })?;
+            e.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![memory_id], patch, delete: Vec::new() }))?;
         }
         Ok(())
     }
@@ -997,7 +999,7 @@ impl AgentDb {
             }
             let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).collect();
             let patch = merge::absorb_patch(keeper, &absorbed, false);
-            e.commit(WalEntry::UpdateMemories { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
+            e.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![keeper.memory_id], patch, delete: delete.clone() }))?;
             e.group_changed(group_of(keeper), None, None, &delete);
             removed += delete.len();
             report.groups.push(MergeGroup { memory_type: keeper.memory_type, kept: keeper.memory_id, absorbed: delete });
@@ -1036,7 +1038,7 @@ impl AgentDb {
         if options.record_access && !scored.is_empty() && !e.opts.read_only {
             let ids = scored.iter().map(|s| s.memory.memory_id).collect();
             let patch = MemoryPatch { access_increment: 1, last_access_ms: Some(now), ..Default::default() };
-            e.commit(WalEntry::UpdateMemories { ids, patch, delete: Vec::new() })?;
+            e.commit(WalEntry::Memories(MemoryRecord::Update { ids, patch, delete: Vec::new() }))?;
         }
         Ok(scored)
     }
@@ -1066,7 +1068,7 @@ impl AgentDb {
             .filter(|m| scoring::decayed_importance(m, now, policy.decay_half_life) < policy.min_importance)
             .collect();
         if !doomed.is_empty() {
-            e.commit(WalEntry::DeleteMemories { ids: doomed.iter().map(|m| m.memory_id).collect() })?;
+            e.commit(WalEntry::Memories(MemoryRecord::Delete { ids: doomed.iter().map(|m| m.memory_id).collect() }))?;
             for t in MemoryType::ALL {
                 let ids: Vec<u64> = doomed.iter().filter(|m| m.memory_type == t).map(|m| m.memory_id).collect();
                 if !ids.is_empty() {

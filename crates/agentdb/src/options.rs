@@ -46,9 +46,8 @@ impl std::str::FromStr for FsyncPolicy {
 }
 
 pub const DEFAULT_FSYNC_BATCH_MS: u64 = 10;
-pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
-/// Hard ceiling: a WAL frame length is a u32 and we keep headroom for the record envelope.
-pub const MAX_PAYLOAD_BYTES_LIMIT: usize = 1024 * 1024 * 1024;
+pub use crate::limits::DEFAULT_MAX_PAYLOAD_BYTES;
+pub use crate::limits::MAX_PAYLOAD_BYTES_LIMIT;
 
 #[derive(Debug, Clone)]
 pub struct Options {
@@ -186,8 +185,11 @@ impl Options {
         if self.latest_cache_entries == 0 {
             return Err(crate::Error::invalid("latest_cache_entries must be > 0"));
         }
-        if self.memory_dimension == 0 || self.memory_dimension > 65_536 {
-            return Err(crate::Error::invalid("memory_dimension must be in 1..=65536"));
+        if self.memory_dimension == 0 || self.memory_dimension > crate::limits::MAX_DIMENSION {
+            return Err(crate::Error::invalid(format!(
+                "memory_dimension must be in 1..={}",
+                crate::limits::MAX_DIMENSION
+            )));
         }
         if let Some(e) = &self.embedder {
             if e.0.dimension() != self.memory_dimension {

@@ -15,6 +15,7 @@
 //!   memtable beside Lance instead.
 
 pub mod chunking;
+pub mod records;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -30,6 +31,7 @@ pub use chunking::{chunk_text, Chunk};
 
 use crate::engine::{now_ms, Engine};
 use crate::storage::memtable::WalEntry;
+use records::RagRecord;
 use crate::storage::tables::{filter, Stored};
 use crate::{AgentDb, Error, Result};
 
@@ -37,7 +39,7 @@ pub const DOCUMENTS_TABLE: &str = "documents";
 pub const CHUNKS_TABLE: &str = "chunks";
 pub const DEFAULT_CHUNK_CHARS: usize = 512;
 pub const DEFAULT_CHUNK_OVERLAP: usize = 50;
-pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
+pub use crate::limits::MAX_DOCUMENT_BYTES;
 /// Reciprocal-rank-fusion constant (Cormack et al. 2009).
 const RRF_K: f32 = 60.0;
 
@@ -427,7 +429,7 @@ impl AgentDb {
             indexed_at_ms: now_ms(),
         };
         let indexed = IndexedDocument { info: info.clone(), chunks: chunks.into_iter().zip(vectors).collect() };
-        e.commit(WalEntry::IndexDocument(indexed))?;
+        e.commit(WalEntry::Rag(RagRecord::Index(indexed)))?;
         Ok(info)
     }
 
@@ -468,7 +470,7 @@ impl AgentDb {
 
     pub fn delete_document(&self, doc_id: &str) -> Result<()> {
         self.get_document(doc_id)?;
-        self.engine.commit(WalEntry::DeleteDocument { doc_id: doc_id.to_string() })?;
+        self.engine.commit(WalEntry::Rag(RagRecord::Delete { doc_id: doc_id.to_string() }))?;
         Ok(())
     }
 

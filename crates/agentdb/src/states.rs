@@ -12,6 +12,7 @@
 //!   never overwrite a newer save, nor resurrect a deleted agent.
 
 pub(crate) mod cache;
+pub mod records;
 mod retention;
 mod types;
 
@@ -29,6 +30,7 @@ pub use types::{AgentState, HistoryQuery, Snapshot, StateType, MAX_HISTORY_LIMIT
 
 use crate::engine::{now_ms, Engine};
 use crate::storage::memtable::WalEntry;
+use records::StateRecord;
 use crate::storage::tables::{self, filter, Stored};
 use crate::{AgentDb, Error, Result};
 
@@ -144,7 +146,7 @@ impl Engine {
             data,
             metadata,
         };
-        let lsn = self.commit(WalEntry::SaveState(state.clone()))?;
+        let lsn = self.commit(WalEntry::States(StateRecord::Save(state.clone())))?;
         self.latest.lock().put((agent_id, session_id), Arc::new(Stored { lsn, value: state }));
         Ok(version)
     }
@@ -308,7 +310,7 @@ impl AgentDb {
             version: latest.value.version,
             created_at_ms: now_ms(),
         };
-        e.commit(WalEntry::CreateSnapshot(snap.clone()))?;
+        e.commit(WalEntry::States(StateRecord::CreateSnapshot(snap.clone())))?;
         Ok(snap)
     }
 
@@ -383,7 +385,7 @@ impl AgentDb {
         if !exists {
             return Err(not_found_state(agent_id, None));
         }
-        e.commit(WalEntry::DeleteAgent { agent_id })?;
+        e.commit(WalEntry::States(StateRecord::DeleteAgent { agent_id }))?;
         let mut cache = e.latest.lock();
         cache.remove_agent(agent_id);
         e.cache_epoch.fetch_add(1, Ordering::AcqRel);

@@ -27,13 +27,15 @@ use serde::{Deserialize, Serialize};
 use crate::engine::Engine;
 use crate::memories::MAX_RETRIEVE_LIMIT;
 use crate::storage::memtable::WalEntry;
+use records::VectorLogRecord;
+
+pub mod records;
 use crate::storage::tables::{filter, Stored};
 use crate::{AgentDb, Error, Result};
 
 pub const COLLECTION_TABLE_PREFIX: &str = "vec_";
 const METRIC_METADATA_KEY: &str = "agentdb.metric";
-pub const MAX_ID_BYTES: usize = 256;
-pub const MAX_DIMENSION: usize = 65_536;
+pub use crate::limits::{MAX_DIMENSION, MAX_ID_BYTES};
 /// Each exact-search retry fetches this many times more candidates.
 const FILTER_REFETCH_GROWTH: usize = 4;
 
@@ -343,7 +345,7 @@ impl AgentDb {
             crate::memories::validate_vector_public(&r.vector, c.info.dimension)?;
             crate::states::validate_metadata(&r.metadata)?;
         }
-        e.commit(WalEntry::UpsertVectors { collection: collection.to_string(), rows })?;
+        e.commit(WalEntry::Vectors(VectorLogRecord::Upsert { collection: collection.to_string(), rows }))?;
         Ok(())
     }
 
@@ -372,7 +374,7 @@ impl AgentDb {
 
     pub fn delete_vector(&self, collection: &str, id: &str) -> Result<()> {
         self.get_vector(collection, id)?;
-        self.engine.commit(WalEntry::DeleteVectors { collection: collection.to_string(), ids: vec![id.to_string()] })?;
+        self.engine.commit(WalEntry::Vectors(VectorLogRecord::Delete { collection: collection.to_string(), ids: vec![id.to_string()] }))?;
         Ok(())
     }
 

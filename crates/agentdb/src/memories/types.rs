@@ -331,7 +331,8 @@ pub(crate) fn parse_id_list(s: &str) -> Vec<u64> {
     s.split(',').filter_map(|p| p.trim().parse().ok()).collect()
 }
 
-pub const MAX_RETRIEVE_LIMIT: usize = 10_000;
+pub use crate::limits::MAX_RETRIEVE_LIMIT;
+/// One memory's text (embedded whole; memories are facts, documents go to RAG).
 pub const MAX_CONTENT_BYTES: usize = 1024 * 1024;
 
 pub(crate) fn validate_importance(importance: f32) -> Result<()> {

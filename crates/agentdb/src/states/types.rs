@@ -122,9 +122,7 @@ pub struct HistoryQuery {
     pub limit: usize,
 }
 
-pub const MAX_HISTORY_LIMIT: usize = 100_000;
-pub const MAX_NAME_BYTES: usize = 128;
-pub const MAX_METADATA_ENTRIES: usize = 256;
+pub use crate::limits::{MAX_HISTORY_LIMIT, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_BYTES, MAX_NAME_BYTES};
 
 impl HistoryQuery {
     pub fn new(agent_id: u64) -> Self {
@@ -175,8 +173,8 @@ pub(crate) fn validate_metadata(metadata: &BTreeMap<String, String>) -> Result<(
     if metadata.len() > MAX_METADATA_ENTRIES {
         return Err(Error::invalid(format!("metadata has more than {MAX_METADATA_ENTRIES} entries")));
     }
-    if metadata.keys().any(|k| k.is_empty() || k.len() > MAX_NAME_BYTES) {
-        return Err(Error::invalid(format!("metadata keys must be 1..={MAX_NAME_BYTES} bytes")));
+    if metadata.keys().any(|k| k.is_empty() || k.len() > MAX_METADATA_KEY_BYTES) {
+        return Err(Error::invalid(format!("metadata keys must be 1..={MAX_METADATA_KEY_BYTES} bytes")));
     }
     Ok(())
 }

@@ -10,43 +10,28 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::time::Instant;
 
-use serde::{Deserialize, Serialize};
-
+use crate::memories::records::MemoryRecord;
 use crate::memories::Memory;
+use crate::rag::records::RagRecord;
 use crate::rag::IndexedDocument;
-use crate::vectors::VectorRecord;
+use crate::states::records::StateRecord;
 use crate::states::{AgentState, Snapshot};
+use crate::storage::record::{self, blocks, RecordKind};
 use crate::storage::tables::Stored;
+use crate::storage::wal::SegmentFormat;
+use crate::vectors::records::VectorLogRecord;
+use crate::vectors::VectorRecord;
 use crate::{Error, Result};
 
-/// One logical write, as framed in the WAL.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// One logical write, as logged: a record of the subsystem that owns it.
+/// Each subsystem defines its records and their byte layouts in its own
+/// `records` module; this enum only routes them.
+#[derive(Debug, Clone, PartialEq)]
 pub enum WalEntry {
-    SaveState(AgentState),
-    CreateSnapshot(Snapshot),
-    /// Removes every state and snapshot of the agent written before this record.
-    DeleteAgent { agent_id: u64 },
-    /// A new memory; its id is the LSN of this record. Written before issue 7
-    /// (a `Memory` without `pinned`): decoded from old logs, never written.
-    StoreMemory(LegacyMemory),
-    /// A change to existing memories. Written before issue 7: decoded from
-    /// old logs, never written (see `UpdateMemories`).
-    PatchMemories { ids: Vec<u64>, patch: LegacyMemoryPatch },
-    /// Removes memories (ids are never reused, so no LSN bound is needed).
-    DeleteMemories { ids: Vec<u64> },
-    /// Inserts or replaces vectors of a collection, whole.
-    UpsertVectors { collection: String, rows: Vec<VectorRecord> },
-    DeleteVectors { collection: String, ids: Vec<String> },
-    /// A whole document with its chunks and vectors (replaces any earlier version).
-    IndexDocument(IndexedDocument),
-    DeleteDocument { doc_id: String },
-    /// A new memory (id = this LSN) and the memories it absorbed or evicted,
-    /// removed in the same record: after a crash either all of it happened
-    /// or none of it.
-    StoreMemoryWith { memory: Memory, delete: Vec<u64> },
-    /// A delta applied to `ids` and the removal of `delete`, as one record
-    /// (a merge into an existing memory, a duplicate's refresh, a pin).
-    UpdateMemories { ids: Vec<u64>, patch: MemoryPatch, delete: Vec<u64> },
+    States(StateRecord),
+    Memories(MemoryRecord),
+    Vectors(VectorLogRecord),
+    Rag(RagRecord),
 }
 
 /// Unflushed changes of one vector collection.
@@ -59,7 +44,7 @@ pub struct CollectionMem {
 
 /// A change to a memory, as deltas that compose in LSN order: absolute
 /// importance, access counted as increments, and the merge/pin changes.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct MemoryPatch {
     pub importance: Option<f32>,
     pub access_increment: u64,
@@ -108,60 +93,6 @@ impl MemoryPatch {
     }
 }
 
-/// `Memory` as framed in the WAL before issue 7.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct LegacyMemory {
-    pub memory_id: u64,
-    pub agent_id: u64,
-    pub memory_type: crate::memories::MemoryType,
-    pub content: String,
-    pub embedding: Vec<f32>,
-    pub importance: f32,
-    pub access_count: u64,
-    pub last_access_ms: i64,
-    pub created_at_ms: i64,
-    pub expires_at_ms: Option<i64>,
-    pub metadata: BTreeMap<String, String>,
-}
-
-impl From<LegacyMemory> for Memory {
-    fn from(m: LegacyMemory) -> Memory {
-        Memory {
-            memory_id: m.memory_id,
-            agent_id: m.agent_id,
-            memory_type: m.memory_type,
-            content: m.content,
-            embedding: m.embedding,
-            importance: m.importance,
-            access_count: m.access_count,
-            last_access_ms: m.last_access_ms,
-            created_at_ms: m.created_at_ms,
-            expires_at_ms: m.expires_at_ms,
-            metadata: m.metadata,
-            pinned: false,
-        }
-    }
-}
-
-/// `MemoryPatch` as framed in the WAL before issue 7.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct LegacyMemoryPatch {
-    pub importance: Option<f32>,
-    pub access_increment: u64,
-    pub last_access_ms: Option<i64>,
-}
-
-impl From<LegacyMemoryPatch> for MemoryPatch {
-    fn from(p: LegacyMemoryPatch) -> MemoryPatch {
-        MemoryPatch {
-            importance: p.importance,
-            access_increment: p.access_increment,
-            last_access_ms: p.last_access_ms,
-            ..Default::default()
-        }
-    }
-}
-
 /// Applies every patch in LSN order; the result carries the newest LSN.
 pub fn compose(base: &Stored<Memory>, patches: &[(u64, MemoryPatch)]) -> Stored<Memory> {
     let mut out = base.clone();
@@ -175,12 +106,58 @@ pub fn compose(base: &Stored<Memory>, patches: &[(u64, MemoryPatch)]) -> Stored<
 }
 
 impl WalEntry {
+    /// The record's bytes: envelope (kind, version) and body.
     pub fn encode(&self) -> Result<Vec<u8>> {
-        postcard::to_stdvec(self).map_err(|e| Error::invalid(format!("cannot encode WAL entry: {e}")))
+        match self {
+            WalEntry::States(r) => r.encode(),
+            WalEntry::Memories(r) => r.encode(),
+            WalEntry::Vectors(r) => r.encode(),
+            WalEntry::Rag(r) => r.encode(),
+        }
     }
-    pub fn decode(bytes: &[u8]) -> Result<Self> {
-        postcard::from_bytes(bytes).map_err(|e| Error::corrupted(format!("undecodable WAL entry: {e}")))
+
+    /// Decodes a record written in a WAL segment of `format`.
+    pub fn decode(payload: &[u8], format: SegmentFormat) -> Result<Self> {
+        let (kind, version, body) = match format {
+            SegmentFormat::Enveloped => record::split(payload)?,
+            SegmentFormat::Legacy => legacy_envelope(payload)?,
+        };
+        match kind.0 & 0xF0 {
+            blocks::STATES => StateRecord::decode(kind, version, body).map(WalEntry::States),
+            blocks::MEMORIES => MemoryRecord::decode(kind, version, body).map(WalEntry::Memories),
+            blocks::VECTORS => VectorLogRecord::decode(kind, version, body).map(WalEntry::Vectors),
+            blocks::RAG => RagRecord::decode(kind, version, body).map(WalEntry::Rag),
+            _ => Err(record::unknown(kind, version)),
+        }
     }
+}
+
+/// Segments written before record kinds existed hold a postcard enum: a
+/// one-byte variant index, then exactly the fields that each kind's
+/// version-1 (or, for the memory lifecycle variants, version-2) body has.
+/// Mapping the index is all it takes to replay them.
+fn legacy_envelope(payload: &[u8]) -> Result<(RecordKind, u8, &[u8])> {
+    use crate::memories::records as m;
+    use crate::rag::records as r;
+    use crate::states::records as s;
+    use crate::vectors::records as v;
+    let (variant, body) = payload.split_first().ok_or_else(|| Error::corrupted("empty WAL record"))?;
+    let (kind, version) = match variant {
+        0 => (s::SAVE_STATE, 1),
+        1 => (s::CREATE_SNAPSHOT, 1),
+        2 => (s::DELETE_AGENT, 1),
+        3 => (m::STORE_MEMORY, 1),
+        4 => (m::UPDATE_MEMORIES, 1),
+        5 => (m::DELETE_MEMORIES, 1),
+        6 => (v::UPSERT_VECTORS, 1),
+        7 => (v::DELETE_VECTORS, 1),
+        8 => (r::INDEX_DOCUMENT, 1),
+        9 => (r::DELETE_DOCUMENT, 1),
+        10 => (m::STORE_MEMORY, 2),
+        11 => (m::UPDATE_MEMORIES, 2),
+        other => return Err(Error::corrupted(format!("unknown legacy WAL record variant {other}"))),
+    };
+    Ok((kind, version, body))
 }
 
 pub type StateKey = (u64, u64, u64); // agent, session, version
@@ -270,19 +247,19 @@ impl Memtable {
             self.oldest = Some(Instant::now());
         }
         match entry {
-            WalEntry::SaveState(state) => {
+            WalEntry::States(StateRecord::Save(state)) => {
                 self.bytes += state.footprint();
                 self.records += 1;
                 let key = (state.agent_id, state.session_id, state.version);
                 let prev = self.states.insert(key, Arc::new(Stored { lsn, value: state }));
                 debug_assert!(prev.is_none(), "a state version is written once");
             }
-            WalEntry::CreateSnapshot(snap) => {
+            WalEntry::States(StateRecord::CreateSnapshot(snap)) => {
                 self.bytes += SNAPSHOT_FOOTPRINT_BYTES;
                 self.records += 1;
                 self.snapshots.insert((snap.agent_id, snap.name.clone()), Arc::new(Stored { lsn, value: snap }));
             }
-            WalEntry::DeleteAgent { agent_id } => {
+            WalEntry::States(StateRecord::DeleteAgent { agent_id }) => {
                 let doomed: Vec<StateKey> =
                     self.states.range((agent_id, 0, 0)..=(agent_id, u64::MAX, u64::MAX)).map(|(k, _)| *k).collect();
                 for k in doomed {
@@ -305,20 +282,18 @@ impl Memtable {
                 self.agent_tombstones.insert(agent_id, lsn);
                 self.records += 1;
             }
-            WalEntry::StoreMemory(memory) => self.store_memory(lsn, memory.into()),
-            WalEntry::PatchMemories { ids, patch } => self.patch_memories(lsn, ids, &patch.into()),
-            WalEntry::DeleteMemories { ids } => self.delete_memories(lsn, ids),
-            WalEntry::StoreMemoryWith { memory, delete } => {
+            WalEntry::Memories(MemoryRecord::Delete { ids }) => self.delete_memories(lsn, ids),
+            WalEntry::Memories(MemoryRecord::Store { memory, delete }) => {
                 debug_assert!(!delete.contains(&lsn), "a memory cannot absorb itself");
                 self.delete_memories(lsn, delete);
                 self.store_memory(lsn, memory);
             }
-            WalEntry::UpdateMemories { ids, patch, delete } => {
+            WalEntry::Memories(MemoryRecord::Update { ids, patch, delete }) => {
                 debug_assert!(ids.iter().all(|id| !delete.contains(id)), "a survivor cannot be deleted by its own merge");
                 self.patch_memories(lsn, ids, &patch);
                 self.delete_memories(lsn, delete);
             }
-            WalEntry::UpsertVectors { collection, rows } => {
+            WalEntry::Vectors(VectorLogRecord::Upsert { collection, rows }) => {
                 let cm = self.vectors.entry(collection).or_default();
                 for row in rows {
                     if cm.tombstones.remove(&row.id).is_some() {
@@ -332,7 +307,7 @@ impl Memtable {
                     }
                 }
             }
-            WalEntry::IndexDocument(doc) => {
+            WalEntry::Rag(RagRecord::Index(doc)) => {
                 let id = doc.info.doc_id.clone();
                 if self.document_tombstones.remove(&id).is_some() {
                     self.records -= 1;
@@ -344,7 +319,7 @@ impl Memtable {
                     self.records -= 1;
                 }
             }
-            WalEntry::DeleteDocument { doc_id } => {
+            WalEntry::Rag(RagRecord::Delete { doc_id }) => {
                 if let Some(old) = self.documents.remove(&doc_id) {
                     self.bytes -= document_footprint(&old.value);
                     self.records -= 1;
@@ -353,7 +328,7 @@ impl Memtable {
                     self.records += 1;
                 }
             }
-            WalEntry::DeleteVectors { collection, ids } => {
+            WalEntry::Vectors(VectorLogRecord::Delete { collection, ids }) => {
                 let cm = self.vectors.entry(collection).or_default();
                 for id in ids {
                     if let Some(old) = cm.rows.remove(&id) {
@@ -554,8 +529,8 @@ impl Memtable {
 mod tests {
     use super::*;
 
-    // Frames written by the version before issue 7 (captured from it): a
-    // log left by a crash of that version must still replay.
+    // Records of the first releases (captured from them) in a legacy
+    // segment: a log left by a crash of those versions must still replay.
     const OLD_STORE_MEMORY: [u8; 49] = [
         3, 0, 7, 0, 6, 104, 195, 169, 108, 108, 111, 2, 0, 0, 0, 63, 0, 0, 128, 191, 0, 0, 128, 62, 3, 246, 161, 171,
         254, 249, 98, 128, 160, 171, 254, 249, 98, 1, 128, 192, 226, 133, 227, 104, 1, 1, 107, 1, 118,
@@ -564,26 +539,45 @@ mod tests {
     const OLD_DELETE_MEMORIES: [u8; 3] = [5, 1, 9];
 
     #[test]
-    fn memory_records_of_the_previous_version_still_replay() {
+    fn memory_records_of_the_first_releases_still_replay() {
+        let legacy = |b: &[u8]| WalEntry::decode(b, SegmentFormat::Legacy).unwrap();
         let mut m = Memtable::default();
-        m.apply(10, WalEntry::decode(&OLD_STORE_MEMORY).unwrap());
-        m.apply(11, WalEntry::decode(&OLD_PATCH_MEMORIES).unwrap());
+        m.apply(10, legacy(&OLD_STORE_MEMORY));
+        m.apply(11, legacy(&OLD_PATCH_MEMORIES));
         let stored = m.memory(10).unwrap().unwrap().value;
         assert_eq!((stored.agent_id, stored.content.as_str(), stored.embedding.as_slice()), (7, "héllo", &[0.5, -1.0][..]));
         assert_eq!(stored.expires_at_ms, Some(1_800_000_000_000));
         assert_eq!(stored.metadata["k"], "v");
         assert!(!stored.pinned);
-        match WalEntry::decode(&OLD_PATCH_MEMORIES).unwrap() {
-            WalEntry::PatchMemories { ids, patch } => {
+        match legacy(&OLD_PATCH_MEMORIES) {
+            WalEntry::Memories(MemoryRecord::Update { ids, patch, delete }) => {
                 assert_eq!(ids, vec![5, 300]);
                 assert_eq!(
                     patch,
-                    LegacyMemoryPatch { importance: Some(0.75), access_increment: 2, last_access_ms: Some(1_700_000_000_999) }
+                    MemoryPatch {
+                        importance: Some(0.75),
+                        access_increment: 2,
+                        last_access_ms: Some(1_700_000_000_999),
+                        ..Default::default()
+                    }
                 );
+                assert!(delete.is_empty());
             }
             other => panic!("decoded {other:?}"),
         }
-        assert!(matches!(WalEntry::decode(&OLD_DELETE_MEMORIES).unwrap(), WalEntry::DeleteMemories { ids } if ids == vec![9]));
+        assert!(matches!(legacy(&OLD_DELETE_MEMORIES), WalEntry::Memories(MemoryRecord::Delete { ids }) if ids == vec![9]));
+        // Every kind of the first releases decodes to the same record as its
+        // enveloped form (the legacy body is the version-1/2 body).
+        for entry in [legacy(&OLD_STORE_MEMORY), legacy(&OLD_PATCH_MEMORIES), legacy(&OLD_DELETE_MEMORIES)] {
+            let again = WalEntry::decode(&entry.encode().unwrap(), SegmentFormat::Enveloped).unwrap();
+            match (&entry, &again) {
+                // Version 1 stores upgrade to version 2 (pinned: false) on re-encoding.
+                (WalEntry::Memories(MemoryRecord::Store { memory: a, .. }), WalEntry::Memories(MemoryRecord::Store { memory: b, .. })) => {
+                    assert_eq!(a, b)
+                }
+                _ => assert_eq!(entry, again),
+            }
+        }
     }
 
     fn memory(agent_id: u64) -> Memory {
@@ -606,15 +600,15 @@ mod tests {
     #[test]
     fn a_merge_is_one_record_that_stores_and_deletes_together() {
         let mut m = Memtable::default();
-        m.apply(1, WalEntry::StoreMemoryWith { memory: memory(1), delete: vec![] });
-        m.apply(2, WalEntry::StoreMemoryWith { memory: memory(1), delete: vec![] });
-        let entry = WalEntry::StoreMemoryWith { memory: memory(1), delete: vec![1, 2] };
-        let bytes = entry.encode().unwrap();
-        m.apply(3, WalEntry::decode(&bytes).unwrap());
+        let store = |delete: Vec<u64>| WalEntry::Memories(MemoryRecord::Store { memory: memory(1), delete });
+        m.apply(1, store(vec![]));
+        m.apply(2, store(vec![]));
+        let bytes = store(vec![1, 2]).encode().unwrap();
+        m.apply(3, WalEntry::decode(&bytes, SegmentFormat::Enveloped).unwrap());
         assert!(matches!(m.memory(1), Some(None)) && matches!(m.memory(2), Some(None)));
         assert_eq!(m.memory(3).unwrap().unwrap().value.memory_id, 3);
         let patch = MemoryPatch { pinned: Some(true), absorbs_own_record: true, ..Default::default() };
-        m.apply(4, WalEntry::UpdateMemories { ids: vec![3], patch, delete: vec![] });
+        m.apply(4, WalEntry::Memories(MemoryRecord::Update { ids: vec![3], patch, delete: vec![] }));
         let merged = m.memory(3).unwrap().unwrap();
         assert!(merged.value.pinned);
         assert_eq!((merged.lsn, merged.value.absorbed_ids()), (4, vec![4]));

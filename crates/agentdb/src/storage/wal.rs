@@ -2,11 +2,19 @@
 //!
 //! A WAL is a directory of segment files named by the LSN of their first
 //! record (`00000000000000000001.wal`). A segment starts with an 8-byte magic
-//! and holds frames:
+//! that names its frame format, and holds frames. Format 2 (`AGDBWAL2`, written
+//! now):
 //!
 //! ```text
-//! len: u32 LE | crc32c(lsn ‖ payload): u32 LE | lsn: u64 LE | payload (len bytes)
+//! len: u32 LE | lsn: u64 LE | crc32c(payload): u32 LE | crc32c(len ‖ lsn ‖ payload crc): u32 LE | payload
 //! ```
+//!
+//! The header has its own checksum, so a damaged length is detected as
+//! damage, never mistaken for a frame that runs past the end of the file.
+//! The payload is a record envelope (`storage::record`). Format 1
+//! (`AGDBWAL1`, the first releases) is still replayed:
+//! `len | crc32c(lsn ‖ payload) | lsn | payload`, its payload a legacy
+//! postcard enum (`SegmentFormat::Legacy`).
 //!
 //! Invariants:
 //! - LSNs are dense: each frame's LSN is the previous one plus one, across segments.
@@ -31,8 +39,21 @@ use parking_lot::Mutex;
 use crate::options::FsyncPolicy;
 use crate::{Error, Result};
 
-const SEGMENT_MAGIC: &[u8; 8] = b"AGDBWAL1";
-const FRAME_HEADER_BYTES: usize = 16;
+/// Magic of the segments written now (frame format 2).
+const SEGMENT_MAGIC: &[u8; 8] = b"AGDBWAL2";
+/// Magic of the first releases' segments (frame format 1), replayed only.
+const SEGMENT_MAGIC_V1: &[u8; 8] = b"AGDBWAL1";
+const FRAME_HEADER_BYTES: usize = 20;
+const FRAME_HEADER_BYTES_V1: usize = 16;
+
+/// How a segment's frames and payloads are laid out, from its magic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SegmentFormat {
+    /// `AGDBWAL1`: payloads are the first releases' postcard enum.
+    Legacy,
+    /// `AGDBWAL2`: payloads are record envelopes.
+    Enveloped,
+}
 const SEGMENT_SUFFIX: &str = ".wal";
 
 /// Outcome of replaying a log directory.
@@ -127,18 +148,48 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Encodes one frame; exposed for tests that forge damaged logs.
-pub fn encode_frame(lsn: u64, payload: &[u8]) -> Vec<u8> {
-    let len = u32::try_from(payload.len()).expect("payload length checked by caller");
-    let mut crc = crc32c::crc32c(&lsn.to_le_bytes());
-    crc = crc32c::crc32c_append(crc, payload);
+fn header_crc(len: u32, lsn: u64, payload_crc: u32) -> u32 {
+    let mut h = [0u8; 16];
+    h[0..4].copy_from_slice(&len.to_le_bytes());
+    h[4..12].copy_from_slice(&lsn.to_le_bytes());
+    h[12..16].copy_from_slice(&payload_crc.to_le_bytes());
+    crc32c::crc32c(&h)
+}
+
+/// Encodes one frame (format 2); exposed for tests that forge damaged logs.
+/// A payload over `MAX_RECORD_BYTES` is refused (records are checked when
+/// encoded, so only a bug reaches this).
+pub fn encode_frame(lsn: u64, payload: &[u8]) -> Result<Vec<u8>> {
+    let len = u32::try_from(payload.len())
+        .ok()
+        .filter(|l| *l as usize <= crate::limits::MAX_RECORD_BYTES)
+        .ok_or(Error::PayloadTooLarge { size: payload.len(), limit: crate::limits::MAX_RECORD_BYTES })?;
+    let payload_crc = crc32c::crc32c(payload);
     let mut frame = Vec::with_capacity(FRAME_HEADER_BYTES + payload.len());
+    frame.extend_from_slice(&len.to_le_bytes());
+    frame.extend_from_slice(&lsn.to_le_bytes());
+    frame.extend_from_slice(&payload_crc.to_le_bytes());
+    frame.extend_from_slice(&header_crc(len, lsn, payload_crc).to_le_bytes());
+    frame.extend_from_slice(payload);
+    Ok(frame)
+}
+
+/// Encodes one frame of format 1, for tests of old logs.
+#[doc(hidden)]
+pub fn encode_frame_v1(lsn: u64, payload: &[u8]) -> Vec<u8> {
+    let len = payload.len() as u32;
+    let crc = crc32c::crc32c_append(crc32c::crc32c(&lsn.to_le_bytes()), payload);
+    let mut frame = Vec::with_capacity(FRAME_HEADER_BYTES_V1 + payload.len());
     frame.extend_from_slice(&len.to_le_bytes());
     frame.extend_from_slice(&crc.to_le_bytes());
     frame.extend_from_slice(&lsn.to_le_bytes());
     frame.extend_from_slice(payload);
     frame
 }
+
+/// The magic of format-1 segments, for tests of old logs.
+#[doc(hidden)]
+pub const SEGMENT_MAGIC_FORMAT_1: &[u8; 8] = SEGMENT_MAGIC_V1;
 
 enum FrameError {
     /// The frame runs past the end of the file, or its checksum fails and it is the last
@@ -149,28 +200,70 @@ enum FrameError {
 
 /// Parses the frames of one segment body, calling `visit` for each.
 /// Returns the byte offset where parsing stopped and the error, if any.
+///
+/// A torn tail is what an interrupted append leaves: a header cut short, or
+/// a header whose checksum holds with a payload cut short or failing its
+/// checksum as the last bytes of the file; or (power loss under a lazy
+/// fsync policy) nothing but zero bytes from there on. Anything else —
+/// above all a header that fails its checksum with data after it — is
+/// damage, reported and never truncated.
 fn parse_frames(
     bytes: &[u8],
+    format: SegmentFormat,
     mut expected_lsn: u64,
     visit: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<(usize, u64, Option<FrameError>)> {
     let mut pos = SEGMENT_MAGIC.len();
     let mut count = 0u64;
+    let header_bytes = match format {
+        SegmentFormat::Enveloped => FRAME_HEADER_BYTES,
+        SegmentFormat::Legacy => FRAME_HEADER_BYTES_V1,
+    };
+    let u32_at = |b: &[u8], at: usize| u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]]);
+    let u64_at = |b: &[u8], at: usize| {
+        let mut x = [0u8; 8];
+        x.copy_from_slice(&b[at..at + 8]);
+        u64::from_le_bytes(x)
+    };
     while pos < bytes.len() {
         let rest = &bytes[pos..];
-        if rest.len() < FRAME_HEADER_BYTES {
+        if rest.iter().all(|b| *b == 0) {
             return Ok((pos, count, Some(FrameError::Torn)));
         }
-        let len = u32::from_le_bytes(rest[0..4].try_into().unwrap()) as usize;
-        let crc = u32::from_le_bytes(rest[4..8].try_into().unwrap());
-        let lsn = u64::from_le_bytes(rest[8..16].try_into().unwrap());
-        let end = FRAME_HEADER_BYTES + len;
+        if rest.len() < header_bytes {
+            return Ok((pos, count, Some(FrameError::Torn)));
+        }
+        let (len, lsn, payload_ok): (usize, u64, Box<dyn Fn(&[u8]) -> bool>) = match format {
+            SegmentFormat::Enveloped => {
+                let len = u32_at(rest, 0);
+                let lsn = u64_at(rest, 4);
+                let payload_crc = u32_at(rest, 12);
+                if header_crc(len, lsn, payload_crc) != u32_at(rest, 16) {
+                    return Ok((
+                        pos,
+                        count,
+                        Some(FrameError::Corrupt(format!("frame header checksum mismatch at byte {pos}"))),
+                    ));
+                }
+                (len as usize, lsn, Box::new(move |p: &[u8]| crc32c::crc32c(p) == payload_crc))
+            }
+            SegmentFormat::Legacy => {
+                let len = u32_at(rest, 0) as usize;
+                let crc = u32_at(rest, 4);
+                let lsn = u64_at(rest, 8);
+                (
+                    len,
+                    lsn,
+                    Box::new(move |p: &[u8]| crc32c::crc32c_append(crc32c::crc32c(&lsn.to_le_bytes()), p) == crc),
+                )
+            }
+        };
+        let end = header_bytes + len;
         if rest.len() < end {
             return Ok((pos, count, Some(FrameError::Torn)));
         }
-        let payload = &rest[FRAME_HEADER_BYTES..end];
-        let actual = crc32c::crc32c_append(crc32c::crc32c(&lsn.to_le_bytes()), payload);
-        if actual != crc {
+        let payload = &rest[header_bytes..end];
+        if !payload_ok(payload) {
             let err = if rest.len() == end {
                 FrameError::Torn
             } else {
@@ -203,7 +296,7 @@ impl Wal {
         segment_bytes: u64,
         after_lsn: u64,
         read_only: bool,
-        visit: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+        visit: &mut dyn FnMut(u64, &[u8], SegmentFormat) -> Result<()>,
     ) -> Result<(Option<Wal>, ReplayReport)> {
         Self::open_with_io(dir, Arc::new(StdIo), policy, segment_bytes, after_lsn, read_only, visit)
     }
@@ -215,7 +308,7 @@ impl Wal {
         segment_bytes: u64,
         after_lsn: u64,
         read_only: bool,
-        visit: &mut dyn FnMut(u64, &[u8]) -> Result<()>,
+        visit: &mut dyn FnMut(u64, &[u8], SegmentFormat) -> Result<()>,
     ) -> Result<(Option<Wal>, ReplayReport)> {
         if !read_only {
             fs::create_dir_all(dir)?;
@@ -245,22 +338,24 @@ impl Wal {
                 }
             }
             let bytes = fs::read(&segment.path)?;
-            if bytes.len() < SEGMENT_MAGIC.len() || &bytes[..SEGMENT_MAGIC.len()] != SEGMENT_MAGIC {
+            let format = match bytes.get(..SEGMENT_MAGIC.len()) {
+                Some(m) if m == SEGMENT_MAGIC => SegmentFormat::Enveloped,
+                Some(m) if m == SEGMENT_MAGIC_V1 => SegmentFormat::Legacy,
                 // A crash between creating a segment and writing its magic leaves a short file.
-                if is_last && bytes.len() < SEGMENT_MAGIC.len() && SEGMENT_MAGIC.starts_with(&bytes) {
+                _ if is_last && bytes.len() < SEGMENT_MAGIC.len() && SEGMENT_MAGIC.starts_with(&bytes) => {
                     report.truncated_bytes += bytes.len() as u64;
                     continue;
                 }
-                return Err(Error::corrupted(format!("bad WAL segment header in {}", segment.path.display())));
-            }
+                _ => return Err(Error::corrupted(format!("bad WAL segment header in {}", segment.path.display()))),
+            };
             let mut wrapped = |lsn: u64, payload: &[u8]| -> Result<()> {
                 if lsn > after_lsn {
                     report.records += 1;
-                    visit(lsn, payload)?;
+                    visit(lsn, payload, format)?;
                 }
                 Ok(())
             };
-            let (stop, count, err) = parse_frames(&bytes, segment.first_lsn, &mut wrapped)?;
+            let (stop, count, err) = parse_frames(&bytes, format, segment.first_lsn, &mut wrapped)?;
             if count > 0 {
                 last_seen = Some(segment.first_lsn + count - 1);
             } else if last_seen.is_none() {
@@ -350,7 +445,7 @@ impl Wal {
                 self.rotate_locked(&mut st)?;
             }
             let lsn = st.next_lsn;
-            let frame = encode_frame(lsn, payload);
+            let frame = encode_frame(lsn, payload)?;
             if let Err(e) = st.file.append(&frame) {
                 // Cut back to the last whole frame so later appends never follow garbage.
                 if st.file.truncate(st.segment_len).is_err() {
@@ -477,7 +572,7 @@ mod tests {
 
     fn collect(dir: &Path, after: u64) -> Result<(Vec<(u64, Vec<u8>)>, ReplayReport, Option<Wal>)> {
         let mut out = Vec::new();
-        let (wal, rep) = Wal::open(dir, FsyncPolicy::Never, 1 << 20, after, false, &mut |lsn, p| {
+        let (wal, rep) = Wal::open(dir, FsyncPolicy::Never, 1 << 20, after, false, &mut |lsn, p, _| {
             out.push((lsn, p.to_vec()));
             Ok(())
         })?;
@@ -520,7 +615,7 @@ mod tests {
         }
         // Simulate a crash in the middle of writing frame 3.
         let mut f = OpenOptions::new().append(true).open(&seg).unwrap();
-        let frame = encode_frame(3, b"three");
+        let frame = encode_frame(3, b"three").unwrap();
         f.write_all(&frame[..frame.len() - 2]).unwrap();
         drop(f);
         let (records, rep, wal) = collect(dir.path(), 0).unwrap();
@@ -546,7 +641,7 @@ mod tests {
             seg = wal.state.lock().segments.last().unwrap().path.clone();
         }
         let mut bytes = fs::read(&seg).unwrap();
-        bytes[8 + 16 + 5] ^= 0xFF; // inside the first frame's payload
+        bytes[8 + FRAME_HEADER_BYTES + 5] ^= 0xFF; // inside the first frame's payload
         fs::write(&seg, &bytes).unwrap();
         match collect(dir.path(), 0) {
             Err(Error::Corrupted(msg)) => assert!(msg.contains("checksum"), "{msg}"),
@@ -623,7 +718,7 @@ mod tests {
             fail_sync: AtomicBool::new(false),
         });
         let (wal, _) =
-            Wal::open_with_io(dir.path(), Arc::new(FaultyIo(faults.clone())), policy, 1 << 20, 0, false, &mut |_, _| Ok(()))
+            Wal::open_with_io(dir.path(), Arc::new(FaultyIo(faults.clone())), policy, 1 << 20, 0, false, &mut |_, _, _| Ok(()))
                 .unwrap();
         (dir, wal.unwrap(), faults)
     }
@@ -663,7 +758,7 @@ mod tests {
     #[test]
     fn always_policy_syncs_under_concurrency() {
         let dir = tempfile::tempdir().unwrap();
-        let (wal, _) = Wal::open(dir.path(), FsyncPolicy::Always, 1 << 16, 0, false, &mut |_, _| Ok(())).unwrap();
+        let (wal, _) = Wal::open(dir.path(), FsyncPolicy::Always, 1 << 16, 0, false, &mut |_, _, _| Ok(())).unwrap();
         let wal = Arc::new(wal.unwrap());
         let handles: Vec<_> = (0..4)
             .map(|t| {

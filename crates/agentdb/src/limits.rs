@@ -1,0 +1,66 @@
+//! Every maximum the engine enforces, in one place, each with its unit in
+//! its name and the reason for its value. Related limits are tied together
+//! by compile-time asserts, so changing one cannot silently break another
+//! (TigerBeetle's `constants.zig` is the model).
+//!
+//! A call over any of these is refused with a typed error before anything
+//! is written to the log.
+
+/// Largest state payload a database may be configured to accept
+/// (`Options::max_payload_bytes`, default `DEFAULT_MAX_PAYLOAD_BYTES`).
+/// One record is framed, checksummed and held in memory whole.
+pub const MAX_PAYLOAD_BYTES_LIMIT: usize = 1024 * 1024 * 1024;
+
+/// Default `Options::max_payload_bytes`: generous for agent state (JSON,
+/// serialized messages), small enough that one save cannot stall others.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 16 * 1024 * 1024;
+
+/// Largest encoded WAL record (one logical write: a state, a document with
+/// all its chunk vectors, one batch of memories or vectors). A frame's
+/// length field is a u32, and every record is built in memory before it is
+/// logged, so this is well under 4 GiB; a state at the payload limit with
+/// maximal metadata still fits.
+pub const MAX_RECORD_BYTES: usize = MAX_PAYLOAD_BYTES_LIMIT + 64 * 1024 * 1024;
+
+/// Most items in one batch call (`store_memories`, `insert_vectors`): a
+/// batch is one record, applied and replayed whole.
+pub const MAX_BATCH_ITEMS: usize = 100_000;
+
+/// Metadata entries on one state, memory, document or vector.
+pub const MAX_METADATA_ENTRIES: usize = 256;
+
+/// Bytes of one metadata key; values are bounded by the record size.
+pub const MAX_METADATA_KEY_BYTES: usize = 128;
+
+/// Snapshot names (1..=this many bytes of `[A-Za-z0-9_.:-]`).
+pub const MAX_NAME_BYTES: usize = 128;
+
+/// Vector ids, document ids and collection names.
+pub const MAX_ID_BYTES: usize = 256;
+
+/// Dimension of a vector collection or of the memory embeddings.
+pub const MAX_DIMENSION: usize = 65_536;
+
+/// Versions one history query returns: a page, not an export.
+pub const MAX_HISTORY_LIMIT: usize = 100_000;
+
+/// Memories one retrieval returns.
+pub const MAX_RETRIEVE_LIMIT: usize = 10_000;
+
+/// k of a k-NN or range search, and results of one document search.
+pub const MAX_SEARCH_K: usize = 10_000;
+
+/// One document's text (it is chunked and embedded whole, in one record).
+pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
+
+const _: () = assert!(DEFAULT_MAX_PAYLOAD_BYTES <= MAX_PAYLOAD_BYTES_LIMIT);
+// A state at the payload limit plus its largest metadata fits in one record.
+const _: () = assert!(
+    MAX_PAYLOAD_BYTES_LIMIT + MAX_METADATA_ENTRIES * (MAX_METADATA_KEY_BYTES + 64) < MAX_RECORD_BYTES
+);
+// A document with every chunk's 65,536-dimension vector would not; the
+// embedder's dimension is checked against `MAX_DIMENSION`, and the record
+// size check refuses what does not fit, before logging.
+const _: () = assert!(MAX_DOCUMENT_BYTES < MAX_RECORD_BYTES);
+// The WAL frame's length is a u32.
+const _: () = assert!((MAX_RECORD_BYTES as u64) < u32::MAX as u64);

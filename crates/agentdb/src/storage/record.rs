@@ -1,0 +1,104 @@
+//! The on-disk record envelope: what a WAL frame's payload is.
+//!
+//! ```text
+//! kind: u8 | version: u8 | body (kind- and version-specific bytes)
+//! ```
+//!
+//! The storage layer knows only this envelope. Each subsystem owns its
+//! record kinds (numbers from its own range, see `RecordKind`) and the body
+//! structs of every version it ever wrote, kept apart from its public API
+//! types: changing a public type never changes how an existing log decodes.
+//!
+//! Versioning rule: a body layout, once released, is frozen. A change adds
+//! a new version number for that kind; the decoder keeps every old version
+//! and the encoder writes only the newest. Golden-byte tests pin each
+//! (kind, version).
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::limits::MAX_RECORD_BYTES;
+use crate::{Error, Result};
+
+/// Bytes before the body.
+pub const ENVELOPE_BYTES: usize = 2;
+
+/// A record kind: one number per kind of logical write, unique across the
+/// database. Subsystems take numbers from their own block of 16, so adding a
+/// kind touches only the subsystem that owns it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct RecordKind(pub u8);
+
+/// The blocks of kind numbers, one per subsystem.
+pub mod blocks {
+    pub const STATES: u8 = 0x10;
+    pub const MEMORIES: u8 = 0x20;
+    pub const VECTORS: u8 = 0x30;
+    pub const RAG: u8 = 0x40;
+}
+
+/// Encodes a record: the envelope, then the body in postcard. Refuses a
+/// record over `MAX_RECORD_BYTES` before anything reaches the log.
+pub fn encode<T: Serialize>(kind: RecordKind, version: u8, body: &T) -> Result<Vec<u8>> {
+    let body_len = postcard::experimental::serialized_size(body)
+        .map_err(|e| Error::invalid(format!("cannot encode record kind {}: {e}", kind.0)))?;
+    let size = ENVELOPE_BYTES + body_len;
+    if size > MAX_RECORD_BYTES {
+        return Err(Error::PayloadTooLarge { size, limit: MAX_RECORD_BYTES });
+    }
+    let mut out = Vec::with_capacity(size);
+    out.push(kind.0);
+    out.push(version);
+    let out = postcard::to_extend(body, out)
+        .map_err(|e| Error::invalid(format!("cannot encode record kind {}: {e}", kind.0)))?;
+    debug_assert_eq!(out.len(), size, "serialized_size agrees with the encoder");
+    Ok(out)
+}
+
+/// Splits a payload into kind, version and body.
+pub fn split(payload: &[u8]) -> Result<(RecordKind, u8, &[u8])> {
+    match payload {
+        [kind, version, body @ ..] => Ok((RecordKind(*kind), *version, body)),
+        _ => Err(Error::corrupted(format!("WAL record of {} bytes has no envelope", payload.len()))),
+    }
+}
+
+/// Decodes a body that must be consumed exactly.
+pub fn decode_body<T: DeserializeOwned>(kind: RecordKind, version: u8, body: &[u8]) -> Result<T> {
+    let (value, rest) = postcard::take_from_bytes(body)
+        .map_err(|e| Error::corrupted(format!("undecodable record kind {} version {version}: {e}", kind.0)))?;
+    if !rest.is_empty() {
+        return Err(Error::corrupted(format!(
+            "record kind {} version {version} has {} trailing bytes",
+            kind.0,
+            rest.len()
+        )));
+    }
+    Ok(value)
+}
+
+pub fn unknown(kind: RecordKind, version: u8) -> Error {
+    Error::corrupted(format!(
+        "unknown WAL record kind {} version {version} (written by a newer AgentDB?)",
+        kind.0
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn envelope_round_trips_and_refuses_trailing_bytes() {
+        let bytes = encode(RecordKind(0x11), 1, &(7u64, "x".to_string())).unwrap();
+        assert_eq!(bytes, [0x11, 1, 7, 1, b'x']);
+        let (kind, version, body) = split(&bytes).unwrap();
+        assert_eq!((kind, version), (RecordKind(0x11), 1));
+        let v: (u64, String) = decode_body(kind, version, body).unwrap();
+        assert_eq!(v, (7, "x".to_string()));
+        let mut longer = body.to_vec();
+        longer.push(0);
+        assert!(matches!(decode_body::<(u64, String)>(kind, version, &longer), Err(Error::Corrupted(_))));
+        assert!(matches!(split(&[1]), Err(Error::Corrupted(_))));
+    }
+}
