@@ -138,7 +138,7 @@ fn save_throughput(dir: &Path, fsync: FsyncPolicy, threads: u64, saves: u64, siz
 
 fn lance_row(i: u64, data: &[u8]) -> RecordBatch {
     RecordBatch::try_new(
-        agentdb::storage::tables::states_schema(),
+        agentdb::states::table::states_schema(),
         vec![
             Arc::new(UInt64Array::from(vec![i])),
             Arc::new(UInt64Array::from(vec![i % 1000])),
@@ -161,7 +161,7 @@ fn lance_per_record_appends(dir: &Path, n: u64, size: usize) -> (f64, usize) {
     rt.block_on(async {
         let conn = lancedb::connect(dir.to_str().expect("utf-8")).execute().await.expect("connect");
         let table = conn
-            .create_empty_table("states", agentdb::storage::tables::states_schema())
+            .create_empty_table("states", agentdb::states::table::states_schema())
             .execute()
             .await
             .expect("create");

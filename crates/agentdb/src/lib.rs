@@ -107,7 +107,7 @@ impl AgentDb {
     /// maintenance (compaction, index upkeep, pruning of old Lance versions).
     pub fn gc(&self) -> Result<GcReport> {
         let e = &self.engine;
-        self.gc_with(&e.opts.state_retention.clone())
+        self.gc_with(&e.opts().state_retention.clone())
     }
 
     /// `gc` with a one-off retention instead of the configured one.
@@ -115,7 +115,7 @@ impl AgentDb {
         retention.validate()?;
         let maintenance = self.engine.maintain_with(retention)?;
         let state_versions_removed =
-            maintenance.tables.iter().filter(|t| t.table == storage::tables::STATES_TABLE).map(|t| t.rows_purged).sum();
+            maintenance.tables.iter().filter(|t| t.table == states::table::STATES_TABLE).map(|t| t.rows_purged).sum();
         Ok(GcReport { state_versions_removed, maintenance })
     }
 
@@ -139,11 +139,11 @@ impl AgentDb {
 
     /// Dimension of memory embeddings and document chunks.
     pub fn memory_dimension(&self) -> usize {
-        self.engine.opts.memory_dimension
+        self.engine.opts().memory_dimension
     }
 
     pub fn path(&self) -> &Path {
-        &self.engine.path
+        self.engine.path()
     }
 
     pub fn stats(&self) -> Result<Stats> {
@@ -159,21 +159,21 @@ impl AgentDb {
                     fragments: s.fragment_stats.num_fragments,
                     // Counted from the directory: list_versions reads every manifest and
                     // fails if background pruning removes one mid-listing.
-                    versions: manifest_count(&e.path.join("lance").join(format!("{name}.lance"))),
-                    disk_bytes: dir_bytes(&e.path.join("lance").join(format!("{name}.lance"))),
+                    versions: manifest_count(&e.path().join("lance").join(format!("{name}.lance"))),
+                    disk_bytes: dir_bytes(&e.path().join("lance").join(format!("{name}.lance"))),
                     indices: s.num_indices,
                 });
             }
             Ok::<_, Error>(out)
         })?;
         let (cache_entries, cache_bytes) = {
-            let c = e.latest.lock();
+            let c = e.states.latest.lock();
             (c.len(), c.bytes())
         };
-        let m = e.mem.read();
+        let m = e.memtable();
         Ok(Stats {
-            path: e.path.display().to_string(),
-            read_only: e.opts.read_only,
+            path: e.path().display().to_string(),
+            read_only: e.opts().read_only,
             last_lsn: e.last_lsn(),
             flushed_lsn: e.flushed_lsn(),
             memtable_records: m.records,
@@ -181,11 +181,11 @@ impl AgentDb {
             wal_segments: e.wal_segments(),
             latest_cache_entries: cache_entries,
             latest_cache_bytes: cache_bytes,
-            flushes: e.flush_count.load(std::sync::atomic::Ordering::Relaxed),
-            open_ms: e.open_duration.lock().as_secs_f64() * 1e3,
+            flushes: e.flush_count(),
+            open_ms: e.open_duration().as_secs_f64() * 1e3,
             tables,
-            last_flush_error: e.last_flush_error.lock().clone(),
-            last_maintenance: e.last_maintenance.lock().clone(),
+            last_flush_error: e.last_flush_error(),
+            last_maintenance: e.last_maintenance(),
         })
     }
 }

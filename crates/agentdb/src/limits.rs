@@ -64,3 +64,11 @@ const _: () = assert!(
 const _: () = assert!(MAX_DOCUMENT_BYTES < MAX_RECORD_BYTES);
 // The WAL frame's length is a u32.
 const _: () = assert!((MAX_RECORD_BYTES as u64) < u32::MAX as u64);
+
+/// Refuses a batch call with more than `MAX_BATCH_ITEMS` items.
+pub(crate) fn check_batch_items(items: usize) -> crate::Result<()> {
+    if items > MAX_BATCH_ITEMS {
+        return Err(crate::Error::invalid(format!("a batch holds at most {MAX_BATCH_ITEMS} items, got {items}")));
+    }
+    Ok(())
+}

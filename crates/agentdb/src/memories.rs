@@ -28,8 +28,10 @@
 mod dedup;
 mod merge;
 mod near;
+pub mod memtable;
 pub mod records;
 pub mod scoring;
+pub mod table;
 mod types;
 
 use std::collections::HashMap;
@@ -58,8 +60,9 @@ pub(crate) use types::{validate_limit as validate_limit_public, validate_vector 
 
 use crate::embed::{Embedder, MiniLm, HOW_TO_ENABLE_MODEL};
 use crate::engine::{now_ms, Engine};
-use crate::storage::memtable::{compose, MemoryPatch, WalEntry};
+use memtable::{compose, MemoriesMem, MemoryPatch};
 use records::MemoryRecord;
+use crate::storage::memtable::FlushSet;
 use crate::storage::tables::{self, filter, Stored};
 use crate::{AgentDb, Error, Result};
 
@@ -124,10 +127,10 @@ impl Default for Lifecycle {
 /// `migrate_table` on the `memories` table if the database has one.
 pub(crate) async fn migrate_existing_table(conn: &lancedb::Connection) -> Result<bool> {
     let names = conn.table_names().execute().await?;
-    if !names.iter().any(|n| n == tables::MEMORIES_TABLE) {
+    if !names.iter().any(|n| n == table::MEMORIES_TABLE) {
         return Ok(false);
     }
-    migrate_table(&conn.open_table(tables::MEMORIES_TABLE).execute().await?).await
+    migrate_table(&conn.open_table(table::MEMORIES_TABLE).execute().await?).await
 }
 
 /// Brings a `memories` table written by the previous version up to the
@@ -139,17 +142,17 @@ pub(crate) async fn migrate_table(table: &lancedb::Table) -> Result<bool> {
     use arrow_array::{Array, BooleanArray, RecordBatch, StringArray, UInt64Array};
     let schema = table.schema().await?;
     let missing: Vec<&str> =
-        tables::MEMORY_LIFECYCLE_COLUMNS.iter().copied().filter(|c| schema.field_with_name(c).is_err()).collect();
+        table::MEMORY_LIFECYCLE_COLUMNS.iter().copied().filter(|c| schema.field_with_name(c).is_err()).collect();
     if missing.is_empty() {
         return Ok(false);
     }
-    if missing.len() != tables::MEMORY_LIFECYCLE_COLUMNS.len() {
+    if missing.len() != table::MEMORY_LIFECYCLE_COLUMNS.len() {
         // Both columns are added by one commit, so this is not our doing.
         return Err(Error::corrupted(format!("memories table lacks only {missing:?} of the lifecycle columns")));
     }
-    let full = tables::memories_schema(tables::embedding_dimension(&schema).unwrap_or(1));
+    let full = table::memories_schema(tables::embedding_dimension(&schema).unwrap_or(1));
     let output_schema = Arc::new(arrow_schema::Schema::new(
-        tables::MEMORY_LIFECYCLE_COLUMNS
+        table::MEMORY_LIFECYCLE_COLUMNS
             .iter()
             .map(|c| full.field_with_name(c).cloned())
             .collect::<std::result::Result<Vec<_>, _>>()?,
@@ -180,27 +183,6 @@ fn agent_lock_shard(agent_id: u64) -> usize {
 }
 
 impl Engine {
-    pub(crate) fn embedder(&self) -> Result<Arc<dyn Embedder>> {
-        let loaded = self.embedder.get_or_init(|| {
-            if let Some(e) = &self.opts.embedder {
-                return Ok(e.0.clone());
-            }
-            let dir = self.opts.model_dir.clone().or_else(MiniLm::locate).ok_or_else(|| {
-                format!("no embedding model found; {HOW_TO_ENABLE_MODEL}")
-            })?;
-            let model = MiniLm::load(&dir).map_err(|e| e.to_string())?;
-            if model.dimension() != self.opts.memory_dimension {
-                return Err(format!(
-                    "the built-in model makes {}-dimension vectors but Options::memory_dimension is {}",
-                    model.dimension(),
-                    self.opts.memory_dimension
-                ));
-            }
-            Ok(Arc::new(model) as Arc<dyn Embedder>)
-        });
-        loaded.clone().map_err(Error::ModelUnavailable)
-    }
-
     pub(crate) fn embed_one(&self, text: &str) -> Result<Vec<f32>> {
         if text.trim().is_empty() {
             return Err(Error::invalid("text must not be empty"));
@@ -210,7 +192,7 @@ impl Engine {
     }
 
     fn agent_lock(&self, agent_id: u64) -> parking_lot::MutexGuard<'_, ()> {
-        self.memory_lifecycle.agent_locks[agent_lock_shard(agent_id)].lock()
+        self.memories.memory_lifecycle.agent_locks[agent_lock_shard(agent_id)].lock()
     }
 
     /// The lifecycle locks of several agents, taken in shard order (so two
@@ -219,21 +201,21 @@ impl Engine {
         let mut shards: Vec<usize> = agents.map(agent_lock_shard).collect();
         shards.sort_unstable();
         shards.dedup();
-        shards.into_iter().map(|i| self.memory_lifecycle.agent_locks[i].lock()).collect()
+        shards.into_iter().map(|i| self.memories.memory_lifecycle.agent_locks[i].lock()).collect()
     }
 
     fn has_lifecycle_columns(&self) -> Result<bool> {
-        if let Some(has) = self.memory_lifecycle.has_lifecycle_columns.get() {
+        if let Some(has) = self.memories.memory_lifecycle.has_lifecycle_columns.get() {
             return Ok(*has);
         }
-        let schema = self.block_on(self.memories_tbl.schema())?;
-        let has = tables::MEMORY_LIFECYCLE_COLUMNS.iter().all(|c| schema.field_with_name(c).is_ok());
-        Ok(*self.memory_lifecycle.has_lifecycle_columns.get_or_init(|| has))
+        let schema = self.block_on(self.memories.memories_tbl.schema())?;
+        let has = table::MEMORY_LIFECYCLE_COLUMNS.iter().all(|c| schema.field_with_name(c).is_ok());
+        Ok(*self.memories.memory_lifecycle.has_lifecycle_columns.get_or_init(|| has))
     }
 
     /// The Lance predicate for rows visible at `now` (pinned, or not expired).
     fn visible(&self, now: i64) -> Result<lancedb::expr::DfExpr> {
-        Ok(filter::memory_visible(now, self.has_lifecycle_columns()?))
+        Ok(table::memory_visible(now, self.has_lifecycle_columns()?))
     }
 
     /// Live memories of one agent: Lance rows matching `extra` (and the
@@ -248,27 +230,29 @@ impl Engine {
         keep: impl Fn(&Memory) -> bool,
     ) -> Result<Vec<Memory>> {
         let now = now_ms();
-        let _gate = self.drain_gate.read();
+        let read = self.begin_read();
         let (fresh, tombstones): (Vec<Stored<Memory>>, Vec<u64>) = {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<MemoriesMem>();
             let fresh = m
                 .memories
                 .values()
                 .filter(|s| s.value.agent_id == agent_id)
                 .map(|s| compose(s, m.patches_of(s.lsn)))
                 .collect();
-            (fresh, m.memory_tombstones.keys().copied().collect())
+            (fresh, m.tombstones.keys().copied().collect())
         };
         let mut pred = filter::u64_eq("agent_id", agent_id).and(self.visible(now)?);
         if let Some(x) = extra {
             pred = pred.and(x);
         }
-        let batches = self.block_on(tables::query(&self.memories_tbl, Some(pred), columns, None, None))?;
+        let batches = self.block_on(tables::query(&self.memories.memories_tbl, Some(pred), columns, None, None))?;
         let mut best: HashMap<u64, Stored<Memory>> = HashMap::new();
         {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<MemoriesMem>();
             for b in &batches {
-                for (row, _) in tables::memories_from_batch(b)? {
+                for (row, _) in table::memories_from_batch(b)? {
                     let id = row.value.memory_id;
                     if tombstones.contains(&id) {
                         continue;
@@ -280,7 +264,7 @@ impl Engine {
                 }
             }
         }
-        drop(_gate);
+        drop(read);
         for row in fresh {
             best.insert(row.value.memory_id, row);
         }
@@ -292,11 +276,11 @@ impl Engine {
     /// never scans its memories). Those stored, replayed or deleted since
     /// open are maintained by the memtable's `apply` whether loaded or not.
     fn ensure_dedup_loaded(&self) -> Result<()> {
-        if self.mem.read().memory_dedup.loaded {
+        if self.memtable().part::<MemoriesMem>().dedup.loaded {
             return Ok(());
         }
-        let _load = self.memory_lifecycle.dedup_load.lock();
-        if self.mem.read().memory_dedup.loaded {
+        let _load = self.memories.memory_lifecycle.dedup_load.lock();
+        if self.memtable().part::<MemoriesMem>().dedup.loaded {
             return Ok(());
         }
         let started = std::time::Instant::now();
@@ -305,13 +289,13 @@ impl Engine {
         // nothing but a confirmation read on a hit, and maintenance's purge
         // removes them with the rows.
         let found = self.block_on(self.lance_fingerprints(None))?;
-        let mut guard = self.mem.write();
-        let m = &mut *guard;
-        m.memory_dedup.extend(found.into_iter().filter(|(_, id, _)| !m.memory_tombstones.contains_key(id)));
-        m.memory_dedup.loaded = true;
+        let mut mem = self.memtable_mut();
+        let m = mem.part_mut::<MemoriesMem>();
+        m.dedup.extend(found.into_iter().filter(|(_, id, _)| !m.tombstones.contains_key(id)));
+        m.dedup.loaded = true;
         tracing::debug!(
-            entries = m.memory_dedup.len(),
-            heap_bytes = m.memory_dedup.heap_bytes(),
+            entries = m.dedup.len(),
+            heap_bytes = m.dedup.heap_bytes(),
             ms = started.elapsed().as_millis() as u64,
             "loaded the memory dedup index"
         );
@@ -324,7 +308,7 @@ impl Engine {
         use arrow_array::{StringArray, UInt64Array};
         use futures::TryStreamExt;
         use lancedb::query::{ExecutableQuery, QueryBase, Select};
-        let mut q = self.memories_tbl.query().select(Select::columns(&FINGERPRINT_COLUMNS));
+        let mut q = self.memories.memories_tbl.query().select(Select::columns(&FINGERPRINT_COLUMNS));
         if let Some(p) = pred {
             q = q.only_if_expr(p);
         }
@@ -356,9 +340,10 @@ impl Engine {
         if gone.is_empty() {
             return;
         }
-        let mut m = self.mem.write();
+        let mut mem = self.memtable_mut();
+        let m = mem.part_mut::<MemoriesMem>();
         for &(fp, id, group) in gone {
-            m.memory_dedup.remove(fp, id, group);
+            m.dedup.remove(fp, id, group);
         }
     }
 
@@ -366,11 +351,12 @@ impl Engine {
     /// (absent: deleted, or never stored). One Lance query for the ids the
     /// memtable does not hold.
     fn memories_by_id(&self, ids: &[u64]) -> Result<HashMap<u64, Memory>> {
-        let _gate = self.drain_gate.read();
+        let read = self.begin_read();
         let mut out = HashMap::new();
         let mut in_lance: HashMap<u64, Vec<(u64, MemoryPatch)>> = HashMap::new();
         {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<MemoriesMem>();
             for &id in ids {
                 match m.memory(id) {
                     Some(Some(s)) => {
@@ -398,7 +384,7 @@ impl Engine {
     /// the memory itself (fingerprints may collide, entries may outlive
     /// their memories until the flush or purge that removes the rows).
     fn exact_duplicate(&self, new: &Memory) -> Result<Option<Memory>> {
-        let ids = self.mem.read().memory_dedup.ids(dedup_fingerprint(new));
+        let ids = self.memtable().part::<MemoriesMem>().dedup.ids(dedup_fingerprint(new));
         if ids.is_empty() {
             return Ok(None);
         }
@@ -417,7 +403,7 @@ impl Engine {
     /// too large to cache.
     fn near_duplicates(&self, new: &Memory) -> Result<Vec<Memory>> {
         let filter = MemoryFilter::default().types(&[new.memory_type]);
-        let threshold = self.opts.memory_merge_threshold;
+        let threshold = self.opts().memory_merge_threshold;
         Ok(self
             .similar_candidates(new.agent_id, &new.embedding, MERGE_CANDIDATES_MAX, &filter)?
             .into_iter()
@@ -430,7 +416,7 @@ impl Engine {
     /// the quantization bound cannot rule out are read, and each is kept
     /// only if live and its exact cosine reaches the threshold.
     fn near_duplicates_cached(&self, new: &Memory, group: &Arc<parking_lot::Mutex<near::GroupVectors>>) -> Result<Vec<Memory>> {
-        let threshold = self.opts.memory_merge_threshold;
+        let threshold = self.opts().memory_merge_threshold;
         let mut ids = Vec::new();
         group.lock().candidates(&new.embedding, threshold, &mut ids);
         if ids.is_empty() {
@@ -462,11 +448,11 @@ impl Engine {
     /// Lance each). The caller holds the groups' agent locks, so no other
     /// store changes them until it is done.
     fn group_vectors(&self, keys: &[GroupKey]) -> Result<HashMap<GroupKey, Option<Arc<parking_lot::Mutex<near::GroupVectors>>>>> {
-        let dim = self.opts.memory_dimension;
+        let dim = self.opts().memory_dimension;
         let mut out = HashMap::new();
         let mut missing = Vec::new();
         {
-            let mut cache = self.memory_lifecycle.vectors.lock();
+            let mut cache = self.memories.memory_lifecycle.vectors.lock();
             for key in keys {
                 match cache.get(key) {
                     Some(g) => {
@@ -485,9 +471,10 @@ impl Engine {
         let mut to_load: HashMap<GroupKey, near::GroupVectors> = HashMap::new();
         let mut empty = Vec::new();
         {
-            let m = self.mem.read();
+            let mem = self.memtable();
+            let m = mem.part::<MemoriesMem>();
             for key in missing {
-                let n = m.memory_dedup.group_len(key);
+                let n = m.dedup.group_len(key);
                 if n == 0 {
                     empty.push(key); // nothing to read
                 } else if n <= GROUP_CACHE_MEMORIES_MAX && n <= room {
@@ -501,7 +488,7 @@ impl Engine {
         if !to_load.is_empty() {
             self.load_group_vectors(&mut to_load)?;
         }
-        let mut cache = self.memory_lifecycle.vectors.lock();
+        let mut cache = self.memories.memory_lifecycle.vectors.lock();
         for (key, g) in to_load.into_iter().chain(empty.into_iter().map(|k| (k, near::GroupVectors::new(dim)))) {
             let g = Arc::new(parking_lot::Mutex::new(g));
             cache.insert(key, g.clone());
@@ -518,10 +505,11 @@ impl Engine {
         use arrow_array::{Array, FixedSizeListArray, Float32Array, StringArray, UInt64Array};
         use futures::TryStreamExt;
         use lancedb::query::{ExecutableQuery, QueryBase, Select};
-        let _gate = self.drain_gate.read();
+        let read = self.begin_read();
         let mut seen: std::collections::HashSet<u64> = std::collections::HashSet::new();
         {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<MemoriesMem>();
             for s in m.memories.values() {
                 if let Some(g) = groups.get_mut(&group_of(&s.value)) {
                     seen.insert(s.value.memory_id);
@@ -540,7 +528,7 @@ impl Engine {
         let pred = filter::u64_in("agent_id", &agents).and(filter::str_in("memory_type", &types));
         self.block_on(async {
             let mut stream = self
-                .memories_tbl
+                .memories.memories_tbl
                 .query()
                 .only_if_expr(pred)
                 .select(Select::columns(&["memory_id", "agent_id", "memory_type", "embedding"]))
@@ -567,9 +555,10 @@ impl Engine {
             Ok::<_, Error>(())
         })?;
         // Deleted since (tombstones only grow while the gate is held).
-        let m = self.mem.read();
+        let mem = read.memtable();
+            let m = mem.part::<MemoriesMem>();
         for g in groups.values_mut() {
-            let dead: Vec<u64> = g.ids().iter().copied().filter(|id| m.memory_tombstones.contains_key(id)).collect();
+            let dead: Vec<u64> = g.ids().iter().copied().filter(|id| m.tombstones.contains_key(id)).collect();
             for id in dead {
                 g.remove(id);
             }
@@ -586,7 +575,7 @@ impl Engine {
         added: Option<(u64, &[f32])>,
         removed: &[u64],
     ) {
-        let cached = self.memory_lifecycle.vectors.lock().get(&key);
+        let cached = self.memories.memory_lifecycle.vectors.lock().get(&key);
         // Only a holder of the agent lock loads a group, so a group cached
         // now is the one the batch holds, if it holds one.
         debug_assert!(match (&cached, local) {
@@ -605,7 +594,7 @@ impl Engine {
             g.bytes()
         };
         if cached.is_some() {
-            self.memory_lifecycle.vectors.lock().account(&key, bytes);
+            self.memories.memory_lifecycle.vectors.lock().account(&key, bytes);
         }
     }
 
@@ -614,8 +603,8 @@ impl Engine {
     /// the lowest-scoring unpinned ones (retrieval's score with relevance 0),
     /// oldest first among equals.
     fn evictions(&self, new: &Memory, deleting: &[u64]) -> Result<Vec<u64>> {
-        let Some(limit) = self.opts.max_memories_per_agent_type else { return Ok(Vec::new()) };
-        if self.mem.read().memory_dedup.group_len(group_of(new)) < limit {
+        let Some(limit) = self.opts().max_memories_per_agent_type else { return Ok(Vec::new()) };
+        if self.memtable().part::<MemoriesMem>().dedup.group_len(group_of(new)) < limit {
             // The index holds every live memory of the group: room for one more.
             return Ok(Vec::new());
         }
@@ -651,7 +640,7 @@ impl Engine {
     fn store_prepared(&self, memories: Vec<Memory>) -> Result<Vec<StoreOutcome>> {
         let _locks = self.agent_locks(memories.iter().map(|m| m.agent_id));
         self.ensure_dedup_loaded()?;
-        let vectors = if self.opts.memory_merge_policy == MergePolicy::KeepBoth {
+        let vectors = if self.opts().memory_merge_policy == MergePolicy::KeepBoth {
             HashMap::new()
         } else {
             let mut keys: Vec<GroupKey> = memories.iter().map(group_of).collect();
@@ -675,10 +664,10 @@ impl Engine {
         let key = group_of(&memory);
         if let Some(existing) = self.exact_duplicate(&memory)? {
             let patch = merge::absorb_patch(&existing, &[&memory], true);
-            self.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![existing.memory_id], patch, delete: Vec::new() }))?;
+            self.commit::<MemoriesMem>(MemoryRecord::Update { ids: vec![existing.memory_id], patch, delete: Vec::new() })?;
             return Ok(StoreOutcome { memory_id: existing.memory_id, kind: StoreKind::Duplicate, evicted: Vec::new() });
         }
-        let policy = self.opts.memory_merge_policy;
+        let policy = self.opts().memory_merge_policy;
         let near = match (policy, group) {
             (MergePolicy::KeepBoth, _) => Vec::new(),
             (_, Some(g)) => self.near_duplicates_cached(&memory, g)?,
@@ -695,7 +684,7 @@ impl Engine {
                 let evicted = self.evictions(&memory, &ids)?;
                 let delete: Vec<u64> = ids.iter().chain(&evicted).copied().collect();
                 let embedding = memory.embedding.clone();
-                let memory_id = self.commit(WalEntry::Memories(MemoryRecord::Store { memory, delete: delete.clone() }))?;
+                let memory_id = self.commit::<MemoriesMem>(MemoryRecord::Store { memory, delete: delete.clone() })?;
                 self.group_changed(key, group, Some((memory_id, &embedding)), &delete);
                 Ok(StoreOutcome { memory_id, kind: StoreKind::Merged { absorbed: ids }, evicted })
             }
@@ -706,7 +695,7 @@ impl Engine {
                 let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).filter(|id| *id != 0).collect();
                 let mut patch = merge::absorb_patch(keeper, &absorbed, true);
                 patch.absorbs_own_record = true;
-                let lsn = self.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![keeper.memory_id], patch, delete: delete.clone() }))?;
+                let lsn = self.commit::<MemoriesMem>(MemoryRecord::Update { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
                 self.group_changed(key, group, None, &delete);
                 let mut absorbed_ids = delete;
                 absorbed_ids.push(lsn);
@@ -719,7 +708,7 @@ impl Engine {
             None => {
                 let evicted = self.evictions(&memory, &[])?;
                 let embedding = memory.embedding.clone();
-                let memory_id = self.commit(WalEntry::Memories(MemoryRecord::Store { memory, delete: evicted.clone() }))?;
+                let memory_id = self.commit::<MemoriesMem>(MemoryRecord::Store { memory, delete: evicted.clone() })?;
                 self.group_changed(key, group, Some((memory_id, &embedding)), &evicted);
                 Ok(StoreOutcome { memory_id, kind: StoreKind::Stored, evicted })
             }
@@ -728,9 +717,10 @@ impl Engine {
 
     /// The current version of one memory, or None if absent, deleted or expired.
     fn current_memory(&self, id: u64) -> Result<Option<Memory>> {
-        let _gate = self.drain_gate.read();
+        let read = self.begin_read();
         let (known, patches) = {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<MemoriesMem>();
             (m.memory(id), m.patches_of(id).to_vec())
         };
         let found = match known {
@@ -751,16 +741,17 @@ impl Engine {
         f: &MemoryFilter,
     ) -> Result<Vec<(Memory, f32)>> {
         let now = now_ms();
-        let _gate = self.drain_gate.read();
+        let read = self.begin_read();
         let (fresh, tombstones): (Vec<Stored<Memory>>, Vec<u64>) = {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<MemoriesMem>();
             let fresh = m
                 .memories
                 .values()
                 .filter(|s| s.value.agent_id == agent_id)
                 .map(|s| compose(s, m.patches_of(s.lsn)))
                 .collect();
-            (fresh, m.memory_tombstones.keys().copied().collect())
+            (fresh, m.tombstones.keys().copied().collect())
         };
         let mut pred = vec![filter::u64_eq("agent_id", agent_id), self.visible(now)?];
         if !f.memory_types.is_empty() {
@@ -778,7 +769,7 @@ impl Engine {
             use futures::TryStreamExt;
             use lancedb::query::{ExecutableQuery, QueryBase};
             let q = self
-                .memories_tbl
+                .memories.memories_tbl
                 .vector_search(query.to_vec())?
                 .column("embedding")
                 .distance_type(lancedb::DistanceType::Cosine)
@@ -787,15 +778,16 @@ impl Engine {
             let batches: Vec<_> = q.execute().await?.try_collect().await?;
             let mut rows = Vec::new();
             for b in &batches {
-                rows.extend(tables::memories_from_batch(b)?);
+                rows.extend(table::memories_from_batch(b)?);
             }
             Ok::<_, Error>(rows)
         })?;
         let patches: HashMap<u64, Vec<(u64, MemoryPatch)>> = {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<MemoriesMem>();
             from_lance.iter().map(|(s, _)| (s.value.memory_id, m.patches_of(s.value.memory_id).to_vec())).collect()
         };
-        drop(_gate);
+        drop(read);
 
         // Newest version per id; memtable rows win (they are newer).
         let mut best: HashMap<u64, (Stored<Memory>, f32)> = HashMap::new();
@@ -881,7 +873,7 @@ impl AgentDb {
             Some(v) => v,
             None => e.embed_one(&new.content)?,
         };
-        types::validate_vector(&embedding, e.opts.memory_dimension)?;
+        types::validate_vector(&embedding, e.opts().memory_dimension)?;
         let mut outcomes = e.store_prepared(vec![new_memory(new, embedding, now_ms())])?;
         debug_assert_eq!(outcomes.len(), 1);
         outcomes.pop().ok_or_else(|| Error::corrupted("a store produced no outcome"))
@@ -899,6 +891,7 @@ impl AgentDb {
         let e = &self.engine;
         e.check_writable()?;
         // Validate everything first: a bad item fails the call before any write.
+        crate::limits::check_batch_items(batch.len())?;
         for m in &batch {
             validate_new(m)?;
         }
@@ -911,7 +904,7 @@ impl AgentDb {
                 Some(v) => v,
                 None => vectors.next().ok_or_else(|| Error::Embedding("embedder returned too few vectors".into()))?,
             };
-            types::validate_vector(&embedding, e.opts.memory_dimension)?;
+            types::validate_vector(&embedding, e.opts().memory_dimension)?;
             prepared.push(new_memory(m, embedding, now));
         }
         e.store_prepared(prepared)
@@ -930,7 +923,7 @@ impl AgentDb {
         types::validate_importance(importance)?;
         e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         let patch = MemoryPatch { importance: Some(importance), ..Default::default() };
-        e.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![memory_id], patch, delete: Vec::new() }))?;
+        e.commit::<MemoriesMem>(MemoryRecord::Update { ids: vec![memory_id], patch, delete: Vec::new() })?;
         Ok(())
     }
 
@@ -942,7 +935,7 @@ impl AgentDb {
         let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         let _lock = e.agent_lock(m.agent_id);
         e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
-        e.commit(WalEntry::Memories(MemoryRecord::Delete { ids: vec![memory_id] }))?;
+        e.commit::<MemoriesMem>(MemoryRecord::Delete { ids: vec![memory_id] })?;
         e.group_changed(group_of(&m), None, None, &[memory_id]);
         Ok(())
     }
@@ -968,7 +961,7 @@ impl AgentDb {
         let m = e.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))?;
         if m.pinned != pinned {
             let patch = MemoryPatch { pinned: Some(pinned), ..Default::default() };
-            e.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![memory_id], patch, delete: Vec::new() }))?;
+            e.commit::<MemoriesMem>(MemoryRecord::Update { ids: vec![memory_id], patch, delete: Vec::new() })?;
         }
         Ok(())
     }
@@ -984,10 +977,10 @@ impl AgentDb {
         e.check_writable()?;
         let _lock = e.agent_lock(agent_id);
         let memories = self.list_memories(agent_id)?;
-        let policy = e.opts.memory_merge_policy;
+        let policy = e.opts().memory_merge_policy;
         let mut report = ConsolidationReport { agent_id, examined: memories.len(), ..Default::default() };
         let mut removed = 0;
-        for group in merge::group_duplicates(&memories, e.opts.memory_merge_threshold, policy) {
+        for group in merge::group_duplicates(&memories, e.opts().memory_merge_threshold, policy) {
             let members: Vec<&Memory> = group.iter().map(|&i| &memories[i]).collect();
             // Under keep_both a group holds only exact duplicates: the oldest stays.
             let s = merge::choose_survivor(policy, &members).unwrap_or(0);
@@ -999,7 +992,7 @@ impl AgentDb {
             }
             let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).collect();
             let patch = merge::absorb_patch(keeper, &absorbed, false);
-            e.commit(WalEntry::Memories(MemoryRecord::Update { ids: vec![keeper.memory_id], patch, delete: delete.clone() }))?;
+            e.commit::<MemoriesMem>(MemoryRecord::Update { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
             e.group_changed(group_of(keeper), None, None, &delete);
             removed += delete.len();
             report.groups.push(MergeGroup { memory_type: keeper.memory_type, kept: keeper.memory_id, absorbed: delete });
@@ -1020,7 +1013,7 @@ impl AgentDb {
         let e = &self.engine;
         e.check_open()?;
         types::validate_limit(limit)?;
-        types::validate_vector(query, e.opts.memory_dimension)?;
+        types::validate_vector(query, e.opts().memory_dimension)?;
         if options.candidate_factor == 0 {
             return Err(Error::invalid("candidate_factor must be >= 1"));
         }
@@ -1035,10 +1028,10 @@ impl AgentDb {
             .collect();
         scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.memory.memory_id.cmp(&a.memory.memory_id)));
         scored.truncate(limit);
-        if options.record_access && !scored.is_empty() && !e.opts.read_only {
+        if options.record_access && !scored.is_empty() && !e.opts().read_only {
             let ids = scored.iter().map(|s| s.memory.memory_id).collect();
             let patch = MemoryPatch { access_increment: 1, last_access_ms: Some(now), ..Default::default() };
-            e.commit(WalEntry::Memories(MemoryRecord::Update { ids, patch, delete: Vec::new() }))?;
+            e.commit::<MemoriesMem>(MemoryRecord::Update { ids, patch, delete: Vec::new() })?;
         }
         Ok(scored)
     }
@@ -1068,7 +1061,7 @@ impl AgentDb {
             .filter(|m| scoring::decayed_importance(m, now, policy.decay_half_life) < policy.min_importance)
             .collect();
         if !doomed.is_empty() {
-            e.commit(WalEntry::Memories(MemoryRecord::Delete { ids: doomed.iter().map(|m| m.memory_id).collect() }))?;
+            e.commit::<MemoriesMem>(MemoryRecord::Delete { ids: doomed.iter().map(|m| m.memory_id).collect() })?;
             for t in MemoryType::ALL {
                 let ids: Vec<u64> = doomed.iter().filter(|m| m.memory_type == t).map(|m| m.memory_id).collect();
                 if !ids.is_empty() {
@@ -1086,5 +1079,186 @@ impl AgentDb {
         let mut out = e.live_memories(agent_id, None, None, |_| true)?;
         out.sort_by_key(|m| (m.created_at_ms, m.memory_id));
         Ok(out)
+    }
+}
+
+impl Engine {
+    /// Writes the memory subsystem's part of a flush: new memories with
+    /// their deltas applied, a new row for each flushed memory that has
+    /// deltas (its old row goes in `memories_after_checkpoint`), deletes.
+    pub(crate) async fn flush_memories(&self, f: &memtable::MemoriesFlush) -> Result<()> {
+        if !f.memories.is_empty() || !f.patches.is_empty() {
+            let mut rows: Vec<Stored<Memory>> = f.memories.clone();
+            if !f.patches.is_empty() {
+                let ids: Vec<u64> = f.patches.iter().map(|(id, _)| *id).collect();
+                let bases = self.latest_memory_rows(&ids).await?;
+                for (id, patches) in &f.patches {
+                    match bases.get(id) {
+                        Some(base) => rows.push(compose(base, patches)),
+                        None => tracing::warn!(memory_id = id, "patch for a memory that no longer exists; dropped"),
+                    }
+                }
+            }
+            let refs: Vec<&Stored<Memory>> = rows.iter().collect();
+            let dim = self.opts().memory_dimension;
+            let batches = refs
+                .chunks(tables::FLUSH_BATCH_ROWS)
+                .map(|c| table::memories_to_batch(c, dim))
+                .collect::<Result<Vec<_>>>()?;
+            self.memories.memories_tbl.add(batches).execute().await?;
+        }
+        if !f.deletes.is_empty() {
+            // Deleted memories leave the exact-dedup index with their rows
+            // (unflushed ones left it when the delete was applied).
+            let gone = self.lance_fingerprints(Some(filter::u64_in("memory_id", &f.deletes))).await?;
+            self.memories.memories_tbl.delete(&filter::u64_in("memory_id", &f.deletes)).await?;
+            self.forget_dedup_entries(&gone);
+        }
+        Ok(())
+    }
+
+    /// After the checkpoint that covers a flush: deletes the rows its new
+    /// versions superseded. Only now may the old ones go: a crash before the
+    /// checkpoint rolls the new ones back and replays patches onto the old.
+    /// A crash here leaves duplicates, which reads resolve by LSN and
+    /// maintenance removes. Returns whether it changed the table (the caller
+    /// then checkpoints the new table version).
+    pub(crate) fn memories_after_checkpoint(&self, set: &FlushSet, prev_flushed: u64) -> Result<bool> {
+        let Some(f) = set.get::<MemoriesMem>() else { return Ok(false) };
+        if f.patches.is_empty() {
+            return Ok(false);
+        }
+        let ids: Vec<u64> = f.patches.iter().map(|(id, _)| *id).collect();
+        let superseded = filter::u64_in("memory_id", &ids).and(filter::u64_lt("lsn", prev_flushed + 1));
+        self.block_on(self.memories.memories_tbl.delete(&superseded))?;
+        Ok(true)
+    }
+}
+
+impl Engine {
+    /// Removes expired memories and versions superseded by a newer row of
+    /// the same memory (left behind if a crash hit between flush steps).
+    pub(crate) async fn purge_memories(&self, table: &lancedb::Table) -> Result<u64> {
+        let before = table.count_rows(None).await?;
+        // Pinned memories never expire (the table is migrated: we are the writer).
+        let expired = lancedb::expr::col("expires_at_ms")
+            .lt_eq(lancedb::expr::lit(now_ms()))
+            .and(filter::bool_eq("pinned", false));
+        let doomed = self.lance_fingerprints(Some(expired.clone())).await?;
+        table.delete(&expired).await?;
+        if !doomed.is_empty() {
+            // An expired row may be an old version of a memory whose newer
+            // row lives on (merged in a longer expiry): only memories left
+            // without any row leave the exact-dedup index.
+            let ids: Vec<u64> = doomed.iter().map(|(_, id, _)| *id).collect();
+            let left: std::collections::HashSet<u64> =
+                self.lance_fingerprints(Some(filter::u64_in("memory_id", &ids))).await?.into_iter().map(|(_, id, _)| id).collect();
+            let gone: Vec<_> = doomed.into_iter().filter(|(_, id, _)| !left.contains(id)).collect();
+            self.forget_dedup_entries(&gone);
+        }
+        let batches = tables::query(table, None, Some(&["memory_id", "lsn"]), None, None).await?;
+        let mut newest: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+        let mut dup_ids = Vec::new();
+        for b in &batches {
+            let ids = b.column(0).as_any().downcast_ref::<arrow_array::UInt64Array>().ok_or_else(|| Error::corrupted("memory_id"))?;
+            let lsns = b.column(1).as_any().downcast_ref::<arrow_array::UInt64Array>().ok_or_else(|| Error::corrupted("lsn"))?;
+            for (id, lsn) in ids.values().iter().zip(lsns.values()) {
+                match newest.insert(*id, *lsn) {
+                    Some(prev) => {
+                        newest.insert(*id, prev.max(*lsn));
+                        dup_ids.push(*id);
+                    }
+                    None => {}
+                }
+            }
+        }
+        if !dup_ids.is_empty() {
+            dup_ids.sort_unstable();
+            dup_ids.dedup();
+            let stale = dup_ids
+                .iter()
+                .map(|id| filter::u64_eq("memory_id", *id).and(filter::u64_lt("lsn", newest[id])))
+                .reduce(|a, b| a.or(b))
+                .expect("non-empty");
+            table.delete(&stale).await?;
+        }
+        Ok((before - table.count_rows(None).await?) as u64)
+    }
+}
+
+/// The memory subsystem's side of the engine contract.
+pub(crate) struct MemoriesSubsystem;
+
+impl crate::engine::subsystem::Subsystem for MemoriesSubsystem {
+    fn name(&self) -> &'static str {
+        "memories"
+    }
+    fn fixed_tables(&self, opts: &crate::Options) -> Vec<crate::engine::subsystem::TableSpec> {
+        vec![crate::engine::subsystem::TableSpec {
+            name: table::MEMORIES_TABLE,
+            schema: table::memories_schema(opts.memory_dimension),
+        }]
+    }
+    fn migrate<'a>(&'a self, conn: &'a lancedb::Connection) -> futures::future::BoxFuture<'a, Result<bool>> {
+        Box::pin(migrate_existing_table(conn))
+    }
+    fn flush<'a>(&'a self, engine: &'a Engine, set: &'a FlushSet) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            match set.get::<MemoriesMem>() {
+                Some(f) => engine.flush_memories(f).await,
+                None => Ok(()),
+            }
+        })
+    }
+    fn after_checkpoint(&self, engine: &Engine, set: &FlushSet, prev_flushed_lsn: u64) -> Result<bool> {
+        engine.memories_after_checkpoint(set, prev_flushed_lsn)
+    }
+    fn after_compaction<'a>(
+        &'a self,
+        ctx: &'a crate::engine::subsystem::MaintenanceCtx<'a>,
+        _name: &'a str,
+        table: &'a lancedb::Table,
+    ) -> futures::future::BoxFuture<'a, Result<u64>> {
+        Box::pin(ctx.engine.purge_memories(table))
+    }
+    /// content_hash: a store's exact-duplicate lookup.
+    fn scalar_index_columns(&self, _table: &str) -> &'static [&'static str] {
+        &["agent_id", "memory_id", "content_hash"]
+    }
+}
+
+impl Engine {
+    /// The newest Lance row of each memory id (older versions may linger
+    /// until maintenance removes them).
+    pub async fn latest_memory_rows(&self, ids: &[u64]) -> Result<std::collections::HashMap<u64, Stored<crate::memories::Memory>>> {
+        let mut out: std::collections::HashMap<u64, Stored<crate::memories::Memory>> = std::collections::HashMap::new();
+        for chunk in ids.chunks(4096) {
+            let batches = tables::query(&self.memories.memories_tbl, Some(filter::u64_in("memory_id", chunk)), None, None, None).await?;
+            for b in &batches {
+                for (row, _) in crate::memories::table::memories_from_batch(b)? {
+                    let newer = out.get(&row.value.memory_id).is_none_or(|o| o.lsn < row.lsn);
+                    if newer {
+                        out.insert(row.value.memory_id, row);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The memory subsystem's own state.
+pub(crate) struct MemoriesState {
+    pub memories_tbl: lancedb::Table,
+    /// Memory dedup/merge/pin/limit coordination (see `Lifecycle`).
+    pub memory_lifecycle: Lifecycle,
+}
+
+impl MemoriesState {
+    pub fn new(memories_tbl: lancedb::Table) -> Self {
+        MemoriesState { memories_tbl, memory_lifecycle: Lifecycle::default() }
+    }
+    pub fn tables(&self) -> Vec<(String, lancedb::Table)> {
+        vec![(table::MEMORIES_TABLE.to_string(), self.memories_tbl.clone())]
     }
 }

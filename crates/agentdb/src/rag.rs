@@ -15,6 +15,7 @@
 //!   memtable beside Lance instead.
 
 pub mod chunking;
+pub mod memtable;
 pub mod records;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -30,7 +31,7 @@ use serde::{Deserialize, Serialize};
 pub use chunking::{chunk_text, Chunk};
 
 use crate::engine::{now_ms, Engine};
-use crate::storage::memtable::WalEntry;
+use memtable::RagMem;
 use records::RagRecord;
 use crate::storage::tables::{filter, Stored};
 use crate::{AgentDb, Error, Result};
@@ -221,25 +222,27 @@ impl Engine {
     /// cannot train an index on nothing); later rows are searched flat until
     /// maintenance folds them in.
     pub(crate) async fn ensure_fts_index(&self) -> Result<()> {
-        let has = self.chunks_tbl.list_indices().await?.iter().any(|i| i.columns == ["content"]);
-        if !has && self.chunks_tbl.count_rows(None).await? > 0 {
+        let has = self.rag.chunks_tbl.list_indices().await?.iter().any(|i| i.columns == ["content"]);
+        if !has && self.rag.chunks_tbl.count_rows(None).await? > 0 {
             let params = FtsIndexBuilder::default().base_tokenizer("icu".to_string());
-            self.chunks_tbl.create_index(&["content"], lancedb::index::Index::FTS(params)).execute().await?;
+            self.rag.chunks_tbl.create_index(&["content"], lancedb::index::Index::FTS(params)).execute().await?;
         }
         Ok(())
     }
 
     fn pending_documents(&self) -> bool {
-        let m = self.mem.read();
-        !m.documents.is_empty() || !m.document_tombstones.is_empty()
+        let mem = self.memtable();
+            let m = mem.part::<RagMem>();
+        !m.documents.is_empty() || !m.tombstones.is_empty()
     }
 
     fn semantic(&self, query: &[f32], limit: usize, f: &DocFilter) -> Result<Vec<ChunkHit>> {
-        crate::memories::validate_vector_public(query, self.opts.memory_dimension)?;
-        let _gate = self.drain_gate.read();
+        crate::memories::validate_vector_public(query, self.opts().memory_dimension)?;
+        let read = self.begin_read();
         let (fresh, hidden): (Vec<Arc<Stored<IndexedDocument>>>, HashSet<String>) = {
-            let m = self.mem.read();
-            (m.documents.values().cloned().collect(), m.documents.keys().chain(m.document_tombstones.keys()).cloned().collect())
+            let mem = read.memtable();
+            let m = mem.part::<RagMem>();
+            (m.documents.values().cloned().collect(), m.documents.keys().chain(m.tombstones.keys()).cloned().collect())
         };
         let mut pred = Vec::new();
         if !f.doc_ids.is_empty() {
@@ -249,7 +252,7 @@ impl Engine {
         let fetch = limit * 2 + if f.metadata.is_empty() { 0 } else { limit * 8 } + hidden.len().min(limit * 4);
         let lance = self.block_on(async {
             let mut q = self
-                .chunks_tbl
+                .rag.chunks_tbl
                 .vector_search(query.to_vec())?
                 .column("embedding")
                 .distance_type(lancedb::DistanceType::Cosine)
@@ -265,7 +268,7 @@ impl Engine {
             }
             Ok::<_, Error>(out)
         })?;
-        drop(_gate);
+        drop(read);
         let mut hits: Vec<ChunkHit> = lance
             .into_iter()
             .filter(|(h, _)| !hidden.contains(&h.doc_id))
@@ -307,15 +310,15 @@ impl Engine {
             self.flush()?;
         }
         self.block_on(async {
-            if !self.chunks_tbl.list_indices().await?.iter().any(|i| i.columns == ["content"]) {
-                if self.chunks_tbl.count_rows(None).await? == 0 {
+            if !self.rag.chunks_tbl.list_indices().await?.iter().any(|i| i.columns == ["content"]) {
+                if self.rag.chunks_tbl.count_rows(None).await? == 0 {
                     return Ok(Vec::new());
                 }
                 return Err(Error::NotFound("full-text index not built yet (run compact)".into()));
             }
             let fetch = limit + if f.metadata.is_empty() { 0 } else { limit * 8 };
             let mut q = self
-                .chunks_tbl
+                .rag.chunks_tbl
                 .query()
                 .full_text_search(FullTextSearchQuery::new(text.to_string()))
                 .select(lancedb::query::Select::columns(&hit_columns_with("_score")))
@@ -404,7 +407,7 @@ impl AgentDb {
             return Err(Error::PayloadTooLarge { size: doc.text.len(), limit: MAX_DOCUMENT_BYTES });
         }
         crate::states::validate_metadata(&doc.metadata)?;
-        let chunks = chunk_text(&doc.text, e.opts.chunk_chars, e.opts.chunk_overlap);
+        let chunks = chunk_text(&doc.text, e.opts().chunk_chars, e.opts().chunk_overlap);
         let vectors = match doc.chunk_vectors {
             Some(v) => {
                 if v.len() != chunks.len() {
@@ -418,7 +421,7 @@ impl AgentDb {
             }
         };
         for v in &vectors {
-            crate::memories::validate_vector_public(v, e.opts.memory_dimension)?;
+            crate::memories::validate_vector_public(v, e.opts().memory_dimension)?;
         }
         let info = DocumentInfo {
             doc_id: doc.doc_id,
@@ -429,7 +432,7 @@ impl AgentDb {
             indexed_at_ms: now_ms(),
         };
         let indexed = IndexedDocument { info: info.clone(), chunks: chunks.into_iter().zip(vectors).collect() };
-        e.commit(WalEntry::Rag(RagRecord::Index(indexed)))?;
+        e.commit::<RagMem>(RagRecord::Index(indexed))?;
         Ok(info)
     }
 
@@ -437,17 +440,18 @@ impl AgentDb {
         let e = &self.engine;
         e.check_open()?;
         validate_doc_id(doc_id)?;
-        let _gate = e.drain_gate.read();
+        let read = e.begin_read();
         {
-            let m = e.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<RagMem>();
             if let Some(d) = m.documents.get(doc_id) {
                 return Ok(d.value.info.clone());
             }
-            if m.document_tombstones.contains_key(doc_id) {
+            if m.tombstones.contains_key(doc_id) {
                 return Err(Error::NotFound(format!("document {doc_id:?}")));
             }
         }
-        let batches = e.block_on(crate::storage::tables::query(&e.documents_tbl, Some(filter::str_eq("doc_id", doc_id)), None, None, Some(1)))?;
+        let batches = e.block_on(crate::storage::tables::query(&e.rag.documents_tbl, Some(filter::str_eq("doc_id", doc_id)), None, None, Some(1)))?;
         for b in &batches {
             if b.num_rows() > 0 {
                 let s = |n: &str| b.column_by_name(n).and_then(|c| c.as_any().downcast_ref::<StringArray>()).map(|c| c.value(0).to_string());
@@ -470,7 +474,7 @@ impl AgentDb {
 
     pub fn delete_document(&self, doc_id: &str) -> Result<()> {
         self.get_document(doc_id)?;
-        self.engine.commit(WalEntry::Rag(RagRecord::Delete { doc_id: doc_id.to_string() }))?;
+        self.engine.commit::<RagMem>(RagRecord::Delete { doc_id: doc_id.to_string() })?;
         Ok(())
     }
 
@@ -521,5 +525,67 @@ impl AgentDb {
         };
         let sem = e.semantic(&v, limit * 2, filter)?;
         Ok(fuse(sem, fts, fusion, limit))
+    }
+}
+
+impl Engine {
+    /// Writes the RAG subsystem's part of a flush.
+    pub(crate) async fn flush_documents(&self, f: &memtable::RagFlush) -> Result<()> {
+        // Remove first, then add: the WAL has every document whole.
+        for chunk in f.replaced.chunks(4096) {
+            let ids: Vec<&str> = chunk.iter().map(String::as_str).collect();
+            self.rag.documents_tbl.delete(&filter::str_in("doc_id", &ids)).await?;
+            self.rag.chunks_tbl.delete(&filter::str_in("doc_id", &ids)).await?;
+        }
+        if !f.documents.is_empty() {
+            for group in f.documents.chunks(256) {
+                let (docs, chunks) = documents_to_batches(group, self.opts().memory_dimension)?;
+                self.rag.documents_tbl.add(docs).execute().await?;
+                if chunks.num_rows() > 0 {
+                    self.rag.chunks_tbl.add(chunks).execute().await?;
+                }
+            }
+            self.ensure_fts_index().await?;
+        }
+        Ok(())
+    }
+}
+
+/// The RAG subsystem's side of the engine contract.
+pub(crate) struct RagSubsystem;
+
+impl crate::engine::subsystem::Subsystem for RagSubsystem {
+    fn name(&self) -> &'static str {
+        "rag"
+    }
+    fn fixed_tables(&self, opts: &crate::Options) -> Vec<crate::engine::subsystem::TableSpec> {
+        use crate::engine::subsystem::TableSpec;
+        vec![
+            TableSpec { name: DOCUMENTS_TABLE, schema: documents_schema() },
+            TableSpec { name: CHUNKS_TABLE, schema: chunks_schema(opts.memory_dimension) },
+        ]
+    }
+    fn flush<'a>(&'a self, engine: &'a Engine, set: &'a crate::storage::memtable::FlushSet) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            match set.get::<RagMem>() {
+                Some(f) => engine.flush_documents(f).await,
+                None => Ok(()),
+            }
+        })
+    }
+    fn scalar_index_columns(&self, _table: &str) -> &'static [&'static str] {
+        &["doc_id"]
+    }
+}
+
+/// The RAG subsystem's own state.
+pub(crate) struct RagState {
+    pub documents_tbl: lancedb::Table,
+    pub chunks_tbl: lancedb::Table,
+}
+
+impl RagState {
+    pub fn tables(&self) -> Vec<(String, lancedb::Table)> {
+        vec![(DOCUMENTS_TABLE.to_string(), self.documents_tbl.clone()), (CHUNKS_TABLE.to_string(), self.chunks_tbl.clone())]
     }
 }

@@ -12,7 +12,9 @@
 //!   never overwrite a newer save, nor resurrect a deleted agent.
 
 pub(crate) mod cache;
+pub mod memtable;
 pub mod records;
+pub mod table;
 mod retention;
 mod types;
 
@@ -29,7 +31,7 @@ pub use retention::{GcReport, StateRetention};
 pub use types::{AgentState, HistoryQuery, Snapshot, StateType, MAX_HISTORY_LIMIT, MAX_NAME_BYTES};
 
 use crate::engine::{now_ms, Engine};
-use crate::storage::memtable::WalEntry;
+use memtable::StatesMem;
 use records::StateRecord;
 use crate::storage::tables::{self, filter, Stored};
 use crate::{AgentDb, Error, Result};
@@ -76,7 +78,7 @@ impl Engine {
         let agent_pred = predicate.first().cloned().expect("agent predicate first");
         let picked = lsn_column(
             &tables::query(
-                &self.states_tbl,
+                &self.states.states_tbl,
                 filter::and_all(predicate),
                 Some(&["lsn", "timestamp_ms", "version"]),
                 Some(order),
@@ -88,22 +90,24 @@ impl Engine {
             return Ok(Vec::new());
         }
         let fetch = agent_pred.and(is_in(col("lsn"), picked.iter().map(|l| lit(*l)).collect()));
-        let batches = tables::query(&self.states_tbl, Some(fetch), None, None, None).await?;
+        let batches = tables::query(&self.states.states_tbl, Some(fetch), None, None, None).await?;
         let mut rows = Vec::new();
         for b in &batches {
-            rows.extend(tables::states_from_batch(b)?);
+            rows.extend(table::states_from_batch(b)?);
         }
         Ok(rows)
     }
 
     /// Latest stored state of (agent, session): cache, then memtable, then Lance.
     fn latest_of(&self, agent_id: u64, session_id: u64) -> Result<Option<StoredState>> {
-        if let Some(hit) = self.latest.lock().get(&(agent_id, session_id)) {
+        if let Some(hit) = self.states.latest.lock().get(&(agent_id, session_id)) {
             return Ok(Some(hit));
         }
-        let epoch = self.cache_epoch.load(Ordering::Acquire);
+        let epoch = self.states.cache_epoch.load(Ordering::Acquire);
+        let read = self.begin_read();
         let (in_mem, tomb) = {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
             (m.states_of(agent_id, Some(session_id)).pop(), m.tombstone(agent_id))
         };
         // Memtable records are newer than anything only in Lance.
@@ -117,9 +121,9 @@ impl Engine {
             }
         };
         if let Some(f) = &found {
-            let mut cache = self.latest.lock();
+            let mut cache = self.states.latest.lock();
             let newer = cache.peek(&(agent_id, session_id)).is_none_or(|c| c.value.version < f.value.version);
-            if newer && self.cache_epoch.load(Ordering::Acquire) == epoch {
+            if newer && self.states.cache_epoch.load(Ordering::Acquire) == epoch {
                 cache.put((agent_id, session_id), f.clone());
             }
         }
@@ -146,23 +150,25 @@ impl Engine {
             data,
             metadata,
         };
-        let lsn = self.commit(WalEntry::States(StateRecord::Save(state.clone())))?;
-        self.latest.lock().put((agent_id, session_id), Arc::new(Stored { lsn, value: state }));
+        let lsn = self.commit::<StatesMem>(StateRecord::Save(state.clone()))?;
+        self.states.latest.lock().put((agent_id, session_id), Arc::new(Stored { lsn, value: state }));
         Ok(version)
     }
 
     fn check_payload(&self, data: &[u8], metadata: &BTreeMap<String, String>) -> Result<()> {
         types::validate_metadata(metadata)?;
         let size = data.len() + metadata.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
-        if size > self.opts.max_payload_bytes {
-            return Err(Error::PayloadTooLarge { size, limit: self.opts.max_payload_bytes });
+        if size > self.opts().max_payload_bytes {
+            return Err(Error::PayloadTooLarge { size, limit: self.opts().max_payload_bytes });
         }
         Ok(())
     }
 
     fn find_snapshot(&self, agent_id: u64, name: &str) -> Result<Option<Snapshot>> {
+        let read = self.begin_read();
         let (in_mem, tomb) = {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
             (m.snapshots.get(&(agent_id, name.to_string())).cloned(), m.tombstone(agent_id))
         };
         if let Some(s) = in_mem {
@@ -170,17 +176,19 @@ impl Engine {
         }
         let mut pred = visible(agent_id, tomb);
         pred.push(filter::str_eq("name", name));
-        let batches = self.block_on(tables::query(&self.snapshots_tbl, filter::and_all(pred), None, None, Some(1)))?;
+        let batches = self.block_on(tables::query(&self.states.snapshots_tbl, filter::and_all(pred), None, None, Some(1)))?;
         let mut rows = Vec::new();
         for b in &batches {
-            rows.extend(tables::snapshots_from_batch(b)?);
+            rows.extend(table::snapshots_from_batch(b)?);
         }
         Ok(rows.into_iter().next().map(|s| s.value))
     }
 
     fn state_version(&self, agent_id: u64, session_id: u64, version: u64) -> Result<Option<AgentState>> {
+        let read = self.begin_read();
         let (in_mem, tomb) = {
-            let m = self.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
             (m.states.get(&(agent_id, session_id, version)).cloned(), m.tombstone(agent_id))
         };
         if let Some(s) = in_mem {
@@ -211,7 +219,7 @@ impl AgentDb {
         let e = &self.engine;
         e.check_writable()?;
         e.check_payload(data, &metadata)?;
-        let _k = e.key_lock(agent_id, session_id);
+        let _k = e.states.key_lock(agent_id, session_id);
         e.save_locked(agent_id, session_id, state_type, Bytes::copy_from_slice(data), metadata)
     }
 
@@ -223,8 +231,10 @@ impl AgentDb {
         let stored = match session_id {
             Some(s) => e.latest_of(agent_id, s)?,
             None => {
+                let read = e.begin_read();
                 let (in_mem, tomb) = {
-                    let m = e.mem.read();
+                    let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
                     (m.states_of(agent_id, None).into_iter().max_by_key(|s| s.lsn), m.tombstone(agent_id))
                 };
                 match in_mem {
@@ -259,8 +269,10 @@ impl AgentDb {
         let in_range = |s: &AgentState| {
             query.from_ms.is_none_or(|f| s.timestamp_ms >= f) && query.to_ms.is_none_or(|t| s.timestamp_ms <= t)
         };
+        let read = e.begin_read();
         let (in_mem, tomb) = {
-            let m = e.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
             let rows: Vec<StoredState> =
                 m.states_of(query.agent_id, query.session_id).into_iter().filter(|s| in_range(&s.value)).collect();
             (rows, m.tombstone(query.agent_id))
@@ -297,8 +309,8 @@ impl AgentDb {
         let e = &self.engine;
         e.check_writable()?;
         types::validate_name("snapshot", name)?;
-        let _s = e.snapshot_lock.lock();
-        let _k = e.key_lock(agent_id, session_id);
+        let _s = e.states.snapshot_lock.lock();
+        let _k = e.states.key_lock(agent_id, session_id);
         if e.find_snapshot(agent_id, name)?.is_some() {
             return Err(Error::AlreadyExists(format!("snapshot {name:?} of agent {agent_id}")));
         }
@@ -310,7 +322,7 @@ impl AgentDb {
             version: latest.value.version,
             created_at_ms: now_ms(),
         };
-        e.commit(WalEntry::States(StateRecord::CreateSnapshot(snap.clone())))?;
+        e.commit::<StatesMem>(StateRecord::CreateSnapshot(snap.clone()))?;
         Ok(snap)
     }
 
@@ -318,12 +330,14 @@ impl AgentDb {
     pub fn list_snapshots(&self, agent_id: u64) -> Result<Vec<Snapshot>> {
         let e = &self.engine;
         e.check_open()?;
+        let read = e.begin_read();
         let (in_mem, tomb) = {
-            let m = e.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
             (m.snapshots_of(agent_id), m.tombstone(agent_id))
         };
         let batches = e.block_on(tables::query(
-            &e.snapshots_tbl,
+            &e.states.snapshots_tbl,
             filter::and_all(visible(agent_id, tomb)),
             None,
             None,
@@ -331,7 +345,7 @@ impl AgentDb {
         ))?;
         let mut by_name: BTreeMap<String, Snapshot> = BTreeMap::new();
         for b in &batches {
-            for s in tables::snapshots_from_batch(b)? {
+            for s in table::snapshots_from_batch(b)? {
                 by_name.insert(s.value.name.clone(), s.value);
             }
         }
@@ -352,7 +366,7 @@ impl AgentDb {
         let snap = e
             .find_snapshot(agent_id, name)?
             .ok_or_else(|| Error::NotFound(format!("snapshot {name:?} of agent {agent_id}")))?;
-        let _k = e.key_lock(agent_id, snap.session_id);
+        let _k = e.states.key_lock(agent_id, snap.session_id);
         let old = e.state_version(agent_id, snap.session_id, snap.version)?.ok_or_else(|| {
             Error::corrupted(format!("snapshot {name:?} points at missing version {}", snap.version))
         })?;
@@ -366,15 +380,17 @@ impl AgentDb {
     pub fn delete_agent(&self, agent_id: u64) -> Result<()> {
         let e = &self.engine;
         e.check_writable()?;
-        let _s = e.snapshot_lock.lock();
-        let _all = e.all_key_locks();
+        let _s = e.states.snapshot_lock.lock();
+        let _all = e.states.all_key_locks();
+        let read = e.begin_read();
         let (has_mem, tomb) = {
-            let m = e.mem.read();
+            let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
             (!m.states_of(agent_id, None).is_empty() || !m.snapshots_of(agent_id).is_empty(), m.tombstone(agent_id))
         };
         let exists = has_mem || {
             let batches = e.block_on(tables::query(
-                &e.states_tbl,
+                &e.states.states_tbl,
                 filter::and_all(visible(agent_id, tomb)),
                 Some(&["lsn"]),
                 None,
@@ -382,13 +398,141 @@ impl AgentDb {
             ))?;
             batches.iter().any(|b| b.num_rows() > 0)
         };
+        // Never commit inside a read scope: a commit can wait for a flush, whose drain waits for the scope.
+        drop(read);
         if !exists {
             return Err(not_found_state(agent_id, None));
         }
-        e.commit(WalEntry::States(StateRecord::DeleteAgent { agent_id }))?;
-        let mut cache = e.latest.lock();
+        e.commit::<StatesMem>(StateRecord::DeleteAgent { agent_id })?;
+        let mut cache = e.states.latest.lock();
         cache.remove_agent(agent_id);
-        e.cache_epoch.fetch_add(1, Ordering::AcqRel);
+        e.states.cache_epoch.fetch_add(1, Ordering::AcqRel);
         Ok(())
+    }
+}
+
+/// Agent deletes per Lance delete commit: bounds each predicate's size.
+const AGENT_DELETES_PER_COMMIT: usize = 512;
+
+impl Engine {
+    /// Writes the state subsystem's part of a flush.
+    pub(crate) async fn flush_states(&self, f: &memtable::StatesFlush) -> Result<()> {
+        if !f.states.is_empty() {
+            let rows: Vec<&Stored<AgentState>> = f.states.iter().map(|s| &**s).collect();
+            let batches =
+                rows.chunks(tables::FLUSH_BATCH_ROWS).map(table::states_to_batch).collect::<Result<Vec<_>>>()?;
+            self.states.states_tbl.add(batches).execute().await?;
+        }
+        if !f.snapshots.is_empty() {
+            let rows: Vec<_> = f.snapshots.iter().map(|s| &**s).collect();
+            let batches =
+                rows.chunks(tables::FLUSH_BATCH_ROWS).map(table::snapshots_to_batch).collect::<Result<Vec<_>>>()?;
+            self.states.snapshots_tbl.add(batches).execute().await?;
+        }
+        if !f.deletes.is_empty() {
+            // One commit per table for all pending agent deletes. `lsn < L`
+            // keeps rows written after the delete, and makes a replay harmless.
+            for chunk in f.deletes.chunks(AGENT_DELETES_PER_COMMIT) {
+                let Some(predicate) = filter::any_of(
+                    chunk.iter().map(|(agent, lsn)| filter::u64_eq("agent_id", *agent).and(filter::u64_lt("lsn", *lsn))).collect(),
+                ) else {
+                    continue;
+                };
+                self.states.states_tbl.delete(&predicate).await?;
+                self.states.snapshots_tbl.delete(&predicate).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The state subsystem's side of the engine contract.
+pub(crate) struct StatesSubsystem;
+
+impl crate::engine::subsystem::Subsystem for StatesSubsystem {
+    fn name(&self) -> &'static str {
+        "states"
+    }
+    fn fixed_tables(&self, _opts: &crate::Options) -> Vec<crate::engine::subsystem::TableSpec> {
+        use crate::engine::subsystem::TableSpec;
+        vec![
+            TableSpec { name: table::STATES_TABLE, schema: table::states_schema() },
+            TableSpec { name: table::SNAPSHOTS_TABLE, schema: table::snapshots_schema() },
+        ]
+    }
+    fn flush<'a>(&'a self, engine: &'a Engine, set: &'a crate::storage::memtable::FlushSet) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            match set.get::<StatesMem>() {
+                Some(f) => engine.flush_states(f).await,
+                None => Ok(()),
+            }
+        })
+    }
+    fn before_compaction<'a>(
+        &'a self,
+        ctx: &'a crate::engine::subsystem::MaintenanceCtx<'a>,
+        name: &'a str,
+        table: &'a lancedb::Table,
+    ) -> futures::future::BoxFuture<'a, Result<u64>> {
+        Box::pin(async move {
+            if name == table::STATES_TABLE {
+                ctx.engine.apply_state_retention(table, ctx.state_retention).await
+            } else {
+                Ok(0)
+            }
+        })
+    }
+    fn scalar_index_columns(&self, _table: &str) -> &'static [&'static str] {
+        &["agent_id"]
+    }
+}
+
+/// Sharded locks per (agent, session): version numbers are assigned under them.
+const KEY_LOCK_SHARDS: usize = 64;
+
+/// The state subsystem's own state.
+pub(crate) struct StatesState {
+    pub states_tbl: lancedb::Table,
+    pub snapshots_tbl: lancedb::Table,
+    /// Latest state per (agent, session): the microsecond path of `load_state`.
+    pub latest: parking_lot::Mutex<cache::LatestCache>,
+    /// Bumped by `delete_agent`; a cold read that began before a bump must not
+    /// fill the cache (it could resurrect the deleted agent).
+    pub cache_epoch: std::sync::atomic::AtomicU64,
+    /// Serialises snapshot creation so name uniqueness is checked atomically.
+    pub snapshot_lock: parking_lot::Mutex<()>,
+    key_locks: Vec<parking_lot::Mutex<()>>,
+}
+
+impl StatesState {
+    pub fn new(states_tbl: lancedb::Table, snapshots_tbl: lancedb::Table, opts: &crate::Options) -> Self {
+        StatesState {
+            states_tbl,
+            snapshots_tbl,
+            latest: parking_lot::Mutex::new(cache::LatestCache::new(
+                std::num::NonZeroUsize::new(opts.latest_cache_entries).unwrap_or(std::num::NonZeroUsize::MIN),
+                opts.latest_cache_bytes,
+            )),
+            cache_epoch: std::sync::atomic::AtomicU64::new(0),
+            snapshot_lock: parking_lot::Mutex::new(()),
+            key_locks: (0..KEY_LOCK_SHARDS).map(|_| parking_lot::Mutex::new(())).collect(),
+        }
+    }
+
+    pub fn tables(&self) -> Vec<(String, lancedb::Table)> {
+        vec![
+            (table::STATES_TABLE.to_string(), self.states_tbl.clone()),
+            (table::SNAPSHOTS_TABLE.to_string(), self.snapshots_tbl.clone()),
+        ]
+    }
+
+    pub fn key_lock(&self, agent_id: u64, session_id: u64) -> parking_lot::MutexGuard<'_, ()> {
+        let h = agent_id.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ session_id.wrapping_mul(0xC2B2_AE3D_27D4_EB4F);
+        self.key_locks[(h >> 58) as usize % KEY_LOCK_SHARDS].lock()
+    }
+
+    /// Every key lock, in a fixed order (for whole-agent operations).
+    pub fn all_key_locks(&self) -> Vec<parking_lot::MutexGuard<'_, ()>> {
+        self.key_locks.iter().map(|l| l.lock()).collect()
     }
 }

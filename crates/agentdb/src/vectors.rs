@@ -26,9 +26,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
 use crate::memories::MAX_RETRIEVE_LIMIT;
-use crate::storage::memtable::WalEntry;
+use memtable::VectorsMem;
 use records::VectorLogRecord;
 
+pub mod memtable;
 pub mod records;
 use crate::storage::tables::{filter, Stored};
 use crate::{AgentDb, Error, Result};
@@ -235,7 +236,7 @@ enum Bound {
 impl Engine {
     pub(crate) fn collection(&self, name: &str) -> Result<Arc<Collection>> {
         validate_collection_name(name)?;
-        self.collections.read().get(name).cloned().ok_or_else(|| Error::NotFound(format!("collection {name:?}")))
+        self.vectors.collections.read().get(name).cloned().ok_or_else(|| Error::NotFound(format!("collection {name:?}")))
     }
 
     fn search(&self, c: &Collection, query: &[f32], bound: Bound, o: &SearchOptions) -> Result<Vec<VectorHit>> {
@@ -245,10 +246,11 @@ impl Engine {
             Bound::Knn(k) => (k, None),
             Bound::Radius(r, max) => (max, Some(r)),
         };
-        let _gate = self.drain_gate.read();
+        let read = self.begin_read();
         let (fresh, hidden): (Vec<VectorRecord>, HashSet<String>) = {
-            let m = self.mem.read();
-            match m.vectors.get(&info.name) {
+            let mem = read.memtable();
+            let m = mem.part::<VectorsMem>();
+            match m.collections.get(&info.name) {
                 Some(cm) => (
                     cm.rows.values().map(|r| r.value.clone()).collect(),
                     cm.rows.keys().chain(cm.tombstones.keys()).cloned().collect(),
@@ -322,7 +324,7 @@ impl AgentDb {
 
     pub fn list_collections(&self) -> Result<Vec<CollectionInfo>> {
         self.engine.check_open()?;
-        let mut out: Vec<CollectionInfo> = self.engine.collections.read().values().map(|c| c.info.clone()).collect();
+        let mut out: Vec<CollectionInfo> = self.engine.vectors.collections.read().values().map(|c| c.info.clone()).collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
@@ -340,12 +342,13 @@ impl AgentDb {
         if rows.is_empty() {
             return Err(Error::invalid("no vectors to insert"));
         }
+        crate::limits::check_batch_items(rows.len())?;
         for r in &rows {
             validate_id(&r.id)?;
             crate::memories::validate_vector_public(&r.vector, c.info.dimension)?;
             crate::states::validate_metadata(&r.metadata)?;
         }
-        e.commit(WalEntry::Vectors(VectorLogRecord::Upsert { collection: collection.to_string(), rows }))?;
+        e.commit::<VectorsMem>(VectorLogRecord::Upsert { collection: collection.to_string(), rows })?;
         Ok(())
     }
 
@@ -354,8 +357,8 @@ impl AgentDb {
         e.check_open()?;
         let c = e.collection(collection)?;
         validate_id(id)?;
-        let _gate = e.drain_gate.read();
-        if let Some(cm) = e.mem.read().vectors.get(collection) {
+        let read = e.begin_read();
+        if let Some(cm) = read.memtable().part::<VectorsMem>().collections.get(collection) {
             if let Some(r) = cm.rows.get(id) {
                 return Ok(r.value.clone());
             }
@@ -374,7 +377,7 @@ impl AgentDb {
 
     pub fn delete_vector(&self, collection: &str, id: &str) -> Result<()> {
         self.get_vector(collection, id)?;
-        self.engine.commit(WalEntry::Vectors(VectorLogRecord::Delete { collection: collection.to_string(), ids: vec![id.to_string()] }))?;
+        self.engine.commit::<VectorsMem>(VectorLogRecord::Delete { collection: collection.to_string(), ids: vec![id.to_string()] })?;
         Ok(())
     }
 
@@ -413,10 +416,11 @@ impl AgentDb {
         let e = &self.engine;
         e.check_open()?;
         let c = e.collection(collection)?;
-        let _gate = e.drain_gate.read();
+        let read = e.begin_read();
         let (fresh_new, hidden) = {
-            let m = e.mem.read();
-            match m.vectors.get(collection) {
+            let mem = read.memtable();
+            let m = mem.part::<VectorsMem>();
+            match m.collections.get(collection) {
                 Some(cm) => (cm.rows.keys().cloned().collect::<Vec<_>>(), cm.tombstones.keys().cloned().collect::<Vec<_>>()),
                 None => (Vec::new(), Vec::new()),
             }
@@ -451,4 +455,102 @@ pub(crate) fn is_collection_table(table_name: &str) -> Option<&str> {
 /// Whether a Lance array column is a vector index's.
 pub(crate) fn has_vector_index(indices: &[lancedb::index::IndexConfig]) -> bool {
     indices.iter().any(|i| i.columns == ["vector"])
+}
+
+impl Engine {
+    /// Writes the vector subsystem's part of a flush.
+    pub(crate) async fn flush_vectors(&self, f: &memtable::VectorsFlush) -> Result<()> {
+        for (name, rows, doomed) in f {
+            let Some(c) = self.vectors.collections.read().get(name).cloned() else {
+                tracing::warn!(collection = %name, "writes for a collection that no longer exists; dropped");
+                continue;
+            };
+            // Remove first, then add: one row per id, and the WAL has every row whole.
+            for chunk in doomed.chunks(4096) {
+                let refs: Vec<&str> = chunk.iter().map(String::as_str).collect();
+                c.table.delete(&filter::str_in("id", &refs)).await?;
+            }
+            if !rows.is_empty() {
+                let refs: Vec<&Stored<VectorRecord>> = rows.iter().map(|r| &**r).collect();
+                let batches = refs
+                    .chunks(crate::storage::tables::FLUSH_BATCH_ROWS)
+                    .map(|ch| rows_to_batch(ch, &c.info))
+                    .collect::<Result<Vec<_>>>()?;
+                c.table.add(batches).execute().await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The vector subsystem's side of the engine contract: its tables are the
+/// collections, created and found by name (`vec_<name>`).
+pub(crate) struct VectorsSubsystem;
+
+impl crate::engine::subsystem::Subsystem for VectorsSubsystem {
+    fn name(&self) -> &'static str {
+        "vectors"
+    }
+    fn fixed_tables(&self, _opts: &crate::Options) -> Vec<crate::engine::subsystem::TableSpec> {
+        Vec::new()
+    }
+    fn owns_table(&self, name: &str) -> bool {
+        is_collection_table(name).is_some()
+    }
+    fn flush<'a>(&'a self, engine: &'a Engine, set: &'a crate::storage::memtable::FlushSet) -> futures::future::BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            match set.get::<VectorsMem>() {
+                Some(f) => engine.flush_vectors(f).await,
+                None => Ok(()),
+            }
+        })
+    }
+    /// The ANN index, once a collection holds `Options::ann_index_threshold` rows.
+    fn build_indexes<'a>(
+        &'a self,
+        ctx: &'a crate::engine::subsystem::MaintenanceCtx<'a>,
+        name: &'a str,
+        table: &'a Table,
+    ) -> futures::future::BoxFuture<'a, Result<bool>> {
+        Box::pin(async move {
+            let indices = table.list_indices().await?;
+            if has_vector_index(&indices) || table.count_rows(None).await? < ctx.engine.opts().ann_index_threshold {
+                return Ok(false);
+            }
+            let metric = info_from_schema(name, &*table.schema().await?)?.metric;
+            let builder = lancedb::index::vector::IvfHnswSqIndexBuilder::default().distance_type(metric.lance());
+            table.create_index(&["vector"], lancedb::index::Index::IvfHnswSq(builder)).execute().await?;
+            Ok(true)
+        })
+    }
+    fn scalar_index_columns(&self, _table: &str) -> &'static [&'static str] {
+        &["id"]
+    }
+}
+
+/// The collections among the tables found at open (`vec_<name>`).
+pub(crate) async fn collections_from_tables(
+    tables: Vec<(String, Table)>,
+) -> Result<std::collections::HashMap<String, Arc<Collection>>> {
+    let mut out = std::collections::HashMap::new();
+    for (table_name, table) in tables {
+        let Some(name) = is_collection_table(&table_name) else { continue };
+        let info = info_from_schema(name, &*table.schema().await?)?;
+        out.insert(name.to_string(), Arc::new(Collection { info, table }));
+    }
+    Ok(out)
+}
+
+/// The vector subsystem's own state.
+pub(crate) struct VectorsState {
+    /// Vector collections by name (each its own Lance table).
+    pub collections: parking_lot::RwLock<std::collections::HashMap<String, Arc<Collection>>>,
+}
+
+impl VectorsState {
+    pub fn tables(&self) -> Vec<(String, Table)> {
+        let mut cols: Vec<_> = self.collections.read().values().cloned().collect();
+        cols.sort_by(|a, b| a.info.name.cmp(&b.info.name));
+        cols.into_iter().map(|c| (format!("{COLLECTION_TABLE_PREFIX}{}", c.info.name), c.table.clone())).collect()
+    }
 }

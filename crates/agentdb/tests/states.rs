@@ -240,7 +240,7 @@ fn compaction_merges_fragments_and_keeps_data() {
 
 mod damaged_files {
     use super::*;
-    use agentdb::storage::memtable::WalEntry;
+    use agentdb::storage::memtable::LogRecord;
     use agentdb::states::records::StateRecord;
     use agentdb::storage::wal::encode_frame;
     use agentdb::AgentState;
@@ -274,7 +274,7 @@ mod damaged_files {
         // Clean close flushed and rotated: the newest segment starts at lsn + 1.
         let seg = last_segment(dir.path());
         let mut f = std::fs::OpenOptions::new().append(true).open(&seg).unwrap();
-        f.write_all(&encode_frame(lsn + 1, &WalEntry::States(StateRecord::Save(bad)).encode().unwrap()).unwrap()).unwrap();
+        f.write_all(&encode_frame(lsn + 1, &StateRecord::Save(bad).encode().unwrap()).unwrap()).unwrap();
         drop(f);
         let db = open(dir.path());
         assert!(matches!(db.load_state(1, Some(1)), Err(Error::Corrupted(_))));

@@ -172,3 +172,43 @@ fn maintenance_builds_an_ann_index_and_new_rows_stay_visible() {
     let recall = found as f64 / (queries.len() * 10) as f64;
     assert!(recall >= 0.9, "recall@10 = {recall}");
 }
+
+/// A batch is one WAL record: one just over `MAX_RECORD_BYTES` is refused
+/// before anything is logged, and a batch over `MAX_BATCH_ITEMS` likewise.
+#[test]
+fn a_batch_over_the_record_limit_is_refused_before_anything_is_logged() {
+    use agentdb::limits::{MAX_BATCH_ITEMS, MAX_DIMENSION, MAX_RECORD_BYTES};
+    let dir = tempfile::tempdir().unwrap();
+    let db = AgentDb::open(dir.path(), quiet()).unwrap();
+    db.create_collection("big", MAX_DIMENSION, Metric::L2).unwrap();
+    let lsn_before = db.stats().unwrap().last_lsn;
+    let row_bytes = MAX_DIMENSION * 4;
+    let rows_needed = MAX_RECORD_BYTES / row_bytes + 1;
+    let vector = vec![0.5f32; MAX_DIMENSION];
+    let batch: Vec<VectorRecord> = (0..rows_needed)
+        .map(|i| VectorRecord { id: format!("v{i}"), vector: vector.clone(), metadata: BTreeMap::new() })
+        .collect();
+    match db.insert_vectors("big", batch) {
+        Err(Error::PayloadTooLarge { size, limit }) => {
+            assert_eq!(limit, MAX_RECORD_BYTES);
+            assert!(size > limit && size < limit + 2 * row_bytes, "just over: {size}");
+        }
+        other => panic!("expected PayloadTooLarge, got {other:?}"),
+    }
+    // A small batch of the same rows fits, and is logged as one record.
+    let small: Vec<VectorRecord> = (0..3)
+        .map(|i| VectorRecord { id: format!("s{i}"), vector: vector.clone(), metadata: BTreeMap::new() })
+        .collect();
+    assert_eq!(db.stats().unwrap().last_lsn, lsn_before, "nothing was logged");
+    db.insert_vectors("big", small).unwrap();
+    assert_eq!(db.stats().unwrap().last_lsn, lsn_before + 1);
+    assert_eq!(db.count_vectors("big").unwrap(), 3);
+
+    db.create_collection("many", 1, Metric::L2).unwrap();
+    let too_many: Vec<VectorRecord> = (0..=MAX_BATCH_ITEMS)
+        .map(|i| VectorRecord { id: format!("m{i}"), vector: vec![1.0], metadata: BTreeMap::new() })
+        .collect();
+    assert!(matches!(db.insert_vectors("many", too_many), Err(Error::InvalidArgument(_))));
+    assert_eq!(db.count_vectors("many").unwrap(), 0);
+    assert_eq!(db.stats().unwrap().last_lsn, lsn_before + 1);
+}

@@ -19,7 +19,7 @@ use std::collections::BTreeMap;
 
 use super::scoring::cosine;
 use super::types::{parse_id_list, Memory, MergePolicy, ABSORBED_IDS_KEY};
-use crate::storage::memtable::MemoryPatch;
+use super::memtable::MemoryPatch;
 
 /// A merge adds absorbed metadata keys only up to the entry limit that
 /// `store_memory` enforces on input (states' `MAX_METADATA_ENTRIES`).

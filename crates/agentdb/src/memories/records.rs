@@ -12,7 +12,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{Memory, MemoryType};
-use crate::storage::memtable::MemoryPatch;
+use super::memtable::MemoryPatch;
+use crate::storage::memtable::LogRecord;
 use crate::storage::record::{self, blocks, RecordKind};
 use crate::Result;
 
@@ -142,8 +143,18 @@ struct DeleteMemoriesV1 {
     ids: Vec<u64>,
 }
 
-impl MemoryRecord {
-    pub fn encode(&self) -> Result<Vec<u8>> {
+impl LogRecord for MemoryRecord {
+    const BLOCK: u8 = blocks::MEMORIES;
+    /// The first releases' postcard `WalEntry` variants that are these kinds.
+    const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[
+        (3, STORE_MEMORY, 1),
+        (4, UPDATE_MEMORIES, 1),
+        (5, DELETE_MEMORIES, 1),
+        (10, STORE_MEMORY, 2),
+        (11, UPDATE_MEMORIES, 2),
+    ];
+
+    fn encode(&self) -> Result<Vec<u8>> {
         match self {
             MemoryRecord::Store { memory: m, delete } => record::encode(
                 STORE_MEMORY,
@@ -189,7 +200,7 @@ impl MemoryRecord {
         }
     }
 
-    pub fn decode(kind: RecordKind, version: u8, body: &[u8]) -> Result<MemoryRecord> {
+    fn decode(kind: RecordKind, version: u8, body: &[u8]) -> Result<MemoryRecord> {
         Ok(match (kind, version) {
             (STORE_MEMORY, 1) => {
                 let m: MemoryV1 = record::decode_body(kind, version, body)?;

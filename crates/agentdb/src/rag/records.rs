@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::chunking::Chunk;
 use super::{DocumentInfo, IndexedDocument};
+use crate::storage::memtable::LogRecord;
 use crate::storage::record::{self, blocks, RecordKind};
 use crate::Result;
 
@@ -52,8 +53,12 @@ struct DeleteV1 {
     doc_id: String,
 }
 
-impl RagRecord {
-    pub fn encode(&self) -> Result<Vec<u8>> {
+impl LogRecord for RagRecord {
+    const BLOCK: u8 = blocks::RAG;
+    /// The first releases' postcard `WalEntry` variants that are these kinds.
+    const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[(8, INDEX_DOCUMENT, 1), (9, DELETE_DOCUMENT, 1)];
+
+    fn encode(&self) -> Result<Vec<u8>> {
         match self {
             RagRecord::Index(d) => {
                 let i = &d.info;
@@ -88,7 +93,7 @@ impl RagRecord {
         }
     }
 
-    pub fn decode(kind: RecordKind, version: u8, body: &[u8]) -> Result<RagRecord> {
+    fn decode(kind: RecordKind, version: u8, body: &[u8]) -> Result<RagRecord> {
         Ok(match (kind, version) {
             (INDEX_DOCUMENT, 1) => {
                 let d: IndexV1 = record::decode_body(kind, version, body)?;

@@ -12,6 +12,7 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use super::{AgentState, Snapshot, StateType};
+use crate::storage::memtable::LogRecord;
 use crate::storage::record::{self, blocks, RecordKind};
 use crate::Result;
 
@@ -93,8 +94,12 @@ struct DeleteAgentV1 {
     agent_id: u64,
 }
 
-impl StateRecord {
-    pub fn encode(&self) -> Result<Vec<u8>> {
+impl LogRecord for StateRecord {
+    const BLOCK: u8 = blocks::STATES;
+    /// The first releases' postcard `WalEntry` variants that are these kinds.
+    const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[(0, SAVE_STATE, 1), (1, CREATE_SNAPSHOT, 1), (2, DELETE_AGENT, 1)];
+
+    fn encode(&self) -> Result<Vec<u8>> {
         match self {
             StateRecord::Save(s) => record::encode(
                 SAVE_STATE,
@@ -127,7 +132,7 @@ impl StateRecord {
         }
     }
 
-    pub fn decode(kind: RecordKind, version: u8, body: &[u8]) -> Result<StateRecord> {
+    fn decode(kind: RecordKind, version: u8, body: &[u8]) -> Result<StateRecord> {
         Ok(match (kind, version) {
             (SAVE_STATE, 1) => {
                 let s: SaveStateV1 = record::decode_body(kind, version, body)?;

@@ -79,7 +79,7 @@ impl Engine {
         if !retention.is_bounded() {
             return Ok(0);
         }
-        let snaps = tables::query(&self.snapshots_tbl, None, Some(&["agent_id", "session_id", "version"]), None, None).await?;
+        let snaps = tables::query(&self.states.snapshots_tbl, None, Some(&["agent_id", "session_id", "version"]), None, None).await?;
         let mut pinned: HashSet<(u64, u64, u64)> = HashSet::new();
         for b in &snaps {
             let (a, s, v) = (u64s(b, 0, "agent_id")?, u64s(b, 1, "session_id")?, u64s(b, 2, "version")?);

@@ -1,4 +1,6 @@
-//! LanceDB tables: schemas, row ↔ Arrow conversion, and query helpers.
+//! LanceDB table access shared by every subsystem: the `Stored` row
+//! wrapper, typed filters, the query helper, vector columns. Each subsystem
+//! owns its own schemas and row conversion (`*/table.rs`).
 //!
 //! Every row carries the `lsn` of the WAL record that produced it. That makes
 //! every flush idempotent: a partial flush is undone with `lsn > checkpoint`,
@@ -22,38 +24,13 @@ use lancedb::expr::{col, lit, DfExpr};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::Table;
 
-use crate::memories::{Memory, MemoryType};
-use crate::states::{AgentState, Snapshot, StateType};
 use crate::{Error, Result};
 
-pub const STATES_TABLE: &str = "states";
-pub const SNAPSHOTS_TABLE: &str = "snapshots";
-pub const MEMORIES_TABLE: &str = "memories";
+/// Rows per Arrow batch handed to Lance in one flush.
+pub const FLUSH_BATCH_ROWS: usize = 8192;
 
-pub fn states_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("lsn", DataType::UInt64, false),
-        Field::new("agent_id", DataType::UInt64, false),
-        Field::new("session_id", DataType::UInt64, false),
-        Field::new("version", DataType::UInt64, false),
-        Field::new("timestamp_ms", DataType::Int64, false),
-        Field::new("state_type", DataType::Utf8, false),
-        Field::new("data", DataType::LargeBinary, false),
-        Field::new("metadata", DataType::Utf8, false),
-        Field::new("checksum", DataType::UInt32, false),
-    ]))
-}
 
-pub fn snapshots_schema() -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("lsn", DataType::UInt64, false),
-        Field::new("agent_id", DataType::UInt64, false),
-        Field::new("session_id", DataType::UInt64, false),
-        Field::new("name", DataType::Utf8, false),
-        Field::new("version", DataType::UInt64, false),
-        Field::new("created_at_ms", DataType::Int64, false),
-    ]))
-}
+
 
 /// A `FixedSizeList<f32, dimension>` column: how every vector is stored.
 pub fn vector_field(name: &str, dimension: usize) -> Field {
@@ -69,30 +46,7 @@ pub fn vector_array<'a>(vectors: impl Iterator<Item = &'a [f32]>, dimension: usi
     Ok(FixedSizeListArray::try_new(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32, Arc::new(values), None)?)
 }
 
-pub fn memories_schema(dimension: usize) -> SchemaRef {
-    Arc::new(Schema::new(vec![
-        Field::new("lsn", DataType::UInt64, false),
-        Field::new("memory_id", DataType::UInt64, false),
-        Field::new("agent_id", DataType::UInt64, false),
-        Field::new("memory_type", DataType::Utf8, false),
-        Field::new("content", DataType::Utf8, false),
-        vector_field("embedding", dimension),
-        Field::new("importance", DataType::Float32, false),
-        Field::new("access_count", DataType::UInt64, false),
-        Field::new("last_access_ms", DataType::Int64, false),
-        Field::new("created_at_ms", DataType::Int64, false),
-        Field::new("expires_at_ms", DataType::Int64, true),
-        Field::new("metadata", DataType::Utf8, false),
-        // Issue 7 (memory lifecycle). Last, so a table migrated with
-        // `add_columns` has the same column order as a new one.
-        Field::new("pinned", DataType::Boolean, false),
-        Field::new("content_hash", DataType::UInt64, false),
-    ]))
-}
 
-/// Columns of `memories` added after its first release, with the
-/// migration (`memories::migrate_table`) that fills them in old tables.
-pub const MEMORY_LIFECYCLE_COLUMNS: [&str; 2] = ["pinned", "content_hash"];
 
 /// The dimension of a table's `embedding` column.
 pub fn embedding_dimension(schema: &Schema) -> Option<usize> {
@@ -106,96 +60,7 @@ pub fn embedding_dimension_of(schema: &Schema, column: &str) -> Option<usize> {
     }
 }
 
-pub fn memories_to_batch(rows: &[&Stored<Memory>], dimension: usize) -> Result<RecordBatch> {
-    let metadata: Vec<String> = rows
-        .iter()
-        .map(|r| serde_json::to_string(&r.value.metadata).map_err(|e| Error::invalid(e.to_string())))
-        .collect::<Result<_>>()?;
-    let embedding = vector_array(rows.iter().map(|r| r.value.embedding.as_slice()), dimension)?;
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.lsn))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.memory_id))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.agent_id))),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.value.memory_type.as_str()))),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.value.content.as_str()))),
-        Arc::new(embedding),
-        Arc::new(Float32Array::from_iter_values(rows.iter().map(|r| r.value.importance))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.access_count))),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.value.last_access_ms))),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.value.created_at_ms))),
-        Arc::new(Int64Array::from(rows.iter().map(|r| r.value.expires_at_ms).collect::<Vec<_>>())),
-        Arc::new(StringArray::from_iter_values(metadata.iter())),
-        Arc::new(BooleanArray::from(rows.iter().map(|r| r.value.pinned).collect::<Vec<_>>())),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| crate::memories::content_hash(&r.value.content)))),
-    ];
-    Ok(RecordBatch::try_new(memories_schema(dimension), columns)?)
-}
 
-/// Decodes memory rows; also returns `_distance` when the batch came from a vector search.
-///
-/// Tolerates projections without `content` or `embedding` (they decode as
-/// empty) and tables not yet migrated to the lifecycle columns (`pinned`
-/// decodes as false): a read-only open of an old database never migrates.
-pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<(Stored<Memory>, Option<f32>)>> {
-    let lsn = column::<UInt64Array>(batch, "lsn")?;
-    let id = column::<UInt64Array>(batch, "memory_id")?;
-    let agent = column::<UInt64Array>(batch, "agent_id")?;
-    let mtype = column::<StringArray>(batch, "memory_type")?;
-    let content = optional_column::<StringArray>(batch, "content")?;
-    let emb = optional_column::<FixedSizeListArray>(batch, "embedding")?;
-    let emb_values = match emb {
-        Some(e) => Some(
-            e.values().as_any().downcast_ref::<Float32Array>().ok_or_else(|| Error::corrupted("embedding values are not f32"))?,
-        ),
-        None => None,
-    };
-    let dim = emb.map_or(0, |e| e.value_length() as usize);
-    let pinned = optional_column::<BooleanArray>(batch, "pinned")?;
-    let importance = column::<Float32Array>(batch, "importance")?;
-    let access = column::<UInt64Array>(batch, "access_count")?;
-    let last = column::<Int64Array>(batch, "last_access_ms")?;
-    let created = column::<Int64Array>(batch, "created_at_ms")?;
-    let expires = column::<Int64Array>(batch, "expires_at_ms")?;
-    let meta = column::<StringArray>(batch, "metadata")?;
-    let distance = batch.column_by_name("_distance").and_then(|c| c.as_any().downcast_ref::<Float32Array>());
-    (0..batch.num_rows())
-        .map(|i| {
-            let metadata: BTreeMap<String, String> = serde_json::from_str(meta.value(i))
-                .map_err(|e| Error::corrupted(format!("memory metadata is not a JSON object: {e}")))?;
-            let memory_type: MemoryType = mtype
-                .value(i)
-                .parse()
-                .map_err(|_| Error::corrupted(format!("unknown memory type {:?}", mtype.value(i))))?;
-            let embedding = match (emb, emb_values) {
-                (Some(e), Some(values)) => {
-                    let start = e.value_offset(i) as usize;
-                    values.values()[start..start + dim].to_vec()
-                }
-                _ => Vec::new(),
-            };
-            Ok((
-                Stored {
-                    lsn: lsn.value(i),
-                    value: Memory {
-                        memory_id: id.value(i),
-                        agent_id: agent.value(i),
-                        memory_type,
-                        content: content.map(|c| c.value(i).to_string()).unwrap_or_default(),
-                        embedding,
-                        importance: importance.value(i),
-                        access_count: access.value(i),
-                        last_access_ms: last.value(i),
-                        created_at_ms: created.value(i),
-                        expires_at_ms: (!expires.is_null(i)).then(|| expires.value(i)),
-                        metadata,
-                        pinned: pinned.is_some_and(|p| p.is_valid(i) && p.value(i)),
-                    },
-                },
-                distance.map(|d| d.value(i)),
-            ))
-        })
-        .collect()
-}
 
 /// A row as stored: the record and the LSN that wrote it.
 #[derive(Debug, Clone)]
@@ -204,39 +69,10 @@ pub struct Stored<T> {
     pub value: T,
 }
 
-pub fn states_to_batch(rows: &[&Stored<AgentState>]) -> Result<RecordBatch> {
-    let metadata: Vec<String> = rows
-        .iter()
-        .map(|r| serde_json::to_string(&r.value.metadata).map_err(|e| Error::invalid(e.to_string())))
-        .collect::<Result<_>>()?;
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.lsn))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.agent_id))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.session_id))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.version))),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.value.timestamp_ms))),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.value.state_type.as_str()))),
-        Arc::new(LargeBinaryArray::from_iter_values(rows.iter().map(|r| &r.value.data[..]))),
-        Arc::new(StringArray::from_iter_values(metadata.iter())),
-        Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.value.checksum))),
-    ];
-    Ok(RecordBatch::try_new(states_schema(), columns)?)
-}
 
-pub fn snapshots_to_batch(rows: &[&Stored<Snapshot>]) -> Result<RecordBatch> {
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.lsn))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.agent_id))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.session_id))),
-        Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.value.name.as_str()))),
-        Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.value.version))),
-        Arc::new(Int64Array::from_iter_values(rows.iter().map(|r| r.value.created_at_ms))),
-    ];
-    Ok(RecordBatch::try_new(snapshots_schema(), columns)?)
-}
 
 /// A column that may be absent (projected away, or not yet migrated); present but mistyped is corruption.
-fn optional_column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<Option<&'a T>> {
+pub(crate) fn optional_column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<Option<&'a T>> {
     match batch.column_by_name(name) {
         None => Ok(None),
         Some(c) => c
@@ -247,67 +83,14 @@ fn optional_column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result
     }
 }
 
-fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
+pub(crate) fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T> {
     batch
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
         .ok_or_else(|| Error::corrupted(format!("column {name} missing or of the wrong type")))
 }
 
-/// Decodes state rows. Checksums are verified by the caller at the point of use.
-pub fn states_from_batch(batch: &RecordBatch) -> Result<Vec<Stored<AgentState>>> {
-    let lsn = column::<UInt64Array>(batch, "lsn")?;
-    let agent = column::<UInt64Array>(batch, "agent_id")?;
-    let session = column::<UInt64Array>(batch, "session_id")?;
-    let version = column::<UInt64Array>(batch, "version")?;
-    let ts = column::<Int64Array>(batch, "timestamp_ms")?;
-    let stype = column::<StringArray>(batch, "state_type")?;
-    let data = column::<LargeBinaryArray>(batch, "data")?;
-    let meta = column::<StringArray>(batch, "metadata")?;
-    let checksum = column::<UInt32Array>(batch, "checksum")?;
-    (0..batch.num_rows())
-        .map(|i| {
-            let metadata: BTreeMap<String, String> = serde_json::from_str(meta.value(i))
-                .map_err(|e| Error::corrupted(format!("state metadata is not a JSON object: {e}")))?;
-            let state_type: StateType =
-                stype.value(i).parse().map_err(|_| Error::corrupted(format!("unknown state type {:?}", stype.value(i))))?;
-            Ok(Stored {
-                lsn: lsn.value(i),
-                value: AgentState {
-                    agent_id: agent.value(i),
-                    session_id: session.value(i),
-                    version: version.value(i),
-                    timestamp_ms: ts.value(i),
-                    state_type,
-                    data: Bytes::copy_from_slice(data.value(i)),
-                    metadata,
-                    checksum: checksum.value(i),
-                },
-            })
-        })
-        .collect()
-}
 
-pub fn snapshots_from_batch(batch: &RecordBatch) -> Result<Vec<Stored<Snapshot>>> {
-    let lsn = column::<UInt64Array>(batch, "lsn")?;
-    let agent = column::<UInt64Array>(batch, "agent_id")?;
-    let session = column::<UInt64Array>(batch, "session_id")?;
-    let name = column::<StringArray>(batch, "name")?;
-    let version = column::<UInt64Array>(batch, "version")?;
-    let created = column::<Int64Array>(batch, "created_at_ms")?;
-    Ok((0..batch.num_rows())
-        .map(|i| Stored {
-            lsn: lsn.value(i),
-            value: Snapshot {
-                agent_id: agent.value(i),
-                session_id: session.value(i),
-                name: name.value(i).to_string(),
-                version: version.value(i),
-                created_at_ms: created.value(i),
-            },
-        })
-        .collect())
-}
 
 /// Typed predicate builders: the only way engine code forms Lance filters.
 pub mod filter {
@@ -337,20 +120,6 @@ pub mod filter {
     }
     pub fn str_in(column: &str, values: &[&str]) -> DfExpr {
         lancedb::expr::is_in(col(column), values.iter().map(|v| lit(v.to_string())).collect())
-    }
-    /// Not expired at `now_ms`: no expiry, or expiry in the future.
-    pub fn not_expired(now_ms: i64) -> DfExpr {
-        col("expires_at_ms").is_null().or(col("expires_at_ms").gt(lit(now_ms)))
-    }
-    /// A memory row visible at `now_ms`: pinned (pinned memories never
-    /// expire) or not expired. `has_pinned` is false only for a table not yet
-    /// migrated (read-only open of an old database), where nothing is pinned.
-    pub fn memory_visible(now_ms: i64, has_pinned: bool) -> DfExpr {
-        if has_pinned {
-            col("pinned").eq(lit(true)).or(not_expired(now_ms))
-        } else {
-            not_expired(now_ms)
-        }
     }
     pub fn bool_eq(column: &str, value: bool) -> DfExpr {
         col(column).eq(lit(value))
@@ -400,32 +169,4 @@ pub async fn query(
         q = q.limit(n);
     }
     Ok(q.execute().await?.try_collect::<Vec<_>>().await?)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn state_rows_roundtrip_through_arrow() {
-        let data = Bytes::from_static(b"hello \x00 world");
-        let s = Stored {
-            lsn: 9,
-            value: AgentState {
-                agent_id: u64::MAX,
-                session_id: 3,
-                version: 2,
-                timestamp_ms: -5,
-                state_type: StateType::TaskState,
-                checksum: crc32c::crc32c(&data),
-                data,
-                metadata: BTreeMap::from([("k'; DROP".to_string(), "v\"".to_string())]),
-            },
-        };
-        let batch = states_to_batch(&[&s]).unwrap();
-        let back = states_from_batch(&batch).unwrap();
-        assert_eq!(back.len(), 1);
-        assert_eq!(back[0].lsn, 9);
-        assert_eq!(back[0].value, s.value);
-    }
 }

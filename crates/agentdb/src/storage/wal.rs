@@ -438,30 +438,42 @@ impl Wal {
     /// the log sees every record it covers. Returns once the record is as
     /// durable as the policy promises.
     pub fn append<T>(&self, payload: &[u8], apply: impl FnOnce(u64) -> T) -> Result<(u64, T)> {
+        self.append_group(&[payload], apply)
+    }
+
+    /// Appends records with consecutive LSNs in one write: all of them reach
+    /// the file or, if the write fails, none. `apply` gets the first LSN.
+    pub fn append_group<T>(&self, payloads: &[&[u8]], apply: impl FnOnce(u64) -> T) -> Result<(u64, T)> {
         self.check_poisoned()?;
-        let (lsn, out, file) = {
+        if payloads.is_empty() {
+            return Err(Error::invalid("an empty group of records"));
+        }
+        let (first, last, out, file) = {
             let mut st = self.state.lock();
             if st.segment_len >= self.segment_bytes {
                 self.rotate_locked(&mut st)?;
             }
-            let lsn = st.next_lsn;
-            let frame = encode_frame(lsn, payload)?;
-            if let Err(e) = st.file.append(&frame) {
+            let first = st.next_lsn;
+            let mut frames = Vec::new();
+            for (i, payload) in payloads.iter().enumerate() {
+                frames.extend_from_slice(&encode_frame(first + i as u64, payload)?);
+            }
+            if let Err(e) = st.file.append(&frames) {
                 // Cut back to the last whole frame so later appends never follow garbage.
                 if st.file.truncate(st.segment_len).is_err() {
                     self.poisoned.store(true, Ordering::Release);
                 }
                 return Err(e.into());
             }
-            st.segment_len += frame.len() as u64;
-            st.next_lsn += 1;
-            let out = apply(lsn);
-            (lsn, out, st.file.clone())
+            st.segment_len += frames.len() as u64;
+            st.next_lsn += payloads.len() as u64;
+            let out = apply(first);
+            (first, st.next_lsn - 1, out, st.file.clone())
         };
         if self.policy == FsyncPolicy::Always {
-            self.sync_through(lsn, &file)?;
+            self.sync_through(last, &file)?;
         }
-        Ok((lsn, out))
+        Ok((first, out))
     }
 
     /// Group commit: if another thread's fsync already covered `lsn`, return at once.
@@ -778,5 +790,26 @@ mod tests {
         drop(wal);
         let (records, _, _) = collect(dir.path(), 0).unwrap();
         assert_eq!(records.len(), 800);
+    }
+}
+
+impl crate::storage::log::DurableLog for Wal {
+    fn append(&self, records: &[&[u8]], apply: &mut dyn FnMut(u64)) -> Result<u64> {
+        self.append_group(records, apply).map(|(lsn, ())| lsn)
+    }
+    fn sync(&self) -> Result<()> {
+        Wal::sync(self)
+    }
+    fn seal(&self, f: &mut dyn FnMut(u64)) -> Result<()> {
+        Wal::seal(self, f)
+    }
+    fn retire_through(&self, lsn: u64) -> Result<usize> {
+        Wal::retire_through(self, lsn)
+    }
+    fn last_lsn(&self) -> u64 {
+        Wal::last_lsn(self)
+    }
+    fn segment_count(&self) -> usize {
+        Wal::segment_count(self)
     }
 }

@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::VectorRecord;
+use crate::storage::memtable::LogRecord;
 use crate::storage::record::{self, blocks, RecordKind};
 use crate::Result;
 
@@ -43,8 +44,12 @@ struct DeleteV1 {
     ids: Vec<String>,
 }
 
-impl VectorLogRecord {
-    pub fn encode(&self) -> Result<Vec<u8>> {
+impl LogRecord for VectorLogRecord {
+    const BLOCK: u8 = blocks::VECTORS;
+    /// The first releases' postcard `WalEntry` variants that are these kinds.
+    const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[(6, UPSERT_VECTORS, 1), (7, DELETE_VECTORS, 1)];
+
+    fn encode(&self) -> Result<Vec<u8>> {
         match self {
             VectorLogRecord::Upsert { collection, rows } => record::encode(
                 UPSERT_VECTORS,
@@ -67,7 +72,7 @@ impl VectorLogRecord {
         }
     }
 
-    pub fn decode(kind: RecordKind, version: u8, body: &[u8]) -> Result<VectorLogRecord> {
+    fn decode(kind: RecordKind, version: u8, body: &[u8]) -> Result<VectorLogRecord> {
         Ok(match (kind, version) {
             (UPSERT_VECTORS, 1) => {
                 let u: UpsertV1 = record::decode_body(kind, version, body)?;

@@ -1,0 +1,95 @@
+//! The subsystem contract: what the engine's flush, recovery and
+//! maintenance loops need from each subsystem (states, memories, RAG,
+//! vectors), so that none of them names a subsystem.
+//!
+//! A subsystem owns, in its own folder: its WAL records (`records.rs`, a
+//! `LogRecord`), its memtable part (`memtable.rs`, a `MemPart`), its Lance
+//! tables (`table.rs`), and an implementation of `Subsystem` below.
+//! Adding a record kind touches only that folder; adding a subsystem adds
+//! one entry to `SUBSYSTEMS` and one part to `engine::new_memtable`.
+
+use futures::future::BoxFuture;
+use lancedb::Table;
+
+use super::Engine;
+use crate::states::StateRetention;
+use crate::storage::memtable::FlushSet;
+use crate::Result;
+
+/// A table a subsystem has whatever the data: created empty on first open.
+pub struct TableSpec {
+    pub name: &'static str,
+    pub schema: arrow_schema::SchemaRef,
+}
+
+/// What maintenance passes to a subsystem's hooks.
+pub struct MaintenanceCtx<'a> {
+    pub engine: &'a Engine,
+    pub state_retention: &'a StateRetention,
+}
+
+pub trait Subsystem: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Its fixed tables (vector collections, which come and go, are found by
+    /// `owns_table` instead).
+    fn fixed_tables(&self, opts: &crate::Options) -> Vec<TableSpec>;
+
+    /// Whether a table found in the database that is not a fixed table of
+    /// any subsystem belongs to this one.
+    fn owns_table(&self, _name: &str) -> bool {
+        false
+    }
+
+    /// Brings an existing table of an earlier version up to date, before the
+    /// tables are opened (writer opens only). Returns whether it committed.
+    fn migrate<'a>(&'a self, _conn: &'a lancedb::Connection) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Writes this subsystem's part of a flush (`FlushSet::get` of its part).
+    fn flush<'a>(&'a self, engine: &'a Engine, set: &'a FlushSet) -> BoxFuture<'a, Result<()>>;
+
+    /// Runs after the checkpoint that covers a flush; returns whether it
+    /// committed to Lance (the engine then checkpoints again).
+    fn after_checkpoint(&self, _engine: &Engine, _set: &FlushSet, _prev_flushed_lsn: u64) -> Result<bool> {
+        Ok(false)
+    }
+
+    /// Removes rows by the subsystem's rules before compaction (state
+    /// retention); returns how many.
+    fn before_compaction<'a>(&'a self, _ctx: &'a MaintenanceCtx<'a>, _name: &'a str, _table: &'a Table) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async { Ok(0) })
+    }
+
+    /// Removes rows by the subsystem's rules after compaction (expired and
+    /// superseded memories); returns how many.
+    fn after_compaction<'a>(&'a self, _ctx: &'a MaintenanceCtx<'a>, _name: &'a str, _table: &'a Table) -> BoxFuture<'a, Result<u64>> {
+        Box::pin(async { Ok(0) })
+    }
+
+    /// Builds indexes beyond the scalar ones (ANN, full text) when due;
+    /// returns whether it built one.
+    fn build_indexes<'a>(&'a self, _ctx: &'a MaintenanceCtx<'a>, _name: &'a str, _table: &'a Table) -> BoxFuture<'a, Result<bool>> {
+        Box::pin(async { Ok(false) })
+    }
+
+    /// Columns with a B-tree index: what every point lookup filters on.
+    fn scalar_index_columns(&self, table: &str) -> &'static [&'static str];
+}
+
+/// Every subsystem, in the order the engine visits them.
+pub static SUBSYSTEMS: [&(dyn Subsystem); 4] = [
+    &crate::states::StatesSubsystem,
+    &crate::memories::MemoriesSubsystem,
+    &crate::rag::RagSubsystem,
+    &crate::vectors::VectorsSubsystem,
+];
+
+/// The subsystem that owns a table, by name.
+pub fn owner_of(table: &str, opts: &crate::Options) -> Option<&'static dyn Subsystem> {
+    SUBSYSTEMS
+        .iter()
+        .copied()
+        .find(|s| s.fixed_tables(opts).iter().any(|t| t.name == table) || s.owns_table(table))
+}

@@ -1,0 +1,140 @@
+//! The state subsystem's part of the memtable: unflushed versions and
+//! snapshots, and agent deletes not yet applied to Lance.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+
+use super::records::StateRecord;
+use super::{AgentState, Snapshot};
+use crate::storage::memtable::{MemPart, Usage};
+use crate::storage::tables::Stored;
+
+pub type StateKey = (u64, u64, u64); // agent, session, version
+pub type SnapshotKey = (u64, String); // agent, name
+
+const SNAPSHOT_FOOTPRINT_BYTES: usize = 128;
+
+#[derive(Default)]
+pub struct StatesMem {
+    pub states: BTreeMap<StateKey, Arc<Stored<AgentState>>>,
+    pub snapshots: BTreeMap<SnapshotKey, Arc<Stored<Snapshot>>>,
+    /// agent → LSN of its latest pending delete. Lance rows of that agent with
+    /// a smaller LSN are hidden from reads until the flush deletes them.
+    pub agent_tombstones: HashMap<u64, u64>,
+    usage: Usage,
+}
+
+/// What one flush writes for the state subsystem.
+#[derive(Default)]
+pub struct StatesFlush {
+    pub states: Vec<Arc<Stored<AgentState>>>,
+    pub snapshots: Vec<Arc<Stored<Snapshot>>>,
+    pub deletes: Vec<(u64, u64)>, // agent, lsn
+}
+
+impl MemPart for StatesMem {
+    type Record = StateRecord;
+    type Flush = StatesFlush;
+
+    fn apply(&mut self, lsn: u64, record: StateRecord) {
+        match record {
+            StateRecord::Save(state) => {
+                self.usage.add(state.footprint());
+                let key = (state.agent_id, state.session_id, state.version);
+                let prev = self.states.insert(key, Arc::new(Stored { lsn, value: state }));
+                debug_assert!(prev.is_none(), "a state version is written once");
+            }
+            StateRecord::CreateSnapshot(snap) => {
+                self.usage.add(SNAPSHOT_FOOTPRINT_BYTES);
+                if let Some(_old) =
+                    self.snapshots.insert((snap.agent_id, snap.name.clone()), Arc::new(Stored { lsn, value: snap }))
+                {
+                    self.usage.remove(SNAPSHOT_FOOTPRINT_BYTES);
+                }
+            }
+            StateRecord::DeleteAgent { agent_id } => {
+                let doomed: Vec<StateKey> =
+                    self.states.range((agent_id, 0, 0)..=(agent_id, u64::MAX, u64::MAX)).map(|(k, _)| *k).collect();
+                for k in doomed {
+                    if let Some(s) = self.states.remove(&k) {
+                        self.usage.remove(s.value.footprint());
+                    }
+                }
+                let doomed: Vec<SnapshotKey> = self
+                    .snapshots
+                    .range((agent_id, String::new())..)
+                    .take_while(|(k, _)| k.0 == agent_id)
+                    .map(|(k, _)| k.clone())
+                    .collect();
+                for k in doomed {
+                    self.snapshots.remove(&k);
+                    self.usage.remove(SNAPSHOT_FOOTPRINT_BYTES);
+                }
+                if self.agent_tombstones.insert(agent_id, lsn).is_none() {
+                    self.usage.add(0);
+                }
+            }
+        }
+    }
+
+    fn collect_through(&self, upto: u64) -> Option<StatesFlush> {
+        let set = StatesFlush {
+            states: self.states.values().filter(|s| s.lsn <= upto).cloned().collect(),
+            snapshots: self.snapshots.values().filter(|s| s.lsn <= upto).cloned().collect(),
+            deletes: self.agent_tombstones.iter().filter(|(_, l)| **l <= upto).map(|(a, l)| (*a, *l)).collect(),
+        };
+        (!set.states.is_empty() || !set.snapshots.is_empty() || !set.deletes.is_empty()).then_some(set)
+    }
+
+    fn drain_through(&mut self, upto: u64) {
+        let usage = &mut self.usage;
+        self.states.retain(|_, s| {
+            let keep = s.lsn > upto;
+            if !keep {
+                usage.remove(s.value.footprint());
+            }
+            keep
+        });
+        self.snapshots.retain(|_, s| {
+            let keep = s.lsn > upto;
+            if !keep {
+                usage.remove(SNAPSHOT_FOOTPRINT_BYTES);
+            }
+            keep
+        });
+        self.agent_tombstones.retain(|_, l| {
+            let keep = *l > upto;
+            if !keep {
+                usage.remove(0);
+            }
+            keep
+        });
+    }
+
+    fn usage(&self) -> Usage {
+        self.usage
+    }
+}
+
+impl StatesMem {
+    pub fn tombstone(&self, agent_id: u64) -> Option<u64> {
+        self.agent_tombstones.get(&agent_id).copied()
+    }
+
+    /// States of one agent (optionally one session), in key order.
+    pub fn states_of(&self, agent_id: u64, session_id: Option<u64>) -> Vec<Arc<Stored<AgentState>>> {
+        let range = match session_id {
+            Some(s) => (agent_id, s, 0)..=(agent_id, s, u64::MAX),
+            None => (agent_id, 0, 0)..=(agent_id, u64::MAX, u64::MAX),
+        };
+        self.states.range(range).map(|(_, v)| v.clone()).collect()
+    }
+
+    pub fn snapshots_of(&self, agent_id: u64) -> Vec<Arc<Stored<Snapshot>>> {
+        self.snapshots
+            .range((agent_id, String::new())..)
+            .take_while(|(k, _)| k.0 == agent_id)
+            .map(|(_, v)| v.clone())
+            .collect()
+    }
+}
