@@ -38,7 +38,6 @@ use parking_lot::{Condvar, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 use crate::options::{FsyncPolicy, Options};
-use crate::states::cache::LatestCache;
 use crate::memories::memtable::MemoriesMem;
 use crate::rag::memtable::RagMem;
 use crate::states::memtable::StatesMem;
@@ -47,7 +46,7 @@ use crate::storage::checkpoint::{self, Checkpoint};
 use crate::storage::memtable::{FlushSet, LogRecord, MemPart, Memtable, MemtableBuilder};
 use crate::memories::table::MEMORIES_TABLE;
 use crate::states::table::{SNAPSHOTS_TABLE, STATES_TABLE};
-use crate::storage::tables::{self, filter, Stored};
+use crate::storage::tables::{self, filter};
 use crate::storage::log::DurableLog;
 use crate::storage::wal::Wal;
 use crate::{Error, Result};

@@ -58,7 +58,6 @@ pub(crate) fn group_of(m: &Memory) -> GroupKey {
 
 pub(crate) use types::{validate_limit as validate_limit_public, validate_vector as validate_vector_public};
 
-use crate::embed::{Embedder, MiniLm, HOW_TO_ENABLE_MODEL};
 use crate::engine::{now_ms, Engine};
 use memtable::{compose, MemoriesMem, MemoryPatch};
 use records::MemoryRecord;

@@ -103,6 +103,7 @@ impl Engine {
                     }
                 }
                 r.index_created = created;
+                tracing::debug!(subsystem = owner.name(), table = name, purged = r.rows_purged, "maintained table");
                 if !indices.is_empty() {
                     table.optimize(OptimizeAction::Index(Default::default())).await?;
                 }

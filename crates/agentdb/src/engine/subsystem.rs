@@ -79,7 +79,7 @@ pub trait Subsystem: Send + Sync {
 }
 
 /// Every subsystem, in the order the engine visits them.
-pub static SUBSYSTEMS: [&(dyn Subsystem); 4] = [
+pub static SUBSYSTEMS: [&dyn Subsystem; 4] = [
     &crate::states::StatesSubsystem,
     &crate::memories::MemoriesSubsystem,
     &crate::rag::RagSubsystem,

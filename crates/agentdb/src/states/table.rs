@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, Int64Array, LargeBinaryArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow_array::{ArrayRef, Int64Array, LargeBinaryArray, RecordBatch, StringArray, UInt32Array, UInt64Array};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use bytes::Bytes;
 
 use super::{AgentState, Snapshot, StateType};
-use crate::storage::tables::{column, optional_column, Stored};
+use crate::storage::tables::{column, Stored};
 use crate::{Error, Result};
 
 pub const STATES_TABLE: &str = "states";

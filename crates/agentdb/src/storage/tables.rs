@@ -10,15 +10,10 @@
 //! Filters are DataFusion expressions built from typed values (`col(..).eq(lit(..))`),
 //! never SQL text assembled from user input.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::{
-    Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, LargeBinaryArray, RecordBatch, StringArray,
-    UInt32Array, UInt64Array,
-};
-use arrow_schema::{DataType, Field, Schema, SchemaRef};
-use bytes::Bytes;
+use arrow_array::{Array, FixedSizeListArray, Float32Array, RecordBatch};
+use arrow_schema::{DataType, Field, Schema};
 use futures::TryStreamExt;
 use lancedb::expr::{col, lit, DfExpr};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
