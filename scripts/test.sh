@@ -11,6 +11,8 @@ bash scripts/setup.sh
 export RUST_BACKTRACE=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdb-target}"
 cargo test --locked --workspace --all-targets
+# The server against its own OpenAPI document (Schemathesis, ~1 min): no 5xx, every response as documented.
+bash crates/agentdb-server/schemathesis.sh
 bash scripts/test_zig.sh
 bash scripts/test_go.sh
 bash scripts/test_python.sh
