@@ -42,9 +42,9 @@ const (
 type MergePolicy uint32
 
 const (
-	MergeKeepNewest        MergePolicy = C.AGENT_DB_MERGE_KEEP_NEWEST
-	MergeKeepMostImportant MergePolicy = C.AGENT_DB_MERGE_KEEP_MOST_IMPORTANT
-	MergeKeepBoth          MergePolicy = C.AGENT_DB_MERGE_KEEP_BOTH
+	MergeKeepNewest        MergePolicy = 0
+	MergeKeepMostImportant MergePolicy = 1
+	MergeKeepBoth          MergePolicy = 2
 )
 
 // Options for Open. The zero value of each field means the library's

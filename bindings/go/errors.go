@@ -18,20 +18,20 @@ type Code int
 
 // The status codes of the C ABI, in its numbering.
 const (
-	CodeInvalidArgument   Code = C.AGENT_DB_INVALID_ARGUMENT
-	CodePayloadTooLarge   Code = C.AGENT_DB_PAYLOAD_TOO_LARGE
-	CodeNotFound          Code = C.AGENT_DB_NOT_FOUND
-	CodeAlreadyExists     Code = C.AGENT_DB_ALREADY_EXISTS
-	CodeCorrupted         Code = C.AGENT_DB_CORRUPTED
-	CodeLocked            Code = C.AGENT_DB_LOCKED
-	CodeReadOnly          Code = C.AGENT_DB_READ_ONLY
-	CodeClosed            Code = C.AGENT_DB_CLOSED
-	CodeModelUnavailable  Code = C.AGENT_DB_MODEL_UNAVAILABLE
-	CodeEmbedding         Code = C.AGENT_DB_EMBEDDING
-	CodeDimensionMismatch Code = C.AGENT_DB_DIMENSION_MISMATCH
-	CodeIO                Code = C.AGENT_DB_IO
-	CodeStorage           Code = C.AGENT_DB_STORAGE
-	CodePanic             Code = C.AGENT_DB_PANIC
+	CodeInvalidArgument   Code = 1
+	CodePayloadTooLarge   Code = 2
+	CodeNotFound          Code = 3
+	CodeAlreadyExists     Code = 4
+	CodeCorrupted         Code = 5
+	CodeLocked            Code = 6
+	CodeReadOnly          Code = 7
+	CodeClosed            Code = 8
+	CodeModelUnavailable  Code = 9
+	CodeEmbedding         Code = 10
+	CodeDimensionMismatch Code = 11
+	CodeIO                Code = 12
+	CodeStorage           Code = 13
+	CodePanic             Code = 14
 )
 
 // codeNames holds agent_db_status_name for every code this package knows,

@@ -17,10 +17,10 @@ import (
 type MemoryType uint32
 
 const (
-	MemoryEpisodic   MemoryType = C.AGENT_DB_MEMORY_EPISODIC
-	MemorySemantic   MemoryType = C.AGENT_DB_MEMORY_SEMANTIC
-	MemoryProcedural MemoryType = C.AGENT_DB_MEMORY_PROCEDURAL
-	MemoryWorking    MemoryType = C.AGENT_DB_MEMORY_WORKING
+	MemoryEpisodic   MemoryType = 0
+	MemorySemantic   MemoryType = 1
+	MemoryProcedural MemoryType = 2
+	MemoryWorking    MemoryType = 3
 )
 
 var memoryTypeNames = []string{"episodic", "semantic", "procedural", "working"}
@@ -123,11 +123,11 @@ type StoreKind uint32
 
 const (
 	// StoreStored: a new memory was stored.
-	StoreStored StoreKind = C.AGENT_DB_STORE_STORED
+	StoreStored StoreKind = 0
 	// StoreDuplicate: an exact duplicate; the existing memory was refreshed.
-	StoreDuplicate StoreKind = C.AGENT_DB_STORE_DUPLICATE
+	StoreDuplicate StoreKind = 1
 	// StoreMerged: merged with near-duplicates, which no longer exist.
-	StoreMerged StoreKind = C.AGENT_DB_STORE_MERGED
+	StoreMerged StoreKind = 2
 )
 
 var storeKindNames = []string{"stored", "duplicate", "merged"}

@@ -18,12 +18,12 @@ import (
 type StateType uint32
 
 const (
-	StateWorkingMemory  StateType = C.AGENT_DB_STATE_WORKING_MEMORY
-	StateLongTermMemory StateType = C.AGENT_DB_STATE_LONG_TERM_MEMORY
-	StateContext        StateType = C.AGENT_DB_STATE_CONTEXT
-	StateTaskState      StateType = C.AGENT_DB_STATE_TASK_STATE
-	StateRelationship   StateType = C.AGENT_DB_STATE_RELATIONSHIP
-	StateEmbedding      StateType = C.AGENT_DB_STATE_EMBEDDING
+	StateWorkingMemory  StateType = 0
+	StateLongTermMemory StateType = 1
+	StateContext        StateType = 2
+	StateTaskState      StateType = 3
+	StateRelationship   StateType = 4
+	StateEmbedding      StateType = 5
 )
 
 var stateTypeNames = []string{"working_memory", "long_term_memory", "context", "task_state", "relationship", "embedding"}

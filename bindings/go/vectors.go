@@ -14,9 +14,9 @@ import (
 type Metric uint32
 
 const (
-	MetricL2     Metric = C.AGENT_DB_METRIC_L2
-	MetricCosine Metric = C.AGENT_DB_METRIC_COSINE
-	MetricDot    Metric = C.AGENT_DB_METRIC_DOT
+	MetricL2     Metric = 0
+	MetricCosine Metric = 1
+	MetricDot    Metric = 2
 )
 
 var metricNames = []string{"l2", "cosine", "dot"}
