@@ -45,17 +45,17 @@ struct Global {
     /// WAL fsync policy: always, batch, batch:MS or never.
     #[arg(long, global = true, default_value = agentdb::defaults::defaults().options.fsync)]
     fsync: String,
-    /// Largest accepted state payload, in bytes (default: the engine's, 16 MiB).
+    /// Largest accepted state payload, in bytes (default: the engine's; see `agentdb defaults`).
     #[arg(long, global = true)]
     max_payload_bytes: Option<usize>,
     /// Dimension of memory embeddings and document chunks (default: the
-    /// engine's, 384 for the built-in model); a database keeps the one it was created with.
+    /// engine's, the built-in model's); a database keeps the one it was created with.
     #[arg(long, global = true)]
     memory_dimension: Option<usize>,
-    /// Document chunk size in characters (default: the engine's, 512).
+    /// Document chunk size in characters (default: the engine's; see `agentdb defaults`).
     #[arg(long, global = true)]
     chunk_chars: Option<usize>,
-    /// Characters shared by consecutive chunks (default: the engine's, 50).
+    /// Characters shared by consecutive chunks (default: the engine's; see `agentdb defaults`).
     #[arg(long, global = true)]
     chunk_overlap: Option<usize>,
 }
