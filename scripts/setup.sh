@@ -14,6 +14,13 @@ if ! command -v protoc >/dev/null 2>&1; then
 fi
 protoc --version
 
+# The packaging test builds a C program against the installed library with pkg-config.
+if ! command -v pkg-config >/dev/null 2>&1; then
+  echo "setup: installing pkg-config"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq pkg-config >/dev/null
+fi
+
 # The C surface's tests run the C example under valgrind.
 if ! command -v valgrind >/dev/null 2>&1; then
   echo "setup: installing valgrind"

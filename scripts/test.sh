@@ -4,7 +4,8 @@
 # end to end, the C example natively and under valgrind, the committed C
 # header, a --quick run of the benchmark harness), then the Zig package's
 # tests and example, then the Python package's tests (incl. the LangGraph
-# and LangChain suites).
+# and LangChain suites), then the packages as users get them (crates,
+# Python sdist and wheel in a fresh venv, the C library via pkg-config).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -16,6 +17,7 @@ bash crates/agentdb-server/schemathesis.sh
 bash scripts/test_zig.sh
 bash scripts/test_go.sh
 bash scripts/test_python.sh
+bash scripts/test_packages.sh
 # The side-by-side benchmark harness (bench/compare.py), quick mode: checks that it runs, never a number.
 AGENTDB_BENCH_PROFILE=installed bash scripts/setup_bench.sh
 BENCH_OUT="$(mktemp -d)"
