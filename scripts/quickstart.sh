@@ -4,7 +4,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh >/dev/null
-# Build the whole workspace (as the tests do) so dependencies compile once
-# with one feature set, whichever command runs first.
+# The same target directory and the same build as scripts/test.sh (the whole
+# workspace, one feature set), so LanceDB compiles once whichever runs first.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdb-target}"
 cargo build --locked --quiet --workspace
-exec "${CARGO_TARGET_DIR:-target}/debug/agentdb" quickstart "$@"
+exec "$CARGO_TARGET_DIR/debug/agentdb" quickstart "$@"

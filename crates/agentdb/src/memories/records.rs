@@ -14,12 +14,15 @@ use serde::{Deserialize, Serialize};
 use super::{Memory, MemoryType};
 use super::memtable::MemoryPatch;
 use crate::storage::memtable::LogRecord;
-use crate::storage::record::{self, blocks, RecordKind};
+use crate::storage::record::{self, RecordKind};
 use crate::Result;
 
-pub const STORE_MEMORY: RecordKind = RecordKind(blocks::MEMORIES);
-pub const UPDATE_MEMORIES: RecordKind = RecordKind(blocks::MEMORIES + 1);
-pub const DELETE_MEMORIES: RecordKind = RecordKind(blocks::MEMORIES + 2);
+/// This subsystem's block of record kinds (see `storage::record::RecordKind`).
+pub const BLOCK: u8 = 0x20;
+
+pub const STORE_MEMORY: RecordKind = RecordKind(BLOCK);
+pub const UPDATE_MEMORIES: RecordKind = RecordKind(BLOCK + 1);
+pub const DELETE_MEMORIES: RecordKind = RecordKind(BLOCK + 2);
 
 /// A memory subsystem write, as logged.
 #[derive(Debug, Clone, PartialEq)]
@@ -144,7 +147,7 @@ struct DeleteMemoriesV1 {
 }
 
 impl LogRecord for MemoryRecord {
-    const BLOCK: u8 = blocks::MEMORIES;
+    const BLOCK: u8 = BLOCK;
     /// The first releases' postcard `WalEntry` variants that are these kinds.
     const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[
         (3, STORE_MEMORY, 1),

@@ -10,11 +10,14 @@ use serde::{Deserialize, Serialize};
 use super::chunking::Chunk;
 use super::{DocumentInfo, IndexedDocument};
 use crate::storage::memtable::LogRecord;
-use crate::storage::record::{self, blocks, RecordKind};
+use crate::storage::record::{self, RecordKind};
 use crate::Result;
 
-pub const INDEX_DOCUMENT: RecordKind = RecordKind(blocks::RAG);
-pub const DELETE_DOCUMENT: RecordKind = RecordKind(blocks::RAG + 1);
+/// This subsystem's block of record kinds (see `storage::record::RecordKind`).
+pub const BLOCK: u8 = 0x40;
+
+pub const INDEX_DOCUMENT: RecordKind = RecordKind(BLOCK);
+pub const DELETE_DOCUMENT: RecordKind = RecordKind(BLOCK + 1);
 
 /// A RAG subsystem write, as logged.
 #[derive(Debug, Clone, PartialEq)]
@@ -54,7 +57,7 @@ struct DeleteV1 {
 }
 
 impl LogRecord for RagRecord {
-    const BLOCK: u8 = blocks::RAG;
+    const BLOCK: u8 = BLOCK;
     /// The first releases' postcard `WalEntry` variants that are these kinds.
     const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[(8, INDEX_DOCUMENT, 1), (9, DELETE_DOCUMENT, 1)];
 

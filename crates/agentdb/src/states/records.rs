@@ -13,12 +13,15 @@ use serde::{Deserialize, Serialize};
 
 use super::{AgentState, Snapshot, StateType};
 use crate::storage::memtable::LogRecord;
-use crate::storage::record::{self, blocks, RecordKind};
+use crate::storage::record::{self, RecordKind};
 use crate::Result;
 
-pub const SAVE_STATE: RecordKind = RecordKind(blocks::STATES);
-pub const CREATE_SNAPSHOT: RecordKind = RecordKind(blocks::STATES + 1);
-pub const DELETE_AGENT: RecordKind = RecordKind(blocks::STATES + 2);
+/// This subsystem's block of record kinds (see `storage::record::RecordKind`).
+pub const BLOCK: u8 = 0x10;
+
+pub const SAVE_STATE: RecordKind = RecordKind(BLOCK);
+pub const CREATE_SNAPSHOT: RecordKind = RecordKind(BLOCK + 1);
+pub const DELETE_AGENT: RecordKind = RecordKind(BLOCK + 2);
 
 /// A state subsystem write, as logged.
 #[derive(Debug, Clone, PartialEq)]
@@ -95,7 +98,7 @@ struct DeleteAgentV1 {
 }
 
 impl LogRecord for StateRecord {
-    const BLOCK: u8 = blocks::STATES;
+    const BLOCK: u8 = BLOCK;
     /// The first releases' postcard `WalEntry` variants that are these kinds.
     const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[(0, SAVE_STATE, 1), (1, CREATE_SNAPSHOT, 1), (2, DELETE_AGENT, 1)];
 

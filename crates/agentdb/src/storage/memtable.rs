@@ -136,7 +136,7 @@ pub struct MemtableBuilder {
 
 impl MemtableBuilder {
     pub fn part<P: MemPart>(mut self) -> Self {
-        debug_assert!(
+        assert!(
             self.parts.iter().all(|p| p.block() != P::Record::BLOCK && !p.as_any().is::<P>()),
             "each part owns its own block of record kinds"
         );

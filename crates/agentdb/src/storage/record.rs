@@ -24,18 +24,11 @@ use crate::{Error, Result};
 pub const ENVELOPE_BYTES: usize = 2;
 
 /// A record kind: one number per kind of logical write, unique across the
-/// database. Subsystems take numbers from their own block of 16, so adding a
+/// database. Each subsystem owns a block of 16 (its `LogRecord::BLOCK`, the
+/// high nibble; the memtable refuses two parts with one block), so adding a
 /// kind touches only the subsystem that owns it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordKind(pub u8);
-
-/// The blocks of kind numbers, one per subsystem.
-pub mod blocks {
-    pub const STATES: u8 = 0x10;
-    pub const MEMORIES: u8 = 0x20;
-    pub const VECTORS: u8 = 0x30;
-    pub const RAG: u8 = 0x40;
-}
 
 /// Encodes a record: the envelope, then the body in postcard. Refuses a
 /// record over `MAX_RECORD_BYTES` before anything reaches the log.

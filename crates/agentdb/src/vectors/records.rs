@@ -10,11 +10,14 @@ use serde::{Deserialize, Serialize};
 
 use super::VectorRecord;
 use crate::storage::memtable::LogRecord;
-use crate::storage::record::{self, blocks, RecordKind};
+use crate::storage::record::{self, RecordKind};
 use crate::Result;
 
-pub const UPSERT_VECTORS: RecordKind = RecordKind(blocks::VECTORS);
-pub const DELETE_VECTORS: RecordKind = RecordKind(blocks::VECTORS + 1);
+/// This subsystem's block of record kinds (see `storage::record::RecordKind`).
+pub const BLOCK: u8 = 0x30;
+
+pub const UPSERT_VECTORS: RecordKind = RecordKind(BLOCK);
+pub const DELETE_VECTORS: RecordKind = RecordKind(BLOCK + 1);
 
 /// A vector subsystem write, as logged.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,7 +48,7 @@ struct DeleteV1 {
 }
 
 impl LogRecord for VectorLogRecord {
-    const BLOCK: u8 = blocks::VECTORS;
+    const BLOCK: u8 = BLOCK;
     /// The first releases' postcard `WalEntry` variants that are these kinds.
     const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[(6, UPSERT_VECTORS, 1), (7, DELETE_VECTORS, 1)];
 
