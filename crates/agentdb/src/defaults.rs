@@ -61,9 +61,9 @@ pub const FUSION: Fusion = Fusion::Weighted { alpha: HYBRID_ALPHA };
 pub const METRIC: Metric = Metric::Cosine;
 
 const _: () = assert!(RETRIEVE_LIMIT >= 1 && RETRIEVE_LIMIT <= MAX_RETRIEVE_LIMIT);
-const _: () = assert!(SEARCH_LIMIT >= 1 && SEARCH_LIMIT <= MAX_RETRIEVE_LIMIT);
-const _: () = assert!(KNN_K >= 1 && KNN_K <= MAX_RETRIEVE_LIMIT);
-const _: () = assert!(RANGE_MAX_RESULTS >= 1 && RANGE_MAX_RESULTS <= MAX_RETRIEVE_LIMIT);
+const _: () = assert!(SEARCH_LIMIT >= 1 && SEARCH_LIMIT <= crate::limits::MAX_SEARCH_K);
+const _: () = assert!(KNN_K >= 1 && KNN_K <= crate::limits::MAX_SEARCH_K);
+const _: () = assert!(RANGE_MAX_RESULTS >= 1 && RANGE_MAX_RESULTS <= crate::limits::MAX_SEARCH_K);
 const _: () = assert!(HYBRID_ALPHA >= 0.0 && HYBRID_ALPHA <= 1.0);
 
 /// `query_history` without a limit: `HistoryQuery::new`'s.

@@ -50,6 +50,9 @@ pub const MAX_RETRIEVE_LIMIT: usize = 10_000;
 /// k of a k-NN or range search, and results of one document search.
 pub const MAX_SEARCH_K: usize = 10_000;
 
+/// One memory's text (embedded whole; memories are facts, documents go to RAG).
+pub const MAX_CONTENT_BYTES: usize = 1024 * 1024;
+
 /// One document's text (it is chunked and embedded whole, in one record).
 pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
 
@@ -69,6 +72,14 @@ const _: () = assert!((MAX_RECORD_BYTES as u64) < u32::MAX as u64);
 pub(crate) fn check_batch_items(items: usize) -> crate::Result<()> {
     if items > MAX_BATCH_ITEMS {
         return Err(crate::Error::invalid(format!("a batch holds at most {MAX_BATCH_ITEMS} items, got {items}")));
+    }
+    Ok(())
+}
+
+/// Refuses a k (or result count) of a vector or document search outside `1..=MAX_SEARCH_K`.
+pub(crate) fn check_search_k(k: usize, what: &str) -> crate::Result<()> {
+    if k == 0 || k > MAX_SEARCH_K {
+        return Err(crate::Error::invalid(format!("{what} must be in 1..={MAX_SEARCH_K}, got {k}")));
     }
     Ok(())
 }

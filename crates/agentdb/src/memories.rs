@@ -56,7 +56,7 @@ pub(crate) fn group_of(m: &Memory) -> GroupKey {
     (m.agent_id, m.memory_type)
 }
 
-pub(crate) use types::{validate_limit as validate_limit_public, validate_vector as validate_vector_public};
+pub(crate) use types::validate_vector as validate_vector_public;
 
 use crate::engine::{now_ms, Engine};
 use memtable::{compose, MemoriesMem, MemoryPatch};
@@ -1162,12 +1162,9 @@ impl Engine {
             let ids = b.column(0).as_any().downcast_ref::<arrow_array::UInt64Array>().ok_or_else(|| Error::corrupted("memory_id"))?;
             let lsns = b.column(1).as_any().downcast_ref::<arrow_array::UInt64Array>().ok_or_else(|| Error::corrupted("lsn"))?;
             for (id, lsn) in ids.values().iter().zip(lsns.values()) {
-                match newest.insert(*id, *lsn) {
-                    Some(prev) => {
-                        newest.insert(*id, prev.max(*lsn));
-                        dup_ids.push(*id);
-                    }
-                    None => {}
+                if let Some(prev) = newest.insert(*id, *lsn) {
+                    newest.insert(*id, prev.max(*lsn));
+                    dup_ids.push(*id);
                 }
             }
         }

@@ -118,6 +118,7 @@ pub struct Options {
 ///   A false merge loses a fact (only its id survives, in `absorbed_ids`),
 ///   a missed one costs one extra row, so the threshold sits above every
 ///   measured different-fact pair rather than at the best average.
+///
 /// MiniLM cannot separate facts that differ only in a weekday or time
 /// (0.95–0.98) or a verb ("lives in"/"works in" Berlin, 0.914): those merge,
 /// and with the default `keep_newest` the newest value survives, as an

@@ -481,7 +481,7 @@ impl AgentDb {
     pub fn semantic_search(&self, query: &str, limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
         let e = &self.engine;
         e.check_open()?;
-        crate::memories::validate_limit_public(limit)?;
+        crate::limits::check_search_k(limit, "limit")?;
         let v = e.embed_one(query)?;
         e.semantic(&v, limit, filter)
     }
@@ -489,7 +489,7 @@ impl AgentDb {
     pub fn semantic_search_vector(&self, query: &[f32], limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
         let e = &self.engine;
         e.check_open()?;
-        crate::memories::validate_limit_public(limit)?;
+        crate::limits::check_search_k(limit, "limit")?;
         e.semantic(query, limit, filter)
     }
 
@@ -497,7 +497,7 @@ impl AgentDb {
     pub fn full_text_search(&self, query: &str, limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
         let e = &self.engine;
         e.check_open()?;
-        crate::memories::validate_limit_public(limit)?;
+        crate::limits::check_search_k(limit, "limit")?;
         e.full_text(query, limit, filter)
     }
 
@@ -512,7 +512,7 @@ impl AgentDb {
     ) -> Result<Vec<ChunkHit>> {
         let e = &self.engine;
         e.check_open()?;
-        crate::memories::validate_limit_public(limit)?;
+        crate::limits::check_search_k(limit, "limit")?;
         if let Fusion::Weighted { alpha } = fusion {
             if !(0.0..=1.0).contains(&alpha) {
                 return Err(Error::invalid(format!("alpha must be within 0..=1, got {alpha}")));

@@ -294,7 +294,7 @@ impl AgentDb {
             by_lsn.insert(s.lsn, s.value.clone());
         }
         let mut rows: Vec<(u64, AgentState)> = by_lsn.into_iter().collect();
-        rows.sort_by(|a, b| (b.1.timestamp_ms, b.0).cmp(&(a.1.timestamp_ms, a.0)));
+        rows.sort_by_key(|(lsn, s)| std::cmp::Reverse((s.timestamp_ms, *lsn)));
         rows.truncate(query.limit);
         rows.into_iter()
             .map(|(_, s)| {

@@ -25,7 +25,6 @@ use lancedb::Table;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::Engine;
-use crate::memories::MAX_RETRIEVE_LIMIT;
 use memtable::VectorsMem;
 use records::VectorLogRecord;
 
@@ -75,7 +74,7 @@ impl Metric {
     }
 
     /// Lance's distance → reported units.
-    fn from_lance(self, d: f32) -> f32 {
+    fn reported_from_lance(self, d: f32) -> f32 {
         match self {
             Metric::L2 => d.max(0.0).sqrt(),
             _ => d,
@@ -286,7 +285,7 @@ impl Engine {
                 .filter(|(r, _)| !hidden.contains(&r.id))
                 .map(|(r, d)| VectorHit {
                     id: r.id,
-                    distance: info.metric.from_lance(d.unwrap_or(f32::INFINITY)),
+                    distance: info.metric.reported_from_lance(d.unwrap_or(f32::INFINITY)),
                     metadata: r.metadata,
                     vector: r.vector,
                 })
@@ -385,7 +384,7 @@ impl AgentDb {
     pub fn search_knn(&self, collection: &str, query: &[f32], k: usize, options: &SearchOptions) -> Result<Vec<VectorHit>> {
         let e = &self.engine;
         e.check_open()?;
-        crate::memories::validate_limit_public(k)?;
+        crate::limits::check_search_k(k, "k")?;
         let c = e.collection(collection)?;
         e.search(&c, query, Bound::Knn(k), options)
     }
@@ -405,9 +404,7 @@ impl AgentDb {
         if !radius.is_finite() {
             return Err(Error::invalid(format!("radius must be finite, got {radius}")));
         }
-        if max_results == 0 || max_results > MAX_RETRIEVE_LIMIT {
-            return Err(Error::invalid(format!("max_results must be in 1..={MAX_RETRIEVE_LIMIT}")));
-        }
+        crate::limits::check_search_k(max_results, "max_results")?;
         let c = e.collection(collection)?;
         e.search(&c, query, Bound::Radius(radius, max_results), options)
     }

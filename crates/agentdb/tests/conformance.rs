@@ -219,8 +219,10 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
             json!({})
         }
         "search_knn" | "search_range" => {
-            let mut opts = SearchOptions::default();
-            opts.metadata = serde_json::from_value(args["metadata"].clone()).unwrap_or_default();
+            let opts = SearchOptions {
+                metadata: serde_json::from_value(args["metadata"].clone()).unwrap_or_default(),
+                ..SearchOptions::default()
+            };
             let c = args["collection"].as_str().unwrap_or_default();
             let q = floats(&args["vector"]).unwrap_or_default();
             let hits = if op == "search_knn" {

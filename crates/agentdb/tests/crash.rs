@@ -68,7 +68,10 @@ fn spawn_writer(dir: &std::path::Path, policy: &str) -> std::process::Child {
         .unwrap()
 }
 
-fn run_round(dir: &std::path::Path, policy: &str, kill_after_acks: usize) -> (BTreeMap<(u64, u64), u64>, Vec<(u64, String, u64)>) {
+/// Acknowledged saves, (agent, version) → write number, and snapshots, (agent, name, version).
+type Acknowledged = (BTreeMap<(u64, u64), u64>, Vec<(u64, String, u64)>);
+
+fn run_round(dir: &std::path::Path, policy: &str, kill_after_acks: usize) -> Acknowledged {
     let mut child = spawn_writer(dir, policy);
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut acks = BTreeMap::new();

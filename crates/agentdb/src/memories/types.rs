@@ -332,8 +332,7 @@ pub(crate) fn parse_id_list(s: &str) -> Vec<u64> {
 }
 
 pub use crate::limits::MAX_RETRIEVE_LIMIT;
-/// One memory's text (embedded whole; memories are facts, documents go to RAG).
-pub const MAX_CONTENT_BYTES: usize = 1024 * 1024;
+pub use crate::limits::MAX_CONTENT_BYTES;
 
 pub(crate) fn validate_importance(importance: f32) -> Result<()> {
     if !(0.0..=1.0).contains(&importance) {

@@ -46,6 +46,9 @@ const SEGMENT_MAGIC_V1: &[u8; 8] = b"AGDBWAL1";
 const FRAME_HEADER_BYTES: usize = 20;
 const FRAME_HEADER_BYTES_V1: usize = 16;
 
+/// Called with each replayed record: its LSN, payload and segment format.
+pub type ReplayVisitor<'a> = dyn FnMut(u64, &[u8], SegmentFormat) -> Result<()> + 'a;
+
 /// How a segment's frames and payloads are laid out, from its magic.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SegmentFormat {
@@ -148,6 +151,9 @@ pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Whether a frame's payload matches its checksum (per frame format).
+type PayloadCheck = Box<dyn Fn(&[u8]) -> bool>;
+
 fn header_crc(len: u32, lsn: u64, payload_crc: u32) -> u32 {
     let mut h = [0u8; 16];
     h[0..4].copy_from_slice(&len.to_le_bytes());
@@ -233,7 +239,7 @@ fn parse_frames(
         if rest.len() < header_bytes {
             return Ok((pos, count, Some(FrameError::Torn)));
         }
-        let (len, lsn, payload_ok): (usize, u64, Box<dyn Fn(&[u8]) -> bool>) = match format {
+        let (len, lsn, payload_ok): (usize, u64, PayloadCheck) = match format {
             SegmentFormat::Enveloped => {
                 let len = u32_at(rest, 0);
                 let lsn = u64_at(rest, 4);
@@ -296,7 +302,7 @@ impl Wal {
         segment_bytes: u64,
         after_lsn: u64,
         read_only: bool,
-        visit: &mut dyn FnMut(u64, &[u8], SegmentFormat) -> Result<()>,
+        visit: &mut ReplayVisitor<'_>,
     ) -> Result<(Option<Wal>, ReplayReport)> {
         Self::open_with_io(dir, Arc::new(StdIo), policy, segment_bytes, after_lsn, read_only, visit)
     }
@@ -308,7 +314,7 @@ impl Wal {
         segment_bytes: u64,
         after_lsn: u64,
         read_only: bool,
-        visit: &mut dyn FnMut(u64, &[u8], SegmentFormat) -> Result<()>,
+        visit: &mut ReplayVisitor<'_>,
     ) -> Result<(Option<Wal>, ReplayReport)> {
         if !read_only {
             fs::create_dir_all(dir)?;
@@ -578,6 +584,27 @@ fn create_segment(io: &dyn WalIo, dir: &Path, first_lsn: u64) -> Result<(Arc<dyn
     Ok((file, path))
 }
 
+impl crate::storage::log::DurableLog for Wal {
+    fn append(&self, records: &[&[u8]], apply: &mut dyn FnMut(u64)) -> Result<u64> {
+        self.append_group(records, apply).map(|(lsn, ())| lsn)
+    }
+    fn sync(&self) -> Result<()> {
+        Wal::sync(self)
+    }
+    fn seal(&self, f: &mut dyn FnMut(u64)) -> Result<()> {
+        Wal::seal(self, f)
+    }
+    fn retire_through(&self, lsn: u64) -> Result<usize> {
+        Wal::retire_through(self, lsn)
+    }
+    fn last_lsn(&self) -> u64 {
+        Wal::last_lsn(self)
+    }
+    fn segment_count(&self) -> usize {
+        Wal::segment_count(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -790,26 +817,5 @@ mod tests {
         drop(wal);
         let (records, _, _) = collect(dir.path(), 0).unwrap();
         assert_eq!(records.len(), 800);
-    }
-}
-
-impl crate::storage::log::DurableLog for Wal {
-    fn append(&self, records: &[&[u8]], apply: &mut dyn FnMut(u64)) -> Result<u64> {
-        self.append_group(records, apply).map(|(lsn, ())| lsn)
-    }
-    fn sync(&self) -> Result<()> {
-        Wal::sync(self)
-    }
-    fn seal(&self, f: &mut dyn FnMut(u64)) -> Result<()> {
-        Wal::seal(self, f)
-    }
-    fn retire_through(&self, lsn: u64) -> Result<usize> {
-        Wal::retire_through(self, lsn)
-    }
-    fn last_lsn(&self) -> u64 {
-        Wal::last_lsn(self)
-    }
-    fn segment_count(&self) -> usize {
-        Wal::segment_count(self)
     }
 }
