@@ -13,7 +13,7 @@
 //! See docs/ARCHITECTURE.md.
 
 #![deny(unsafe_code)]
-#![warn(clippy::unwrap_used)]
+#![deny(clippy::unwrap_used)]
 
 pub mod defaults;
 pub mod embed;
