@@ -50,15 +50,9 @@ pub enum ServeError {
     #[error(transparent)]
     Config(#[from] config::ConfigError),
     #[error("cannot listen on {addr}: {source}")]
-    Bind {
-        addr: SocketAddr,
-        source: std::io::Error,
-    },
+    Bind { addr: SocketAddr, source: std::io::Error },
     #[error("cannot open the database at {path}: {source}")]
-    Open {
-        path: PathBuf,
-        source: agentdb::Error,
-    },
+    Open { path: PathBuf, source: agentdb::Error },
     #[error("closing the database: {0}")]
     Close(agentdb::Error),
     #[error("server: {0}")]
@@ -89,9 +83,7 @@ impl std::ops::Deref for Db {
     type Target = AgentDb;
     fn deref(&self) -> &AgentDb {
         // Some from construction until drop.
-        self.0
-            .as_ref()
-            .unwrap_or_else(|| unreachable!("Db is only emptied by drop"))
+        self.0.as_ref().unwrap_or_else(|| unreachable!("Db is only emptied by drop"))
     }
 }
 
@@ -143,24 +135,19 @@ impl AppState {
     {
         let inner = &self.inner;
         if inner.draining.load(Ordering::Acquire) {
-            return Err(ApiError::unavailable(
-                "shutting_down",
-                "the server is shutting down",
-            ));
+            return Err(ApiError::unavailable("shutting_down", "the server is shutting down"));
         }
-        let db = inner.db.get().cloned().ok_or_else(|| {
-            ApiError::unavailable("not_ready", "the database is still opening (recovery)")
-        })?;
+        let db = inner
+            .db
+            .get()
+            .cloned()
+            .ok_or_else(|| ApiError::unavailable("not_ready", "the database is still opening (recovery)"))?;
         let limits = &inner.config.limits;
-        let deadline =
-            tokio::time::Instant::now() + Duration::from_millis(limits.request_timeout_ms);
+        let deadline = tokio::time::Instant::now() + Duration::from_millis(limits.request_timeout_ms);
         let permit = match inner.slots.clone().try_acquire_owned() {
             Ok(p) => p,
             Err(TryAcquireError::Closed) => {
-                return Err(ApiError::unavailable(
-                    "shutting_down",
-                    "the server is shutting down",
-                ))
+                return Err(ApiError::unavailable("shutting_down", "the server is shutting down"))
             }
             Err(TryAcquireError::NoPermits) => {
                 let waiting = inner.queued.fetch_add(1, Ordering::AcqRel);
@@ -169,10 +156,7 @@ impl AppState {
                     return Err(ApiError::new(
                         StatusCode::TOO_MANY_REQUESTS,
                         "too_many_requests",
-                        format!(
-                            "{} requests are already waiting for the engine",
-                            limits.max_queued_requests
-                        ),
+                        format!("{} requests are already waiting for the engine", limits.max_queued_requests),
                     ));
                 }
                 match tokio::time::timeout_at(deadline, inner.slots.clone().acquire_owned()).await {
@@ -181,7 +165,10 @@ impl AppState {
                     Err(_) => {
                         return Err(ApiError::unavailable(
                             "overloaded",
-                            format!("no engine slot within limits.request_timeout_ms ({} ms); nothing was done", limits.request_timeout_ms),
+                            format!(
+                                "no engine slot within limits.request_timeout_ms ({} ms); nothing was done",
+                                limits.request_timeout_ms
+                            ),
                         ))
                     }
                 }
@@ -193,11 +180,9 @@ impl AppState {
         });
         match tokio::time::timeout_at(deadline, task).await {
             Ok(Ok(result)) => result.map_err(ApiError::from),
-            Ok(Err(join)) => Err(ApiError::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                format!("engine call failed: {join}"),
-            )),
+            Ok(Err(join)) => {
+                Err(ApiError::new(StatusCode::INTERNAL_SERVER_ERROR, "internal", format!("engine call failed: {join}")))
+            }
             Err(_) => Err(ApiError::unavailable(
                 "timeout",
                 format!(
@@ -219,9 +204,7 @@ pub struct HealthDto {
 #[utoipa::path(get, path = "/healthz", tag = "service", security(()),
     responses((status = 200, body = HealthDto)))]
 pub async fn healthz() -> Json<HealthDto> {
-    Json(HealthDto {
-        status: "ok".into(),
-    })
+    Json(HealthDto { status: "ok".into() })
 }
 
 /// Ready: the database is open (recovery done) and the server is not draining.
@@ -229,16 +212,9 @@ pub async fn healthz() -> Json<HealthDto> {
     responses((status = 200, body = HealthDto), (status = 503, body = error::ErrorBody, description = "opening or shutting down")))]
 pub async fn readyz(State(st): State<AppState>) -> Response {
     if st.ready() {
-        Json(HealthDto {
-            status: "ready".into(),
-        })
-        .into_response()
+        Json(HealthDto { status: "ready".into() }).into_response()
     } else {
-        ApiError::unavailable(
-            "not_ready",
-            "the database is opening or the server is shutting down",
-        )
-        .into_response()
+        ApiError::unavailable("not_ready", "the database is opening or the server is shutting down").into_response()
     }
 }
 
@@ -249,8 +225,7 @@ pub async fn readyz(State(st): State<AppState>) -> Response {
 pub async fn metrics_text(State(st): State<AppState>, req: Request) -> Response {
     let cfg = &st.inner.config.metrics;
     if !cfg.enabled {
-        return ApiError::not_found("metrics are disabled (metrics.enabled = false)")
-            .into_response();
+        return ApiError::not_found("metrics are disabled (metrics.enabled = false)").into_response();
     }
     if !cfg.public {
         let (parts, _) = req.into_parts();
@@ -264,11 +239,7 @@ pub async fn metrics_text(State(st): State<AppState>, req: Request) -> Response 
             Err(e) => tracing::warn!(code = e.code, "engine stats for /metrics: {}", e.message),
         }
     }
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        st.inner.metrics.render(),
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], st.inner.metrics.render()).into_response()
 }
 
 async fn openapi_json() -> Response {
@@ -317,9 +288,7 @@ impl RunningServer {
         if let Some(tx) = self.stop.take() {
             let _ = tx.send(());
         }
-        self.task
-            .await
-            .map_err(|e| ServeError::Io(std::io::Error::other(e)))?
+        self.task.await.map_err(|e| ServeError::Io(std::io::Error::other(e)))?
     }
 }
 
@@ -327,19 +296,13 @@ impl RunningServer {
 /// once it is open) and serves until `stop`.
 pub async fn start(config: Config) -> Result<RunningServer, ServeError> {
     let addr = config.listen_addr()?;
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|source| ServeError::Bind { addr, source })?;
+    let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
     let addr = listener.local_addr()?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(serve_until(listener, config, async move {
         let _ = rx.await;
     }));
-    Ok(RunningServer {
-        addr,
-        stop: Some(tx),
-        task,
-    })
+    Ok(RunningServer { addr, stop: Some(tx), task })
 }
 
 async fn serve_until(
@@ -394,10 +357,7 @@ async fn serve_until(
     // Engine calls outlive their requests (see `AppState::call`): the database
     // closes only once every slot is back, or the grace period is over.
     let slots = u32::try_from(max_slots).unwrap_or(u32::MAX);
-    if tokio::time::timeout_at(deadline, state.inner.slots.acquire_many(slots))
-        .await
-        .is_err()
-    {
+    if tokio::time::timeout_at(deadline, state.inner.slots.acquire_many(slots)).await.is_err() {
         tracing::warn!("engine calls still running after server.shutdown_grace_ms; closing the database under them");
     }
     state.inner.slots.close();
@@ -415,19 +375,13 @@ async fn serve_until(
 }
 
 fn init_logging(cfg: &config::LogConfig) {
-    let filter =
-        tracing_subscriber::EnvFilter::try_new(&cfg.level).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+    let filter = tracing_subscriber::EnvFilter::try_new(&cfg.level).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     // A second init (an embedding program already set a subscriber) keeps theirs.
     let _ = match cfg.format {
-        config::LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(true)
-            .with_span_list(false)
-            .try_init(),
+        config::LogFormat::Json => {
+            builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init()
+        }
         config::LogFormat::Pretty => builder.try_init(),
     };
 }
@@ -458,10 +412,7 @@ async fn terminate_signal() {
 /// Serves until SIGTERM/SIGINT (the `agentdb serve` command).
 pub fn serve(config: Config) -> Result<(), ServeError> {
     init_logging(&config.log);
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .thread_name("agentdb-http")
-        .build()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().thread_name("agentdb-http").build()?;
     runtime.block_on(async move {
         let addr = config.listen_addr()?;
         let listener = tokio::net::TcpListener::bind(addr).await.map_err(|source| ServeError::Bind { addr, source })?;
@@ -509,12 +460,68 @@ pub fn main(config_file: Option<PathBuf>, print_config: bool, hash_key: bool) ->
             eprintln!("error: {e}");
             ExitCode::from(match e {
                 ServeError::Config(_) => 2,
-                ServeError::Open {
-                    source: agentdb::Error::Locked { .. },
-                    ..
-                } => 4,
+                ServeError::Open { source: agentdb::Error::Locked { .. }, .. } => 4,
                 _ => 1,
             })
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A held slot, a full queue and a stalled engine call: 429 at once for
+    /// the request beyond the queue, 503 `overloaded` for the one that waited
+    /// its whole timeout, 503 `timeout` for the stalled call itself, which
+    /// keeps its slot until the engine returns.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn slots_queue_and_timeouts_answer_429_and_503() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let mut config = Config::default();
+        config.limits.max_concurrent_requests = 1;
+        config.limits.max_queued_requests = 1;
+        config.limits.request_timeout_ms = 300;
+        config.engine.maintenance_interval_ms = 0;
+        let options = config.engine.to_options().expect("options");
+        let state = AppState::new(config);
+        let path = dir.path().to_path_buf();
+        let db = tokio::task::spawn_blocking(move || AgentDb::open(path, options)).await.expect("join").expect("open");
+        assert!(state.inner.db.set(Arc::new(Db(Some(db)))).is_ok());
+
+        let (release, stalled) = std::sync::mpsc::channel::<()>();
+        let holder = {
+            let state = state.clone();
+            tokio::spawn(async move {
+                state
+                    .call(move |db| {
+                        let _ = stalled.recv();
+                        db.stats().map(|_| ())
+                    })
+                    .await
+            })
+        };
+        while state.inner.slots.available_permits() > 0 {
+            tokio::task::yield_now().await;
+        }
+        let waiter = {
+            let state = state.clone();
+            tokio::spawn(async move { state.call(|db| db.stats().map(|_| ())).await })
+        };
+        while state.inner.queued.load(Ordering::Acquire) == 0 {
+            tokio::task::yield_now().await;
+        }
+        let refused = state.call(|db| db.stats().map(|_| ())).await.expect_err("queue is full");
+        assert_eq!((refused.status, refused.code), (StatusCode::TOO_MANY_REQUESTS, "too_many_requests"));
+        let waited = waiter.await.expect("join").expect_err("no slot in time");
+        assert_eq!((waited.status, waited.code), (StatusCode::SERVICE_UNAVAILABLE, "overloaded"));
+        let timed_out = holder.await.expect("join").expect_err("stalled");
+        assert_eq!((timed_out.status, timed_out.code), (StatusCode::SERVICE_UNAVAILABLE, "timeout"));
+        assert_eq!(state.inner.slots.available_permits(), 0, "the stalled call still holds its slot");
+        release.send(()).expect("release");
+        while state.inner.slots.available_permits() == 0 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        state.call(|db| db.stats().map(|_| ())).await.expect("a free slot serves again");
     }
 }
