@@ -24,6 +24,65 @@ pub(super) fn take_writer_lock(dir: &Path) -> Result<File> {
     }
 }
 
+/// What data a directory holds without a CHECKPOINT (a table with data
+/// files, a WAL segment with records), if any.
+pub(super) fn data_without_checkpoint(path: &Path) -> Result<Option<String>> {
+    let mut found = Vec::new();
+    if crate::storage::wal::holds_records(&path.join("wal"))? {
+        found.push("WAL records".to_string());
+    }
+    if let Ok(entries) = fs::read_dir(path.join("lance")) {
+        for entry in entries {
+            let entry = entry?;
+            let data = entry.path().join("data");
+            if fs::read_dir(&data).is_ok_and(|mut d| d.next().is_some()) {
+                found.push(format!("table {}", entry.file_name().to_string_lossy()));
+            }
+        }
+    }
+    Ok((!found.is_empty()).then(|| found.join(", ")))
+}
+
+pub(super) fn missing_checkpoint(path: &Path, what: &str) -> Error {
+    Error::corrupted(format!(
+        "{} is missing but the database holds data ({what}); opening it as a new database would lose that data, \
+         so nothing was changed. Restore CHECKPOINT, or the whole directory, from a backup",
+        checkpoint::path(path).display()
+    ))
+}
+
+/// The checks that must pass before recovery may change anything: a
+/// missing checkpoint on a directory with data, a table the checkpoint
+/// names that is missing or older than the checkpoint (a lost manifest),
+/// and a WAL that starts after the checkpoint.
+pub(super) async fn check_consistency(path: &Path, conn: &lancedb::Connection, ckpt: Option<&Checkpoint>) -> Result<()> {
+    let Some(ckpt) = ckpt else {
+        // A new database, or one whose first open crashed before its first
+        // checkpoint (empty tables, empty WAL): nothing to lose either way.
+        return match data_without_checkpoint(path)? {
+            Some(what) => Err(missing_checkpoint(path, &what)),
+            None => Ok(()),
+        };
+    };
+    let names = conn.table_names().execute().await?;
+    for (name, version) in &ckpt.table_versions {
+        if !names.contains(name) {
+            return Err(Error::corrupted(format!(
+                "table {name} (version {version} in the checkpoint) is missing from {}; nothing was changed",
+                path.join("lance").display()
+            )));
+        }
+        let current = conn.open_table(name).execute().await?.version().await?;
+        if current < *version {
+            return Err(Error::corrupted(format!(
+                "table {name} is at version {current}, older than the checkpoint's {version}: its newest \
+                 manifest is missing; nothing was changed"
+            )));
+        }
+    }
+    crate::storage::wal::check_continuity(&path.join("wal"), ckpt.flushed_lsn)
+}
+
 pub(super) fn is_race_with_writer(e: &Error) -> bool {
     match e {
         Error::Io(io) => io.kind() == std::io::ErrorKind::NotFound,
@@ -44,6 +103,9 @@ impl Engine {
             .build()?;
         let lock_file = if opts.read_only {
             if !checkpoint::path(path).exists() {
+                if let Some(what) = data_without_checkpoint(path)? {
+                    return Err(missing_checkpoint(path, &what));
+                }
                 return Err(Error::NotFound(format!("no AgentDB database at {}", path.display())));
             }
             None
@@ -118,6 +180,9 @@ impl Engine {
     )> {
         let ckpt_opt = checkpoint::load(path)?;
         let conn = lancedb::connect(lance_uri).execute().await?;
+        // Every check that can refuse the database runs before recovery
+        // changes anything (undoing a partial flush deletes rows).
+        check_consistency(path, &conn, ckpt_opt.as_ref()).await?;
         let mut ckpt = ckpt_opt.clone().unwrap_or_else(Checkpoint::new);
         // Every subsystem's fixed tables: created on first open, each undone
         // to the checkpoint if a flush was cut short.

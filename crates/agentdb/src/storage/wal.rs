@@ -146,6 +146,37 @@ fn list_segments(dir: &Path) -> Result<Vec<Segment>> {
     Ok(segments)
 }
 
+/// Whether the log directory holds any record (a segment longer than its magic).
+pub fn holds_records(dir: &Path) -> Result<bool> {
+    if !dir.exists() {
+        return Ok(false);
+    }
+    for s in list_segments(dir)? {
+        if fs::metadata(&s.path)?.len() > SEGMENT_MAGIC.len() as u64 {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Refuses a log that starts after `after_lsn + 1`: the records between the
+/// checkpoint and the first segment are gone. Checked before recovery
+/// changes anything.
+pub fn check_continuity(dir: &Path, after_lsn: u64) -> Result<()> {
+    if !dir.exists() {
+        return Ok(());
+    }
+    if let Some(first) = list_segments(dir)?.first() {
+        if first.first_lsn > after_lsn + 1 {
+            return Err(Error::corrupted(format!(
+                "WAL starts at LSN {} but the checkpoint ends at {after_lsn}: records are missing",
+                first.first_lsn
+            )));
+        }
+    }
+    Ok(())
+}
+
 pub(crate) fn sync_dir(dir: &Path) -> Result<()> {
     File::open(dir)?.sync_all()?;
     Ok(())
