@@ -31,11 +31,7 @@ impl Client {
         let r = rb.send().await.expect("send");
         let status = r.status();
         let bytes = r.bytes().await.expect("body");
-        let v: Value = if bytes.is_empty() {
-            json!({})
-        } else {
-            serde_json::from_slice(&bytes).expect("json body")
-        };
+        let v: Value = if bytes.is_empty() { json!({}) } else { serde_json::from_slice(&bytes).expect("json body") };
         if status.is_success() {
             Ok(v)
         } else {
@@ -64,14 +60,9 @@ fn config(dir: &Path, options: &Value) -> Config {
 }
 
 async fn start(dir: &Path, options: &Value) -> (agentdb_server::RunningServer, Client) {
-    let server = agentdb_server::start(config(dir, options))
-        .await
-        .expect("start");
+    let server = agentdb_server::start(config(dir, options)).await.expect("start");
     let client = Client {
-        http: reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("client"),
+        http: reqwest::Client::builder().no_proxy().build().expect("client"),
         base: format!("http://{}", server.addr),
     };
     for _ in 0..600 {
@@ -103,11 +94,7 @@ fn round3(v: &Value) -> Value {
 }
 
 fn query(pairs: &[(&str, &Value)]) -> String {
-    let q: Vec<String> = pairs
-        .iter()
-        .filter(|(_, v)| !v.is_null())
-        .map(|(k, v)| format!("{k}={v}"))
-        .collect();
+    let q: Vec<String> = pairs.iter().filter(|(_, v)| !v.is_null()).map(|(k, v)| format!("{k}={v}")).collect();
     if q.is_empty() {
         String::new()
     } else {
@@ -116,19 +103,11 @@ fn query(pairs: &[(&str, &Value)]) -> String {
 }
 
 /// One op through HTTP; `None` when the op has no route.
-async fn run_op(
-    c: &Client,
-    op: &str,
-    a: &Value,
-    names: &BTreeMap<String, u64>,
-) -> Option<Result<Value, String>> {
+async fn run_op(c: &Client, op: &str, a: &Value, names: &BTreeMap<String, u64>) -> Option<Result<Value, String>> {
     use Method as M;
     let agent = &a["agent_id"];
     let mem = || match a["memory"].as_str() {
-        Some(n) => names
-            .get(n)
-            .copied()
-            .unwrap_or_else(|| panic!("no memory named {n}")),
+        Some(n) => names.get(n).copied().unwrap_or_else(|| panic!("no memory named {n}")),
         None => a["memory_id"].as_u64().expect("memory_id"),
     };
     let hits = |r: Result<Value, String>| {
@@ -265,19 +244,13 @@ async fn conformance_cases_pass_through_http() {
     let mut checked = 0;
     let mut skipped: BTreeMap<String, usize> = BTreeMap::new();
     for file in files {
-        let case: Value =
-            serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("case json");
+        let case: Value = serde_json::from_slice(&std::fs::read(&file).expect("read")).expect("case json");
         let dir = tempfile::tempdir().expect("tempdir");
         let (mut server, mut client) = start(dir.path(), &case["options"]).await;
         let mut names: BTreeMap<String, u64> = BTreeMap::new();
         for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
             let op = step["op"].as_str().expect("op");
-            let ctx = format!(
-                "{} step {i} ({op})",
-                file.file_name()
-                    .map(|f| f.to_string_lossy())
-                    .unwrap_or_default()
-            );
+            let ctx = format!("{} step {i} ({op})", file.file_name().map(|f| f.to_string_lossy()).unwrap_or_default());
             if op == "reopen" {
                 server.stop().await.expect("stop");
                 (server, client) = start(dir.path(), &case["options"]).await;
@@ -310,10 +283,7 @@ async fn conformance_cases_pass_through_http() {
                         }
                     }
                     if let Some(name) = step["as"].as_str() {
-                        names.insert(
-                            name.to_string(),
-                            v["memory_id"].as_u64().expect("memory_id"),
-                        );
+                        names.insert(name.to_string(), v["memory_id"].as_u64().expect("memory_id"));
                     }
                 }
             }

@@ -41,14 +41,7 @@ fn base_config(dir: &Path) -> Config {
 }
 
 fn key(name: &str, role: Role) -> KeyConfig {
-    KeyConfig {
-        name: name.into(),
-        sha256: hash_key(name),
-        role,
-        agents: None,
-        agent_ranges: None,
-        namespace: None,
-    }
+    KeyConfig { name: name.into(), sha256: hash_key(name), role, agents: None, agent_ranges: None, namespace: None }
 }
 
 impl Srv {
@@ -58,16 +51,8 @@ impl Srv {
         tune(&mut c);
         let server = agentdb_server::start(c).await.expect("start");
         let base = format!("http://{}", server.addr);
-        let http = reqwest::Client::builder()
-            .no_proxy()
-            .build()
-            .expect("client");
-        let srv = Srv {
-            server: Some(server),
-            base,
-            http,
-            _dir: dir,
-        };
+        let http = reqwest::Client::builder().no_proxy().build().expect("client");
+        let srv = Srv { server: Some(server), base, http, _dir: dir };
         for _ in 0..600 {
             if srv.get("/readyz", None).await.status == StatusCode::OK {
                 return srv;
@@ -77,13 +62,7 @@ impl Srv {
         panic!("server never became ready");
     }
 
-    async fn raw(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Vec<u8>>,
-    ) -> Reply {
+    async fn raw(&self, method: Method, path: &str, key: Option<&str>, body: Option<Vec<u8>>) -> Reply {
         let mut rb = self.http.request(method, format!("{}{}", self.base, path));
         if let Some(k) = key {
             rb = rb.bearer_auth(k);
@@ -95,29 +74,13 @@ impl Srv {
         let status = resp.status();
         let headers = resp.headers().clone();
         let bytes = resp.bytes().await.expect("body");
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-        Reply {
-            status,
-            body,
-            headers,
-        }
+        let body =
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+        Reply { status, body, headers }
     }
 
-    async fn req(
-        &self,
-        method: Method,
-        path: &str,
-        key: Option<&str>,
-        body: Option<Value>,
-    ) -> Reply {
-        self.raw(
-            method,
-            path,
-            key,
-            body.map(|b| serde_json::to_vec(&b).expect("json")),
-        )
-        .await
+    async fn req(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Reply {
+        self.raw(method, path, key, body.map(|b| serde_json::to_vec(&b).expect("json"))).await
     }
 
     async fn get(&self, path: &str, key: Option<&str>) -> Reply {
@@ -137,9 +100,7 @@ impl Srv {
 
 fn vector(seed: u64) -> Vec<f32> {
     // Distinct, deterministic, normalised directions.
-    let mut v: Vec<f32> = (0..DIM)
-        .map(|i| (((i as u64 + 1) * (seed + 3)) % 17) as f32 - 8.0)
-        .collect();
+    let mut v: Vec<f32> = (0..DIM).map(|i| (((i as u64 + 1) * (seed + 3)) % 17) as f32 - 8.0).collect();
     let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     v.iter_mut().for_each(|x| *x /= n);
     v
@@ -152,27 +113,23 @@ fn ok(r: &Reply) {
 fn err(r: &Reply, status: u16, code: &str) {
     assert_eq!(r.status.as_u16(), status, "{}", r.body);
     assert_eq!(r.code(), code, "{}", r.body);
-    assert!(
-        r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
-        "{}",
-        r.body
-    );
+    assert!(r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{}", r.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn state_routes_success_and_failure() {
     let s = Srv::start(|c| c.engine.max_payload_bytes = 4096).await;
-    let r = s.post("/v1/agents/7/sessions/1/states", None, json!({"state_type": "task_state", "data": "{\"step\":1}", "metadata": {"tool": "search"}})).await;
-    ok(&r);
-    assert_eq!(r.body["version"], 1);
-    let bin = base64_of(&[0, 159, 146, 150, 255]);
     let r = s
         .post(
             "/v1/agents/7/sessions/1/states",
             None,
-            json!({"data_base64": bin}),
+            json!({"state_type": "task_state", "data": "{\"step\":1}", "metadata": {"tool": "search"}}),
         )
         .await;
+    ok(&r);
+    assert_eq!(r.body["version"], 1);
+    let bin = base64_of(&[0, 159, 146, 150, 255]);
+    let r = s.post("/v1/agents/7/sessions/1/states", None, json!({"data_base64": bin})).await;
     assert_eq!(r.body["version"], 2);
 
     let r = s.get("/v1/agents/7/state", None).await;
@@ -184,232 +141,80 @@ async fn state_routes_success_and_failure() {
     assert_eq!(r.body["data"], "{\"step\":1}");
     assert_eq!(r.body["state_type"], "task_state");
     assert_eq!(r.body["metadata"]["tool"], "search");
-    let r = s
-        .get("/v1/agents/7/history?session_id=1&limit=5", None)
-        .await;
+    let r = s.get("/v1/agents/7/history?session_id=1&limit=5", None).await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(2));
     assert_eq!(r.body[0]["version"], 2);
 
-    let r = s
-        .post(
-            "/v1/agents/7/sessions/1/snapshots",
-            None,
-            json!({"name": "before"}),
-        )
-        .await;
+    let r = s.post("/v1/agents/7/sessions/1/snapshots", None, json!({"name": "before"})).await;
     ok(&r);
     assert_eq!(r.body["version"], 2);
-    err(
-        &s.post(
-            "/v1/agents/7/sessions/1/snapshots",
-            None,
-            json!({"name": "before"}),
-        )
-        .await,
-        409,
-        "already_exists",
-    );
-    err(
-        &s.post(
-            "/v1/agents/7/sessions/1/snapshots",
-            None,
-            json!({"name": "a b'; --"}),
-        )
-        .await,
-        400,
-        "invalid_argument",
-    );
-    ok(&s
-        .post(
-            "/v1/agents/7/sessions/1/states",
-            None,
-            json!({"data": "oops"}),
-        )
-        .await);
+    err(&s.post("/v1/agents/7/sessions/1/snapshots", None, json!({"name": "before"})).await, 409, "already_exists");
+    err(&s.post("/v1/agents/7/sessions/1/snapshots", None, json!({"name": "a b'; --"})).await, 400, "invalid_argument");
+    ok(&s.post("/v1/agents/7/sessions/1/states", None, json!({"data": "oops"})).await);
     let r = s.get("/v1/agents/7/snapshots", None).await;
     assert_eq!(r.body[0]["name"], "before");
-    let r = s
-        .req(
-            Method::POST,
-            "/v1/agents/7/snapshots/before/restore",
-            None,
-            None,
-        )
-        .await;
+    let r = s.req(Method::POST, "/v1/agents/7/snapshots/before/restore", None, None).await;
     ok(&r);
     assert_eq!(r.body["version"], 4);
-    assert_eq!(
-        s.get("/v1/agents/7/state?session_id=1", None).await.body["data_base64"],
-        bin
-    );
-    err(
-        &s.req(
-            Method::POST,
-            "/v1/agents/7/snapshots/nope/restore",
-            None,
-            None,
-        )
-        .await,
-        404,
-        "not_found",
-    );
+    assert_eq!(s.get("/v1/agents/7/state?session_id=1", None).await.body["data_base64"], bin);
+    err(&s.req(Method::POST, "/v1/agents/7/snapshots/nope/restore", None, None).await, 404, "not_found");
 
     // Failures: nothing found, bad ids, bad bodies, too large.
     err(&s.get("/v1/agents/8/state", None).await, 404, "not_found");
+    err(&s.get("/v1/agents/7/sessions/1/states/99", None).await, 404, "not_found");
+    err(&s.get("/v1/agents/abc/state", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/-1/state", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/18446744073709551616/state", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/7/history?limit=0", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/7/history?limit=99999999999", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/7/history?from_ms=5&to_ms=1", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/7/history?limit=ten", None).await, 400, "invalid_argument");
     err(
-        &s.get("/v1/agents/7/sessions/1/states/99", None).await,
-        404,
-        "not_found",
-    );
-    err(
-        &s.get("/v1/agents/abc/state", None).await,
+        &s.post("/v1/agents/7/sessions/1/states", None, json!({"state_type": "bogus", "data": "x"})).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.get("/v1/agents/-1/state", None).await,
+        &s.post("/v1/agents/7/sessions/1/states", None, json!({"data": "x", "data_base64": "eA=="})).await,
+        400,
+        "invalid_argument",
+    );
+    err(&s.post("/v1/agents/7/sessions/1/states", None, json!({})).await, 400, "invalid_argument");
+    err(&s.post("/v1/agents/7/sessions/1/states", None, json!({"data_base64": "***"})).await, 400, "invalid_argument");
+    err(&s.post("/v1/agents/7/sessions/1/states", None, json!({"data": 5})).await, 400, "invalid_argument");
+    err(
+        &s.post("/v1/agents/7/sessions/1/states", None, json!({"data": "x", "extra": 1})).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.get("/v1/agents/18446744073709551616/state", None).await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.get("/v1/agents/7/history?limit=0", None).await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.get("/v1/agents/7/history?limit=99999999999", None).await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.get("/v1/agents/7/history?from_ms=5&to_ms=1", None).await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.get("/v1/agents/7/history?limit=ten", None).await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post(
-            "/v1/agents/7/sessions/1/states",
-            None,
-            json!({"state_type": "bogus", "data": "x"}),
-        )
-        .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post(
-            "/v1/agents/7/sessions/1/states",
-            None,
-            json!({"data": "x", "data_base64": "eA=="}),
-        )
-        .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post("/v1/agents/7/sessions/1/states", None, json!({}))
-            .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post(
-            "/v1/agents/7/sessions/1/states",
-            None,
-            json!({"data_base64": "***"}),
-        )
-        .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post("/v1/agents/7/sessions/1/states", None, json!({"data": 5}))
-            .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post(
-            "/v1/agents/7/sessions/1/states",
-            None,
-            json!({"data": "x", "extra": 1}),
-        )
-        .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post(
-            "/v1/agents/7/sessions/1/states",
-            None,
-            json!({"data": "x".repeat(5000)}),
-        )
-        .await,
+        &s.post("/v1/agents/7/sessions/1/states", None, json!({"data": "x".repeat(5000)})).await,
         413,
         "payload_too_large",
     );
     err(
-        &s.raw(
-            Method::POST,
-            "/v1/agents/7/sessions/1/states",
-            None,
-            Some(b"{\"data\": ".to_vec()),
-        )
-        .await,
+        &s.raw(Method::POST, "/v1/agents/7/sessions/1/states", None, Some(b"{\"data\": ".to_vec())).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.raw(
-            Method::POST,
-            "/v1/agents/7/sessions/1/states",
-            None,
-            Some(b"{\"data\": \"\xff\xfe\"}".to_vec()),
-        )
-        .await,
+        &s.raw(Method::POST, "/v1/agents/7/sessions/1/states", None, Some(b"{\"data\": \"\xff\xfe\"}".to_vec())).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.raw(
-            Method::POST,
-            "/v1/agents/7/sessions/1/states",
-            None,
-            Some(b"{\"data\": \"x\"} trailing".to_vec()),
-        )
-        .await,
+        &s.raw(Method::POST, "/v1/agents/7/sessions/1/states", None, Some(b"{\"data\": \"x\"} trailing".to_vec()))
+            .await,
         400,
         "invalid_argument",
     );
     // None of the refused writes above saved anything.
-    assert_eq!(
-        s.get("/v1/agents/7/history?session_id=1", None)
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(4)
-    );
+    assert_eq!(s.get("/v1/agents/7/history?session_id=1", None).await.body.as_array().map(Vec::len), Some(4));
 
     let r = s.req(Method::DELETE, "/v1/agents/7", None, None).await;
     assert_eq!(r.status, StatusCode::NO_CONTENT);
     err(&s.get("/v1/agents/7/state", None).await, 404, "not_found");
-    err(
-        &s.req(Method::DELETE, "/v1/agents/7/state", None, None)
-            .await,
-        405,
-        "method_not_allowed",
-    );
+    err(&s.req(Method::DELETE, "/v1/agents/7/state", None, None).await, 405, "method_not_allowed");
     err(&s.get("/v1/nope", None).await, 404, "not_found");
     s.stop().await;
 }
@@ -426,7 +231,13 @@ async fn memory_routes_success_and_failure() {
     ok(&r);
     assert_eq!(r.body["kind"], "stored");
     let peanuts = r.body["memory_id"].as_u64().expect("id");
-    let r = s.post("/v1/memories", None, json!({"agent_id": 3, "memory_type": "semantic", "content": "The user is allergic to peanuts"})).await;
+    let r = s
+        .post(
+            "/v1/memories",
+            None,
+            json!({"agent_id": 3, "memory_type": "semantic", "content": "The user is allergic to peanuts"}),
+        )
+        .await;
     assert_eq!(r.body["kind"], "duplicate");
     assert_eq!(r.body["memory_id"], peanuts);
     let r = s.post("/v1/memories/batch", None, json!({"memories": [
@@ -441,37 +252,12 @@ async fn memory_routes_success_and_failure() {
     assert_eq!(r.body["content"], "The user is allergic to peanuts");
     assert_eq!(r.body["embedding"].as_array().map(Vec::len), Some(DIM));
     assert_eq!(
-        s.req(
-            Method::PATCH,
-            &format!("/v1/memories/{v2}"),
-            None,
-            Some(json!({"importance": 0.2}))
-        )
-        .await
-        .status,
+        s.req(Method::PATCH, &format!("/v1/memories/{v2}"), None, Some(json!({"importance": 0.2}))).await.status,
         204
     );
-    assert_eq!(
-        s.req(Method::PUT, &format!("/v1/memories/{v2}/pin"), None, None)
-            .await
-            .status,
-        204
-    );
-    assert_eq!(
-        s.get(&format!("/v1/memories/{v2}"), None).await.body["pinned"],
-        true
-    );
-    assert_eq!(
-        s.req(
-            Method::DELETE,
-            &format!("/v1/memories/{v2}/pin"),
-            None,
-            None
-        )
-        .await
-        .status,
-        204
-    );
+    assert_eq!(s.req(Method::PUT, &format!("/v1/memories/{v2}/pin"), None, None).await.status, 204);
+    assert_eq!(s.get(&format!("/v1/memories/{v2}"), None).await.body["pinned"], true);
+    assert_eq!(s.req(Method::DELETE, &format!("/v1/memories/{v2}/pin"), None, None).await.status, 204);
     let r = s.get("/v1/agents/3/memories", None).await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(3));
 
@@ -492,116 +278,51 @@ async fn memory_routes_success_and_failure() {
         )
         .await;
     assert_eq!(r.body[0]["memory"]["content"], "v1");
-    let r = s
-        .post("/v1/embed", None, json!({"texts": ["hello", "world"]}))
-        .await;
+    let r = s.post("/v1/embed", None, json!({"texts": ["hello", "world"]})).await;
     assert_eq!(r.body["vectors"].as_array().map(Vec::len), Some(2));
-    let r = s
-        .post(
-            "/v1/agents/3/memories/forget",
-            None,
-            json!({"older_than_ms": 0, "min_importance": 0.0}),
-        )
-        .await;
+    let r = s.post("/v1/agents/3/memories/forget", None, json!({"older_than_ms": 0, "min_importance": 0.0})).await;
     assert_eq!(r.body["forgotten"], 0);
-    let r = s
-        .req(
-            Method::POST,
-            "/v1/agents/3/memories/consolidate",
-            None,
-            None,
-        )
-        .await;
+    let r = s.req(Method::POST, "/v1/agents/3/memories/consolidate", None, None).await;
     assert_eq!(r.body["examined"], 3);
 
     // Failures.
     err(&s.get("/v1/memories/999999", None).await, 404, "not_found");
     err(
-        &s.req(
-            Method::PATCH,
-            &format!("/v1/memories/{v2}"),
-            None,
-            Some(json!({"importance": 1.5})),
-        )
-        .await,
+        &s.req(Method::PATCH, &format!("/v1/memories/{v2}"), None, Some(json!({"importance": 1.5}))).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.post(
-            "/v1/agents/3/memories/retrieve",
-            None,
-            json!({"vector": vector(1), "limit": 1_000_000_000u64}),
-        )
-        .await,
+        &s.post("/v1/agents/3/memories/retrieve", None, json!({"vector": vector(1), "limit": 1_000_000_000u64})).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.post(
-            "/v1/agents/3/memories/retrieve",
-            None,
-            json!({"vector": vector(1), "limit": 0}),
-        )
-        .await,
+        &s.post("/v1/agents/3/memories/retrieve", None, json!({"vector": vector(1), "limit": 0})).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.post(
-            "/v1/agents/3/memories/retrieve",
-            None,
-            json!({"vector": [1.0, 2.0], "limit": 1}),
-        )
-        .await,
+        &s.post("/v1/agents/3/memories/retrieve", None, json!({"vector": [1.0, 2.0], "limit": 1})).await,
         400,
         "dimension_mismatch",
     );
-    err(
-        &s.post("/v1/agents/3/memories/retrieve", None, json!({"limit": 1}))
-            .await,
-        400,
-        "invalid_argument",
-    );
+    err(&s.post("/v1/agents/3/memories/retrieve", None, json!({"limit": 1})).await, 400, "invalid_argument");
     // NaN and infinity cannot be written in JSON; 1e39 overflows f32 to infinity.
     let mut inf = serde_json::to_string(&vector(1)).expect("json");
     inf.replace_range(1..inf.find(',').expect("comma"), "1e39");
-    let body = format!("{{\"agent_id\": 3, \"memory_type\": \"semantic\", \"content\": \"inf\", \"embedding\": {inf}}}");
-    err(
-        &s.raw(Method::POST, "/v1/memories", None, Some(body.into_bytes()))
-            .await,
-        400,
-        "invalid_argument",
-    );
+    let body =
+        format!("{{\"agent_id\": 3, \"memory_type\": \"semantic\", \"content\": \"inf\", \"embedding\": {inf}}}");
+    err(&s.raw(Method::POST, "/v1/memories", None, Some(body.into_bytes())).await, 400, "invalid_argument");
     let body = "{\"agent_id\": 3, \"memory_type\": \"semantic\", \"content\": \"nan\", \"embedding\": [NaN]}";
+    err(&s.raw(Method::POST, "/v1/memories", None, Some(body.as_bytes().to_vec())).await, 400, "invalid_argument");
     err(
-        &s.raw(
-            Method::POST,
-            "/v1/memories",
-            None,
-            Some(body.as_bytes().to_vec()),
-        )
-        .await,
+        &s.post("/v1/memories", None, json!({"agent_id": 3, "memory_type": "dream", "content": "x"})).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.post(
-            "/v1/memories",
-            None,
-            json!({"agent_id": 3, "memory_type": "dream", "content": "x"}),
-        )
-        .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post(
-            "/v1/memories",
-            None,
-            json!({"agent_id": "3", "memory_type": "semantic", "content": "x"}),
-        )
-        .await,
+        &s.post("/v1/memories", None, json!({"agent_id": "3", "memory_type": "semantic", "content": "x"})).await,
         400,
         "invalid_argument",
     );
@@ -615,32 +336,27 @@ async fn memory_routes_success_and_failure() {
         400,
         "invalid_argument",
     );
-    err(&s.post("/v1/memories/batch", None, json!({"memories": [
-        {"agent_id": 3, "memory_type": "semantic", "content": "fine", "embedding": vector(5)},
-        {"agent_id": 3, "memory_type": "semantic", "content": "bad", "embedding": [0.0]},
-    ]})).await, 400, "dimension_mismatch");
+    err(
+        &s.post(
+            "/v1/memories/batch",
+            None,
+            json!({"memories": [
+                {"agent_id": 3, "memory_type": "semantic", "content": "fine", "embedding": vector(5)},
+                {"agent_id": 3, "memory_type": "semantic", "content": "bad", "embedding": [0.0]},
+            ]}),
+        )
+        .await,
+        400,
+        "dimension_mismatch",
+    );
     assert_eq!(
-        s.get("/v1/agents/3/memories", None)
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
+        s.get("/v1/agents/3/memories", None).await.body.as_array().map(Vec::len),
         Some(3),
         "refused writes stored nothing"
     );
 
-    assert_eq!(
-        s.req(Method::DELETE, &format!("/v1/memories/{v2}"), None, None)
-            .await
-            .status,
-        204
-    );
-    err(
-        &s.req(Method::DELETE, &format!("/v1/memories/{v2}"), None, None)
-            .await,
-        404,
-        "not_found",
-    );
+    assert_eq!(s.req(Method::DELETE, &format!("/v1/memories/{v2}"), None, None).await.status, 204);
+    err(&s.req(Method::DELETE, &format!("/v1/memories/{v2}"), None, None).await, 404, "not_found");
     s.stop().await;
 }
 
@@ -650,136 +366,72 @@ async fn document_and_collection_routes_success_and_failure() {
     let r = s.post("/v1/documents", None, json!({"doc_id": "tea", "title": "Tea", "text": "龙井茶产自杭州西湖。Longjing green tea comes from West Lake.", "metadata": {"lang": "zh"}})).await;
     ok(&r);
     assert_eq!(r.body["chunk_count"], 1);
-    ok(&s.post("/v1/documents", None, json!({"doc_id": "coffee", "text": "Espresso is brewed by forcing hot water through ground coffee."})).await);
+    ok(&s
+        .post(
+            "/v1/documents",
+            None,
+            json!({"doc_id": "coffee", "text": "Espresso is brewed by forcing hot water through ground coffee."}),
+        )
+        .await);
     assert_eq!(s.get("/v1/documents/tea", None).await.body["title"], "Tea");
     for mode in ["semantic", "full_text", "hybrid"] {
         let r = s
-            .post(
-                "/v1/documents/search",
-                None,
-                json!({"mode": mode, "query": "green tea West Lake", "limit": 1}),
-            )
+            .post("/v1/documents/search", None, json!({"mode": mode, "query": "green tea West Lake", "limit": 1}))
             .await;
         ok(&r);
         assert_eq!(r.body[0]["doc_id"], "tea", "{mode}: {}", r.body);
     }
-    let r = s.post("/v1/documents/search", None, json!({"query": "coffee", "fusion": {"kind": "weighted", "alpha": 0.5}, "filter": {"doc_ids": ["coffee"]}})).await;
-    assert!(
-        r.body
-            .as_array()
-            .is_some_and(|a| a.iter().all(|h| h["doc_id"] == "coffee")),
-        "{}",
-        r.body
-    );
     let r = s
         .post(
             "/v1/documents/search",
             None,
-            json!({"query": "tea", "filter": {"metadata": {"lang": "x' OR '1'='1"}}}),
+            json!({"query": "coffee", "fusion": {"kind": "weighted", "alpha": 0.5}, "filter": {"doc_ids": ["coffee"]}}),
         )
+        .await;
+    assert!(r.body.as_array().is_some_and(|a| a.iter().all(|h| h["doc_id"] == "coffee")), "{}", r.body);
+    let r = s
+        .post("/v1/documents/search", None, json!({"query": "tea", "filter": {"metadata": {"lang": "x' OR '1'='1"}}}))
         .await;
     assert_eq!(r.body, json!([]), "an injection string is a literal value");
+    err(&s.post("/v1/documents/search", None, json!({"mode": "full_text"})).await, 400, "invalid_argument");
     err(
-        &s.post("/v1/documents/search", None, json!({"mode": "full_text"}))
+        &s.post("/v1/documents/search", None, json!({"query": "x", "fusion": {"kind": "weighted", "alpha": 2.0}}))
             .await,
         400,
         "invalid_argument",
     );
     err(
-        &s.post(
-            "/v1/documents/search",
-            None,
-            json!({"query": "x", "fusion": {"kind": "weighted", "alpha": 2.0}}),
-        )
-        .await,
+        &s.post("/v1/documents/search", None, json!({"query": "x", "limit": 100_000_000})).await,
         400,
         "invalid_argument",
     );
-    err(
-        &s.post(
-            "/v1/documents/search",
-            None,
-            json!({"query": "x", "limit": 100_000_000}),
-        )
-        .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post("/v1/documents", None, json!({"doc_id": "a#b", "text": "x"}))
-            .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.post(
-            "/v1/documents",
-            None,
-            json!({"doc_id": "empty", "text": "   "}),
-        )
-        .await,
-        400,
-        "invalid_argument",
-    );
-    err(
-        &s.get("/v1/documents/x'%20OR%201=1", None).await,
-        404,
-        "not_found",
-    );
-    assert_eq!(
-        s.req(Method::DELETE, "/v1/documents/coffee", None, None)
-            .await
-            .status,
-        204
-    );
+    err(&s.post("/v1/documents", None, json!({"doc_id": "a#b", "text": "x"})).await, 400, "invalid_argument");
+    err(&s.post("/v1/documents", None, json!({"doc_id": "empty", "text": "   "})).await, 400, "invalid_argument");
+    err(&s.get("/v1/documents/x'%20OR%201=1", None).await, 404, "not_found");
+    assert_eq!(s.req(Method::DELETE, "/v1/documents/coffee", None, None).await.status, 204);
     err(&s.get("/v1/documents/coffee", None).await, 404, "not_found");
 
-    let r = s
-        .post(
-            "/v1/collections",
-            None,
-            json!({"name": "images", "dimension": 3, "metric": "l2"}),
-        )
-        .await;
+    let r = s.post("/v1/collections", None, json!({"name": "images", "dimension": 3, "metric": "l2"})).await;
     ok(&r);
     assert_eq!(r.body["metric"], "l2");
     err(
-        &s.post(
-            "/v1/collections",
-            None,
-            json!({"name": "images", "dimension": 3, "metric": "l2"}),
-        )
-        .await,
+        &s.post("/v1/collections", None, json!({"name": "images", "dimension": 3, "metric": "l2"})).await,
         409,
         "already_exists",
     );
     err(
-        &s.post(
-            "/v1/collections",
-            None,
-            json!({"name": "x'; DROP TABLE states; --", "dimension": 3, "metric": "l2"}),
-        )
-        .await,
+        &s.post("/v1/collections", None, json!({"name": "x'; DROP TABLE states; --", "dimension": 3, "metric": "l2"}))
+            .await,
         400,
         "invalid_argument",
     );
     err(
-        &s.post(
-            "/v1/collections",
-            None,
-            json!({"name": "big", "dimension": 0, "metric": "l2"}),
-        )
-        .await,
+        &s.post("/v1/collections", None, json!({"name": "big", "dimension": 0, "metric": "l2"})).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.post(
-            "/v1/collections",
-            None,
-            json!({"name": "m", "dimension": 3, "metric": "manhattan"}),
-        )
-        .await,
+        &s.post("/v1/collections", None, json!({"name": "m", "dimension": 3, "metric": "manhattan"})).await,
         400,
         "invalid_argument",
     );
@@ -797,20 +449,8 @@ async fn document_and_collection_routes_success_and_failure() {
     assert_eq!(r.body["upserted"], 3);
     let r = s.get("/v1/collections/images", None).await;
     assert_eq!(r.body["count"], 3);
-    assert_eq!(
-        s.get("/v1/collections", None)
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(1)
-    );
-    assert_eq!(
-        s.get("/v1/collections/images/vectors/c'--", None)
-            .await
-            .body["vector"],
-        json!([5.0, 0.0, 0.0])
-    );
+    assert_eq!(s.get("/v1/collections", None).await.body.as_array().map(Vec::len), Some(1));
+    assert_eq!(s.get("/v1/collections/images/vectors/c'--", None).await.body["vector"], json!([5.0, 0.0, 0.0]));
     let r = s
         .post(
             "/v1/collections/images/search",
@@ -820,13 +460,7 @@ async fn document_and_collection_routes_success_and_failure() {
         .await;
     assert_eq!(r.body[0]["id"], "b");
     assert_eq!(r.body[0]["vector"], json!([1.0, 0.0, 0.0]));
-    let r = s
-        .post(
-            "/v1/collections/images/search",
-            None,
-            json!({"vector": [0.0, 0.0, 0.0], "radius": 1.5}),
-        )
-        .await;
+    let r = s.post("/v1/collections/images/search", None, json!({"vector": [0.0, 0.0, 0.0], "radius": 1.5})).await;
     assert_eq!(r.body.as_array().map(Vec::len), Some(2));
     let r = s
         .post(
@@ -845,22 +479,12 @@ async fn document_and_collection_routes_success_and_failure() {
         .await;
     assert_eq!(r.body, json!([]));
     err(
-        &s.post(
-            "/v1/collections/images/search",
-            None,
-            json!({"vector": [0.0, 0.0, 0.0], "k": 1_000_000}),
-        )
-        .await,
+        &s.post("/v1/collections/images/search", None, json!({"vector": [0.0, 0.0, 0.0], "k": 1_000_000})).await,
         400,
         "invalid_argument",
     );
     err(
-        &s.post(
-            "/v1/collections/images/search",
-            None,
-            json!({"vector": [0.0, 0.0], "k": 1}),
-        )
-        .await,
+        &s.post("/v1/collections/images/search", None, json!({"vector": [0.0, 0.0], "k": 1})).await,
         400,
         "dimension_mismatch",
     );
@@ -875,92 +499,45 @@ async fn document_and_collection_routes_success_and_failure() {
         400,
         "invalid_argument",
     );
-    err(&s.post("/v1/collections/images/vectors", None, json!({"vectors": [{"id": "ok", "vector": [1.0, 1.0, 1.0]}, {"id": "", "vector": [1.0, 1.0, 1.0]}]})).await, 400, "invalid_argument");
-    assert_eq!(
-        s.get("/v1/collections/images", None).await.body["count"],
-        3,
-        "a refused batch writes nothing"
-    );
     err(
         &s.post(
-            "/v1/collections/nope/search",
+            "/v1/collections/images/vectors",
             None,
-            json!({"vector": [0.0], "k": 1}),
+            json!({"vectors": [{"id": "ok", "vector": [1.0, 1.0, 1.0]}, {"id": "", "vector": [1.0, 1.0, 1.0]}]}),
         )
         .await,
-        404,
-        "not_found",
+        400,
+        "invalid_argument",
     );
+    assert_eq!(s.get("/v1/collections/images", None).await.body["count"], 3, "a refused batch writes nothing");
+    err(&s.post("/v1/collections/nope/search", None, json!({"vector": [0.0], "k": 1})).await, 404, "not_found");
     err(&s.get("/v1/collections/nope", None).await, 404, "not_found");
-    assert_eq!(
-        s.req(Method::POST, "/v1/collections/images/index", None, None)
-            .await
-            .status
-            .as_u16()
-            / 100,
-        2
-    );
-    assert_eq!(
-        s.req(
-            Method::DELETE,
-            "/v1/collections/images/vectors/a",
-            None,
-            None
-        )
-        .await
-        .status,
-        204
-    );
-    err(
-        &s.req(
-            Method::DELETE,
-            "/v1/collections/images/vectors/a",
-            None,
-            None,
-        )
-        .await,
-        404,
-        "not_found",
-    );
+    assert_eq!(s.req(Method::POST, "/v1/collections/images/index", None, None).await.status.as_u16() / 100, 2);
+    assert_eq!(s.req(Method::DELETE, "/v1/collections/images/vectors/a", None, None).await.status, 204);
+    err(&s.req(Method::DELETE, "/v1/collections/images/vectors/a", None, None).await, 404, "not_found");
     s.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admin_routes_limits_metrics_and_request_ids() {
     let s = Srv::start(|c| c.limits.max_body_bytes = 64 * 1024).await;
-    ok(&s
-        .post("/v1/agents/1/sessions/0/states", None, json!({"data": "x"}))
-        .await);
+    ok(&s.post("/v1/agents/1/sessions/0/states", None, json!({"data": "x"})).await);
     let r = s.get("/v1/admin/stats", None).await;
     ok(&r);
-    assert!(
-        r.body["tables"].as_array().is_some_and(|t| !t.is_empty()),
-        "{}",
-        r.body
-    );
+    assert!(r.body["tables"].as_array().is_some_and(|t| !t.is_empty()), "{}", r.body);
     let r = s.req(Method::POST, "/v1/admin/flush", None, None).await;
     assert_eq!(r.body["states"], 1);
     ok(&s.req(Method::POST, "/v1/admin/compact", None, None).await);
     for _ in 0..3 {
-        ok(&s
-            .post("/v1/agents/1/sessions/0/states", None, json!({"data": "y"}))
-            .await);
+        ok(&s.post("/v1/agents/1/sessions/0/states", None, json!({"data": "y"})).await);
     }
     let r = s.post("/v1/admin/gc", None, json!({"keep_last": 1})).await;
     assert_eq!(r.body["state_versions_removed"], 3, "{}", r.body);
-    err(
-        &s.post("/v1/admin/gc", None, json!({"keep_last": 0})).await,
-        400,
-        "invalid_argument",
-    );
+    err(&s.post("/v1/admin/gc", None, json!({"keep_last": 0})).await, 400, "invalid_argument");
 
     // Body limit: refused before parsing, nothing written.
     let big = json!({"data": "z".repeat(100 * 1024)});
-    err(
-        &s.post("/v1/agents/1/sessions/0/states", None, big).await,
-        413,
-        "payload_too_large",
-    );
+    err(&s.post("/v1/agents/1/sessions/0/states", None, big).await, 413, "payload_too_large");
     assert_eq!(s.get("/v1/agents/1/state", None).await.body["data"], "y");
 
     // Request ids: generated, or the client's own echoed.
@@ -973,29 +550,15 @@ async fn admin_routes_limits_metrics_and_request_ids() {
         .send()
         .await
         .expect("send");
-    assert_eq!(
-        resp.headers()
-            .get("x-request-id")
-            .and_then(|v| v.to_str().ok()),
-        Some("abc-123")
-    );
+    assert_eq!(resp.headers().get("x-request-id").and_then(|v| v.to_str().ok()), Some("abc-123"));
 
     let r = s.get("/metrics", None).await;
     assert_eq!(r.status, StatusCode::OK);
     let text = r.body.as_str().expect("text");
     assert!(text.contains("agentdb_http_requests_total{method=\"POST\",route=\"/v1/agents/{agent_id}/sessions/{session_id}/states\",status=\"200\"}"), "{text}");
-    assert!(
-        text.contains("agentdb_http_request_duration_seconds_bucket"),
-        "{text}"
-    );
-    assert!(
-        text.contains("agentdb_table{figure=\"rows\",table=\"states\"}"),
-        "{text}"
-    );
-    assert!(
-        text.contains("agentdb_engine{figure=\"last_lsn\"}"),
-        "{text}"
-    );
+    assert!(text.contains("agentdb_http_request_duration_seconds_bucket"), "{text}");
+    assert!(text.contains("agentdb_table{figure=\"rows\",table=\"states\"}"), "{text}");
+    assert!(text.contains("agentdb_engine{figure=\"last_lsn\"}"), "{text}");
     assert_eq!(s.get("/readyz", None).await.body["status"], "ready");
     s.stop().await;
 }
@@ -1013,9 +576,7 @@ async fn openapi_document_is_served_and_committed() {
         "crates/agentdb-server/openapi.json is stale: run `UPDATE_OPENAPI=1 cargo test --workspace --test http openapi` and commit it"
     );
     let doc: Value = serde_json::from_str(&generated).expect("json");
-    assert!(doc["openapi"]
-        .as_str()
-        .is_some_and(|v| v.starts_with("3.1")));
+    assert!(doc["openapi"].as_str().is_some_and(|v| v.starts_with("3.1")));
     // Every route the router serves is in the document.
     for p in [
         "/v1/agents/{agent_id}/state",
@@ -1045,10 +606,7 @@ fn scoped_keys(c: &mut Config) {
             ..key("k-scoped", Role::ReadWrite)
         },
         key("k-ro", Role::ReadOnly),
-        KeyConfig {
-            agents: Some(vec![1]),
-            ..key("k-agent1", Role::ReadWrite)
-        },
+        KeyConfig { agents: Some(vec![1]), ..key("k-agent1", Role::ReadWrite) },
     ];
 }
 
@@ -1064,15 +622,7 @@ struct Route {
 }
 
 fn route(method: Method, path: impl Into<String>, body: Option<Value>, write: bool) -> Route {
-    Route {
-        method,
-        path: path.into(),
-        body,
-        write,
-        admin: false,
-        agent: None,
-        name: None,
-    }
+    Route { method, path: path.into(), body, write, admin: false, agent: None, name: None }
 }
 
 impl Route {
@@ -1094,10 +644,7 @@ impl Route {
 fn all_routes(mem_in: u64, mem_out: u64) -> Vec<Route> {
     use Method as M;
     let mut v = Vec::new();
-    for (agent, mem, doc, coll) in [
-        (1u64, mem_in, "ns1-doc", "ns1-c"),
-        (2, mem_out, "other-doc", "other-c"),
-    ] {
+    for (agent, mem, doc, coll) in [(1u64, mem_in, "ns1-doc", "ns1-c"), (2, mem_out, "other-doc", "other-c")] {
         let a = |p: &str| format!("/v1/agents/{agent}{p}");
         v.push(route(M::GET, a("/state"), None, false).agent(agent));
         v.push(route(M::GET, a("/sessions/0/states/1"), None, false).agent(agent));
@@ -1105,13 +652,7 @@ fn all_routes(mem_in: u64, mem_out: u64) -> Vec<Route> {
         v.push(route(M::GET, a("/snapshots"), None, false).agent(agent));
         v.push(route(M::GET, a("/memories"), None, false).agent(agent));
         v.push(
-            route(
-                M::POST,
-                a("/memories/retrieve"),
-                Some(json!({"vector": vector(0), "limit": 1})),
-                false,
-            )
-            .agent(agent),
+            route(M::POST, a("/memories/retrieve"), Some(json!({"vector": vector(0), "limit": 1})), false).agent(agent),
         );
         v.push(route(M::GET, format!("/v1/memories/{mem}"), None, false).agent(agent));
         v.push(route(M::GET, format!("/v1/documents/{doc}"), None, false).name(doc));
@@ -1125,15 +666,7 @@ fn all_routes(mem_in: u64, mem_out: u64) -> Vec<Route> {
             .name(doc),
         );
         v.push(route(M::GET, format!("/v1/collections/{coll}"), None, false).name(coll));
-        v.push(
-            route(
-                M::GET,
-                format!("/v1/collections/{coll}/vectors/v"),
-                None,
-                false,
-            )
-            .name(coll),
-        );
+        v.push(route(M::GET, format!("/v1/collections/{coll}/vectors/v"), None, false).name(coll));
         v.push(
             route(
                 M::POST,
@@ -1143,36 +676,22 @@ fn all_routes(mem_in: u64, mem_out: u64) -> Vec<Route> {
             )
             .name(coll),
         );
+        v.push(route(M::POST, a("/sessions/0/states"), Some(json!({"data": "w"})), true).agent(agent));
         v.push(
-            route(
-                M::POST,
-                a("/sessions/0/states"),
-                Some(json!({"data": "w"})),
-                true,
-            )
-            .agent(agent),
-        );
-        v.push(
-            route(
-                M::POST,
-                a("/sessions/0/snapshots"),
-                Some(json!({"name": format!("s{agent}")})),
-                true,
-            )
-            .agent(agent),
+            route(M::POST, a("/sessions/0/snapshots"), Some(json!({"name": format!("s{agent}")})), true).agent(agent),
         );
         v.push(route(M::POST, a("/snapshots/base/restore"), None, true).agent(agent));
-        v.push(route(M::POST, "/v1/memories", Some(json!({"agent_id": agent, "memory_type": "working", "content": "w", "embedding": vector(9)})), true).agent(agent));
-        v.push(route(M::POST, "/v1/memories/batch", Some(json!({"memories": [{"agent_id": agent, "memory_type": "working", "content": "b", "embedding": vector(8)}]})), true).agent(agent));
         v.push(
             route(
-                M::PATCH,
-                format!("/v1/memories/{mem}"),
-                Some(json!({"importance": 0.3})),
+                M::POST,
+                "/v1/memories",
+                Some(json!({"agent_id": agent, "memory_type": "working", "content": "w", "embedding": vector(9)})),
                 true,
             )
             .agent(agent),
         );
+        v.push(route(M::POST, "/v1/memories/batch", Some(json!({"memories": [{"agent_id": agent, "memory_type": "working", "content": "b", "embedding": vector(8)}]})), true).agent(agent));
+        v.push(route(M::PATCH, format!("/v1/memories/{mem}"), Some(json!({"importance": 0.3})), true).agent(agent));
         v.push(route(M::PUT, format!("/v1/memories/{mem}/pin"), None, true).agent(agent));
         v.push(route(M::DELETE, format!("/v1/memories/{mem}/pin"), None, true).agent(agent));
         v.push(route(M::POST, a("/memories/forget"), Some(json!({})), true).agent(agent));
@@ -1187,13 +706,8 @@ fn all_routes(mem_in: u64, mem_out: u64) -> Vec<Route> {
             .name(doc),
         );
         v.push(
-            route(
-                M::POST,
-                "/v1/collections",
-                Some(json!({"name": coll, "dimension": 2, "metric": "cosine"})),
-                true,
-            )
-            .name(coll),
+            route(M::POST, "/v1/collections", Some(json!({"name": coll, "dimension": 2, "metric": "cosine"})), true)
+                .name(coll),
         );
         v.push(
             route(
@@ -1205,27 +719,14 @@ fn all_routes(mem_in: u64, mem_out: u64) -> Vec<Route> {
             .name(coll),
         );
         v.push(route(M::POST, format!("/v1/collections/{coll}/index"), None, true).name(coll));
-        v.push(
-            route(
-                M::DELETE,
-                format!("/v1/collections/{coll}/vectors/v"),
-                None,
-                true,
-            )
-            .name(coll),
-        );
+        v.push(route(M::DELETE, format!("/v1/collections/{coll}/vectors/v"), None, true).name(coll));
         v.push(route(M::DELETE, format!("/v1/documents/{doc}"), None, true).name(doc));
         v.push(route(M::DELETE, format!("/v1/memories/{mem}"), None, true).agent(agent));
         v.push(route(M::DELETE, format!("/v1/agents/{agent}"), None, true).agent(agent));
     }
     // Listing is namespace-bound: a key without a namespace has no collections to list.
     v.push(route(M::GET, "/v1/collections", None, false).name("ns1-"));
-    v.push(route(
-        M::POST,
-        "/v1/embed",
-        Some(json!({"texts": ["x"]})),
-        false,
-    ));
+    v.push(route(M::POST, "/v1/embed", Some(json!({"texts": ["x"]})), false));
     v.push(route(M::GET, "/v1/admin/stats", None, false).admin());
     v.push(route(M::POST, "/v1/admin/flush", None, true).admin());
     v.push(route(M::POST, "/v1/admin/compact", None, true).admin());
@@ -1240,9 +741,7 @@ fn forbidden(key: &str, r: &Route) -> bool {
         "k-admin" => false,
         "k-ro" => r.write || r.admin,
         "k-scoped" => {
-            r.admin
-                || r.agent.is_some_and(|a| !in_scope_agent(a))
-                || r.name.is_some_and(|n| !n.starts_with("ns1-"))
+            r.admin || r.agent.is_some_and(|a| !in_scope_agent(a)) || r.name.is_some_and(|n| !n.starts_with("ns1-"))
         }
         "k-agent1" => r.admin || r.agent.is_some_and(|a| a != 1) || r.name.is_some(),
         _ => unreachable!(),
@@ -1254,39 +753,17 @@ async fn fixtures(s: &Srv) -> (u64, u64) {
     let admin = Some("k-admin");
     let mut mems = Vec::new();
     for agent in [1u64, 2] {
-        ok(&s
-            .post(
-                &format!("/v1/agents/{agent}/sessions/0/states"),
-                admin,
-                json!({"data": "base"}),
-            )
-            .await);
-        let _ = s
-            .post(
-                &format!("/v1/agents/{agent}/sessions/0/snapshots"),
-                admin,
-                json!({"name": "base"}),
-            )
-            .await;
+        ok(&s.post(&format!("/v1/agents/{agent}/sessions/0/states"), admin, json!({"data": "base"})).await);
+        let _ = s.post(&format!("/v1/agents/{agent}/sessions/0/snapshots"), admin, json!({"name": "base"})).await;
         let r = s.post("/v1/memories", admin, json!({"agent_id": agent, "memory_type": "semantic", "content": format!("fact of {agent}"), "embedding": vector(agent)})).await;
         ok(&r);
         mems.push(r.body["memory_id"].as_u64().expect("id"));
     }
     for (doc, coll) in [("ns1-doc", "ns1-c"), ("other-doc", "other-c")] {
         ok(&s
-            .post(
-                "/v1/documents",
-                admin,
-                json!({"doc_id": doc, "text": "green tea", "chunk_vectors": [vector(1)]}),
-            )
+            .post("/v1/documents", admin, json!({"doc_id": doc, "text": "green tea", "chunk_vectors": [vector(1)]}))
             .await);
-        let _ = s
-            .post(
-                "/v1/collections",
-                admin,
-                json!({"name": coll, "dimension": 2, "metric": "cosine"}),
-            )
-            .await;
+        let _ = s.post("/v1/collections", admin, json!({"name": coll, "dimension": 2, "metric": "cosine"})).await;
         ok(&s
             .post(
                 &format!("/v1/collections/{coll}/vectors"),
@@ -1303,31 +780,15 @@ async fn every_route_honours_every_key_scope() {
     let s = Srv::start(scoped_keys).await;
     for key in ["k-scoped", "k-agent1", "k-ro", "k-admin"] {
         let (mem_in, mem_out) = fixtures(&s).await;
-        let before = s
-            .get(
-                "/v1/agents/2/history?session_id=0&limit=1000",
-                Some("k-admin"),
-            )
-            .await
-            .body;
+        let before = s.get("/v1/agents/2/history?session_id=0&limit=1000", Some("k-admin")).await.body;
         for r in all_routes(mem_in, mem_out) {
-            let reply = s
-                .req(r.method.clone(), &r.path, Some(key), r.body.clone())
-                .await;
+            let reply = s.req(r.method.clone(), &r.path, Some(key), r.body.clone()).await;
             if forbidden(key, &r) {
-                assert_eq!(
-                    reply.status,
-                    StatusCode::FORBIDDEN,
-                    "{key} {} {}: {}",
-                    r.method,
-                    r.path,
-                    reply.body
-                );
+                assert_eq!(reply.status, StatusCode::FORBIDDEN, "{key} {} {}: {}", r.method, r.path, reply.body);
                 assert_eq!(reply.code(), "forbidden");
             } else {
                 assert!(
-                    reply.status != StatusCode::FORBIDDEN
-                        && reply.status != StatusCode::UNAUTHORIZED,
+                    reply.status != StatusCode::FORBIDDEN && reply.status != StatusCode::UNAUTHORIZED,
                     "{key} {} {}: {} {}",
                     r.method,
                     r.path,
@@ -1337,52 +798,27 @@ async fn every_route_honours_every_key_scope() {
             }
             // Without a key, or with a wrong one: 401 everywhere.
             let anon = s.req(r.method.clone(), &r.path, None, r.body.clone()).await;
-            assert_eq!(
-                anon.status,
-                StatusCode::UNAUTHORIZED,
-                "{} {}",
-                r.method,
-                r.path
-            );
+            assert_eq!(anon.status, StatusCode::UNAUTHORIZED, "{} {}", r.method, r.path);
             assert!(anon.headers.get("www-authenticate").is_some());
         }
         if key != "k-admin" {
             // Agent 2 is out of every restricted key's write reach: untouched.
-            let after = s
-                .get(
-                    "/v1/agents/2/history?session_id=0&limit=1000",
-                    Some("k-admin"),
-                )
-                .await
-                .body;
+            let after = s.get("/v1/agents/2/history?session_id=0&limit=1000", Some("k-admin")).await.body;
             if key != "k-ro" {
                 assert_eq!(before, after, "{key} changed agent 2");
             }
             assert!(
-                s.get(&format!("/v1/memories/{mem_out}"), Some("k-admin"))
-                    .await
-                    .status
-                    .is_success(),
+                s.get(&format!("/v1/memories/{mem_out}"), Some("k-admin")).await.status.is_success(),
                 "{key} deleted agent 2's memory"
             );
             assert!(
-                s.get("/v1/documents/other-doc", Some("k-admin"))
-                    .await
-                    .status
-                    .is_success(),
+                s.get("/v1/documents/other-doc", Some("k-admin")).await.status.is_success(),
                 "{key} deleted other-doc"
             );
         }
         // Tidy for the next pass.
         for a in [1, 2] {
-            let _ = s
-                .req(
-                    Method::DELETE,
-                    &format!("/v1/agents/{a}"),
-                    Some("k-admin"),
-                    None,
-                )
-                .await;
+            let _ = s.req(Method::DELETE, &format!("/v1/agents/{a}"), Some("k-admin"), None).await;
         }
     }
     s.stop().await;
@@ -1394,19 +830,9 @@ async fn scoped_keys_see_only_their_own_data() {
     let admin = Some("k-admin");
     let scoped = Some("k-scoped");
     // Both headers work; a wrong key does not.
-    let resp = s
-        .http
-        .get(format!("{}/v1/collections", s.base))
-        .header("api-key", "k-ro")
-        .send()
-        .await
-        .expect("send");
+    let resp = s.http.get(format!("{}/v1/collections", s.base)).header("api-key", "k-ro").send().await.expect("send");
     assert_eq!(resp.status(), StatusCode::OK);
-    err(
-        &s.get("/v1/collections", Some("k-nope")).await,
-        401,
-        "unauthenticated",
-    );
+    err(&s.get("/v1/collections", Some("k-nope")).await, 401, "unauthenticated");
     let resp = s
         .http
         .get(format!("{}/v1/collections", s.base))
@@ -1416,8 +842,20 @@ async fn scoped_keys_see_only_their_own_data() {
         .expect("send");
     assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
 
-    ok(&s.post("/v1/documents", admin, json!({"doc_id": "public-tea", "text": "green tea from West Lake", "chunk_vectors": [vector(1)]})).await);
-    ok(&s.post("/v1/documents", scoped, json!({"doc_id": "ns1-tea", "text": "green tea from Yunnan", "chunk_vectors": [vector(2)]})).await);
+    ok(&s
+        .post(
+            "/v1/documents",
+            admin,
+            json!({"doc_id": "public-tea", "text": "green tea from West Lake", "chunk_vectors": [vector(1)]}),
+        )
+        .await);
+    ok(&s
+        .post(
+            "/v1/documents",
+            scoped,
+            json!({"doc_id": "ns1-tea", "text": "green tea from Yunnan", "chunk_vectors": [vector(2)]}),
+        )
+        .await);
     let r = s.get("/v1/documents/ns1-tea", scoped).await;
     assert_eq!(r.body["metadata"]["agentdb_namespace"], "ns1");
     for mode in ["full_text", "semantic", "hybrid"] {
@@ -1428,33 +866,15 @@ async fn scoped_keys_see_only_their_own_data() {
         };
         let r = s.post("/v1/documents/search", scoped, body.clone()).await;
         ok(&r);
-        let ids: Vec<&str> = r
-            .body
-            .as_array()
-            .expect("hits")
-            .iter()
-            .filter_map(|h| h["doc_id"].as_str())
-            .collect();
+        let ids: Vec<&str> = r.body.as_array().expect("hits").iter().filter_map(|h| h["doc_id"].as_str()).collect();
         assert_eq!(ids, ["ns1-tea"], "{mode}");
         let all = s.post("/v1/documents/search", admin, body).await;
         assert_eq!(all.body.as_array().map(Vec::len), Some(2), "{mode}");
     }
     // A scoped key cannot claim another namespace through metadata.
     err(&s.post("/v1/documents", scoped, json!({"doc_id": "ns1-x", "text": "t", "metadata": {"agentdb_namespace": "other"}, "chunk_vectors": [vector(1)]})).await, 403, "forbidden");
-    ok(&s
-        .post(
-            "/v1/collections",
-            admin,
-            json!({"name": "shared", "dimension": 2, "metric": "l2"}),
-        )
-        .await);
-    ok(&s
-        .post(
-            "/v1/collections",
-            scoped,
-            json!({"name": "ns1-mine", "dimension": 2, "metric": "l2"}),
-        )
-        .await);
+    ok(&s.post("/v1/collections", admin, json!({"name": "shared", "dimension": 2, "metric": "l2"})).await);
+    ok(&s.post("/v1/collections", scoped, json!({"name": "ns1-mine", "dimension": 2, "metric": "l2"})).await);
     let names: Vec<Value> = s
         .get("/v1/collections", scoped)
         .await
@@ -1465,40 +885,33 @@ async fn scoped_keys_see_only_their_own_data() {
         .map(|c| c["name"].clone())
         .collect();
     assert_eq!(names, [json!("ns1-mine")]);
-    assert_eq!(
-        s.get("/v1/collections", admin)
-            .await
-            .body
-            .as_array()
-            .map(Vec::len),
-        Some(2)
-    );
+    assert_eq!(s.get("/v1/collections", admin).await.body.as_array().map(Vec::len), Some(2));
     // Agent ranges.
-    ok(&s
-        .post(
-            "/v1/agents/150/sessions/0/states",
-            scoped,
-            json!({"data": "in range"}),
-        )
-        .await);
+    ok(&s.post("/v1/agents/150/sessions/0/states", scoped, json!({"data": "in range"})).await);
+    err(&s.post("/v1/agents/200/sessions/0/states", scoped, json!({"data": "out"})).await, 403, "forbidden");
+    // A batch with one foreign agent is refused whole.
     err(
         &s.post(
-            "/v1/agents/200/sessions/0/states",
+            "/v1/memories/batch",
             scoped,
-            json!({"data": "out"}),
+            json!({"memories": [
+                {"agent_id": 1, "memory_type": "semantic", "content": "mine", "embedding": vector(1)},
+                {"agent_id": 2, "memory_type": "semantic", "content": "theirs", "embedding": vector(2)},
+            ]}),
         )
         .await,
         403,
         "forbidden",
     );
-    // A batch with one foreign agent is refused whole.
-    err(&s.post("/v1/memories/batch", scoped, json!({"memories": [
-        {"agent_id": 1, "memory_type": "semantic", "content": "mine", "embedding": vector(1)},
-        {"agent_id": 2, "memory_type": "semantic", "content": "theirs", "embedding": vector(2)},
-    ]})).await, 403, "forbidden");
     assert_eq!(s.get("/v1/agents/1/memories", admin).await.body, json!([]));
     // A read-only key retrieves without recording an access.
-    let r = s.post("/v1/memories", admin, json!({"agent_id": 5, "memory_type": "semantic", "content": "x", "embedding": vector(3)})).await;
+    let r = s
+        .post(
+            "/v1/memories",
+            admin,
+            json!({"agent_id": 5, "memory_type": "semantic", "content": "x", "embedding": vector(3)}),
+        )
+        .await;
     let id = r.body["memory_id"].as_u64().expect("id");
     ok(&s
         .post(
@@ -1507,15 +920,9 @@ async fn scoped_keys_see_only_their_own_data() {
             json!({"vector": vector(3), "limit": 1, "record_access": true}),
         )
         .await);
-    assert_eq!(
-        s.get(&format!("/v1/memories/{id}"), admin).await.body["access_count"],
-        0
-    );
+    assert_eq!(s.get(&format!("/v1/memories/{id}"), admin).await.body["access_count"], 0);
     // /metrics needs a key (any role) unless metrics.public.
-    assert_eq!(
-        s.get("/metrics", None).await.status,
-        StatusCode::UNAUTHORIZED
-    );
+    assert_eq!(s.get("/metrics", None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(s.get("/metrics", Some("k-ro")).await.status, StatusCode::OK);
     assert_eq!(s.get("/healthz", None).await.status, StatusCode::OK);
     s.stop().await;
@@ -1526,19 +933,11 @@ async fn stopped_server_releases_the_database() {
     let dir = tempfile::tempdir().expect("tempdir");
     let c = base_config(dir.path());
     let server = agentdb_server::start(c.clone()).await.expect("start");
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
+    let http = reqwest::Client::builder().no_proxy().build().expect("client");
     let base = format!("http://{}", server.addr);
     let mut ready = false;
     for _ in 0..600 {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-        {
+        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
             ready = true;
             break;
         }

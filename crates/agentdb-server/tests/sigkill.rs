@@ -38,9 +38,7 @@ fn spawn(data: &Path, extra_env: &[(&str, &str)]) -> Server {
     let mut child = cmd.spawn().expect("spawn agentdb serve");
     let stdout = child.stdout.take().expect("stdout");
     let mut line = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut line)
-        .expect("read the listening line");
+    BufReader::new(stdout).read_line(&mut line).expect("read the listening line");
     let base = line
         .trim()
         .strip_prefix("listening on ")
@@ -52,12 +50,7 @@ fn spawn(data: &Path, extra_env: &[(&str, &str)]) -> Server {
 async fn wait_ready(http: &reqwest::Client, base: &str) {
     let until = Instant::now() + Duration::from_secs(60);
     while Instant::now() < until {
-        if http
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == StatusCode::OK)
-        {
+        if http.get(format!("{base}/readyz")).send().await.is_ok_and(|r| r.status() == StatusCode::OK) {
             return;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
@@ -76,10 +69,7 @@ async fn post(http: &reqwest::Client, url: String, body: Value) -> Option<Value>
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn acknowledged_writes_survive_sigkill_and_sigterm_closes_cleanly() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let http = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client");
+    let http = reqwest::Client::builder().no_proxy().build().expect("client");
     let mut srv = spawn(dir.path(), &[]);
     wait_ready(&http, &srv.base).await;
     ok_collection(&http, &srv.base).await;
@@ -94,12 +84,8 @@ async fn acknowledged_writes_survive_sigkill_and_sigterm_closes_cleanly() {
             let mut acked = Vec::new();
             for i in 0..10_000u64 {
                 let data = format!("w{w}-{i}");
-                let Some(r) = post(
-                    &http,
-                    format!("{base}/v1/agents/{w}/sessions/0/states"),
-                    json!({"data": data}),
-                )
-                .await
+                let Some(r) =
+                    post(&http, format!("{base}/v1/agents/{w}/sessions/0/states"), json!({"data": data})).await
                 else {
                     break;
                 };
@@ -127,44 +113,26 @@ async fn acknowledged_writes_survive_sigkill_and_sigterm_closes_cleanly() {
     for w in writers {
         acked.extend(w.await.expect("writer"));
     }
-    assert!(
-        acked.len() > 20,
-        "only {} writes acknowledged before the kill",
-        acked.len()
-    );
+    assert!(acked.len() > 20, "only {} writes acknowledged before the kill", acked.len());
 
     let mut srv = spawn(dir.path(), &[]);
     wait_ready(&http, &srv.base).await;
     for (agent, version, data, vector_acked) in &acked {
-        let r = http
-            .get(format!(
-                "{}/v1/agents/{agent}/sessions/0/states/{version}",
-                srv.base
-            ))
-            .send()
-            .await
-            .expect("get");
+        let r =
+            http.get(format!("{}/v1/agents/{agent}/sessions/0/states/{version}", srv.base)).send().await.expect("get");
         assert_eq!(r.status(), StatusCode::OK, "agent {agent} v{version} lost");
         let v: Value = serde_json::from_slice(&r.bytes().await.expect("body")).expect("json");
         assert_eq!(v["data"], json!(data));
         if *vector_acked {
-            let r = http
-                .get(format!("{}/v1/collections/crash/vectors/{data}", srv.base))
-                .send()
-                .await
-                .expect("get");
+            let r = http.get(format!("{}/v1/collections/crash/vectors/{data}", srv.base)).send().await.expect("get");
             assert_eq!(r.status(), StatusCode::OK, "vector {data} lost");
         }
     }
 
     // SIGTERM: drain, close, exit 0; the database opens again (lock released).
-    post(
-        &http,
-        format!("{}/v1/agents/99/sessions/0/states", srv.base),
-        json!({"data": "before sigterm"}),
-    )
-    .await
-    .expect("save");
+    post(&http, format!("{}/v1/agents/99/sessions/0/states", srv.base), json!({"data": "before sigterm"}))
+        .await
+        .expect("save");
     let pid = i32::try_from(srv.child.id()).expect("pid");
     // SAFETY: sending a signal to our own child process by its pid.
     #[allow(unsafe_code)]
@@ -182,8 +150,7 @@ async fn acknowledged_writes_survive_sigkill_and_sigterm_closes_cleanly() {
     // On a plain thread: the engine owns a runtime, which cannot be dropped in an async context.
     let path = dir.path().to_path_buf();
     let data = std::thread::spawn(move || {
-        let db = agentdb::AgentDb::open(path, agentdb::Options::default())
-            .expect("reopen after SIGTERM");
+        let db = agentdb::AgentDb::open(path, agentdb::Options::default()).expect("reopen after SIGTERM");
         db.load_state(99, Some(0)).expect("state").data.to_vec()
     })
     .join()
@@ -192,13 +159,9 @@ async fn acknowledged_writes_survive_sigkill_and_sigterm_closes_cleanly() {
 }
 
 async fn ok_collection(http: &reqwest::Client, base: &str) {
-    post(
-        http,
-        format!("{base}/v1/collections"),
-        json!({"name": "crash", "dimension": 2, "metric": "l2"}),
-    )
-    .await
-    .expect("create collection");
+    post(http, format!("{base}/v1/collections"), json!({"name": "crash", "dimension": 2, "metric": "l2"}))
+        .await
+        .expect("create collection");
 }
 
 #[test]
@@ -211,46 +174,20 @@ fn bad_config_refuses_to_start_naming_the_key() {
         .output()
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("engine.fsync"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("engine.fsync"), "{}", String::from_utf8_lossy(&out.stderr));
 
     let cfg = dir.path().join("c.toml");
     std::fs::write(&cfg, "[server]\nlisen = \"127.0.0.1:1\"\n").expect("write");
-    let out = Command::new(agentdb_bin())
-        .args(["--config"])
-        .arg(&cfg)
-        .output()
-        .expect("run");
+    let out = Command::new(agentdb_bin()).args(["--config"]).arg(&cfg).output().expect("run");
     assert_eq!(out.status.code(), Some(2));
-    assert!(
-        String::from_utf8_lossy(&out.stderr).contains("lisen"),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert!(String::from_utf8_lossy(&out.stderr).contains("lisen"), "{}", String::from_utf8_lossy(&out.stderr));
 
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("agentdb.example.toml");
-    let out = Command::new(agentdb_bin())
-        .args(["--print-config", "--config"])
-        .arg(&example)
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    let out = Command::new(agentdb_bin()).args(["--print-config", "--config"]).arg(&example).output().expect("run");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let printed = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        printed.contains("<redacted>") && !printed.contains("9b3a91136feac4a6"),
-        "{printed}"
-    );
-    assert!(
-        printed.contains("[engine]") && printed.contains("fsync = \"batch:10\""),
-        "{printed}"
-    );
+    assert!(printed.contains("<redacted>") && !printed.contains("9b3a91136feac4a6"), "{printed}");
+    assert!(printed.contains("[engine]") && printed.contains("fsync = \"batch:10\""), "{printed}");
 
     let mut child = Command::new(agentdb_bin())
         .args(["--hash-key"])
@@ -259,12 +196,7 @@ fn bad_config_refuses_to_start_naming_the_key() {
         .spawn()
         .expect("spawn");
     use std::io::Write;
-    child
-        .stdin
-        .take()
-        .expect("stdin")
-        .write_all(b"example-admin-key\n")
-        .expect("write");
+    child.stdin.take().expect("stdin").write_all(b"example-admin-key\n").expect("write");
     let out = child.wait_with_output().expect("wait");
     assert_eq!(
         String::from_utf8_lossy(&out.stdout).trim(),
