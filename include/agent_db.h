@@ -12,6 +12,12 @@
  *  - Every pointer argument is checked: NULL where a value is required, or a
  *    string that is not valid UTF-8, gives AGENT_DB_INVALID_ARGUMENT and
  *    changes nothing. Strings are NUL-terminated UTF-8.
+ *  - Enumerations in arguments and in caller-filled structs (state type,
+ *    memory type, metric, fusion, fsync and merge policy) are uint32_t
+ *    constants: a number that names no constant gives
+ *    AGENT_DB_INVALID_ARGUMENT, never undefined behaviour.
+ *    agent_db_status_name() takes any uint32_t ("unknown_status" for a
+ *    number that is no status).
  *  - Metadata is a JSON object of string values ("{\"k\":\"v\"}"); NULL
  *    means none.
  *  - Everything the library allocates has exactly one matching free
@@ -545,12 +551,25 @@ typedef struct {
 extern "C" {
 #endif // __cplusplus
 
+/*
+ Fills `*out` with the library's default options.
+
+ # Safety
+ `out` is NULL or valid for one write of an `AgentDbOptions` (it may be
+ uninitialised).
+ */
 AgentDbStatus agent_db_options_default(AgentDbOptions *out);
 
 /*
  Opens (creating on first use) the database in directory `path`.
  `options` may be NULL for the defaults. On success `*out_db` is a handle
  to release with `agent_db_close`.
+
+ # Safety
+ `path` is NULL or a NUL-terminated string; `options` is NULL or points at
+ an initialised `AgentDbOptions` (bool fields 0 or 1; `model_dir` NULL or a
+ NUL-terminated string); `out_db` is NULL or valid for one pointer write.
+ All stay valid until the call returns.
  */
 AgentDbStatus agent_db_open(const char *path, const AgentDbOptions *options, AgentDb **out_db);
 
@@ -558,16 +577,26 @@ AgentDbStatus agent_db_open(const char *path, const AgentDbOptions *options, Age
  Flushes, syncs, releases the writer lock and frees the handle. The handle
  is freed even when the final flush fails (the status says so; the WAL
  still holds every acknowledged write). NULL is a no-op.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed; no other
+ call on it is in flight, and it is not used after this call.
  */
 AgentDbStatus agent_db_close(AgentDb *db);
 
 /*
  Writes pending records to Lance now (normally done in the background).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
  */
 AgentDbStatus agent_db_flush(const AgentDb *db);
 
 /*
  Flush, compact, refresh indexes and prune old versions now.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
  */
 AgentDbStatus agent_db_compact(const AgentDb *db);
 
@@ -577,6 +606,10 @@ AgentDbStatus agent_db_compact(const AgentDb *db);
  `keep_newer_than_ms` (0: no age bound); latest versions and snapshots
  always stay. Both 0 uses the retention configured at open. Then compacts
  and prunes. The number of versions removed goes to `*out_removed` (may be NULL).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
+ `out_removed` is NULL or valid for one `uint64_t` write.
  */
 AgentDbStatus agent_db_gc(const AgentDb *db,
                           uint64_t keep_last,
@@ -586,6 +619,10 @@ AgentDbStatus agent_db_gc(const AgentDb *db,
 /*
  Statistics as a JSON object (per-table rows, fragments, versions, bytes,
  WAL and cache figures, last maintenance). Free with `agent_db_string_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
+ `out_json` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_stats_json(const AgentDb *db, char **out_json);
 
@@ -596,12 +633,20 @@ AgentDbStatus agent_db_stats_json(const AgentDb *db, char **out_json);
  `hybrid_fusion`, `hybrid_alpha`, `metric`, `knn_k`, `range_max_results`,
  `retrieve`, `forget`, ...) and `options`, the values
  `agent_db_options_default` fills in. Free with `agent_db_string_free`.
+
+ # Safety
+ `out_json` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_defaults_json(char **out_json);
 
 /*
  Embeds `count` texts with the database's model. On success `*out_vectors`
  holds `count × *out_dimension` floats, row-major; free with `agent_db_floats_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
+ `texts` is NULL or points at `count` NUL-terminated strings;
+ `out_vectors` and `out_dimension` are NULL or valid for one write each.
  */
 AgentDbStatus agent_db_embed(const AgentDb *db,
                              const char *const *texts,
@@ -611,11 +656,19 @@ AgentDbStatus agent_db_embed(const AgentDb *db,
 
 /*
  Frees the buffer of `agent_db_embed`; `len` is `count × dimension` as returned. NULL is a no-op.
+
+ # Safety
+ `vectors` is NULL or a buffer from `agent_db_embed` not yet freed, with
+ `len` exactly its `count × dimension`; it is not used afterwards.
  */
 void agent_db_floats_free(float *vectors, size_t len);
 
 /*
  Frees a string returned by the library. NULL is a no-op.
+
+ # Safety
+ `s` is NULL or a string the library returned for the caller to free
+ (`agent_db_stats_json`, ...), not yet freed and not used afterwards.
  */
 void agent_db_string_free(char *s);
 
@@ -626,10 +679,12 @@ void agent_db_string_free(char *s);
 const char *agent_db_last_error_message(void);
 
 /*
- A stable name for a status ("not_found", …), the same strings every
- AgentDB surface uses. Static; do not free.
+ A stable name for a status code ("not_found", …), the same strings every
+ AgentDB surface uses; "unknown_status" for a number that is no
+ AgentDbStatus. Taken as `uint32_t`, not the enum, so any value is safe to
+ pass. Static; do not free.
  */
-const char *agent_db_status_name(AgentDbStatus status);
+const char *agent_db_status_name(uint32_t status);
 
 /*
  The library version ("0.1.0"). Static; do not free.
@@ -639,6 +694,13 @@ const char *agent_db_version(void);
 /*
  `agent_db_query_history` as one Arrow stream (columns agent_id, session_id,
  version, timestamp_ms, state_type, data, metadata, checksum).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or points at an initialised `AgentDbHistoryQuery`;
+ `out_stream` is NULL or valid for one write of a
+ `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+ released).
  */
 AgentDbStatus agent_db_query_history_arrow(const AgentDb *db,
                                            const AgentDbHistoryQuery *query,
@@ -646,6 +708,14 @@ AgentDbStatus agent_db_query_history_arrow(const AgentDb *db,
 
 /*
  `agent_db_retrieve_memories` (text query) as one Arrow stream.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string; `options` is NULL or points
+ at an initialised `AgentDbRetrieveOptions` (`metadata_json` NULL or
+ NUL-terminated); `out_stream` is NULL or valid for one write of a
+ `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+ released).
  */
 AgentDbStatus agent_db_retrieve_memories_arrow(const AgentDb *db,
                                                uint64_t agent_id,
@@ -655,7 +725,17 @@ AgentDbStatus agent_db_retrieve_memories_arrow(const AgentDb *db,
                                                struct ArrowArrayStream *out_stream);
 
 /*
- `agent_db_hybrid_search` as one Arrow stream.
+ `agent_db_hybrid_search` as one Arrow stream. `fusion` is one of
+ AGENT_DB_FUSION_*; any other value is AGENT_DB_INVALID_ARGUMENT.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string; `vector` is NULL or points at
+ `vector_len` floats; `filter` is NULL or points at an initialised
+ `AgentDbDocFilter` (as for `agent_db_hybrid_search`);
+ `out_stream` is NULL or valid for one write of a
+ `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+ released).
  */
 AgentDbStatus agent_db_hybrid_search_arrow(const AgentDb *db,
                                            const char *query,
@@ -669,6 +749,14 @@ AgentDbStatus agent_db_hybrid_search_arrow(const AgentDb *db,
 
 /*
  `agent_db_search_knn` as one Arrow stream (id, distance, metadata, vector).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string; `query` is NULL or
+ points at `query_len` floats; `options` is NULL or points at an
+ initialised `AgentDbSearchOptions`; `out_stream` is NULL or valid for one write of a
+ `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+ released).
  */
 AgentDbStatus agent_db_search_knn_arrow(const AgentDb *db,
                                         const char *collection,
@@ -680,6 +768,12 @@ AgentDbStatus agent_db_search_knn_arrow(const AgentDb *db,
 
 /*
  Stores one memory; its new id goes to `*out_memory_id`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `memory` is NULL or points at an initialised `AgentDbNewMemory` whose
+ `content` and `metadata_json` are NULL or NUL-terminated strings and whose
+ `embedding` is NULL or points at `embedding_len` floats; `out_memory_id` is NULL or valid for one `uint64_t` write.
  */
 AgentDbStatus agent_db_store_memory(const AgentDb *db,
                                     const AgentDbNewMemory *memory,
@@ -688,6 +782,12 @@ AgentDbStatus agent_db_store_memory(const AgentDb *db,
 /*
  Stores `count` memories atomically (all or none); their ids go to
  `out_memory_ids`, an array of `count` the caller provides.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `memories` is NULL or points at `count` initialised `AgentDbNewMemory`,
+ each with pointer fields as for `agent_db_store_memory`;
+ `out_memory_ids` is NULL or valid for `count` `uint64_t` writes.
  */
 AgentDbStatus agent_db_store_memories(const AgentDb *db,
                                       const AgentDbNewMemory *memories,
@@ -696,33 +796,80 @@ AgentDbStatus agent_db_store_memories(const AgentDb *db,
 
 /*
  One memory by id (not counted as an access). Free with `agent_db_memory_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_memory` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_get_memory(const AgentDb *db,
                                   uint64_t memory_id,
                                   AgentDbMemory **out_memory);
 
+/*
+ Frees a memory of `agent_db_get_memory`. NULL is a no-op.
+
+ # Safety
+ `memory` is NULL or one returned by `agent_db_get_memory`, not yet freed
+ and not used afterwards; never one inside a list.
+ */
 void agent_db_memory_free(AgentDbMemory *memory);
 
+/*
+ Sets a memory's importance (0..=1).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
+ */
 AgentDbStatus agent_db_update_memory_importance(const AgentDb *db,
                                                 uint64_t memory_id,
                                                 float importance);
 
+/*
+ Deletes one memory.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
+ */
 AgentDbStatus agent_db_delete_memory(const AgentDb *db, uint64_t memory_id);
 
 /*
  Every live memory of the agent, oldest first. Free with `agent_db_memory_list_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_list` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_list_memories(const AgentDb *db,
                                      uint64_t agent_id,
                                      AgentDbMemoryList **out_list);
 
+/*
+ Frees a list of `agent_db_list_memories`. NULL is a no-op.
+
+ # Safety
+ `list` is NULL or a list from `agent_db_list_memories`, not yet freed;
+ neither it nor its items are used afterwards.
+ */
 void agent_db_memory_list_free(AgentDbMemoryList *list);
 
+/*
+ Fills `*out` with the default retrieval options.
+
+ # Safety
+ `out` is NULL or valid for one write of an `AgentDbRetrieveOptions` (it
+ may be uninitialised).
+ */
 AgentDbStatus agent_db_retrieve_options_default(AgentDbRetrieveOptions *out);
 
 /*
  The agent's `limit` best memories for a text query (embedded with the
  model), best first. `options` may be NULL. Free with `agent_db_scored_memory_list_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `options` is NULL or points at an initialised `AgentDbRetrieveOptions`
+ (`metadata_json` NULL or NUL-terminated); `out_list` is NULL or valid for
+ one pointer write. `query` is NULL or a NUL-terminated string.
  */
 AgentDbStatus agent_db_retrieve_memories(const AgentDb *db,
                                          uint64_t agent_id,
@@ -733,6 +880,12 @@ AgentDbStatus agent_db_retrieve_memories(const AgentDb *db,
 
 /*
  As `agent_db_retrieve_memories`, for a query vector of `vector_len` floats.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `options` is NULL or points at an initialised `AgentDbRetrieveOptions`
+ (`metadata_json` NULL or NUL-terminated); `out_list` is NULL or valid for
+ one pointer write. `vector` is NULL or points at `vector_len` floats.
  */
 AgentDbStatus agent_db_retrieve_memories_by_vector(const AgentDb *db,
                                                    uint64_t agent_id,
@@ -742,12 +895,24 @@ AgentDbStatus agent_db_retrieve_memories_by_vector(const AgentDb *db,
                                                    const AgentDbRetrieveOptions *options,
                                                    AgentDbScoredMemoryList **out_list);
 
+/*
+ Frees a list of `agent_db_retrieve_memories*`. NULL is a no-op.
+
+ # Safety
+ `list` is NULL or a list from `agent_db_retrieve_memories` or
+ `agent_db_retrieve_memories_by_vector`, not yet freed; neither it nor its
+ items are used afterwards.
+ */
 void agent_db_scored_memory_list_free(AgentDbScoredMemoryList *list);
 
 /*
  Forgets the agent's memories older than `older_than_ms` whose importance,
  halved every `decay_half_life_ms` since last access, is below
  `min_importance`. The number forgotten goes to `*out_count` (may be NULL).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_count` is NULL or valid for one `uint64_t` write.
  */
 AgentDbStatus agent_db_forget_memories(const AgentDb *db,
                                        uint64_t agent_id,
@@ -759,18 +924,40 @@ AgentDbStatus agent_db_forget_memories(const AgentDb *db,
 /*
  `agent_db_store_memory` that also says whether the memory was new, a
  duplicate or merged. Free with `agent_db_store_outcome_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `memory` is NULL or points at an initialised `AgentDbNewMemory` whose
+ `content` and `metadata_json` are NULL or NUL-terminated strings and whose
+ `embedding` is NULL or points at `embedding_len` floats; `out_outcome` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_store_memory_outcome(const AgentDb *db,
                                             const AgentDbNewMemory *memory,
                                             AgentDbStoreOutcome **out_outcome);
 
+/*
+ Frees an outcome of `agent_db_store_memory_outcome`. NULL is a no-op.
+
+ # Safety
+ `outcome` is NULL or one returned by `agent_db_store_memory_outcome`, not
+ yet freed and not used afterwards.
+ */
 void agent_db_store_outcome_free(AgentDbStoreOutcome *outcome);
 
 /*
  Pins a memory: never forgotten, expired, evicted or merged away.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
  */
 AgentDbStatus agent_db_pin_memory(const AgentDb *db, uint64_t memory_id);
 
+/*
+ Unpins a memory.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
+ */
 AgentDbStatus agent_db_unpin_memory(const AgentDb *db, uint64_t memory_id);
 
 /*
@@ -778,6 +965,10 @@ AgentDbStatus agent_db_unpin_memory(const AgentDb *db, uint64_t memory_id);
  The report (JSON: agent_id, examined, groups [{memory_type, kept,
  absorbed}], remaining) goes to `*out_report_json` (may be NULL; free with
  `agent_db_string_free`).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_report_json` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_consolidate_memories(const AgentDb *db,
                                             uint64_t agent_id,
@@ -787,6 +978,11 @@ AgentDbStatus agent_db_consolidate_memories(const AgentDb *db,
  Chunks, embeds and stores a document, replacing one with the same id.
  `title` and `metadata_json` may be NULL; `out_info` may be NULL
  (otherwise free with `agent_db_document_info_free`).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `doc_id`, `title`, `text` and `metadata_json` are NULL or NUL-terminated
+ strings; `out_info` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_index_document(const AgentDb *db,
                                       const char *doc_id,
@@ -795,19 +991,58 @@ AgentDbStatus agent_db_index_document(const AgentDb *db,
                                       const char *metadata_json,
                                       AgentDbDocumentInfo **out_info);
 
+/*
+ A document's info. Free with `agent_db_document_info_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `doc_id` is NULL or a NUL-terminated string; `out_info` is NULL or valid
+ for one pointer write.
+ */
 AgentDbStatus agent_db_get_document(const AgentDb *db,
                                     const char *doc_id,
                                     AgentDbDocumentInfo **out_info);
 
+/*
+ Frees an info of `agent_db_index_document` or `agent_db_get_document`.
+ NULL is a no-op.
+
+ # Safety
+ `info` is NULL or one returned by those functions, not yet freed and not
+ used afterwards.
+ */
 void agent_db_document_info_free(AgentDbDocumentInfo *info);
 
+/*
+ Deletes a document and its chunks.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `doc_id` is NULL or a NUL-terminated string.
+ */
 AgentDbStatus agent_db_delete_document(const AgentDb *db, const char *doc_id);
 
+/*
+ Frees a list of a search function (`agent_db_semantic_search`, ...).
+ NULL is a no-op.
+
+ # Safety
+ `list` is NULL or a list returned by a search function, not yet freed;
+ neither it nor its items are used afterwards.
+ */
 void agent_db_chunk_hit_list_free(AgentDbChunkHitList *list);
 
 /*
  Chunks nearest in meaning to `query` (embedded with the model). `filter`
  may be NULL. Free with `agent_db_chunk_hit_list_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string;
+ `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+ `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+ NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+ write.
  */
 AgentDbStatus agent_db_semantic_search(const AgentDb *db,
                                        const char *query,
@@ -817,6 +1052,14 @@ AgentDbStatus agent_db_semantic_search(const AgentDb *db,
 
 /*
  Chunks nearest to a query vector of the database's dimension.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `vector` is NULL or points at `vector_len` floats;
+ `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+ `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+ NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+ write.
  */
 AgentDbStatus agent_db_semantic_search_vector(const AgentDb *db,
                                               const float *vector,
@@ -827,6 +1070,14 @@ AgentDbStatus agent_db_semantic_search_vector(const AgentDb *db,
 
 /*
  BM25 full-text search (English stemming; Chinese segmented).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string;
+ `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+ `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+ NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+ write.
  */
 AgentDbStatus agent_db_full_text_search(const AgentDb *db,
                                         const char *query,
@@ -837,7 +1088,17 @@ AgentDbStatus agent_db_full_text_search(const AgentDb *db,
 /*
  Semantic and full-text results fused. `vector` may be NULL (then `query`
  is embedded); `alpha` in 0..=1 weights the semantic side for
- AGENT_DB_FUSION_WEIGHTED.
+ AGENT_DB_FUSION_WEIGHTED. `fusion` is one of AGENT_DB_FUSION_*; any
+ other value is AGENT_DB_INVALID_ARGUMENT.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string; `vector` is NULL or points at
+ `vector_len` floats;
+ `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+ `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+ NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+ write.
  */
 AgentDbStatus agent_db_hybrid_search(const AgentDb *db,
                                      const char *query,
@@ -851,12 +1112,24 @@ AgentDbStatus agent_db_hybrid_search(const AgentDb *db,
 
 /*
  Frees a state returned by the library. NULL is a no-op.
+
+ # Safety
+ `state` is NULL or a state the library returned (`agent_db_load_state`,
+ ...), not yet freed and not used afterwards; never one inside a list.
  */
 void agent_db_state_free(AgentDbState *state);
 
 /*
  Appends a new version of (agent, session). `data` may be NULL only when
  `data_len` is 0; `metadata_json` may be NULL. `out_version` may be NULL.
+ `state_type` is one of AGENT_DB_STATE_*; any other value is
+ AGENT_DB_INVALID_ARGUMENT.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `data` is NULL or points at `data_len` readable bytes; `metadata_json` is
+ NULL or a NUL-terminated string; `out_version` is NULL or valid for one
+ `uint64_t` write.
  */
 AgentDbStatus agent_db_save_state(const AgentDb *db,
                                   uint64_t agent_id,
@@ -869,6 +1142,10 @@ AgentDbStatus agent_db_save_state(const AgentDb *db,
 
 /*
  The latest version of (agent, session). Free with `agent_db_state_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_state` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_load_state(const AgentDb *db,
                                   uint64_t agent_id,
@@ -877,6 +1154,10 @@ AgentDbStatus agent_db_load_state(const AgentDb *db,
 
 /*
  The most recently saved state of the agent across all its sessions.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_state` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_load_latest_state(const AgentDb *db,
                                          uint64_t agent_id,
@@ -884,6 +1165,10 @@ AgentDbStatus agent_db_load_latest_state(const AgentDb *db,
 
 /*
  One exact version of (agent, session).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_state` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_load_state_version(const AgentDb *db,
                                           uint64_t agent_id,
@@ -894,21 +1179,42 @@ AgentDbStatus agent_db_load_state_version(const AgentDb *db,
 /*
  Every session, no time bounds, the default limit (100; `history_limit`
  of `agent_db_defaults_json`).
+
+ # Safety
+ `out` is NULL or valid for one write of an `AgentDbHistoryQuery` (it may
+ be uninitialised).
  */
 AgentDbStatus agent_db_history_query_init(uint64_t agent_id, AgentDbHistoryQuery *out);
 
 /*
  Versions matching the query, newest first. Free with `agent_db_state_list_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or points at an initialised `AgentDbHistoryQuery`
+ (`has_session` 0 or 1); `out_list` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_query_history(const AgentDb *db,
                                      const AgentDbHistoryQuery *query,
                                      AgentDbStateList **out_list);
 
+/*
+ Frees a list of `agent_db_query_history`. NULL is a no-op.
+
+ # Safety
+ `list` is NULL or a list from `agent_db_query_history`, not yet freed;
+ neither it nor its items are used afterwards.
+ */
 void agent_db_state_list_free(AgentDbStateList *list);
 
 /*
  Names the current latest version of (agent, session). `out_snapshot` may
  be NULL; otherwise free it with `agent_db_snapshot_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `name` is NULL or a NUL-terminated string; `out_snapshot` is NULL or
+ valid for one pointer write.
  */
 AgentDbStatus agent_db_create_snapshot(const AgentDb *db,
                                        uint64_t agent_id,
@@ -916,20 +1222,43 @@ AgentDbStatus agent_db_create_snapshot(const AgentDb *db,
                                        const char *name,
                                        AgentDbSnapshot **out_snapshot);
 
+/*
+ Frees a snapshot of `agent_db_create_snapshot`. NULL is a no-op.
+
+ # Safety
+ `snapshot` is NULL or one returned by `agent_db_create_snapshot`, not yet
+ freed and not used afterwards; never one inside a list.
+ */
 void agent_db_snapshot_free(AgentDbSnapshot *snapshot);
 
 /*
  The agent's snapshots, oldest first. Free with `agent_db_snapshot_list_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_list` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_list_snapshots(const AgentDb *db,
                                       uint64_t agent_id,
                                       AgentDbSnapshotList **out_list);
 
+/*
+ Frees a list of `agent_db_list_snapshots`. NULL is a no-op.
+
+ # Safety
+ `list` is NULL or a list from `agent_db_list_snapshots`, not yet freed;
+ neither it nor its items are used afterwards.
+ */
 void agent_db_snapshot_list_free(AgentDbSnapshotList *list);
 
 /*
  Rollback: saves the snapshot's state as a new latest version. `out_state`
  may be NULL; otherwise free it with `agent_db_state_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `name` is NULL or a NUL-terminated string; `out_state` is NULL or valid
+ for one pointer write.
  */
 AgentDbStatus agent_db_restore_snapshot(const AgentDb *db,
                                         uint64_t agent_id,
@@ -938,23 +1267,50 @@ AgentDbStatus agent_db_restore_snapshot(const AgentDb *db,
 
 /*
  Removes every state version and snapshot of the agent.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed.
  */
 AgentDbStatus agent_db_delete_agent(const AgentDb *db, uint64_t agent_id);
 
 /*
- Creates a collection of `dimension`-float vectors compared by `metric`.
+ Creates a collection of `dimension`-float vectors compared by `metric`
+ (one of AGENT_DB_METRIC_*; any other value is AGENT_DB_INVALID_ARGUMENT).
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `name` is NULL or a NUL-terminated string.
  */
 AgentDbStatus agent_db_create_collection(const AgentDb *db,
                                          const char *name,
                                          uint32_t dimension,
                                          AgentDbMetric metric);
 
+/*
+ Every collection. Free with `agent_db_collection_list_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_list` is NULL or valid for one pointer write.
+ */
 AgentDbStatus agent_db_list_collections(const AgentDb *db, AgentDbCollectionList **out_list);
 
+/*
+ Frees a list of `agent_db_list_collections`. NULL is a no-op.
+
+ # Safety
+ `list` is NULL or a list from `agent_db_list_collections`, not yet freed;
+ neither it nor its items are used afterwards.
+ */
 void agent_db_collection_list_free(AgentDbCollectionList *list);
 
 /*
  Inserts or replaces (by id) one vector. `metadata_json` may be NULL.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection`, `id` and `metadata_json` are NULL or NUL-terminated
+ strings; `vector` is NULL or points at `vector_len` floats.
  */
 AgentDbStatus agent_db_insert_vector(const AgentDb *db,
                                      const char *collection,
@@ -965,6 +1321,12 @@ AgentDbStatus agent_db_insert_vector(const AgentDb *db,
 
 /*
  Inserts or replaces `count` vectors in one atomic write.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string; `records` is NULL or
+ points at `count` initialised records, each with `id`/`metadata_json`
+ NULL or NUL-terminated and `vector` NULL or `vector_len` floats.
  */
 AgentDbStatus agent_db_insert_vectors(const AgentDb *db,
                                       const char *collection,
@@ -973,6 +1335,11 @@ AgentDbStatus agent_db_insert_vectors(const AgentDb *db,
 
 /*
  One vector by id. Free with `agent_db_vector_record_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` and `id` are NULL or NUL-terminated strings; `out_record` is
+ NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_get_vector(const AgentDb *db,
                                   const char *collection,
@@ -981,24 +1348,62 @@ AgentDbStatus agent_db_get_vector(const AgentDb *db,
 
 /*
  Frees a record returned by `agent_db_get_vector` (never one the caller built).
+
+ # Safety
+ `record` is NULL or one returned by `agent_db_get_vector`, not yet freed
+ and not used afterwards.
  */
 void agent_db_vector_record_free(AgentDbVectorRecord *record);
 
+/*
+ Deletes one vector by id.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` and `id` are NULL or NUL-terminated strings.
+ */
 AgentDbStatus agent_db_delete_vector(const AgentDb *db, const char *collection, const char *id);
 
+/*
+ The number of vectors in a collection.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string; `out_count` is NULL or
+ valid for one `uint64_t` write.
+ */
 AgentDbStatus agent_db_count_vectors(const AgentDb *db,
                                      const char *collection,
                                      uint64_t *out_count);
 
 /*
  Builds (or rebuilds) the collection's ANN index now.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string.
  */
 AgentDbStatus agent_db_create_vector_index(const AgentDb *db, const char *collection);
 
+/*
+ Frees a list of `agent_db_search_knn` or `agent_db_search_range`. NULL
+ is a no-op.
+
+ # Safety
+ `list` is NULL or a list returned by those functions, not yet freed;
+ neither it nor its items are used afterwards.
+ */
 void agent_db_vector_hit_list_free(AgentDbVectorHitList *list);
 
 /*
  The `k` nearest vectors, nearest first. `options` may be NULL.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string; `query` is NULL or
+ points at `query_len` floats; `options` is NULL or points at an
+ initialised `AgentDbSearchOptions` (`metadata_json` NULL or
+ NUL-terminated); `out_list` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_search_knn(const AgentDb *db,
                                   const char *collection,
@@ -1010,6 +1415,13 @@ AgentDbStatus agent_db_search_knn(const AgentDb *db,
 
 /*
  Every vector within `radius`, nearest first, at most `max_results`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string; `query` is NULL or
+ points at `query_len` floats; `options` is NULL or points at an
+ initialised `AgentDbSearchOptions` (`metadata_json` NULL or
+ NUL-terminated); `out_list` is NULL or valid for one pointer write.
  */
 AgentDbStatus agent_db_search_range(const AgentDb *db,
                                     const char *collection,

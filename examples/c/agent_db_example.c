@@ -93,6 +93,14 @@ static void states(AgentDb *db) {
   FAILS_WITH(agent_db_load_state_version(db, 7, 1, 99, &st), AGENT_DB_NOT_FOUND);
   CHECK(st == (AgentDbState *)0x1);
   CHECK(strcmp(agent_db_status_name(AGENT_DB_NOT_FOUND), "not_found") == 0);
+  CHECK(strcmp(agent_db_status_name(AGENT_DB_OK), "ok") == 0);
+  CHECK(strcmp(agent_db_status_name(AGENT_DB_PANIC), "panic") == 0);
+  /* Any number is safe to pass: one that is no status has a documented name. */
+  const uint32_t not_statuses[] = {15, 16, 100, 9999, UINT32_MAX};
+  for (size_t i = 0; i < sizeof not_statuses / sizeof not_statuses[0]; i++)
+    CHECK(strcmp(agent_db_status_name(not_statuses[i]), "unknown_status") == 0);
+  for (uint32_t code = AGENT_DB_OK; code <= AGENT_DB_PANIC; code++)
+    CHECK(strcmp(agent_db_status_name(code), "unknown_status") != 0);
   FAILS_WITH(agent_db_load_state(db, 404, 1, &st), AGENT_DB_NOT_FOUND);
 
   AgentDbHistoryQuery q;
@@ -129,6 +137,9 @@ static void states(AgentDb *db) {
 
   /* Bad input: typed errors, nothing written. */
   FAILS_WITH(agent_db_save_state(db, 7, 1, 99, (const uint8_t *)"x", 1, NULL, NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_EMBEDDING + 1, (const uint8_t *)"x", 1, NULL, NULL),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state(db, 7, 1, UINT32_MAX, (const uint8_t *)"x", 1, NULL, NULL), AGENT_DB_INVALID_ARGUMENT);
   FAILS_WITH(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, NULL, 5, NULL, NULL), AGENT_DB_INVALID_ARGUMENT);
   FAILS_WITH(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, (const uint8_t *)"x", 1, "[1,2]", NULL),
              AGENT_DB_INVALID_ARGUMENT);
@@ -240,6 +251,26 @@ static void memories(AgentDb *db) {
   FAILS_WITH(agent_db_get_memory(db, id_tea, &mem), AGENT_DB_NOT_FOUND);
   m.content = NULL;
   FAILS_WITH(agent_db_store_memory(db, &m, &id_tea), AGENT_DB_INVALID_ARGUMENT);
+
+  /* A memory type that names no AGENT_DB_MEMORY_* is refused by every store call; nothing is stored. */
+  m.content = "Out-of-range type";
+  const uint32_t bad_types[] = {AGENT_DB_MEMORY_WORKING + 1, 100, UINT32_MAX};
+  for (size_t i = 0; i < sizeof bad_types / sizeof bad_types[0]; i++) {
+    m.memory_type = bad_types[i];
+    uint64_t unchanged = 42;
+    FAILS_WITH(agent_db_store_memory(db, &m, &unchanged), AGENT_DB_INVALID_ARGUMENT);
+    CHECK(unchanged == 42);
+    AgentDbNewMemory pair[2] = {m, m};
+    pair[0].memory_type = AGENT_DB_MEMORY_SEMANTIC;
+    uint64_t pair_ids[2] = {0, 0};
+    FAILS_WITH(agent_db_store_memories(db, pair, 2, pair_ids), AGENT_DB_INVALID_ARGUMENT);
+    AgentDbStoreOutcome *bad_outcome = NULL;
+    FAILS_WITH(agent_db_store_memory_outcome(db, &m, &bad_outcome), AGENT_DB_INVALID_ARGUMENT);
+    CHECK(bad_outcome == NULL);
+  }
+  OK(agent_db_list_memories(db, 7, &all));
+  CHECK(all->len == 0);
+  agent_db_memory_list_free(all);
 }
 
 static void documents(AgentDb *db) {
@@ -286,11 +317,16 @@ static void documents(AgentDb *db) {
   CHECK(hits->len == 1 && strcmp(hits->items[0].doc_id, "zh") == 0);
   agent_db_chunk_hit_list_free(hits);
   FAILS_WITH(agent_db_hybrid_search(db, "tea", NULL, 0, 3, 7, 0.5f, NULL, &hits), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_hybrid_search(db, "tea", NULL, 0, 3, AGENT_DB_FUSION_RRF + 1, 0.5f, NULL, &hits),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_hybrid_search(db, "tea", NULL, 0, 3, UINT32_MAX, 0.5f, NULL, &hits), AGENT_DB_INVALID_ARGUMENT);
   FAILS_WITH(agent_db_hybrid_search(db, "tea", vec, dim, 3, AGENT_DB_FUSION_WEIGHTED, 2.0f, NULL, &hits),
              AGENT_DB_INVALID_ARGUMENT);
 
   struct ArrowArrayStream stream;
   int64_t cols = 0;
+  FAILS_WITH(agent_db_hybrid_search_arrow(db, "tea", vec, dim, 3, UINT32_MAX, 0.0f, NULL, &stream),
+             AGENT_DB_INVALID_ARGUMENT);
   OK(agent_db_hybrid_search_arrow(db, "tea", vec, dim, 3, AGENT_DB_FUSION_RRF, 0.0f, NULL, &stream));
   CHECK(arrow_rows(&stream, &cols) >= 1 && cols == 7);
   agent_db_floats_free(vec, dim);
@@ -307,6 +343,8 @@ static void vectors(AgentDb *db) {
   OK(agent_db_create_collection(db, "items", VDIM, AGENT_DB_METRIC_L2));
   FAILS_WITH(agent_db_create_collection(db, "items", VDIM, AGENT_DB_METRIC_L2), AGENT_DB_ALREADY_EXISTS);
   FAILS_WITH(agent_db_create_collection(db, "x", VDIM, 42), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_create_collection(db, "x", VDIM, AGENT_DB_METRIC_DOT + 1), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_create_collection(db, "x", VDIM, UINT32_MAX), AGENT_DB_INVALID_ARGUMENT);
   OK(agent_db_create_collection(db, "unit", 3, AGENT_DB_METRIC_COSINE));
   AgentDbCollectionList *cols = NULL;
   OK(agent_db_list_collections(db, &cols));
@@ -401,11 +439,16 @@ int main(int argc, char **argv) {
   CHECK(opts.memory_merge_policy == AGENT_DB_MERGE_KEEP_NEWEST && opts.memory_merge_threshold > 0.5f);
   AgentDb *db = NULL;
   FAILS_WITH(agent_db_open(NULL, &opts, &db), AGENT_DB_INVALID_ARGUMENT);
-  opts.memory_merge_policy = 7;
-  FAILS_WITH(agent_db_open(argv[1], &opts, &db), AGENT_DB_INVALID_ARGUMENT);
-  opts.memory_merge_policy = AGENT_DB_MERGE_KEEP_NEWEST;
-  opts.fsync = 9;
-  FAILS_WITH(agent_db_open(argv[1], &opts, &db), AGENT_DB_INVALID_ARGUMENT);
+  /* Enumerations in the options are uint32_t; a number that names no constant is refused. */
+  const uint32_t bad_enums[] = {3, 7, 9, UINT32_MAX};
+  for (size_t i = 0; i < sizeof bad_enums / sizeof bad_enums[0]; i++) {
+    opts.memory_merge_policy = bad_enums[i];
+    FAILS_WITH(agent_db_open(argv[1], &opts, &db), AGENT_DB_INVALID_ARGUMENT);
+    opts.memory_merge_policy = AGENT_DB_MERGE_KEEP_NEWEST;
+    opts.fsync = bad_enums[i];
+    FAILS_WITH(agent_db_open(argv[1], &opts, &db), AGENT_DB_INVALID_ARGUMENT);
+    opts.fsync = AGENT_DB_FSYNC_ALWAYS;
+  }
   CHECK(db == NULL);
   opts.fsync = AGENT_DB_FSYNC_ALWAYS;
   OK(agent_db_open(argv[1], &opts, &db));

@@ -4,6 +4,7 @@
 //! `stream->release(stream)`. Layouts are the engine's `agentdb::export`.
 
 use std::ffi::c_char;
+use std::mem::MaybeUninit;
 
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
@@ -18,11 +19,12 @@ use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
 /// Arrow's C stream struct (see the Arrow C stream interface).
 pub type ArrowArrayStream = FFI_ArrowArrayStream;
 
-fn export(batch: RecordBatch, out: &mut ArrowArrayStream) {
+/// Fills the caller's stream struct; `MaybeUninit::write` does not drop or
+/// release whatever bytes were there.
+fn export(batch: RecordBatch, out: &mut MaybeUninit<ArrowArrayStream>) {
     let schema = batch.schema();
     let reader = RecordBatchIterator::new(vec![Ok(batch)], schema);
-    // SAFETY: `out` is caller memory for one stream struct; ptr::write does not drop its (uninitialised) old contents.
-    unsafe { std::ptr::write(out, FFI_ArrowArrayStream::new(Box::new(reader))) };
+    out.write(FFI_ArrowArrayStream::new(Box::new(reader)));
 }
 
 fn storage(e: agentdb::Error) -> Failure {
@@ -31,6 +33,13 @@ fn storage(e: agentdb::Error) -> Failure {
 
 /// `agent_db_query_history` as one Arrow stream (columns agent_id, session_id,
 /// version, timestamp_ms, state_type, data, metadata, checksum).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or points at an initialised `AgentDbHistoryQuery`;
+/// `out_stream` is NULL or valid for one write of a
+/// `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+/// released).
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_query_history_arrow(
     db: *const AgentDb,
@@ -38,15 +47,26 @@ pub unsafe extern "C" fn agent_db_query_history_arrow(
     out_stream: *mut ArrowArrayStream,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_stream, "out_stream")?;
-        let q = history_query(query)?;
-        let states = db_ref(db)?.query_history(&q)?;
+        // SAFETY: `out_stream` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_stream, "out_stream") }?;
+        // SAFETY: `query` is NULL (refused) or an initialised query, per this function's contract.
+        let q = unsafe { history_query(query) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let states = unsafe { db_ref(db) }?.query_history(&q)?;
         export(agentdb::export::states_batch(&states).map_err(storage)?, out);
         Ok(())
     })
 }
 
 /// `agent_db_retrieve_memories` (text query) as one Arrow stream.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string; `options` is NULL or points
+/// at an initialised `AgentDbRetrieveOptions` (`metadata_json` NULL or
+/// NUL-terminated); `out_stream` is NULL or valid for one write of a
+/// `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+/// released).
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_retrieve_memories_arrow(
     db: *const AgentDb,
@@ -57,17 +77,31 @@ pub unsafe extern "C" fn agent_db_retrieve_memories_arrow(
     out_stream: *mut ArrowArrayStream,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_stream, "out_stream")?;
-        let query = c_str(query, "query")?;
-        let opts = retrieve_options(options)?;
-        let db = db_ref(db)?;
+        // SAFETY: `out_stream` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_stream, "out_stream") }?;
+        // SAFETY: `query` is NULL (refused) or NUL-terminated, per this function's contract.
+        let query = unsafe { c_str(query, "query") }?;
+        // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
+        let opts = unsafe { retrieve_options(options) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let db = unsafe { db_ref(db) }?;
         let hits = db.retrieve(agent_id, query, limit as usize, &opts)?;
         export(agentdb::export::scored_memories_batch(&hits, db.memory_dimension()).map_err(storage)?, out);
         Ok(())
     })
 }
 
-/// `agent_db_hybrid_search` as one Arrow stream.
+/// `agent_db_hybrid_search` as one Arrow stream. `fusion` is one of
+/// AGENT_DB_FUSION_*; any other value is AGENT_DB_INVALID_ARGUMENT.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string; `vector` is NULL or points at
+/// `vector_len` floats; `filter` is NULL or points at an initialised
+/// `AgentDbDocFilter` (as for `agent_db_hybrid_search`);
+/// `out_stream` is NULL or valid for one write of a
+/// `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+/// released).
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_hybrid_search_arrow(
     db: *const AgentDb,
@@ -81,18 +115,31 @@ pub unsafe extern "C" fn agent_db_hybrid_search_arrow(
     out_stream: *mut ArrowArrayStream,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_stream, "out_stream")?;
-        let q = c_str(query, "query")?;
-        let v = (!vector.is_null()).then(|| slice(vector, vector_len, "vector")).transpose()?;
+        // SAFETY: `out_stream` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_stream, "out_stream") }?;
+        // SAFETY: `query` is NULL (refused) or NUL-terminated, per this function's contract.
+        let q = unsafe { c_str(query, "query") }?;
+        // SAFETY: a non-NULL `vector` points at `vector_len` floats, per this function's contract.
+        let v = (!vector.is_null()).then(|| unsafe { slice(vector, vector_len, "vector") }).transpose()?;
         let kind = SearchKind::Hybrid { text: q, vector: v, fusion: fusion_from_c(fusion, alpha)? };
-        let f = doc_filter(filter)?;
-        let hits = run_search(db_ref(db)?, kind, limit as usize, &f)?;
+        // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
+        let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let hits = run_search(unsafe { db_ref(db) }?, kind, limit as usize, &f)?;
         export(agentdb::export::chunk_hits_batch(&hits).map_err(storage)?, out);
         Ok(())
     })
 }
 
 /// `agent_db_search_knn` as one Arrow stream (id, distance, metadata, vector).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `collection` is NULL or a NUL-terminated string; `query` is NULL or
+/// points at `query_len` floats; `options` is NULL or points at an
+/// initialised `AgentDbSearchOptions`; `out_stream` is NULL or valid for one write of a
+/// `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+/// released).
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_search_knn_arrow(
     db: *const AgentDb,
@@ -104,11 +151,16 @@ pub unsafe extern "C" fn agent_db_search_knn_arrow(
     out_stream: *mut ArrowArrayStream,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_stream, "out_stream")?;
-        let collection = c_str(collection, "collection")?;
-        let q = slice(query, query_len, "query")?;
-        let opts = search_options(options)?;
-        let hits = db_ref(db)?.search_knn(collection, q, k as usize, &opts)?;
+        // SAFETY: `out_stream` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_stream, "out_stream") }?;
+        // SAFETY: `collection` is NULL (refused) or NUL-terminated, per this function's contract.
+        let collection = unsafe { c_str(collection, "collection") }?;
+        // SAFETY: `query` is NULL (refused unless the length is 0) or `query_len` floats (contract).
+        let q = unsafe { slice(query, query_len, "query") }?;
+        // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
+        let opts = unsafe { search_options(options) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let hits = unsafe { db_ref(db) }?.search_knn(collection, q, k as usize, &opts)?;
         export(agentdb::export::vector_hits_batch(&hits, query_len).map_err(storage)?, out);
         Ok(())
     })

@@ -9,7 +9,7 @@
 //! struct, so the pointer handed out is the owner's address and its `_free`
 //! function turns it back into the Box. Strings and payloads point into that
 //! owner (payloads are the engine's own `Bytes`: no copy).
-#![allow(non_camel_case_types, clippy::missing_safety_doc)]
+#![allow(non_camel_case_types)]
 
 mod arrow;
 mod convert;
@@ -54,6 +54,36 @@ pub enum AgentDbStatus {
 }
 
 impl AgentDbStatus {
+    /// Every status, in code order (`ALL[n]` has code `n`).
+    const ALL: [AgentDbStatus; 15] = {
+        use AgentDbStatus::*;
+        [
+            AGENT_DB_OK,
+            AGENT_DB_INVALID_ARGUMENT,
+            AGENT_DB_PAYLOAD_TOO_LARGE,
+            AGENT_DB_NOT_FOUND,
+            AGENT_DB_ALREADY_EXISTS,
+            AGENT_DB_CORRUPTED,
+            AGENT_DB_LOCKED,
+            AGENT_DB_READ_ONLY,
+            AGENT_DB_CLOSED,
+            AGENT_DB_MODEL_UNAVAILABLE,
+            AGENT_DB_EMBEDDING,
+            AGENT_DB_DIMENSION_MISMATCH,
+            AGENT_DB_IO,
+            AGENT_DB_STORAGE,
+            AGENT_DB_PANIC,
+        ]
+    };
+
+    /// The status with code `code`; `None` for a number that is no status
+    /// (C can pass any integer where the header says AgentDbStatus).
+    fn from_u32(code: u32) -> Option<AgentDbStatus> {
+        let status = *Self::ALL.get(usize::try_from(code).ok()?)?;
+        debug_assert_eq!(status as u32, code);
+        Some(status)
+    }
+
     fn from_code(code: &str) -> AgentDbStatus {
         use AgentDbStatus::*;
         match code {
@@ -118,7 +148,10 @@ pub(crate) fn boundary(body: impl FnOnce() -> Result<(), Failure>) -> AgentDbSta
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "unknown panic".into());
-            record_failure(Failure { status: AgentDbStatus::AGENT_DB_PANIC, message: format!("internal error (panic): {what}") })
+            record_failure(Failure {
+                status: AgentDbStatus::AGENT_DB_PANIC,
+                message: format!("internal error (panic): {what}"),
+            })
         }
     }
 }
@@ -128,12 +161,15 @@ pub struct AgentDb {
     pub(crate) inner: agentdb::AgentDb,
 }
 
-pub(crate) fn db_ref<'a>(db: *const AgentDb) -> Result<&'a agentdb::AgentDb, Failure> {
-    if db.is_null() {
-        return Err(Failure::null("db"));
-    }
-    // SAFETY: a non-NULL handle comes from agent_db_open and is live until agent_db_close (caller contract).
-    Ok(unsafe { &(*db).inner })
+/// The engine behind a handle argument.
+///
+/// # Safety
+/// `db` is NULL or a handle returned by `agent_db_open` that is not closed
+/// before `'a` ends (the contract of every function taking `db`).
+pub(crate) unsafe fn db_ref<'a>(db: *const AgentDb) -> Result<&'a agentdb::AgentDb, Failure> {
+    // SAFETY: a non-NULL `db` is a live Box<AgentDb> from agent_db_open (this function's contract);
+    // AgentDb is Sync, so a shared borrow from any thread is sound.
+    unsafe { db.as_ref() }.map(|h| &h.inner).ok_or_else(|| Failure::null("db"))
 }
 
 pub type AgentDbFsync = u32;
@@ -202,17 +238,23 @@ fn merge_policy_to_c(p: agentdb::MergePolicy) -> AgentDbMergePolicy {
     }
 }
 
+/// Fills `*out` with the library's default options.
+///
+/// # Safety
+/// `out` is NULL or valid for one write of an `AgentDbOptions` (it may be
+/// uninitialised).
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_options_default(out: *mut AgentDbOptions) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out, "out")?;
+        // SAFETY: `out` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out, "out") }?;
         let d = agentdb::Options::default();
         let fsync = match d.fsync {
             agentdb::FsyncPolicy::Always => AGENT_DB_FSYNC_ALWAYS,
             agentdb::FsyncPolicy::Batch(_) => AGENT_DB_FSYNC_BATCH,
             agentdb::FsyncPolicy::Never => AGENT_DB_FSYNC_NEVER,
         };
-        *out = AgentDbOptions {
+        out.write(AgentDbOptions {
             read_only: d.read_only,
             fsync,
             fsync_batch_ms: u32::try_from(agentdb::defaults::defaults().options.fsync_batch_ms).unwrap_or(u32::MAX),
@@ -229,11 +271,17 @@ pub unsafe extern "C" fn agent_db_options_default(out: *mut AgentDbOptions) -> A
             memory_merge_threshold: d.memory_merge_threshold,
             memory_merge_policy: merge_policy_to_c(d.memory_merge_policy),
             max_memories_per_agent_type: d.max_memories_per_agent_type.map_or(0, |n| n as u64),
-        };
+        });
         Ok(())
     })
 }
 
+/// Validates every field: an enumeration (`fsync`, `memory_merge_policy`) is
+/// read as the `uint32_t` the header declares, and a value that names no
+/// variant is AGENT_DB_INVALID_ARGUMENT.
+///
+/// # Safety
+/// `o.model_dir` is NULL or a live NUL-terminated string.
 unsafe fn options_from_c(o: &AgentDbOptions) -> Result<agentdb::Options, Failure> {
     let ms = |v: u32| Duration::from_millis(u64::from(v));
     let fsync = match o.fsync {
@@ -251,15 +299,18 @@ unsafe fn options_from_c(o: &AgentDbOptions) -> Result<agentdb::Options, Failure
         fsync,
         flush_interval: ms(o.flush_interval_ms),
         maintenance_interval: (o.maintenance_interval_ms > 0).then(|| ms(o.maintenance_interval_ms)),
-        max_payload_bytes: usize::try_from(o.max_payload_bytes).map_err(|_| Failure::invalid("max_payload_bytes too large"))?,
+        max_payload_bytes: usize::try_from(o.max_payload_bytes)
+            .map_err(|_| Failure::invalid("max_payload_bytes too large"))?,
         memory_dimension: o.memory_dimension as usize,
         ann_index_threshold: usize::try_from(o.ann_index_threshold).unwrap_or(usize::MAX),
         chunk_chars: o.chunk_chars as usize,
         chunk_overlap: o.chunk_overlap as usize,
-        model_dir: opt_c_str(o.model_dir, "options.model_dir")?.map(std::path::PathBuf::from),
+        // SAFETY: `model_dir` is NULL or a live NUL-terminated string (this function's contract).
+        model_dir: unsafe { opt_c_str(o.model_dir, "options.model_dir") }?.map(std::path::PathBuf::from),
         state_retention: agentdb::StateRetention {
             keep_last: (o.state_retention_keep_last > 0).then_some(o.state_retention_keep_last),
-            keep_newer_than: (o.state_retention_keep_newer_than_ms > 0).then(|| Duration::from_millis(o.state_retention_keep_newer_than_ms)),
+            keep_newer_than: (o.state_retention_keep_newer_than_ms > 0)
+                .then(|| Duration::from_millis(o.state_retention_keep_newer_than_ms)),
         },
         memory_merge_threshold: o.memory_merge_threshold,
         memory_merge_policy: merge_policy_from_c(o.memory_merge_policy)?,
@@ -272,6 +323,12 @@ unsafe fn options_from_c(o: &AgentDbOptions) -> Result<agentdb::Options, Failure
 /// Opens (creating on first use) the database in directory `path`.
 /// `options` may be NULL for the defaults. On success `*out_db` is a handle
 /// to release with `agent_db_close`.
+///
+/// # Safety
+/// `path` is NULL or a NUL-terminated string; `options` is NULL or points at
+/// an initialised `AgentDbOptions` (bool fields 0 or 1; `model_dir` NULL or a
+/// NUL-terminated string); `out_db` is NULL or valid for one pointer write.
+/// All stay valid until the call returns.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_open(
     path: *const c_char,
@@ -279,11 +336,19 @@ pub unsafe extern "C" fn agent_db_open(
     out_db: *mut *mut AgentDb,
 ) -> AgentDbStatus {
     boundary(|| {
-        let path = c_str(path, "path")?;
-        let out = out_ptr(out_db, "out_db")?;
-        let opts = if options.is_null() { agentdb::Options::default() } else { options_from_c(&*options)? };
+        // SAFETY: `path` is NULL (refused) or NUL-terminated, per this function's contract.
+        let path = unsafe { c_str(path, "path") }?;
+        // SAFETY: `out_db` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_db, "out_db") }?;
+        // SAFETY: `options` is NULL or an initialised AgentDbOptions whose `model_dir` is NULL or
+        // NUL-terminated (this function's contract); enum fields are plain u32, validated inside.
+        let opts = match unsafe { options.as_ref() } {
+            None => agentdb::Options::default(),
+            // SAFETY: as above for `model_dir`.
+            Some(o) => unsafe { options_from_c(o) }?,
+        };
         let inner = agentdb::AgentDb::open(path, opts)?;
-        *out = Box::into_raw(Box::new(AgentDb { inner }));
+        out.write(Box::into_raw(Box::new(AgentDb { inner })));
         Ok(())
     })
 }
@@ -291,32 +356,46 @@ pub unsafe extern "C" fn agent_db_open(
 /// Flushes, syncs, releases the writer lock and frees the handle. The handle
 /// is freed even when the final flush fails (the status says so; the WAL
 /// still holds every acknowledged write). NULL is a no-op.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed; no other
+/// call on it is in flight, and it is not used after this call.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_close(db: *mut AgentDb) -> AgentDbStatus {
     boundary(|| {
         if db.is_null() {
             return Ok(());
         }
-        let db = Box::from_raw(db);
+        // SAFETY: a non-NULL `db` is the Box<AgentDb> leaked by agent_db_open, not yet freed and no
+        // longer shared (this function's contract), so taking ownership back is sound.
+        let db = unsafe { Box::from_raw(db) };
         db.inner.close()?;
         Ok(())
     })
 }
 
 /// Writes pending records to Lance now (normally done in the background).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_flush(db: *const AgentDb) -> AgentDbStatus {
     boundary(|| {
-        db_ref(db)?.flush()?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        unsafe { db_ref(db) }?.flush()?;
         Ok(())
     })
 }
 
 /// Flush, compact, refresh indexes and prune old versions now.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_compact(db: *const AgentDb) -> AgentDbStatus {
     boundary(|| {
-        db_ref(db)?.compact()?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        unsafe { db_ref(db) }?.compact()?;
         Ok(())
     })
 }
@@ -326,6 +405,10 @@ pub unsafe extern "C" fn agent_db_compact(db: *const AgentDb) -> AgentDbStatus {
 /// `keep_newer_than_ms` (0: no age bound); latest versions and snapshots
 /// always stay. Both 0 uses the retention configured at open. Then compacts
 /// and prunes. The number of versions removed goes to `*out_removed` (may be NULL).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
+/// `out_removed` is NULL or valid for one `uint64_t` write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_gc(
     db: *const AgentDb,
@@ -334,7 +417,10 @@ pub unsafe extern "C" fn agent_db_gc(
     out_removed: *mut u64,
 ) -> AgentDbStatus {
     boundary(|| {
-        let db = db_ref(db)?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let db = unsafe { db_ref(db) }?;
+        // SAFETY: `out_removed` is NULL or writable, per this function's contract.
+        let out_removed = unsafe { convert::opt_out(out_removed) };
         let report = if keep_last == 0 && keep_newer_than_ms == 0 {
             db.gc()?
         } else {
@@ -343,8 +429,8 @@ pub unsafe extern "C" fn agent_db_gc(
                 keep_newer_than: (keep_newer_than_ms > 0).then(|| Duration::from_millis(keep_newer_than_ms)),
             })?
         };
-        if let Some(out) = convert::opt_out(out_removed) {
-            *out = report.state_versions_removed;
+        if let Some(out) = out_removed {
+            out.write(report.state_versions_removed);
         }
         Ok(())
     })
@@ -352,13 +438,19 @@ pub unsafe extern "C" fn agent_db_gc(
 
 /// Statistics as a JSON object (per-table rows, fragments, versions, bytes,
 /// WAL and cache figures, last maintenance). Free with `agent_db_string_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
+/// `out_json` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_stats_json(db: *const AgentDb, out_json: *mut *mut c_char) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_json, "out_json")?;
-        let stats = db_ref(db)?.stats()?;
+        // SAFETY: `out_json` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let stats = unsafe { db_ref(db) }?.stats()?;
         let json = serde_json::to_string(&stats).map_err(|e| Failure::invalid(e.to_string()))?;
-        *out = convert::owned_c_string(json).into_raw();
+        out.write(convert::owned_c_string(json).into_raw());
         Ok(())
     })
 }
@@ -369,17 +461,26 @@ pub unsafe extern "C" fn agent_db_stats_json(db: *const AgentDb, out_json: *mut 
 /// `hybrid_fusion`, `hybrid_alpha`, `metric`, `knn_k`, `range_max_results`,
 /// `retrieve`, `forget`, ...) and `options`, the values
 /// `agent_db_options_default` fills in. Free with `agent_db_string_free`.
+///
+/// # Safety
+/// `out_json` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_defaults_json(out_json: *mut *mut c_char) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_json, "out_json")?;
-        *out = convert::owned_c_string(agentdb::defaults::defaults_json()).into_raw();
+        // SAFETY: `out_json` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_json, "out_json") }?;
+        out.write(convert::owned_c_string(agentdb::defaults::defaults_json()).into_raw());
         Ok(())
     })
 }
 
 /// Embeds `count` texts with the database's model. On success `*out_vectors`
 /// holds `count × *out_dimension` floats, row-major; free with `agent_db_floats_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
+/// `texts` is NULL or points at `count` NUL-terminated strings;
+/// `out_vectors` and `out_dimension` are NULL or valid for one write each.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_embed(
     db: *const AgentDb,
@@ -389,30 +490,44 @@ pub unsafe extern "C" fn agent_db_embed(
     out_dimension: *mut usize,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out_v = out_ptr(out_vectors, "out_vectors")?;
-        let out_d = out_ptr(out_dimension, "out_dimension")?;
-        let texts = convert::c_str_array(texts, count, "texts")?;
-        let db = db_ref(db)?;
+        // SAFETY: both out-pointers are NULL (refused) or writable, per this function's contract.
+        let (out_v, out_d) =
+            unsafe { (out_ptr(out_vectors, "out_vectors")?, out_ptr(out_dimension, "out_dimension")?) };
+        // SAFETY: `texts` is NULL (refused unless count is 0) or `count` live strings, per the contract.
+        let texts = unsafe { convert::c_str_array(texts, count, "texts") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let db = unsafe { db_ref(db) }?;
         let vectors = db.embed(&texts)?;
         let dim = vectors.first().map_or(db.memory_dimension(), Vec::len);
         let flat: Vec<f32> = vectors.into_iter().flatten().collect();
-        *out_v = convert::floats_into_raw(flat);
-        *out_d = dim;
+        out_v.write(convert::floats_into_raw(flat));
+        out_d.write(dim);
         Ok(())
     })
 }
 
 /// Frees the buffer of `agent_db_embed`; `len` is `count × dimension` as returned. NULL is a no-op.
+///
+/// # Safety
+/// `vectors` is NULL or a buffer from `agent_db_embed` not yet freed, with
+/// `len` exactly its `count × dimension`; it is not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_floats_free(vectors: *mut f32, len: usize) {
-    convert::floats_free(vectors, len);
+    // SAFETY: this function's contract is floats_free's.
+    unsafe { convert::floats_free(vectors, len) };
 }
 
 /// Frees a string returned by the library. NULL is a no-op.
+///
+/// # Safety
+/// `s` is NULL or a string the library returned for the caller to free
+/// (`agent_db_stats_json`, ...), not yet freed and not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_string_free(s: *mut c_char) {
     if !s.is_null() {
-        drop(CString::from_raw(s));
+        // SAFETY: every string handed out for freeing is CString::into_raw (this function's
+        // contract), so from_raw reclaims that allocation exactly once.
+        drop(unsafe { CString::from_raw(s) });
     }
 }
 
@@ -423,20 +538,26 @@ pub extern "C" fn agent_db_last_error_message() -> *const c_char {
     LAST_ERROR.with(|e| e.borrow().as_ptr())
 }
 
-/// A stable name for a status ("not_found", …), the same strings every
-/// AgentDB surface uses. Static; do not free.
+/// A stable name for a status code ("not_found", …), the same strings every
+/// AgentDB surface uses; "unknown_status" for a number that is no
+/// AgentDbStatus. Taken as `uint32_t`, not the enum, so any value is safe to
+/// pass. Static; do not free.
 #[no_mangle]
-pub extern "C" fn agent_db_status_name(status: AgentDbStatus) -> *const c_char {
-    status.name().as_ptr()
+pub extern "C" fn agent_db_status_name(status: u32) -> *const c_char {
+    AgentDbStatus::from_u32(status).map_or(UNKNOWN_STATUS_NAME, AgentDbStatus::name).as_ptr()
 }
+
+/// What `agent_db_status_name` returns for a number that is no status.
+const UNKNOWN_STATUS_NAME: &std::ffi::CStr = c"unknown_status";
 
 /// The library version ("0.1.0"). Static; do not free.
 #[no_mangle]
 pub extern "C" fn agent_db_version() -> *const c_char {
-    static VERSION: &std::ffi::CStr = match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
-        Ok(v) => v,
-        Err(_) => c"unknown",
-    };
+    static VERSION: &std::ffi::CStr =
+        match std::ffi::CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+            Ok(v) => v,
+            Err(_) => c"unknown",
+        };
     VERSION.as_ptr()
 }
 
@@ -445,3 +566,23 @@ pub use memories::*;
 pub use rag::*;
 pub use states::*;
 pub use vectors::*;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_status_code_round_trips_and_others_are_unknown() {
+        for (code, status) in AgentDbStatus::ALL.iter().enumerate() {
+            assert_eq!(*status as usize, code);
+            assert_eq!(AgentDbStatus::from_u32(code as u32), Some(*status));
+        }
+        for code in [15, 16, 100, 9999, u32::MAX] {
+            assert_eq!(AgentDbStatus::from_u32(code), None);
+            // SAFETY: agent_db_status_name returns a pointer to a static NUL-terminated string.
+            let name = unsafe { std::ffi::CStr::from_ptr(agent_db_status_name(code)) };
+            assert_eq!(name, UNKNOWN_STATUS_NAME);
+        }
+        assert_eq!(AgentDbStatus::AGENT_DB_PANIC as u32 + 1, AgentDbStatus::ALL.len() as u32);
+    }
+}

@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use agentdb::{ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory};
 
-use crate::convert::{list_into_raw, c_str, metadata, metadata_c_string, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::convert::{
+    c_str, list_into_raw, metadata, metadata_c_string, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner,
+};
 use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
 
 pub type AgentDbMemoryType = u32;
@@ -15,7 +17,10 @@ pub const AGENT_DB_MEMORY_PROCEDURAL: AgentDbMemoryType = 2;
 pub const AGENT_DB_MEMORY_WORKING: AgentDbMemoryType = 3;
 
 fn memory_type_from_c(t: AgentDbMemoryType) -> Result<MemoryType, Failure> {
-    MemoryType::ALL.get(t as usize).copied().ok_or_else(|| Failure::invalid(format!("unknown memory type {t} (expected 0..=3)")))
+    MemoryType::ALL
+        .get(t as usize)
+        .copied()
+        .ok_or_else(|| Failure::invalid(format!("unknown memory type {t} (expected 0..=3)")))
 }
 
 fn memory_type_to_c(t: MemoryType) -> AgentDbMemoryType {
@@ -38,20 +43,35 @@ pub struct AgentDbNewMemory {
     pub metadata_json: *const c_char,
 }
 
+/// `memory_type` is read as the `uint32_t` the header declares and refused
+/// when it names no AGENT_DB_MEMORY_* value.
+///
+/// # Safety
+/// `m.content` and `m.metadata_json` are NULL or live NUL-terminated
+/// strings; `m.embedding` is NULL or points at `m.embedding_len` floats.
 unsafe fn new_memory(m: &AgentDbNewMemory, name: &str) -> Result<NewMemory, Failure> {
-    let embedding = slice(m.embedding, m.embedding_len, &format!("{name}.embedding"))?;
+    // SAFETY: `embedding` is NULL (refused unless the length is 0) or `embedding_len` floats (contract).
+    let embedding = unsafe { slice(m.embedding, m.embedding_len, &format!("{name}.embedding")) }?;
     Ok(NewMemory {
         agent_id: m.agent_id,
         memory_type: memory_type_from_c(m.memory_type)?,
-        content: c_str(m.content, &format!("{name}.content"))?.to_string(),
+        // SAFETY: `content` is NULL (refused) or NUL-terminated, per this function's contract.
+        content: unsafe { c_str(m.content, &format!("{name}.content")) }?.to_string(),
         embedding: (!m.embedding.is_null()).then(|| embedding.to_vec()),
         importance: m.importance,
         ttl: (m.ttl_ms > 0).then(|| Duration::from_millis(m.ttl_ms)),
-        metadata: metadata(m.metadata_json, &format!("{name}.metadata_json"))?,
+        // SAFETY: `metadata_json` is NULL or NUL-terminated, per this function's contract.
+        metadata: unsafe { metadata(m.metadata_json, &format!("{name}.metadata_json")) }?,
     })
 }
 
 /// Stores one memory; its new id goes to `*out_memory_id`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `memory` is NULL or points at an initialised `AgentDbNewMemory` whose
+/// `content` and `metadata_json` are NULL or NUL-terminated strings and whose
+/// `embedding` is NULL or points at `embedding_len` floats; `out_memory_id` is NULL or valid for one `uint64_t` write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_store_memory(
     db: *const AgentDb,
@@ -59,16 +79,26 @@ pub unsafe extern "C" fn agent_db_store_memory(
     out_memory_id: *mut u64,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_memory_id, "out_memory_id")?;
-        let m = memory.as_ref().ok_or_else(|| Failure::null("memory"))?;
-        let new = new_memory(m, "memory")?;
-        *out = db_ref(db)?.store_memory(new)?;
+        // SAFETY: `out_memory_id` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_memory_id, "out_memory_id") }?;
+        // SAFETY: `memory` is NULL (refused) or an initialised struct, per this function's contract.
+        let m = unsafe { memory.as_ref() }.ok_or_else(|| Failure::null("memory"))?;
+        // SAFETY: its pointer fields are as new_memory requires, per this function's contract.
+        let new = unsafe { new_memory(m, "memory") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(unsafe { db_ref(db) }?.store_memory(new)?);
         Ok(())
     })
 }
 
 /// Stores `count` memories atomically (all or none); their ids go to
 /// `out_memory_ids`, an array of `count` the caller provides.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `memories` is NULL or points at `count` initialised `AgentDbNewMemory`,
+/// each with pointer fields as for `agent_db_store_memory`;
+/// `out_memory_ids` is NULL or valid for `count` `uint64_t` writes.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_store_memories(
     db: *const AgentDb,
@@ -77,14 +107,24 @@ pub unsafe extern "C" fn agent_db_store_memories(
     out_memory_ids: *mut u64,
 ) -> AgentDbStatus {
     boundary(|| {
-        let items = slice(memories, count, "memories")?;
+        // SAFETY: `memories` is NULL (refused unless count is 0) or `count` structs, per the contract.
+        let items = unsafe { slice(memories, count, "memories") }?;
         if count > 0 && out_memory_ids.is_null() {
             return Err(Failure::null("out_memory_ids"));
         }
-        let batch = items.iter().enumerate().map(|(i, m)| new_memory(m, &format!("memories[{i}]"))).collect::<Result<Vec<_>, _>>()?;
-        let ids = db_ref(db)?.store_memories(batch)?;
-        if count > 0 {
-            std::slice::from_raw_parts_mut(out_memory_ids, count).copy_from_slice(&ids);
+        let batch = items
+            .iter()
+            .enumerate()
+            // SAFETY: every element's pointer fields are as new_memory requires, per the contract.
+            .map(|(i, m)| unsafe { new_memory(m, &format!("memories[{i}]")) })
+            .collect::<Result<Vec<_>, _>>()?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let ids = unsafe { db_ref(db) }?.store_memories(batch)?;
+        assert_eq!(ids.len(), count, "one id per stored memory");
+        for (i, id) in ids.into_iter().enumerate() {
+            // SAFETY: `out_memory_ids` is not NULL when count > 0 (checked above) and valid for
+            // `count` writes (contract); i < count (asserted). `write` assumes nothing about old bytes.
+            unsafe { out_memory_ids.add(i).write(id) };
         }
         Ok(())
     })
@@ -141,6 +181,10 @@ struct MemoryOwner {
 }
 
 /// One memory by id (not counted as an access). Free with `agent_db_memory_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_memory` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_get_memory(
     db: *const AgentDb,
@@ -148,32 +192,55 @@ pub unsafe extern "C" fn agent_db_get_memory(
     out_memory: *mut *mut AgentDbMemory,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_memory, "out_memory")?;
-        let (head, keep) = memory_parts(db_ref(db)?.get_memory(memory_id)?);
-        *out = Box::into_raw(Box::new(MemoryOwner { head, keep })) as *mut AgentDbMemory;
+        // SAFETY: `out_memory` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_memory, "out_memory") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let (head, keep) = memory_parts(unsafe { db_ref(db) }?.get_memory(memory_id)?);
+        out.write(Box::into_raw(Box::new(MemoryOwner { head, keep })).cast::<AgentDbMemory>());
         Ok(())
     })
 }
 
+/// Frees a memory of `agent_db_get_memory`. NULL is a no-op.
+///
+/// # Safety
+/// `memory` is NULL or one returned by `agent_db_get_memory`, not yet freed
+/// and not used afterwards; never one inside a list.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_memory_free(memory: *mut AgentDbMemory) {
     if !memory.is_null() {
-        drop(Box::from_raw(memory as *mut MemoryOwner));
+        // SAFETY: a returned memory is the head of a Box<MemoryOwner> leaked by agent_db_get_memory,
+        // not yet freed (this function's contract).
+        drop(unsafe { Box::from_raw(memory.cast::<MemoryOwner>()) });
     }
 }
 
+/// Sets a memory's importance (0..=1).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
 #[no_mangle]
-pub unsafe extern "C" fn agent_db_update_memory_importance(db: *const AgentDb, memory_id: u64, importance: f32) -> AgentDbStatus {
+pub unsafe extern "C" fn agent_db_update_memory_importance(
+    db: *const AgentDb,
+    memory_id: u64,
+    importance: f32,
+) -> AgentDbStatus {
     boundary(|| {
-        db_ref(db)?.update_memory_importance(memory_id, importance)?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        unsafe { db_ref(db) }?.update_memory_importance(memory_id, importance)?;
         Ok(())
     })
 }
 
+/// Deletes one memory.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_delete_memory(db: *const AgentDb, memory_id: u64) -> AgentDbStatus {
     boundary(|| {
-        db_ref(db)?.delete_memory(memory_id)?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        unsafe { db_ref(db) }?.delete_memory(memory_id)?;
         Ok(())
     })
 }
@@ -187,6 +254,10 @@ pub struct AgentDbMemoryList {
 type MemoryListOwner = ListOwner<AgentDbMemoryList, AgentDbMemory, Vec<MemoryKeep>>;
 
 /// Every live memory of the agent, oldest first. Free with `agent_db_memory_list_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_list` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_list_memories(
     db: *const AgentDb,
@@ -194,17 +265,27 @@ pub unsafe extern "C" fn agent_db_list_memories(
     out_list: *mut *mut AgentDbMemoryList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let (items, keep): (Vec<_>, Vec<_>) = db_ref(db)?.list_memories(agent_id)?.into_iter().map(memory_parts).unzip();
-        *out = list_into_raw(items, keep, |items, len| AgentDbMemoryList { items, len });
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let memories = unsafe { db_ref(db) }?.list_memories(agent_id)?;
+        let (items, keep): (Vec<_>, Vec<_>) = memories.into_iter().map(memory_parts).unzip();
+        out.write(list_into_raw(items, keep, |items, len| AgentDbMemoryList { items, len }));
         Ok(())
     })
 }
 
+/// Frees a list of `agent_db_list_memories`. NULL is a no-op.
+///
+/// # Safety
+/// `list` is NULL or a list from `agent_db_list_memories`, not yet freed;
+/// neither it nor its items are used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_memory_list_free(list: *mut AgentDbMemoryList) {
     if !list.is_null() {
-        drop(Box::from_raw(list as *mut MemoryListOwner));
+        // SAFETY: the list is the head of a Box<MemoryListOwner> leaked by list_into_raw, not yet
+        // freed (this function's contract).
+        drop(unsafe { Box::from_raw(list.cast::<MemoryListOwner>()) });
     }
 }
 
@@ -230,11 +311,18 @@ pub struct AgentDbRetrieveOptions {
     pub metadata_json: *const c_char,
 }
 
+/// Fills `*out` with the default retrieval options.
+///
+/// # Safety
+/// `out` is NULL or valid for one write of an `AgentDbRetrieveOptions` (it
+/// may be uninitialised).
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_retrieve_options_default(out: *mut AgentDbRetrieveOptions) -> AgentDbStatus {
     boundary(|| {
+        // SAFETY: `out` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out, "out") }?;
         let d = RetrieveOptions::default();
-        *out_ptr(out, "out")? = AgentDbRetrieveOptions {
+        out.write(AgentDbRetrieveOptions {
             relevance_weight: d.relevance_weight,
             importance_weight: d.importance_weight,
             recency_weight: d.recency_weight,
@@ -245,23 +333,36 @@ pub unsafe extern "C" fn agent_db_retrieve_options_default(out: *mut AgentDbRetr
             created_after_ms: i64::MIN,
             created_before_ms: i64::MAX,
             metadata_json: std::ptr::null(),
-        };
+        });
         Ok(())
     })
 }
 
+/// NULL is the defaults. `memory_types_mask` bits that name no memory type
+/// are refused.
+///
+/// # Safety
+/// `o` is NULL or points at an initialised `AgentDbRetrieveOptions`
+/// (`record_access` 0 or 1; `metadata_json` NULL or NUL-terminated).
 pub(crate) unsafe fn retrieve_options(o: *const AgentDbRetrieveOptions) -> Result<RetrieveOptions, Failure> {
-    let Some(o) = o.as_ref() else { return Ok(RetrieveOptions::default()) };
+    // SAFETY: `o` is NULL or an initialised struct, per this function's contract.
+    let Some(o) = (unsafe { o.as_ref() }) else { return Ok(RetrieveOptions::default()) };
     if o.memory_types_mask >> MemoryType::ALL.len() != 0 {
         return Err(Failure::invalid(format!("memory_types_mask {:#x} has unknown bits", o.memory_types_mask)));
     }
-    let memory_types = MemoryType::ALL.iter().enumerate().filter(|(i, _)| o.memory_types_mask & (1 << i) != 0).map(|(_, t)| *t).collect();
+    let memory_types = MemoryType::ALL
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| o.memory_types_mask & (1 << i) != 0)
+        .map(|(_, t)| *t)
+        .collect();
     Ok(RetrieveOptions {
         filter: MemoryFilter {
             memory_types,
             created_after_ms: (o.created_after_ms != i64::MIN).then_some(o.created_after_ms),
             created_before_ms: (o.created_before_ms != i64::MAX).then_some(o.created_before_ms),
-            metadata: metadata(o.metadata_json, "options.metadata_json")?,
+            // SAFETY: `metadata_json` is NULL or NUL-terminated, per this function's contract.
+            metadata: unsafe { metadata(o.metadata_json, "options.metadata_json") }?,
         },
         relevance_weight: o.relevance_weight,
         importance_weight: o.importance_weight,
@@ -303,6 +404,12 @@ fn scored_list_into_raw(hits: Vec<ScoredMemory>) -> *mut AgentDbScoredMemoryList
 
 /// The agent's `limit` best memories for a text query (embedded with the
 /// model), best first. `options` may be NULL. Free with `agent_db_scored_memory_list_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `options` is NULL or points at an initialised `AgentDbRetrieveOptions`
+/// (`metadata_json` NULL or NUL-terminated); `out_list` is NULL or valid for
+/// one pointer write. `query` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_retrieve_memories(
     db: *const AgentDb,
@@ -313,15 +420,25 @@ pub unsafe extern "C" fn agent_db_retrieve_memories(
     out_list: *mut *mut AgentDbScoredMemoryList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let query = c_str(query, "query")?;
-        let opts = retrieve_options(options)?;
-        *out = scored_list_into_raw(db_ref(db)?.retrieve(agent_id, query, limit as usize, &opts)?);
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `query` is NULL (refused) or NUL-terminated, per this function's contract.
+        let query = unsafe { c_str(query, "query") }?;
+        // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
+        let opts = unsafe { retrieve_options(options) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(scored_list_into_raw(unsafe { db_ref(db) }?.retrieve(agent_id, query, limit as usize, &opts)?));
         Ok(())
     })
 }
 
 /// As `agent_db_retrieve_memories`, for a query vector of `vector_len` floats.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `options` is NULL or points at an initialised `AgentDbRetrieveOptions`
+/// (`metadata_json` NULL or NUL-terminated); `out_list` is NULL or valid for
+/// one pointer write. `vector` is NULL or points at `vector_len` floats.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_retrieve_memories_by_vector(
     db: *const AgentDb,
@@ -333,24 +450,40 @@ pub unsafe extern "C" fn agent_db_retrieve_memories_by_vector(
     out_list: *mut *mut AgentDbScoredMemoryList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let v = slice(vector, vector_len, "vector")?;
-        let opts = retrieve_options(options)?;
-        *out = scored_list_into_raw(db_ref(db)?.retrieve_similar(agent_id, v, limit as usize, &opts)?);
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `vector` is NULL (refused unless the length is 0) or `vector_len` floats (contract).
+        let v = unsafe { slice(vector, vector_len, "vector") }?;
+        // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
+        let opts = unsafe { retrieve_options(options) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(scored_list_into_raw(unsafe { db_ref(db) }?.retrieve_similar(agent_id, v, limit as usize, &opts)?));
         Ok(())
     })
 }
 
+/// Frees a list of `agent_db_retrieve_memories*`. NULL is a no-op.
+///
+/// # Safety
+/// `list` is NULL or a list from `agent_db_retrieve_memories` or
+/// `agent_db_retrieve_memories_by_vector`, not yet freed; neither it nor its
+/// items are used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_scored_memory_list_free(list: *mut AgentDbScoredMemoryList) {
     if !list.is_null() {
-        drop(Box::from_raw(list as *mut ScoredListOwner));
+        // SAFETY: the list is the head of a Box<ScoredListOwner> leaked by list_into_raw, not yet
+        // freed (this function's contract).
+        drop(unsafe { Box::from_raw(list.cast::<ScoredListOwner>()) });
     }
 }
 
 /// Forgets the agent's memories older than `older_than_ms` whose importance,
 /// halved every `decay_half_life_ms` since last access, is below
 /// `min_importance`. The number forgotten goes to `*out_count` (may be NULL).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_count` is NULL or valid for one `uint64_t` write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_forget_memories(
     db: *const AgentDb,
@@ -366,9 +499,12 @@ pub unsafe extern "C" fn agent_db_forget_memories(
             min_importance,
             decay_half_life: Duration::from_millis(decay_half_life_ms),
         };
-        let n = db_ref(db)?.forget(agent_id, &policy)?;
-        if let Some(out) = out_count.as_mut() {
-            *out = n as u64;
+        // SAFETY: `out_count` is NULL or writable, per this function's contract.
+        let out_count = unsafe { opt_out(out_count) };
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let n = unsafe { db_ref(db) }?.forget(agent_id, &policy)?;
+        if let Some(out) = out_count {
+            out.write(n as u64);
         }
         Ok(())
     })
@@ -402,6 +538,12 @@ struct OutcomeOwner {
 
 /// `agent_db_store_memory` that also says whether the memory was new, a
 /// duplicate or merged. Free with `agent_db_store_outcome_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `memory` is NULL or points at an initialised `AgentDbNewMemory` whose
+/// `content` and `metadata_json` are NULL or NUL-terminated strings and whose
+/// `embedding` is NULL or points at `embedding_len` floats; `out_outcome` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_store_memory_outcome(
     db: *const AgentDb,
@@ -409,10 +551,14 @@ pub unsafe extern "C" fn agent_db_store_memory_outcome(
     out_outcome: *mut *mut AgentDbStoreOutcome,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_outcome, "out_outcome")?;
-        let m = memory.as_ref().ok_or_else(|| Failure::null("memory"))?;
-        let new = new_memory(m, "memory")?;
-        let o = db_ref(db)?.store_memory_outcome(new)?;
+        // SAFETY: `out_outcome` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_outcome, "out_outcome") }?;
+        // SAFETY: `memory` is NULL (refused) or an initialised struct, per this function's contract.
+        let m = unsafe { memory.as_ref() }.ok_or_else(|| Failure::null("memory"))?;
+        // SAFETY: its pointer fields are as new_memory requires, per this function's contract.
+        let new = unsafe { new_memory(m, "memory") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let o = unsafe { db_ref(db) }?.store_memory_outcome(new)?;
         let (kind, absorbed) = match o.kind {
             agentdb::StoreKind::Stored => (AGENT_DB_STORE_STORED, Vec::new()),
             agentdb::StoreKind::Duplicate => (AGENT_DB_STORE_DUPLICATE, Vec::new()),
@@ -427,31 +573,47 @@ pub unsafe extern "C" fn agent_db_store_memory_outcome(
             evicted: keep.1.as_ptr(),
             evicted_len: keep.1.len(),
         };
-        *out = Box::into_raw(Box::new(OutcomeOwner { head, keep })) as *mut AgentDbStoreOutcome;
+        out.write(Box::into_raw(Box::new(OutcomeOwner { head, keep })).cast::<AgentDbStoreOutcome>());
         Ok(())
     })
 }
 
+/// Frees an outcome of `agent_db_store_memory_outcome`. NULL is a no-op.
+///
+/// # Safety
+/// `outcome` is NULL or one returned by `agent_db_store_memory_outcome`, not
+/// yet freed and not used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_store_outcome_free(outcome: *mut AgentDbStoreOutcome) {
     if !outcome.is_null() {
-        drop(Box::from_raw(outcome as *mut OutcomeOwner));
+        // SAFETY: a returned outcome is the head of a Box<OutcomeOwner> leaked by
+        // agent_db_store_memory_outcome, not yet freed (this function's contract).
+        drop(unsafe { Box::from_raw(outcome.cast::<OutcomeOwner>()) });
     }
 }
 
 /// Pins a memory: never forgotten, expired, evicted or merged away.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_pin_memory(db: *const AgentDb, memory_id: u64) -> AgentDbStatus {
     boundary(|| {
-        db_ref(db)?.pin_memory(memory_id)?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        unsafe { db_ref(db) }?.pin_memory(memory_id)?;
         Ok(())
     })
 }
 
+/// Unpins a memory.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_unpin_memory(db: *const AgentDb, memory_id: u64) -> AgentDbStatus {
     boundary(|| {
-        db_ref(db)?.unpin_memory(memory_id)?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        unsafe { db_ref(db) }?.unpin_memory(memory_id)?;
         Ok(())
     })
 }
@@ -460,6 +622,10 @@ pub unsafe extern "C" fn agent_db_unpin_memory(db: *const AgentDb, memory_id: u6
 /// The report (JSON: agent_id, examined, groups [{memory_type, kept,
 /// absorbed}], remaining) goes to `*out_report_json` (may be NULL; free with
 /// `agent_db_string_free`).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_report_json` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_consolidate_memories(
     db: *const AgentDb,
@@ -467,10 +633,13 @@ pub unsafe extern "C" fn agent_db_consolidate_memories(
     out_report_json: *mut *mut c_char,
 ) -> AgentDbStatus {
     boundary(|| {
-        let report = db_ref(db)?.consolidate(agent_id)?;
-        if let Some(out) = crate::convert::opt_out(out_report_json) {
+        // SAFETY: `out_report_json` is NULL or writable, per this function's contract.
+        let out_report = unsafe { opt_out(out_report_json) };
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let report = unsafe { db_ref(db) }?.consolidate(agent_id)?;
+        if let Some(out) = out_report {
             let json = serde_json::to_string(&report).map_err(|e| Failure::invalid(e.to_string()))?;
-            *out = owned_c_string(json).into_raw();
+            out.write(owned_c_string(json).into_raw());
         }
         Ok(())
     })

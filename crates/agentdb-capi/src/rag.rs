@@ -4,7 +4,10 @@ use std::ffi::{c_char, CString};
 
 use agentdb::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
 
-use crate::convert::{list_into_raw, c_str, c_str_array, metadata, metadata_c_string, opt_c_str, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::convert::{
+    c_str, c_str_array, list_into_raw, metadata, metadata_c_string, opt_c_str, opt_out, out_ptr, owned_c_string, slice,
+    Failure, ListOwner,
+};
 use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
 
 #[repr(C)]
@@ -33,12 +36,17 @@ fn document_into_raw(d: DocumentInfo) -> *mut AgentDbDocumentInfo {
         char_count: d.char_count,
         indexed_at_ms: d.indexed_at_ms,
     };
-    Box::into_raw(Box::new(DocumentOwner { head, keep })) as *mut AgentDbDocumentInfo
+    Box::into_raw(Box::new(DocumentOwner { head, keep })).cast::<AgentDbDocumentInfo>()
 }
 
 /// Chunks, embeds and stores a document, replacing one with the same id.
 /// `title` and `metadata_json` may be NULL; `out_info` may be NULL
 /// (otherwise free with `agent_db_document_info_free`).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `doc_id`, `title`, `text` and `metadata_json` are NULL or NUL-terminated
+/// strings; `out_info` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_index_document(
     db: *const AgentDb,
@@ -49,21 +57,33 @@ pub unsafe extern "C" fn agent_db_index_document(
     out_info: *mut *mut AgentDbDocumentInfo,
 ) -> AgentDbStatus {
     boundary(|| {
-        let doc = NewDocument {
-            doc_id: c_str(doc_id, "doc_id")?.to_string(),
-            title: opt_c_str(title, "title")?.unwrap_or_default().to_string(),
-            text: c_str(text, "text")?.to_string(),
-            metadata: metadata(metadata_json, "metadata_json")?,
-            chunk_vectors: None,
+        // SAFETY: the four strings are NULL (refused where required) or NUL-terminated, per the contract.
+        let doc = unsafe {
+            NewDocument {
+                doc_id: c_str(doc_id, "doc_id")?.to_string(),
+                title: opt_c_str(title, "title")?.unwrap_or_default().to_string(),
+                text: c_str(text, "text")?.to_string(),
+                metadata: metadata(metadata_json, "metadata_json")?,
+                chunk_vectors: None,
+            }
         };
-        let info = db_ref(db)?.index_document(doc)?;
-        if let Some(out) = opt_out(out_info) {
-            *out = document_into_raw(info);
+        // SAFETY: `out_info` is NULL or writable, per this function's contract.
+        let out_info = unsafe { opt_out(out_info) };
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let info = unsafe { db_ref(db) }?.index_document(doc)?;
+        if let Some(out) = out_info {
+            out.write(document_into_raw(info));
         }
         Ok(())
     })
 }
 
+/// A document's info. Free with `agent_db_document_info_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `doc_id` is NULL or a NUL-terminated string; `out_info` is NULL or valid
+/// for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_get_document(
     db: *const AgentDb,
@@ -71,25 +91,43 @@ pub unsafe extern "C" fn agent_db_get_document(
     out_info: *mut *mut AgentDbDocumentInfo,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_info, "out_info")?;
-        let doc_id = c_str(doc_id, "doc_id")?;
-        *out = document_into_raw(db_ref(db)?.get_document(doc_id)?);
+        // SAFETY: `out_info` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_info, "out_info") }?;
+        // SAFETY: `doc_id` is NULL (refused) or NUL-terminated, per this function's contract.
+        let doc_id = unsafe { c_str(doc_id, "doc_id") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(document_into_raw(unsafe { db_ref(db) }?.get_document(doc_id)?));
         Ok(())
     })
 }
 
+/// Frees an info of `agent_db_index_document` or `agent_db_get_document`.
+/// NULL is a no-op.
+///
+/// # Safety
+/// `info` is NULL or one returned by those functions, not yet freed and not
+/// used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_document_info_free(info: *mut AgentDbDocumentInfo) {
     if !info.is_null() {
-        drop(Box::from_raw(info as *mut DocumentOwner));
+        // SAFETY: a returned info is the head of a Box<DocumentOwner> leaked by document_into_raw,
+        // not yet freed (this function's contract).
+        drop(unsafe { Box::from_raw(info.cast::<DocumentOwner>()) });
     }
 }
 
+/// Deletes a document and its chunks.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `doc_id` is NULL or a NUL-terminated string.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_delete_document(db: *const AgentDb, doc_id: *const c_char) -> AgentDbStatus {
     boundary(|| {
-        let doc_id = c_str(doc_id, "doc_id")?;
-        db_ref(db)?.delete_document(doc_id)?;
+        // SAFETY: `doc_id` is NULL (refused) or NUL-terminated, per this function's contract.
+        let doc_id = unsafe { c_str(doc_id, "doc_id") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        unsafe { db_ref(db) }?.delete_document(doc_id)?;
         Ok(())
     })
 }
@@ -104,12 +142,20 @@ pub struct AgentDbDocFilter {
     pub metadata_json: *const c_char,
 }
 
+/// NULL is no filter.
+///
+/// # Safety
+/// `f` is NULL or points at an initialised `AgentDbDocFilter` whose
+/// `doc_ids` is NULL or `doc_ids_len` NUL-terminated strings and whose
+/// `metadata_json` is NULL or NUL-terminated.
 pub(crate) unsafe fn doc_filter(f: *const AgentDbDocFilter) -> Result<DocFilter, Failure> {
-    let Some(f) = f.as_ref() else { return Ok(DocFilter::default()) };
-    Ok(DocFilter {
-        doc_ids: c_str_array(f.doc_ids, f.doc_ids_len, "filter.doc_ids")?.into_iter().map(str::to_string).collect(),
-        metadata: metadata(f.metadata_json, "filter.metadata_json")?,
-    })
+    // SAFETY: `f` is NULL or an initialised filter, per this function's contract.
+    let Some(f) = (unsafe { f.as_ref() }) else { return Ok(DocFilter::default()) };
+    // SAFETY: `doc_ids` is NULL (refused unless the length is 0) or `doc_ids_len` strings (contract).
+    let doc_ids = unsafe { c_str_array(f.doc_ids, f.doc_ids_len, "filter.doc_ids") }?;
+    // SAFETY: `metadata_json` is NULL or NUL-terminated, per this function's contract.
+    let metadata = unsafe { metadata(f.metadata_json, "filter.metadata_json") }?;
+    Ok(DocFilter { doc_ids: doc_ids.into_iter().map(str::to_string).collect(), metadata })
 }
 
 pub type AgentDbFusion = u32;
@@ -158,10 +204,18 @@ fn chunk_list_into_raw(hits: Vec<ChunkHit>) -> *mut AgentDbChunkHitList {
     list_into_raw(items, keep, |items, len| AgentDbChunkHitList { items, len })
 }
 
+/// Frees a list of a search function (`agent_db_semantic_search`, ...).
+/// NULL is a no-op.
+///
+/// # Safety
+/// `list` is NULL or a list returned by a search function, not yet freed;
+/// neither it nor its items are used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_chunk_hit_list_free(list: *mut AgentDbChunkHitList) {
     if !list.is_null() {
-        drop(Box::from_raw(list as *mut ChunkListOwner));
+        // SAFETY: the list is the head of a Box<ChunkListOwner> leaked by list_into_raw, not yet
+        // freed (this function's contract).
+        drop(unsafe { Box::from_raw(list.cast::<ChunkListOwner>()) });
     }
 }
 
@@ -172,7 +226,12 @@ pub(crate) enum SearchKind<'a> {
     Hybrid { text: &'a str, vector: Option<&'a [f32]>, fusion: Fusion },
 }
 
-pub(crate) fn run_search(db: &agentdb::AgentDb, kind: SearchKind, limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>, Failure> {
+pub(crate) fn run_search(
+    db: &agentdb::AgentDb,
+    kind: SearchKind,
+    limit: usize,
+    filter: &DocFilter,
+) -> Result<Vec<ChunkHit>, Failure> {
     Ok(match kind {
         SearchKind::Semantic(q) => db.semantic_search(q, limit, filter)?,
         SearchKind::SemanticVector(v) => db.semantic_search_vector(v, limit, filter)?,
@@ -181,6 +240,8 @@ pub(crate) fn run_search(db: &agentdb::AgentDb, kind: SearchKind, limit: usize, 
     })
 }
 
+/// `fusion` is the `uint32_t` the header declares: a value that names no
+/// AGENT_DB_FUSION_* is refused, never cast to a Rust enum.
 pub(crate) fn fusion_from_c(fusion: AgentDbFusion, alpha: f32) -> Result<Fusion, Failure> {
     match fusion {
         AGENT_DB_FUSION_WEIGHTED => Ok(Fusion::Weighted { alpha }),
@@ -191,6 +252,14 @@ pub(crate) fn fusion_from_c(fusion: AgentDbFusion, alpha: f32) -> Result<Fusion,
 
 /// Chunks nearest in meaning to `query` (embedded with the model). `filter`
 /// may be NULL. Free with `agent_db_chunk_hit_list_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string;
+/// `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+/// `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+/// NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+/// write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_semantic_search(
     db: *const AgentDb,
@@ -200,15 +269,32 @@ pub unsafe extern "C" fn agent_db_semantic_search(
     out_list: *mut *mut AgentDbChunkHitList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let q = c_str(query, "query")?;
-        let f = doc_filter(filter)?;
-        *out = chunk_list_into_raw(run_search(db_ref(db)?, SearchKind::Semantic(q), limit as usize, &f)?);
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `query` is NULL (refused) or NUL-terminated, per this function's contract.
+        let q = unsafe { c_str(query, "query") }?;
+        // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
+        let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(chunk_list_into_raw(run_search(
+            unsafe { db_ref(db) }?,
+            SearchKind::Semantic(q),
+            limit as usize,
+            &f,
+        )?));
         Ok(())
     })
 }
 
 /// Chunks nearest to a query vector of the database's dimension.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `vector` is NULL or points at `vector_len` floats;
+/// `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+/// `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+/// NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+/// write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_semantic_search_vector(
     db: *const AgentDb,
@@ -219,15 +305,28 @@ pub unsafe extern "C" fn agent_db_semantic_search_vector(
     out_list: *mut *mut AgentDbChunkHitList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let v = slice(vector, vector_len, "vector")?;
-        let f = doc_filter(filter)?;
-        *out = chunk_list_into_raw(run_search(db_ref(db)?, SearchKind::SemanticVector(v), limit as usize, &f)?);
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `vector` is NULL (refused unless the length is 0) or `vector_len` floats (contract).
+        let v = unsafe { slice(vector, vector_len, "vector") }?;
+        // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
+        let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let db = unsafe { db_ref(db) }?;
+        out.write(chunk_list_into_raw(run_search(db, SearchKind::SemanticVector(v), limit as usize, &f)?));
         Ok(())
     })
 }
 
 /// BM25 full-text search (English stemming; Chinese segmented).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string;
+/// `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+/// `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+/// NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+/// write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_full_text_search(
     db: *const AgentDb,
@@ -237,17 +336,36 @@ pub unsafe extern "C" fn agent_db_full_text_search(
     out_list: *mut *mut AgentDbChunkHitList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let q = c_str(query, "query")?;
-        let f = doc_filter(filter)?;
-        *out = chunk_list_into_raw(run_search(db_ref(db)?, SearchKind::FullText(q), limit as usize, &f)?);
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `query` is NULL (refused) or NUL-terminated, per this function's contract.
+        let q = unsafe { c_str(query, "query") }?;
+        // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
+        let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(chunk_list_into_raw(run_search(
+            unsafe { db_ref(db) }?,
+            SearchKind::FullText(q),
+            limit as usize,
+            &f,
+        )?));
         Ok(())
     })
 }
 
 /// Semantic and full-text results fused. `vector` may be NULL (then `query`
 /// is embedded); `alpha` in 0..=1 weights the semantic side for
-/// AGENT_DB_FUSION_WEIGHTED.
+/// AGENT_DB_FUSION_WEIGHTED. `fusion` is one of AGENT_DB_FUSION_*; any
+/// other value is AGENT_DB_INVALID_ARGUMENT.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string; `vector` is NULL or points at
+/// `vector_len` floats;
+/// `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+/// `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+/// NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+/// write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_hybrid_search(
     db: *const AgentDb,
@@ -261,12 +379,17 @@ pub unsafe extern "C" fn agent_db_hybrid_search(
     out_list: *mut *mut AgentDbChunkHitList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let q = c_str(query, "query")?;
-        let v = (!vector.is_null()).then(|| slice(vector, vector_len, "vector")).transpose()?;
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `query` is NULL (refused) or NUL-terminated, per this function's contract.
+        let q = unsafe { c_str(query, "query") }?;
+        // SAFETY: a non-NULL `vector` points at `vector_len` floats, per this function's contract.
+        let v = (!vector.is_null()).then(|| unsafe { slice(vector, vector_len, "vector") }).transpose()?;
         let kind = SearchKind::Hybrid { text: q, vector: v, fusion: fusion_from_c(fusion, alpha)? };
-        let f = doc_filter(filter)?;
-        *out = chunk_list_into_raw(run_search(db_ref(db)?, kind, limit as usize, &f)?);
+        // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
+        let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(chunk_list_into_raw(run_search(unsafe { db_ref(db) }?, kind, limit as usize, &f)?));
         Ok(())
     })
 }

@@ -4,7 +4,9 @@ use std::ffi::{c_char, CString};
 
 use agentdb::{AgentState, Bytes, HistoryQuery, Snapshot, StateType};
 
-use crate::convert::{list_into_raw, c_str, metadata, metadata_c_string, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner};
+use crate::convert::{
+    c_str, list_into_raw, metadata, metadata_c_string, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner,
+};
 use crate::{boundary, db_ref, AgentDb, AgentDbStatus};
 
 pub type AgentDbStateType = u32;
@@ -16,7 +18,10 @@ pub const AGENT_DB_STATE_RELATIONSHIP: AgentDbStateType = 4;
 pub const AGENT_DB_STATE_EMBEDDING: AgentDbStateType = 5;
 
 fn state_type_from_c(t: AgentDbStateType) -> Result<StateType, Failure> {
-    StateType::ALL.get(t as usize).copied().ok_or_else(|| Failure::invalid(format!("unknown state type {t} (expected 0..=5)")))
+    StateType::ALL
+        .get(t as usize)
+        .copied()
+        .ok_or_else(|| Failure::invalid(format!("unknown state type {t} (expected 0..=5)")))
 }
 
 fn state_type_to_c(t: StateType) -> AgentDbStateType {
@@ -68,19 +73,33 @@ struct StateOwner {
 
 fn state_into_raw(s: AgentState) -> *mut AgentDbState {
     let (head, keep) = state_parts(s);
-    Box::into_raw(Box::new(StateOwner { head, keep })) as *mut AgentDbState
+    Box::into_raw(Box::new(StateOwner { head, keep })).cast::<AgentDbState>()
 }
 
 /// Frees a state returned by the library. NULL is a no-op.
+///
+/// # Safety
+/// `state` is NULL or a state the library returned (`agent_db_load_state`,
+/// ...), not yet freed and not used afterwards; never one inside a list.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_state_free(state: *mut AgentDbState) {
     if !state.is_null() {
-        drop(Box::from_raw(state as *mut StateOwner));
+        // SAFETY: a returned state is the head (first field, repr(C)) of a Box<StateOwner> leaked by
+        // state_into_raw, not yet freed (this function's contract).
+        drop(unsafe { Box::from_raw(state.cast::<StateOwner>()) });
     }
 }
 
 /// Appends a new version of (agent, session). `data` may be NULL only when
 /// `data_len` is 0; `metadata_json` may be NULL. `out_version` may be NULL.
+/// `state_type` is one of AGENT_DB_STATE_*; any other value is
+/// AGENT_DB_INVALID_ARGUMENT.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `data` is NULL or points at `data_len` readable bytes; `metadata_json` is
+/// NULL or a NUL-terminated string; `out_version` is NULL or valid for one
+/// `uint64_t` write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_save_state(
     db: *const AgentDb,
@@ -93,19 +112,28 @@ pub unsafe extern "C" fn agent_db_save_state(
     out_version: *mut u64,
 ) -> AgentDbStatus {
     boundary(|| {
-        let db = db_ref(db)?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let db = unsafe { db_ref(db) }?;
         let t = state_type_from_c(state_type)?;
-        let data = slice(data, data_len, "data")?;
-        let meta = metadata(metadata_json, "metadata_json")?;
+        // SAFETY: `data` is NULL (refused unless data_len is 0) or `data_len` readable bytes, per the contract.
+        let data = unsafe { slice(data, data_len, "data") }?;
+        // SAFETY: `metadata_json` is NULL or NUL-terminated, per this function's contract.
+        let meta = unsafe { metadata(metadata_json, "metadata_json") }?;
+        // SAFETY: `out_version` is NULL or writable, per this function's contract.
+        let out_version = unsafe { opt_out(out_version) };
         let v = db.save_state_with_metadata(agent_id, session_id, t, data, meta)?;
-        if let Some(out) = opt_out(out_version) {
-            *out = v;
+        if let Some(out) = out_version {
+            out.write(v);
         }
         Ok(())
     })
 }
 
 /// The latest version of (agent, session). Free with `agent_db_state_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_state` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_load_state(
     db: *const AgentDb,
@@ -114,13 +142,19 @@ pub unsafe extern "C" fn agent_db_load_state(
     out_state: *mut *mut AgentDbState,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_state, "out_state")?;
-        *out = state_into_raw(db_ref(db)?.load_state(agent_id, Some(session_id))?);
+        // SAFETY: `out_state` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_state, "out_state") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(state_into_raw(unsafe { db_ref(db) }?.load_state(agent_id, Some(session_id))?));
         Ok(())
     })
 }
 
 /// The most recently saved state of the agent across all its sessions.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_state` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_load_latest_state(
     db: *const AgentDb,
@@ -128,13 +162,19 @@ pub unsafe extern "C" fn agent_db_load_latest_state(
     out_state: *mut *mut AgentDbState,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_state, "out_state")?;
-        *out = state_into_raw(db_ref(db)?.load_state(agent_id, None)?);
+        // SAFETY: `out_state` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_state, "out_state") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(state_into_raw(unsafe { db_ref(db) }?.load_state(agent_id, None)?));
         Ok(())
     })
 }
 
 /// One exact version of (agent, session).
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_state` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_load_state_version(
     db: *const AgentDb,
@@ -144,8 +184,10 @@ pub unsafe extern "C" fn agent_db_load_state_version(
     out_state: *mut *mut AgentDbState,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_state, "out_state")?;
-        *out = state_into_raw(db_ref(db)?.load_state_version(agent_id, session_id, version)?);
+        // SAFETY: `out_state` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_state, "out_state") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(state_into_raw(unsafe { db_ref(db) }?.load_state_version(agent_id, session_id, version)?));
         Ok(())
     })
 }
@@ -167,18 +209,34 @@ pub struct AgentDbHistoryQuery {
 
 /// Every session, no time bounds, the default limit (100; `history_limit`
 /// of `agent_db_defaults_json`).
+///
+/// # Safety
+/// `out` is NULL or valid for one write of an `AgentDbHistoryQuery` (it may
+/// be uninitialised).
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_history_query_init(agent_id: u64, out: *mut AgentDbHistoryQuery) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out, "out")?;
+        // SAFETY: `out` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out, "out") }?;
         let limit = u32::try_from(agentdb::defaults::history_limit()).map_err(|_| Failure::invalid("history limit"))?;
-        *out = AgentDbHistoryQuery { agent_id, session_id: 0, has_session: false, from_ms: i64::MIN, to_ms: i64::MAX, limit };
+        out.write(AgentDbHistoryQuery {
+            agent_id,
+            session_id: 0,
+            has_session: false,
+            from_ms: i64::MIN,
+            to_ms: i64::MAX,
+            limit,
+        });
         Ok(())
     })
 }
 
+/// # Safety
+/// `q` is NULL or points at an initialised `AgentDbHistoryQuery`
+/// (`has_session` 0 or 1).
 pub(crate) unsafe fn history_query(q: *const AgentDbHistoryQuery) -> Result<HistoryQuery, Failure> {
-    let q = q.as_ref().ok_or_else(|| Failure::null("query"))?;
+    // SAFETY: `q` is NULL (refused) or an initialised query, per this function's contract.
+    let q = unsafe { q.as_ref() }.ok_or_else(|| Failure::null("query"))?;
     Ok(HistoryQuery {
         agent_id: q.agent_id,
         session_id: q.has_session.then_some(q.session_id),
@@ -197,6 +255,11 @@ pub struct AgentDbStateList {
 type StateListOwner = ListOwner<AgentDbStateList, AgentDbState, Vec<StateKeep>>;
 
 /// Versions matching the query, newest first. Free with `agent_db_state_list_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or points at an initialised `AgentDbHistoryQuery`
+/// (`has_session` 0 or 1); `out_list` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_query_history(
     db: *const AgentDb,
@@ -204,19 +267,29 @@ pub unsafe extern "C" fn agent_db_query_history(
     out_list: *mut *mut AgentDbStateList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let q = history_query(query)?;
-        let states = db_ref(db)?.query_history(&q)?;
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `query` is NULL (refused) or an initialised query, per this function's contract.
+        let q = unsafe { history_query(query) }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let states = unsafe { db_ref(db) }?.query_history(&q)?;
         let (items, keep): (Vec<_>, Vec<_>) = states.into_iter().map(state_parts).unzip();
-        *out = list_into_raw(items, keep, |items, len| AgentDbStateList { items, len });
+        out.write(list_into_raw(items, keep, |items, len| AgentDbStateList { items, len }));
         Ok(())
     })
 }
 
+/// Frees a list of `agent_db_query_history`. NULL is a no-op.
+///
+/// # Safety
+/// `list` is NULL or a list from `agent_db_query_history`, not yet freed;
+/// neither it nor its items are used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_state_list_free(list: *mut AgentDbStateList) {
     if !list.is_null() {
-        drop(Box::from_raw(list as *mut StateListOwner));
+        // SAFETY: the list is the head of a Box<StateListOwner> leaked by list_into_raw, not yet
+        // freed (this function's contract).
+        drop(unsafe { Box::from_raw(list.cast::<StateListOwner>()) });
     }
 }
 
@@ -252,6 +325,11 @@ struct SnapshotOwner {
 
 /// Names the current latest version of (agent, session). `out_snapshot` may
 /// be NULL; otherwise free it with `agent_db_snapshot_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `name` is NULL or a NUL-terminated string; `out_snapshot` is NULL or
+/// valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_create_snapshot(
     db: *const AgentDb,
@@ -261,20 +339,31 @@ pub unsafe extern "C" fn agent_db_create_snapshot(
     out_snapshot: *mut *mut AgentDbSnapshot,
 ) -> AgentDbStatus {
     boundary(|| {
-        let name = c_str(name, "name")?;
-        let snap = db_ref(db)?.create_snapshot(agent_id, session_id, name)?;
-        if let Some(out) = opt_out(out_snapshot) {
+        // SAFETY: `name` is NULL (refused) or NUL-terminated, per this function's contract.
+        let name = unsafe { c_str(name, "name") }?;
+        // SAFETY: `out_snapshot` is NULL or writable, per this function's contract.
+        let out_snapshot = unsafe { opt_out(out_snapshot) };
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let snap = unsafe { db_ref(db) }?.create_snapshot(agent_id, session_id, name)?;
+        if let Some(out) = out_snapshot {
             let (head, keep) = snapshot_parts(snap);
-            *out = Box::into_raw(Box::new(SnapshotOwner { head, keep })) as *mut AgentDbSnapshot;
+            out.write(Box::into_raw(Box::new(SnapshotOwner { head, keep })).cast::<AgentDbSnapshot>());
         }
         Ok(())
     })
 }
 
+/// Frees a snapshot of `agent_db_create_snapshot`. NULL is a no-op.
+///
+/// # Safety
+/// `snapshot` is NULL or one returned by `agent_db_create_snapshot`, not yet
+/// freed and not used afterwards; never one inside a list.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_snapshot_free(snapshot: *mut AgentDbSnapshot) {
     if !snapshot.is_null() {
-        drop(Box::from_raw(snapshot as *mut SnapshotOwner));
+        // SAFETY: a returned snapshot is the head of a Box<SnapshotOwner> leaked by
+        // agent_db_create_snapshot, not yet freed (this function's contract).
+        drop(unsafe { Box::from_raw(snapshot.cast::<SnapshotOwner>()) });
     }
 }
 
@@ -287,6 +376,10 @@ pub struct AgentDbSnapshotList {
 type SnapshotListOwner = ListOwner<AgentDbSnapshotList, AgentDbSnapshot, Vec<CString>>;
 
 /// The agent's snapshots, oldest first. Free with `agent_db_snapshot_list_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_list` is NULL or valid for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_list_snapshots(
     db: *const AgentDb,
@@ -294,23 +387,37 @@ pub unsafe extern "C" fn agent_db_list_snapshots(
     out_list: *mut *mut AgentDbSnapshotList,
 ) -> AgentDbStatus {
     boundary(|| {
-        let out = out_ptr(out_list, "out_list")?;
-        let snaps = db_ref(db)?.list_snapshots(agent_id)?;
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let snaps = unsafe { db_ref(db) }?.list_snapshots(agent_id)?;
         let (items, keep): (Vec<_>, Vec<_>) = snaps.into_iter().map(snapshot_parts).unzip();
-        *out = list_into_raw(items, keep, |items, len| AgentDbSnapshotList { items, len });
+        out.write(list_into_raw(items, keep, |items, len| AgentDbSnapshotList { items, len }));
         Ok(())
     })
 }
 
+/// Frees a list of `agent_db_list_snapshots`. NULL is a no-op.
+///
+/// # Safety
+/// `list` is NULL or a list from `agent_db_list_snapshots`, not yet freed;
+/// neither it nor its items are used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_snapshot_list_free(list: *mut AgentDbSnapshotList) {
     if !list.is_null() {
-        drop(Box::from_raw(list as *mut SnapshotListOwner));
+        // SAFETY: the list is the head of a Box<SnapshotListOwner> leaked by list_into_raw, not yet
+        // freed (this function's contract).
+        drop(unsafe { Box::from_raw(list.cast::<SnapshotListOwner>()) });
     }
 }
 
 /// Rollback: saves the snapshot's state as a new latest version. `out_state`
 /// may be NULL; otherwise free it with `agent_db_state_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `name` is NULL or a NUL-terminated string; `out_state` is NULL or valid
+/// for one pointer write.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_restore_snapshot(
     db: *const AgentDb,
@@ -319,20 +426,28 @@ pub unsafe extern "C" fn agent_db_restore_snapshot(
     out_state: *mut *mut AgentDbState,
 ) -> AgentDbStatus {
     boundary(|| {
-        let name = c_str(name, "name")?;
-        let state = db_ref(db)?.restore_snapshot(agent_id, name)?;
-        if let Some(out) = opt_out(out_state) {
-            *out = state_into_raw(state);
+        // SAFETY: `name` is NULL (refused) or NUL-terminated, per this function's contract.
+        let name = unsafe { c_str(name, "name") }?;
+        // SAFETY: `out_state` is NULL or writable, per this function's contract.
+        let out_state = unsafe { opt_out(out_state) };
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let state = unsafe { db_ref(db) }?.restore_snapshot(agent_id, name)?;
+        if let Some(out) = out_state {
+            out.write(state_into_raw(state));
         }
         Ok(())
     })
 }
 
 /// Removes every state version and snapshot of the agent.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_delete_agent(db: *const AgentDb, agent_id: u64) -> AgentDbStatus {
     boundary(|| {
-        db_ref(db)?.delete_agent(agent_id)?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        unsafe { db_ref(db) }?.delete_agent(agent_id)?;
         Ok(())
     })
 }

@@ -20,7 +20,9 @@ extern "C" fn in_child_after_fork() {
 /// The current process generation (0 until a fork); registers the handler once.
 pub(crate) fn generation() -> u64 {
     REGISTER.call_once(|| {
-        // SAFETY: registers a handler that only touches an atomic (async-signal-safe).
+        // SAFETY: pthread_atfork takes two NULL handlers and one `extern "C" fn()` that lives for the
+        // whole program; that handler runs in the child where only async-signal-safe work is allowed,
+        // and it only increments an atomic.
         let rc = unsafe { libc::pthread_atfork(None, None, Some(in_child_after_fork)) };
         if rc != 0 {
             tracing::warn!(rc, "pthread_atfork failed; handles will not detect use after fork()");

@@ -32,6 +32,8 @@ fn forked_child_gets_an_error_not_a_hang() {
             drop(db); // leaked, not closed: must return at once
             err
         })();
+        // SAFETY: _exit ends the child at once without running the parent's atexit handlers or
+        // destructors, which must not run twice; it takes no pointers.
         unsafe { libc::_exit(code) };
     }
     let mut status = 0;
