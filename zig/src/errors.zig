@@ -118,6 +118,10 @@ test "every status code maps to its own error and back to the library's name" {
     try std.testing.expectEqualStrings("not_found", name(error.NotFound));
     try std.testing.expectEqualStrings("dimension_mismatch", name(error.DimensionMismatch));
     try std.testing.expectError(error.Unexpected, check(99, null));
+    // The C ABI takes the code as uint32_t: a number that is no status is named, never undefined behaviour.
+    for ([_]u32{ 15, 16, 100, 9999, std.math.maxInt(u32) }) |code| {
+        try std.testing.expectEqualStrings("unknown_status", std.mem.span(c.agent_db_status_name(code)));
+    }
     try std.testing.expectEqualStrings("unexpected", name(error.Unexpected));
 }
 
