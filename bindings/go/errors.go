@@ -39,7 +39,7 @@ const (
 var codeNames = func() map[Code]string {
 	names := make(map[Code]string)
 	for c := Code(C.AGENT_DB_OK); c <= CodePanic; c++ {
-		names[c] = C.GoString(C.agent_db_status_name(C.AgentDbStatus(c)))
+		names[c] = C.GoString(C.agent_db_status_name(C.uint32_t(c)))
 	}
 	return names
 }()
@@ -49,8 +49,8 @@ func (c Code) String() string {
 	if name, ok := codeNames[c]; ok {
 		return name
 	}
-	// A newer library may append codes; never pass an unknown one to C (it
-	// is a Rust enum there).
+	// A newer library may append codes this package does not know yet
+	// (agent_db_status_name would call them "unknown_status").
 	return "code_" + strconv.Itoa(int(c))
 }
 
