@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-const USAGE: &str = "usage: agentdb-server [--config FILE] [--print-config] [--hash-key]";
+const USAGE: &str = "usage: agentdb-server [--config FILE] [--print-config] [--hash-key] [--version]";
 
 fn main() -> ExitCode {
     let mut config = None;
@@ -23,6 +23,10 @@ fn main() -> ExitCode {
             },
             Some("--print-config") => print_config = true,
             Some("--hash-key") => hash_key = true,
+            Some("--version" | "-V") => {
+                println!("agentdb-server {} (commit {})", agentdb::VERSION, env!("AGENTDB_BUILD_COMMIT"));
+                return ExitCode::SUCCESS;
+            }
             Some("--help" | "-h") => {
                 println!("{USAGE}");
                 return ExitCode::SUCCESS;
