@@ -46,7 +46,8 @@ impl ArrowStream {
     }
 
     fn __repr__(&self) -> String {
-        let cols: Vec<String> = self.schema.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect();
+        let cols: Vec<String> =
+            self.schema.fields().iter().map(|f| format!("{}: {}", f.name(), f.data_type())).collect();
         format!("ArrowStream({} rows; {})", self.batch.num_rows(), cols.join(", "))
     }
 }

@@ -251,7 +251,10 @@ pub fn json_to_py<'py>(py: Python<'py>, v: &serde_json::Value) -> PyResult<Bound
 }
 
 /// `report` is `serde_json::to_value(&engine_report)`.
-pub fn report_to_py<'py>(py: Python<'py>, report: serde_json::Result<serde_json::Value>) -> PyResult<Bound<'py, PyAny>> {
+pub fn report_to_py<'py>(
+    py: Python<'py>,
+    report: serde_json::Result<serde_json::Value>,
+) -> PyResult<Bound<'py, PyAny>> {
     match report {
         Ok(v) => json_to_py(py, &v),
         Err(e) => Err(crate::errors::to_py(py, agentdb::Error::Io(std::io::Error::other(e)))),

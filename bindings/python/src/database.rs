@@ -73,8 +73,7 @@ fn new_memory(py: Python<'_>, item: &Bound<'_, PyDict>) -> PyResult<NewMemory> {
         }
     }
     let get = |k: &str| -> PyResult<Option<Bound<'_, PyAny>>> { Ok(item.get_item(k)?.filter(|v| !v.is_none())) };
-    let agent_id: Int<u64> =
-        get("agent_id")?.ok_or_else(|| invalid(py, "memory dict needs 'agent_id'"))?.extract()?;
+    let agent_id: Int<u64> = get("agent_id")?.ok_or_else(|| invalid(py, "memory dict needs 'agent_id'"))?.extract()?;
     let content: String = get("content")?.ok_or_else(|| invalid(py, "memory dict needs 'content'"))?.extract()?;
     let memory_type: MemoryType = match get("memory_type")? {
         Some(t) => parse(py, &t.extract::<String>()?)?,
@@ -298,11 +297,7 @@ impl Database {
             ..Options::default()
         };
         let db = run(py, || AgentDb::open(&path, options))?;
-        Ok(Database {
-            path: db.path().display().to_string(),
-            db,
-            closed: AtomicBool::new(false),
-        })
+        Ok(Database { path: db.path().display().to_string(), db, closed: AtomicBool::new(false) })
     }
 
     /// Flushes, syncs and releases the writer lock; later calls raise ClosedError. Idempotent.
@@ -344,7 +339,12 @@ impl Database {
     /// Deletes old state versions (the configured retention when both bounds
     /// are `None`, else this one-off retention), then runs maintenance.
     #[pyo3(signature = (keep_last, keep_newer_than_ms))]
-    fn gc(&self, py: Python<'_>, keep_last: Option<Int<u64>>, keep_newer_than_ms: Option<Int<u64>>) -> PyResult<GcReport> {
+    fn gc(
+        &self,
+        py: Python<'_>,
+        keep_last: Option<Int<u64>>,
+        keep_newer_than_ms: Option<Int<u64>>,
+    ) -> PyResult<GcReport> {
         let r = match (keep_last, keep_newer_than_ms) {
             (None, None) => run(py, || self.db.gc())?,
             (k, t) => {
@@ -433,7 +433,13 @@ impl Database {
         arrow::stream(export::states_batch(&rows)).map_err(|e| to_py(py, e))
     }
 
-    fn create_snapshot(&self, py: Python<'_>, agent_id: Int<u64>, session_id: Int<u64>, name: &str) -> PyResult<Snapshot> {
+    fn create_snapshot(
+        &self,
+        py: Python<'_>,
+        agent_id: Int<u64>,
+        session_id: Int<u64>,
+        name: &str,
+    ) -> PyResult<Snapshot> {
         run(py, || self.db.create_snapshot(agent_id.0, session_id.0, name)).map(Snapshot)
     }
 
@@ -488,7 +494,11 @@ impl Database {
         run(py, || self.db.store_memory_outcome(m)).map(StoreOutcome)
     }
 
-    fn store_memories_outcome<'py>(&self, py: Python<'py>, items: Vec<Bound<'py, PyDict>>) -> PyResult<Vec<StoreOutcome>> {
+    fn store_memories_outcome<'py>(
+        &self,
+        py: Python<'py>,
+        items: Vec<Bound<'py, PyDict>>,
+    ) -> PyResult<Vec<StoreOutcome>> {
         let batch = items.iter().map(|d| new_memory(py, d)).collect::<PyResult<Vec<_>>>()?;
         Ok(wrap(run(py, || self.db.store_memories_outcome(batch))?, StoreOutcome))
     }
@@ -601,11 +611,8 @@ impl Database {
         min_importance: f32,
         decay_half_life_ms: Int<u64>,
     ) -> PyResult<usize> {
-        let policy = ForgetPolicy {
-            older_than: ms(older_than_ms.0),
-            min_importance,
-            decay_half_life: ms(decay_half_life_ms.0),
-        };
+        let policy =
+            ForgetPolicy { older_than: ms(older_than_ms.0), min_importance, decay_half_life: ms(decay_half_life_ms.0) };
         run(py, || self.db.forget(agent_id.0, &policy))
     }
 
@@ -728,7 +735,13 @@ impl Database {
 
     // ---- vector collections ----
 
-    fn create_collection(&self, py: Python<'_>, name: &str, dimension: Int<usize>, metric: &str) -> PyResult<CollectionInfo> {
+    fn create_collection(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        dimension: Int<usize>,
+        metric: &str,
+    ) -> PyResult<CollectionInfo> {
         let metric: Metric = parse(py, metric)?;
         run(py, || self.db.create_collection(name, dimension.0, metric)).map(CollectionInfo)
     }
@@ -738,7 +751,14 @@ impl Database {
     }
 
     #[pyo3(signature = (collection, id, vector, metadata))]
-    fn insert_vector(&self, py: Python<'_>, collection: &str, id: &str, vector: Vector, metadata: Meta) -> PyResult<()> {
+    fn insert_vector(
+        &self,
+        py: Python<'_>,
+        collection: &str,
+        id: &str,
+        vector: Vector,
+        metadata: Meta,
+    ) -> PyResult<()> {
         let v = vector.as_slice();
         let meta = metadata.unwrap_or_default();
         run(py, || self.db.insert_vector(collection, id, v, meta))
@@ -766,7 +786,11 @@ impl Database {
             .into_iter()
             .zip(vectors.0)
             .zip(metadatas)
-            .map(|((id, vector), metadata)| agentdb::VectorRecord { id, vector, metadata: metadata.unwrap_or_default() })
+            .map(|((id, vector), metadata)| agentdb::VectorRecord {
+                id,
+                vector,
+                metadata: metadata.unwrap_or_default(),
+            })
             .collect();
         run(py, || self.db.insert_vectors(collection, rows))
     }

@@ -18,9 +18,7 @@ pub fn to_py(py: Python<'_>, e: agentdb::Error) -> PyErr {
 
 /// The exception class of an engine error code, with this message.
 pub fn coded(py: Python<'_>, code: &str, message: &str) -> PyErr {
-    let made = FROM_ENGINE
-        .import(py, "agentdb.errors", "_from_engine")
-        .and_then(|make| make.call1((code, message)));
+    let made = FROM_ENGINE.import(py, "agentdb.errors", "_from_engine").and_then(|make| make.call1((code, message)));
     match made {
         Ok(exc) => PyErr::from_value(exc),
         // Only reachable if agentdb.errors itself is broken; keep the message.

@@ -6,7 +6,7 @@
 //! The public API is the pure-Python package around this module
 //! (`bindings/python/agentdb`, contract in `bindings/python/API.md`).
 
-#![warn(clippy::unwrap_used)]
+#![deny(clippy::unwrap_used)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod arrow;

@@ -353,7 +353,12 @@ impl CollectionInfo {
         self.0.metric.as_str()
     }
     fn __repr__(&self) -> String {
-        format!("CollectionInfo(name={}, dimension={}, metric='{}')", quote(&self.0.name), self.0.dimension, self.0.metric.as_str())
+        format!(
+            "CollectionInfo(name={}, dimension={}, metric='{}')",
+            quote(&self.0.name),
+            self.0.dimension,
+            self.0.metric.as_str()
+        )
     }
 }
 
@@ -560,7 +565,9 @@ impl GcReport {
     fn __repr__(&self) -> String {
         let ms = self.maintenance.get("duration_ms").and_then(serde_json::Value::as_f64);
         match ms {
-            Some(ms) => format!("GcReport(state_versions_removed={}, duration_ms={ms:.1})", self.state_versions_removed),
+            Some(ms) => {
+                format!("GcReport(state_versions_removed={}, duration_ms={ms:.1})", self.state_versions_removed)
+            }
             None => format!("GcReport(state_versions_removed={})", self.state_versions_removed),
         }
     }

@@ -31,7 +31,8 @@ fn lib_dir() -> Option<PathBuf> {
 }
 
 fn c_ns_per_call(dir: &Path, calls: u64, payload: usize) -> Result<f64, String> {
-    let lib = lib_dir().ok_or("libagentdb.so not built next to the bench (cargo build --workspace in the same profile)")?;
+    let lib =
+        lib_dir().ok_or("libagentdb.so not built next to the bench (cargo build --workspace in the same profile)")?;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let exe = dir.join("bench_load_state");
     let cc = Command::new("cc")
@@ -65,12 +66,20 @@ fn c_ns_per_call(dir: &Path, calls: u64, payload: usize) -> Result<f64, String> 
 pub fn ffi(base: &Path, calls: u64, rows: &mut Vec<Row>) {
     for payload in [256usize, 64 * 1024] {
         let rust = rust_ns_per_call(&base.join(format!("ffi-rust-{payload}")), calls, payload);
-        rows.push(Row::new(&format!("load_state hot, Rust API, {payload} B payload"), format!("{rust:.0} ns/call"), String::new()));
+        rows.push(Row::new(
+            &format!("load_state hot, Rust API, {payload} B payload"),
+            format!("{rust:.0} ns/call"),
+            String::new(),
+        ));
         let c_dir = base.join(format!("ffi-c-{payload}"));
         std::fs::create_dir_all(&c_dir).expect("c bench dir");
         match c_ns_per_call(&c_dir, calls, payload) {
             Ok(c) => {
-                rows.push(Row::new(&format!("load_state hot, C ABI, {payload} B payload"), format!("{c:.0} ns/call"), "incl. agent_db_state_free".into()));
+                rows.push(Row::new(
+                    &format!("load_state hot, C ABI, {payload} B payload"),
+                    format!("{c:.0} ns/call"),
+                    "incl. agent_db_state_free".into(),
+                ));
                 rows.push(Row::new(
                     &format!("ratio C ABI ÷ Rust, {payload} B payload"),
                     format!("{:.2}×", c / rust),

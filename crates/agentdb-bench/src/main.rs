@@ -160,11 +160,8 @@ fn lance_per_record_appends(dir: &Path, n: u64, size: usize) -> (f64, usize) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     rt.block_on(async {
         let conn = lancedb::connect(dir.to_str().expect("utf-8")).execute().await.expect("connect");
-        let table = conn
-            .create_empty_table("states", agentdb::states::table::states_schema())
-            .execute()
-            .await
-            .expect("create");
+        let table =
+            conn.create_empty_table("states", agentdb::states::table::states_schema()).execute().await.expect("create");
         let data = payload(size, 0);
         let start = Instant::now();
         for i in 0..n {
@@ -265,7 +262,12 @@ fn main() {
         std::thread::available_parallelism().map_or(0, |n| n.get()),
         std::fs::read_to_string("/proc/cpuinfo")
             .ok()
-            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+            .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                .split(':')
+                .nth(1)
+                .unwrap_or("")
+                .trim()
+                .to_string()))
             .unwrap_or_default(),
         a.payload,
         if cfg!(debug_assertions) { "debug (numbers not representative)" } else { "release" }
@@ -304,7 +306,11 @@ fn state_suite(a: &Args, base: &Path, rows: &mut Vec<Row>) {
         }
         Err(e) => push("lancedb MemWAL durable upsert (experimental LSM path)", "failed".into(), e),
     }
-    push("ratio AgentDB(always, 1 writer) ÷ lancedb per-record", format!("{:.1}×", ta1 / lance), "AgentDB fsyncs every save; lancedb local commits never fsync".into());
+    push(
+        "ratio AgentDB(always, 1 writer) ÷ lancedb per-record",
+        format!("{:.1}×", ta1 / lance),
+        "AgentDB fsyncs every save; lancedb local commits never fsync".into(),
+    );
 
     // 2. A large database: write, measure memory, reopen, cold and hot reads.
     let big = base.join("big");
@@ -325,7 +331,11 @@ fn state_suite(a: &Args, base: &Path, rows: &mut Vec<Row>) {
             format!("{:.0} saves/s incl. background flushes", a.records as f64 / el.as_secs_f64()),
         );
         let rss = rss_mb() - rss_before;
-        push(&format!("resident memory growth, writer with {} records", a.records), format!("{rss:.0} MB"), "VmRSS delta".into());
+        push(
+            &format!("resident memory growth, writer with {} records", a.records),
+            format!("{rss:.0} MB"),
+            "VmRSS delta".into(),
+        );
         let start = Instant::now();
         db.compact().expect("compact");
         push("maintenance (flush + compact + index)", format!("{:.1} s", start.elapsed().as_secs_f64()), String::new());
@@ -335,7 +345,11 @@ fn state_suite(a: &Args, base: &Path, rows: &mut Vec<Row>) {
     let start = Instant::now();
     let db = AgentDb::open(&big, quiet(batch)).expect("reopen");
     let open_t = start.elapsed();
-    push(&format!("open database with {} records", a.records), format!("{:.1} ms", open_t.as_secs_f64() * 1e3), String::new());
+    push(
+        &format!("open database with {} records", a.records),
+        format!("{:.1} ms", open_t.as_secs_f64() * 1e3),
+        String::new(),
+    );
 
     let samples = 1000.min(agents);
     let mut cold = Vec::new();
@@ -366,7 +380,11 @@ fn state_suite(a: &Args, base: &Path, rows: &mut Vec<Row>) {
         assert_eq!(h.len() as u64, 10.min(a.records / agents));
     }
     hist.sort();
-    push("query_history (limit 10) p50", us(percentile(&hist, 0.5)), format!("{} versions per agent", a.records / agents));
+    push(
+        "query_history (limit 10) p50",
+        us(percentile(&hist, 0.5)),
+        format!("{} versions per agent", a.records / agents),
+    );
     push("query_history (limit 10) p99", us(percentile(&hist, 0.99)), String::new());
     push(
         &format!("resident memory growth, reader of {} records", a.records),

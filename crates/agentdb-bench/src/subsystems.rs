@@ -9,8 +9,8 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use agentdb::{
-    AgentDb, DocFilter, Fusion, MemoryType, MergePolicy, Metric, NewDocument, NewMemory, Options, RetrieveOptions, SearchOptions,
-    VectorRecord,
+    AgentDb, DocFilter, Fusion, MemoryType, MergePolicy, Metric, NewDocument, NewMemory, Options, RetrieveOptions,
+    SearchOptions, VectorRecord,
 };
 
 use crate::{percentile, us, Row};
@@ -45,7 +45,10 @@ const WORDS: [&str; 24] = [
 ];
 
 fn sentence(i: u64) -> String {
-    (0..40).map(|k| WORDS[((i * 7 + k * 13 + (i >> 3) * k) % WORDS.len() as u64) as usize]).collect::<Vec<_>>().join(" ")
+    (0..40)
+        .map(|k| WORDS[((i * 7 + k * 13 + (i >> 3) * k) % WORDS.len() as u64) as usize])
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn timed<T>(f: impl FnOnce() -> T) -> (T, Duration) {
@@ -92,7 +95,11 @@ pub fn memory(base: &Path, n: u64, rows: &mut Vec<Row>) {
         us(percentile(&lat, 0.5)),
         format!("{agents} agents, 2000 stores"),
     ));
-    rows.push(Row::new(&format!("store_memory single, default policy, {n} memories p99"), us(percentile(&lat, 0.99)), String::new()));
+    rows.push(Row::new(
+        &format!("store_memory single, default policy, {n} memories p99"),
+        us(percentile(&lat, 0.99)),
+        String::new(),
+    ));
     db.compact().expect("compact");
     let mut lat = Vec::new();
     let opts = RetrieveOptions { record_access: false, ..Default::default() };
@@ -101,8 +108,16 @@ pub fn memory(base: &Path, n: u64, rows: &mut Vec<Row>) {
         lat.push(t);
     }
     lat.sort();
-    rows.push(Row::new(&format!("retrieve_similar top-10 with {n} memories p50"), us(percentile(&lat, 0.5)), "candidates 3×, re-ranked".into()));
-    rows.push(Row::new(&format!("retrieve_similar top-10 with {n} memories p99"), us(percentile(&lat, 0.99)), String::new()));
+    rows.push(Row::new(
+        &format!("retrieve_similar top-10 with {n} memories p50"),
+        us(percentile(&lat, 0.5)),
+        "candidates 3×, re-ranked".into(),
+    ));
+    rows.push(Row::new(
+        &format!("retrieve_similar top-10 with {n} memories p99"),
+        us(percentile(&lat, 0.99)),
+        String::new(),
+    ));
     let mut lat = Vec::new();
     for q in 0..50u64 {
         let text = format!("what do I know about {} and {}?", WORDS[q as usize % 24], WORDS[(q as usize * 5) % 24]);
@@ -110,14 +125,22 @@ pub fn memory(base: &Path, n: u64, rows: &mut Vec<Row>) {
         lat.push(t);
     }
     lat.sort();
-    rows.push(Row::new("retrieve by text (embed query + search) p50", us(percentile(&lat, 0.5)), "built-in MiniLM".into()));
+    rows.push(Row::new(
+        "retrieve by text (embed query + search) p50",
+        us(percentile(&lat, 0.5)),
+        "built-in MiniLM".into(),
+    ));
     // The first store after a reopen loads the exact-dedup index (one scan of
     // four narrow columns) and the agent's vectors (one scan of its group).
     drop(db);
     let db = AgentDb::open(&dir, quiet()).expect("reopen");
     let m = NewMemory::new(0, MemoryType::Semantic, "first after reopen").embedding(unit_vector(3 * n + 1));
     let (_, t) = timed(|| db.store_memory(m).expect("store"));
-    rows.push(Row::new(&format!("store_memory, first after reopen, {n} memories"), us(t), "loads dedup index + one agent's vectors".into()));
+    rows.push(Row::new(
+        &format!("store_memory, first after reopen, {n} memories"),
+        us(t),
+        "loads dedup index + one agent's vectors".into(),
+    ));
     drop(db);
     store_keep_both(base, n, rows);
 }
@@ -132,7 +155,10 @@ pub fn store_keep_both(base: &Path, n: u64, rows: &mut Vec<Row>) {
         for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
             let batch = chunk
                 .iter()
-                .map(|&i| NewMemory::new(i % agents, MemoryType::Semantic, format!("memory {i}: {}", sentence(i))).embedding(unit_vector(i)))
+                .map(|&i| {
+                    NewMemory::new(i % agents, MemoryType::Semantic, format!("memory {i}: {}", sentence(i)))
+                        .embedding(unit_vector(i))
+                })
                 .collect();
             db.store_memories(batch).expect("store");
         }
@@ -156,7 +182,11 @@ pub fn rag(base: &Path, n_chunks: u64, model_docs: u64, rows: &mut Vec<Row>) {
             db.index_document(d).expect("index");
         }
     });
-    rows.push(Row::new("ingest chunks, caller vectors", format!("{:.0} chunks/s", n_chunks as f64 / t.as_secs_f64()), format!("{n_chunks} chunks")));
+    rows.push(Row::new(
+        "ingest chunks, caller vectors",
+        format!("{:.0} chunks/s", n_chunks as f64 / t.as_secs_f64()),
+        format!("{n_chunks} chunks"),
+    ));
     let (_, t) = timed(|| db.compact().expect("compact"));
     rows.push(Row::new("build FTS + indexes after ingest", format!("{:.1} s", t.as_secs_f64()), String::new()));
     let any = DocFilter::default();
@@ -164,12 +194,21 @@ pub fn rag(base: &Path, n_chunks: u64, model_docs: u64, rows: &mut Vec<Row>) {
     for q in 0..200u64 {
         let text = format!("{} {}", WORDS[q as usize % 24], WORDS[(q as usize * 7 + 3) % 24]);
         let v = unit_vector(q * 31 + 7);
-        let (_, t) = timed(|| db.hybrid_search(&text, Some(&v), 10, Fusion::Weighted { alpha: 0.5 }, &any).expect("hybrid"));
+        let (_, t) =
+            timed(|| db.hybrid_search(&text, Some(&v), 10, Fusion::Weighted { alpha: 0.5 }, &any).expect("hybrid"));
         lat.push(t);
     }
     lat.sort();
-    rows.push(Row::new(&format!("hybrid_search top-10 over {n_chunks} chunks p50"), us(percentile(&lat, 0.5)), "caller vector + BM25".into()));
-    rows.push(Row::new(&format!("hybrid_search top-10 over {n_chunks} chunks p99"), us(percentile(&lat, 0.99)), String::new()));
+    rows.push(Row::new(
+        &format!("hybrid_search top-10 over {n_chunks} chunks p50"),
+        us(percentile(&lat, 0.5)),
+        "caller vector + BM25".into(),
+    ));
+    rows.push(Row::new(
+        &format!("hybrid_search top-10 over {n_chunks} chunks p99"),
+        us(percentile(&lat, 0.99)),
+        String::new(),
+    ));
     let mut lat = Vec::new();
     for q in 0..200u64 {
         let text = WORDS[q as usize % 24].to_string();
@@ -187,14 +226,20 @@ pub fn rag(base: &Path, n_chunks: u64, model_docs: u64, rows: &mut Vec<Row>) {
         }
         chunks
     });
-    rows.push(Row::new("ingest chunks, built-in model", format!("{:.0} chunks/s", chunks as f64 / t.as_secs_f64()), format!("{chunks} chunks of ≤512 chars, MiniLM on 2 cores")));
+    rows.push(Row::new(
+        "ingest chunks, built-in model",
+        format!("{:.0} chunks/s", chunks as f64 / t.as_secs_f64()),
+        format!("{chunks} chunks of ≤512 chars, MiniLM on 2 cores"),
+    ));
 }
 
 fn read_idx_gz(path: &Path) -> std::io::Result<(Vec<usize>, Vec<u8>)> {
     let mut raw = Vec::new();
     flate2::read::GzDecoder::new(std::fs::File::open(path)?).read_to_end(&mut raw)?;
     let dims = raw[3] as usize;
-    let shape: Vec<usize> = (0..dims).map(|d| u32::from_be_bytes(raw[4 + d * 4..8 + d * 4].try_into().expect("4 bytes")) as usize).collect();
+    let shape: Vec<usize> = (0..dims)
+        .map(|d| u32::from_be_bytes(raw[4 + d * 4..8 + d * 4].try_into().expect("4 bytes")) as usize)
+        .collect();
     Ok((shape, raw[4 + dims * 4..].to_vec()))
 }
 
@@ -202,25 +247,36 @@ pub fn ann(base: &Path, queries: usize, max_rows: usize, rows: &mut Vec<Row>) {
     let train = Path::new(FASHION_MNIST_DIR).join("train-images-idx3-ubyte.gz");
     let test = Path::new(FASHION_MNIST_DIR).join("t10k-images-idx3-ubyte.gz");
     let (Ok((shape, train)), Ok((_, test))) = (read_idx_gz(&train), read_idx_gz(&test)) else {
-        rows.push(Row::new("ANN fashion-mnist", "skipped".into(), format!("install Debian's dataset-fashion-mnist ({FASHION_MNIST_DIR})")));
+        rows.push(Row::new(
+            "ANN fashion-mnist",
+            "skipped".into(),
+            format!("install Debian's dataset-fashion-mnist ({FASHION_MNIST_DIR})"),
+        ));
         return;
     };
     let dim = shape[1] * shape[2];
-    let to_vecs = |bytes: &[u8]| -> Vec<Vec<f32>> { bytes.chunks(dim).map(|c| c.iter().map(|&b| b as f32 / 255.0).collect()).collect() };
+    let to_vecs = |bytes: &[u8]| -> Vec<Vec<f32>> {
+        bytes.chunks(dim).map(|c| c.iter().map(|&b| b as f32 / 255.0).collect()).collect()
+    };
     let data: Vec<Vec<f32>> = to_vecs(&train).into_iter().take(max_rows).collect();
     let qs: Vec<Vec<f32>> = to_vecs(&test).into_iter().take(queries).collect();
     // Exact ground truth by brute force.
     let (truth, t) = timed(|| {
         qs.iter()
             .map(|q| {
-                let mut d: Vec<(f32, usize)> = data.iter().enumerate().map(|(i, v)| (Metric::L2.distance(q, v), i)).collect();
+                let mut d: Vec<(f32, usize)> =
+                    data.iter().enumerate().map(|(i, v)| (Metric::L2.distance(q, v), i)).collect();
                 d.select_nth_unstable_by(10, |a, b| a.0.total_cmp(&b.0));
                 d.truncate(10);
                 d.into_iter().map(|(_, i)| format!("{i}")).collect::<Vec<_>>()
             })
             .collect::<Vec<_>>()
     });
-    rows.push(Row::new(&format!("fashion-mnist {}×{dim}: brute-force ground truth", data.len()), format!("{:.1} s", t.as_secs_f64()), format!("{queries} queries")));
+    rows.push(Row::new(
+        &format!("fashion-mnist {}×{dim}: brute-force ground truth", data.len()),
+        format!("{:.1} s", t.as_secs_f64()),
+        format!("{queries} queries"),
+    ));
     let dir = base.join("ann");
     let _ = std::fs::remove_dir_all(&dir);
     let db = AgentDb::open(&dir, quiet()).expect("open");
@@ -230,13 +286,21 @@ pub fn ann(base: &Path, queries: usize, max_rows: usize, rows: &mut Vec<Row>) {
             let recs = chunk
                 .iter()
                 .enumerate()
-                .map(|(j, v)| VectorRecord { id: format!("{}", c * 5000 + j), vector: v.clone(), metadata: BTreeMap::new() })
+                .map(|(j, v)| VectorRecord {
+                    id: format!("{}", c * 5000 + j),
+                    vector: v.clone(),
+                    metadata: BTreeMap::new(),
+                })
                 .collect();
             db.insert_vectors("fmnist", recs).expect("insert");
         }
         db.flush().expect("flush");
     });
-    rows.push(Row::new(&format!("insert {} fashion-mnist vectors", data.len()), format!("{:.0} vectors/s", data.len() as f64 / t.as_secs_f64()), String::new()));
+    rows.push(Row::new(
+        &format!("insert {} fashion-mnist vectors", data.len()),
+        format!("{:.0} vectors/s", data.len() as f64 / t.as_secs_f64()),
+        String::new(),
+    ));
     let run = |label: &str, opts: &SearchOptions, rows: &mut Vec<Row>| {
         let mut hit = 0;
         let s = Instant::now();
@@ -246,13 +310,25 @@ pub fn ann(base: &Path, queries: usize, max_rows: usize, rows: &mut Vec<Row>) {
         }
         let qps = qs.len() as f64 / s.elapsed().as_secs_f64();
         let recall = hit as f64 / (qs.len() * 10) as f64;
-        rows.push(Row::new(&format!("fashion-mnist k=10, {label}"), format!("recall@10 {recall:.3}, {qps:.0} QPS"), String::new()));
+        rows.push(Row::new(
+            &format!("fashion-mnist k=10, {label}"),
+            format!("recall@10 {recall:.3}, {qps:.0} QPS"),
+            String::new(),
+        ));
     };
     run("flat (no index)", &SearchOptions::default(), rows);
     let (_, t) = timed(|| db.create_vector_index("fmnist").expect("index"));
-    rows.push(Row::new(&format!("build IVF-HNSW-SQ index ({}×{dim})", data.len()), format!("{:.1} s", t.as_secs_f64()), String::new()));
+    rows.push(Row::new(
+        &format!("build IVF-HNSW-SQ index ({}×{dim})", data.len()),
+        format!("{:.1} s", t.as_secs_f64()),
+        String::new(),
+    ));
     for (nprobes, refine) in [(Some(1), None), (Some(10), None), (Some(20), Some(2))] {
-        let label = format!("IVF-HNSW-SQ nprobes={} refine={}", nprobes.unwrap_or(0), refine.map_or("-".into(), |r: u32| r.to_string()));
+        let label = format!(
+            "IVF-HNSW-SQ nprobes={} refine={}",
+            nprobes.unwrap_or(0),
+            refine.map_or("-".into(), |r: u32| r.to_string())
+        );
         run(&label, &SearchOptions { nprobes, refine_factor: refine, ..Default::default() }, rows);
     }
 }

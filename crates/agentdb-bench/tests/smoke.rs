@@ -7,11 +7,8 @@ use std::process::Command;
 #[test]
 fn quick_run_prints_the_full_table() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_agentdb-bench"))
-        .args(["--quick", "--dir"])
-        .arg(dir.path())
-        .output()
-        .unwrap();
+    let out =
+        Command::new(env!("CARGO_BIN_EXE_agentdb-bench")).args(["--quick", "--dir"]).arg(dir.path()).output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let table = String::from_utf8(out.stdout).unwrap();
     for row in [

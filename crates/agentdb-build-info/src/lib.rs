@@ -6,18 +6,15 @@
 //! `.cargo_vcs_info.json`; "unknown" when neither exists. A commit must be
 //! read where the binary is built, so each binary's build script calls this.
 
+#![deny(clippy::unwrap_used)]
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 const SHORT_HASH_CHARS: usize = 9;
 
 fn git(dir: &Path, args: &[&str]) -> Option<String> {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args(args)
-        .output()
-        .ok()?;
+    let out = Command::new("git").arg("-C").arg(dir).args(args).output().ok()?;
     let text = String::from_utf8(out.stdout).ok()?;
     (out.status.success() && !text.trim().is_empty()).then(|| text.trim().to_string())
 }
@@ -27,10 +24,7 @@ fn packaged_commit(manifest_dir: &Path) -> Option<String> {
     let info = std::fs::read_to_string(manifest_dir.join(".cargo_vcs_info.json")).ok()?;
     let after = &info[info.find("\"sha1\"")? + "\"sha1\"".len()..];
     let start = after.find('"')? + 1;
-    let sha: String = after[start..]
-        .chars()
-        .take_while(char::is_ascii_hexdigit)
-        .collect();
+    let sha: String = after[start..].chars().take_while(char::is_ascii_hexdigit).collect();
     (sha.len() >= SHORT_HASH_CHARS).then(|| sha[..SHORT_HASH_CHARS].to_string())
 }
 
@@ -48,10 +42,7 @@ pub fn emit_build_commit() {
             let short = format!("--short={SHORT_HASH_CHARS}");
             let commit = git(&manifest_dir, &["rev-parse", &short, "HEAD"]);
             // Rebuild when HEAD moves: HEAD itself (checkout) and the ref it names (commit).
-            for args in [
-                &["rev-parse", "--git-path", "HEAD"][..],
-                &["rev-parse", "--git-path", "packed-refs"],
-            ] {
+            for args in [&["rev-parse", "--git-path", "HEAD"][..], &["rev-parse", "--git-path", "packed-refs"]] {
                 if let Some(p) = git(&manifest_dir, args) {
                     rerun_if_exists(&manifest_dir.join(p));
                 }

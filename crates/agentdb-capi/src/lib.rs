@@ -10,6 +10,7 @@
 //! function turns it back into the Box. Strings and payloads point into that
 //! owner (payloads are the engine's own `Bytes`: no copy).
 #![allow(non_camel_case_types)]
+#![deny(clippy::unwrap_used)]
 
 mod arrow;
 mod convert;

@@ -37,7 +37,11 @@ fn compile(source: &str, out: &Path) {
 }
 
 fn show(o: &Output) -> String {
-    format!("stdout:\n{}\nstderr (tail):\n{}", String::from_utf8_lossy(&o.stdout), tail(&String::from_utf8_lossy(&o.stderr), 60))
+    format!(
+        "stdout:\n{}\nstderr (tail):\n{}",
+        String::from_utf8_lossy(&o.stdout),
+        tail(&String::from_utf8_lossy(&o.stderr), 60)
+    )
 }
 
 fn tail(s: &str, lines: usize) -> String {
@@ -91,7 +95,11 @@ fn c_example_is_valgrind_clean() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(0), "valgrind found errors or the example failed\n{}", show(&out));
     assert!(stderr.contains("ERROR SUMMARY: 0 errors"), "{}", show(&out));
-    assert!(stderr.contains("definitely lost: 0 bytes") || stderr.contains("All heap blocks were freed"), "{}", show(&out));
+    assert!(
+        stderr.contains("definitely lost: 0 bytes") || stderr.contains("All heap blocks were freed"),
+        "{}",
+        show(&out)
+    );
 }
 
 #[test]

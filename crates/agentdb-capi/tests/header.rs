@@ -10,17 +10,23 @@ const CBINDGEN_VERSION: &str = "0.29.4";
 fn committed_header_is_current() {
     let crate_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let root = crate_dir.join("../..");
-    let version = Command::new("cbindgen")
-        .arg("--version")
-        .output()
-        .unwrap_or_else(|e| panic!("cbindgen not found ({e}); run scripts/setup.sh (cargo install cbindgen --version {CBINDGEN_VERSION})"));
+    let version = Command::new("cbindgen").arg("--version").output().unwrap_or_else(|e| {
+        panic!("cbindgen not found ({e}); run scripts/setup.sh (cargo install cbindgen --version {CBINDGEN_VERSION})")
+    });
     let version = String::from_utf8_lossy(&version.stdout);
     assert!(version.contains(CBINDGEN_VERSION), "cbindgen {CBINDGEN_VERSION} expected, found {version}");
 
     let fresh = tempfile::NamedTempFile::new().expect("temp file");
     let status = Command::new("cbindgen")
         .current_dir(&root)
-        .args(["--quiet", "--config", "crates/agentdb-capi/cbindgen.toml", "--crate", "agentdb-engine-capi", "--output"])
+        .args([
+            "--quiet",
+            "--config",
+            "crates/agentdb-capi/cbindgen.toml",
+            "--crate",
+            "agentdb-engine-capi",
+            "--output",
+        ])
         .arg(fresh.path())
         .status()
         .expect("run cbindgen");

@@ -93,7 +93,8 @@ pub fn run(db: &AgentDb, file: &Path) -> Result<ImportReport, Error> {
             continue;
         }
         let at = |e: Error| Error::InvalidArgument(format!("line {}: {e}", i + 1));
-        let parsed: Line = serde_json::from_str(&line).map_err(|e| Error::InvalidArgument(format!("line {}: {e}", i + 1)))?;
+        let parsed: Line =
+            serde_json::from_str(&line).map_err(|e| Error::InvalidArgument(format!("line {}: {e}", i + 1)))?;
         match parsed {
             Line::State { agent_id, session_id, state_type, data, metadata } => {
                 let t: StateType = state_type.parse().map_err(at)?;

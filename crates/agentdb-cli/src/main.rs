@@ -1,6 +1,8 @@
 //! `agentdb`: the command-line surface. Argument parsing and printing only;
 //! every rule lives in the engine.
 
+#![deny(clippy::unwrap_used)]
+
 mod quickstart;
 
 use std::io::Read;
@@ -448,7 +450,8 @@ fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
                 None => db.search_knn(&collection, &values, k, &opts)?,
             };
             if g.json {
-                let rows: Vec<Value> = hits.iter().map(|h| json!({"id": h.id, "distance": h.distance, "metadata": h.metadata})).collect();
+                let rows: Vec<Value> =
+                    hits.iter().map(|h| json!({"id": h.id, "distance": h.distance, "metadata": h.metadata})).collect();
                 println!("{}", Value::Array(rows));
             } else {
                 for h in &hits {
@@ -470,8 +473,10 @@ fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
         }
         VectorCmd::List => {
             let list = open(g, true)?.list_collections()?;
-            let rows: Vec<Value> =
-                list.iter().map(|c| json!({"name": c.name, "dimension": c.dimension, "metric": c.metric.as_str()})).collect();
+            let rows: Vec<Value> = list
+                .iter()
+                .map(|c| json!({"name": c.name, "dimension": c.dimension, "metric": c.metric.as_str()}))
+                .collect();
             if g.json {
                 println!("{}", Value::Array(rows));
             } else {
@@ -494,7 +499,8 @@ fn memory_json(m: &Memory) -> Value {
 }
 
 fn days(d: f64) -> Result<std::time::Duration, Error> {
-    std::time::Duration::try_from_secs_f64(d * 86_400.0).map_err(|_| Error::InvalidArgument(format!("bad number of days: {d}")))
+    std::time::Duration::try_from_secs_f64(d * 86_400.0)
+        .map_err(|_| Error::InvalidArgument(format!("bad number of days: {d}")))
 }
 
 fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
@@ -538,14 +544,26 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
                 for h in &hits {
                     println!(
                         "{:>6.3}  rel {:.2} imp {:.2} rec {:.2}  #{} [{}] {}",
-                        h.score, h.relevance, h.memory.importance, h.recency, h.memory.memory_id, h.memory.memory_type, h.memory.content
+                        h.score,
+                        h.relevance,
+                        h.memory.importance,
+                        h.recency,
+                        h.memory.memory_id,
+                        h.memory.memory_type,
+                        h.memory.content
                     );
                 }
             }
         }
         MemoryCmd::Get { id } => {
             let m = open(g, true)?.get_memory(id)?;
-            print(memory_json(&m), format!("#{} [{}] importance {} accessed {}×: {}", m.memory_id, m.memory_type, m.importance, m.access_count, m.content));
+            print(
+                memory_json(&m),
+                format!(
+                    "#{} [{}] importance {} accessed {}×: {}",
+                    m.memory_id, m.memory_type, m.importance, m.access_count, m.content
+                ),
+            );
         }
         MemoryCmd::List { agent } => {
             let list = open(g, true)?.list_memories(agent)?;
@@ -595,7 +613,9 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
 }
 
 fn parse_kv(s: &str) -> Result<(String, String), String> {
-    s.split_once('=').map(|(k, v)| (k.to_string(), v.to_string())).ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
+    s.split_once('=')
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .ok_or_else(|| format!("expected KEY=VALUE, got {s:?}"))
 }
 
 pub(crate) fn state_json(s: &AgentState) -> Value {
@@ -659,7 +679,12 @@ fn run(cli: Cli) -> Result<(), Error> {
                 println!("database {}", stats.path);
                 println!(
                     "  lsn {} (flushed {}), memtable {} records / {} bytes, {} WAL segment(s), opened in {:.1} ms",
-                    stats.last_lsn, stats.flushed_lsn, stats.memtable_records, stats.memtable_bytes, stats.wal_segments, stats.open_ms
+                    stats.last_lsn,
+                    stats.flushed_lsn,
+                    stats.memtable_records,
+                    stats.memtable_bytes,
+                    stats.wal_segments,
+                    stats.open_ms
                 );
                 for t in &stats.tables {
                     println!(
@@ -669,7 +694,10 @@ fn run(cli: Cli) -> Result<(), Error> {
                 }
                 match &stats.last_maintenance {
                     Some(m) => {
-                        println!("  last maintenance: took {:.1} ms, finished at {} (ms since epoch)", m.duration_ms, m.finished_at_ms);
+                        println!(
+                            "  last maintenance: took {:.1} ms, finished at {} (ms since epoch)",
+                            m.duration_ms, m.finished_at_ms
+                        );
                         for t in &m.tables {
                             println!(
                                 "    {:<10} fragments -{} +{}, pruned {} old version(s) / {} bytes, rows purged {}{}",
@@ -732,12 +760,16 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Gc { keep_last, keep_newer_than_hours } => {
             let keep_newer_than = match keep_newer_than_hours {
                 Some(h) if h.is_finite() && h >= 0.0 => Some(std::time::Duration::from_secs_f64(h * 3600.0)),
-                Some(h) => return Err(Error::InvalidArgument(format!("--keep-newer-than-hours must be >= 0, got {h}"))),
+                Some(h) => {
+                    return Err(Error::InvalidArgument(format!("--keep-newer-than-hours must be >= 0, got {h}")))
+                }
                 None => None,
             };
             let retention = agentdb::StateRetention { keep_last, keep_newer_than };
             if !retention.is_bounded() {
-                return Err(Error::InvalidArgument("say what to keep: --keep-last N and/or --keep-newer-than-hours H".into()));
+                return Err(Error::InvalidArgument(
+                    "say what to keep: --keep-last N and/or --keep-newer-than-hours H".into(),
+                ));
             }
             let db = open(g, false)?;
             let bar = quickstart::spinner("collecting garbage");
@@ -794,7 +826,8 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
                 }
             };
             let db = open(g, false)?;
-            let version = db.save_state_with_metadata(agent, session, state_type, &bytes, meta.into_iter().collect())?;
+            let version =
+                db.save_state_with_metadata(agent, session, state_type, &bytes, meta.into_iter().collect())?;
             if g.json {
                 println!("{}", json!({"agent_id": agent, "session_id": session, "version": version}));
             } else {
@@ -844,7 +877,10 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
                 println!("{}", serde_json::to_string(&list).expect("serialisable"));
             } else {
                 for s in &list {
-                    println!("{:<24} session {} version {} created {}ms", s.name, s.session_id, s.version, s.created_at_ms);
+                    println!(
+                        "{:<24} session {} version {} created {}ms",
+                        s.name, s.session_id, s.version, s.created_at_ms
+                    );
                 }
                 println!("{} snapshot(s)", list.len());
             }
@@ -879,9 +915,7 @@ fn main() -> ExitCode {
         return agentdb_server::main(config, print_config, hash_key);
     }
     tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("AGENTDB_LOG").unwrap_or_else(|_| "warn".into()),
-        )
+        .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("AGENTDB_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)
         .init();
     let json = cli.global.json;

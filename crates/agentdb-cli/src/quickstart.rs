@@ -68,10 +68,16 @@ fn documents(db: &AgentDb, r: &mut Report) -> Result<(), Error> {
     let mut chunks = 0;
     for d in &docs {
         let s = |k: &str| d[k].as_str().unwrap_or_default().to_string();
-        let info = db.index_document(NewDocument::new(s("doc_id"), s("text")).title(s("title")).metadata("lang", s("lang")))?;
+        let info =
+            db.index_document(NewDocument::new(s("doc_id"), s("text")).title(s("title")).metadata("lang", s("lang")))?;
         chunks += info.chunk_count;
     }
-    r.step("index documents", format!("{} documents (English and Chinese) → {chunks} chunks, embedded", docs.len()), ms(t.elapsed()), json!({"chunks": chunks}));
+    r.step(
+        "index documents",
+        format!("{} documents (English and Chinese) → {chunks} chunks, embedded", docs.len()),
+        ms(t.elapsed()),
+        json!({"chunks": chunks}),
+    );
     let any = DocFilter::default();
     let show = |hits: &[agentdb::ChunkHit]| -> String {
         hits.iter().map(|h| format!("{:.3} {}", h.score, h.chunk_id)).collect::<Vec<_>>().join(" | ")
@@ -105,9 +111,14 @@ fn vectors(db: &AgentDb, r: &mut Report) -> Result<(), Error> {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     };
-    let point = |i: u64| -> Vec<f32> { (0..8u64).map(|d| (mix(i * 8 + d) >> 40) as f32 / (1u64 << 24) as f32).collect() };
+    let point =
+        |i: u64| -> Vec<f32> { (0..8u64).map(|d| (mix(i * 8 + d) >> 40) as f32 / (1u64 << 24) as f32).collect() };
     let rows = (0..2000u64)
-        .map(|i| agentdb::VectorRecord { id: format!("p{i}"), vector: point(i), metadata: [("parity".to_string(), (i % 2).to_string())].into() })
+        .map(|i| agentdb::VectorRecord {
+            id: format!("p{i}"),
+            vector: point(i),
+            metadata: [("parity".to_string(), (i % 2).to_string())].into(),
+        })
         .collect();
     db.insert_vectors("quickstart_points", rows)?;
     r.step("insert 2,000 vectors", "collection quickstart_points (8 dims, L2)".into(), ms(t.elapsed()), json!({}));
@@ -120,7 +131,8 @@ fn vectors(db: &AgentDb, r: &mut Report) -> Result<(), Error> {
         json!({}),
     );
     let t = Instant::now();
-    let near = db.search_range("quickstart_points", &point(7), 0.6, 1000, &SearchOptions::default().metadata("parity", "1"))?;
+    let near =
+        db.search_range("quickstart_points", &point(7), 0.6, 1000, &SearchOptions::default().metadata("parity", "1"))?;
     r.step("range search (r=0.6, odd ids)", format!("{} vectors", near.len()), ms(t.elapsed()), json!({}));
     Ok(())
 }
@@ -158,7 +170,7 @@ pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), 
     let mut r = Report { json, steps: Vec::new() };
     if !json {
         println!("AgentDB quickstart — database at {}", path.display());
-        println!("{:<34} {:>12}   {}", "step", "time", "what happened");
+        println!("{:<34} {:>12}   what happened", "step", "time");
     }
     let opts = Options { fsync, ..Options::default() };
 
@@ -190,7 +202,10 @@ pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), 
     let el = t.elapsed();
     r.step(
         "save states",
-        format!("{total} versions from {AGENTS} agents × {SESSIONS} sessions, {:.0} saves/s", total as f64 / el.as_secs_f64()),
+        format!(
+            "{total} versions from {AGENTS} agents × {SESSIONS} sessions, {:.0} saves/s",
+            total as f64 / el.as_secs_f64()
+        ),
         ms(el),
         json!({"saves": total, "saves_per_s": total as f64 / el.as_secs_f64()}),
     );
@@ -209,7 +224,10 @@ pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), 
     let old = db.load_state_version(2, 1, 42)?;
     r.step(
         "load historic version",
-        format!("agent 2 session 1 v42: step {}", serde_json::from_slice::<Value>(&old.data).map(|v| v["step"].clone()).unwrap_or_default()),
+        format!(
+            "agent 2 session 1 v42: step {}",
+            serde_json::from_slice::<Value>(&old.data).map(|v| v["step"].clone()).unwrap_or_default()
+        ),
         ms(t.elapsed()),
         json!({}),
     );
@@ -227,7 +245,12 @@ pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), 
     let t = Instant::now();
     let snap_name = format!("before-risky-plan-{}", latest.version);
     let snap = db.create_snapshot(1, 1, &snap_name)?;
-    r.step("create snapshot", format!("{:?} → agent 1 session 1 v{}", snap.name, snap.version), ms(t.elapsed()), json!({}));
+    r.step(
+        "create snapshot",
+        format!("{:?} → agent 1 session 1 v{}", snap.name, snap.version),
+        ms(t.elapsed()),
+        json!({}),
+    );
     for i in 0..3 {
         db.save_state(1, 1, StateType::WorkingMemory, format!("{{\"hallucination\": {i}}}").as_bytes())?;
     }
@@ -295,7 +318,10 @@ pub fn run(path: Option<PathBuf>, json: bool, fsync: FsyncPolicy) -> Result<(), 
         println!("{}", json!({"path": path, "steps": r.steps, "stats": stats}));
     } else {
         for t in &stats.tables {
-            println!("  table {:<10} {:>6} rows  {:>3} fragment(s)  {:>8} bytes on disk", t.name, t.rows, t.fragments, t.disk_bytes);
+            println!(
+                "  table {:<10} {:>6} rows  {:>3} fragment(s)  {:>8} bytes on disk",
+                t.name, t.rows, t.fragments, t.disk_bytes
+            );
         }
         println!("Done. Explore it: agentdb --path {} state history --agent 1 --session 1 --limit 5", path.display());
     }

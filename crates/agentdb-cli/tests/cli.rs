@@ -14,7 +14,8 @@ fn json_ok(dir: &std::path::Path, args: &[&str]) -> Value {
     full.extend_from_slice(args);
     let out = agentdb(dir, &full);
     assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{args:?}: {e}: {}", String::from_utf8_lossy(&out.stdout)))
 }
 
 #[test]
@@ -23,7 +24,18 @@ fn quickstart_runs_end_to_end_and_persists() {
     let db = dir.path().join("qs");
     let out = json_ok(&db, &["quickstart"]);
     let steps: Vec<&str> = out["steps"].as_array().unwrap().iter().map(|s| s["step"].as_str().unwrap()).collect();
-    for want in ["open database", "save states", "restore snapshot (rollback)", "store memories (built-in model)", "index documents", "full-text search (中文)", "hybrid search (alpha 0.5)", "k-NN search (k=3)", "reopen database", "load latest (cold, from Lance)"] {
+    for want in [
+        "open database",
+        "save states",
+        "restore snapshot (rollback)",
+        "store memories (built-in model)",
+        "index documents",
+        "full-text search (中文)",
+        "hybrid search (alpha 0.5)",
+        "k-NN search (k=3)",
+        "reopen database",
+        "load latest (cold, from Lance)",
+    ] {
         assert!(steps.contains(&want), "missing step {want}: {steps:?}");
     }
     let states = out["stats"]["tables"].as_array().unwrap().iter().find(|t| t["name"] == "states").unwrap().clone();
@@ -45,7 +57,23 @@ fn quickstart_runs_end_to_end_and_persists() {
 fn state_commands_roundtrip() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    let saved = json_ok(p, &["state", "save", "--agent", "7", "--session", "2", "--type", "task_state", "--data", "{\"a\":1}", "--meta", "k=v"]);
+    let saved = json_ok(
+        p,
+        &[
+            "state",
+            "save",
+            "--agent",
+            "7",
+            "--session",
+            "2",
+            "--type",
+            "task_state",
+            "--data",
+            "{\"a\":1}",
+            "--meta",
+            "k=v",
+        ],
+    );
     assert_eq!(saved["version"], 1);
     // Payload from stdin.
     let mut child = Command::new(env!("CARGO_BIN_EXE_agentdb"))
@@ -108,8 +136,25 @@ fn bad_input_gets_clear_errors_and_exit_codes() {
 fn memory_commands_roundtrip_with_the_built_in_model() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    let a = json_ok(p, &["memory", "store", "--agent", "4", "--content", "The user is allergic to peanuts.", "--importance", "0.9"]);
-    let b = json_ok(p, &["memory", "store", "--agent", "4", "--type", "episodic", "--content", "Went hiking on Saturday.", "--meta", "src=chat"]);
+    let a = json_ok(
+        p,
+        &["memory", "store", "--agent", "4", "--content", "The user is allergic to peanuts.", "--importance", "0.9"],
+    );
+    let b = json_ok(
+        p,
+        &[
+            "memory",
+            "store",
+            "--agent",
+            "4",
+            "--type",
+            "episodic",
+            "--content",
+            "Went hiking on Saturday.",
+            "--meta",
+            "src=chat",
+        ],
+    );
     let (a, b) = (a["memory_id"].as_u64().unwrap(), b["memory_id"].as_u64().unwrap());
     let hits = json_ok(p, &["memory", "retrieve", "--agent", "4", "--query", "food allergy", "--limit", "1"]);
     assert_eq!(hits[0]["memory"]["memory_id"].as_u64(), Some(a));
@@ -119,14 +164,19 @@ fn memory_commands_roundtrip_with_the_built_in_model() {
     let got = json_ok(p, &["memory", "get", "--id", &a.to_string()]);
     assert_eq!(got["access_count"], 1, "retrieval counted as an access");
     let again = json_ok(p, &["memory", "store", "--agent", "4", "--content", "the user is ALLERGIC to peanuts."]);
-    assert_eq!((again["kind"].as_str(), again["memory_id"].as_u64()), (Some("duplicate"), Some(a)), "an exact repeat is not stored twice");
+    assert_eq!(
+        (again["kind"].as_str(), again["memory_id"].as_u64()),
+        (Some("duplicate"), Some(a)),
+        "an exact repeat is not stored twice"
+    );
     json_ok(p, &["memory", "set-importance", "--id", &b.to_string(), "--importance", "0.01"]);
     json_ok(p, &["memory", "pin", "--id", &b.to_string()]);
     let kept = json_ok(p, &["memory", "forget", "--agent", "4", "--older-than-days", "0", "--min-importance", "0.05"]);
     assert_eq!(kept["forgotten"], 0, "a pinned memory is never forgotten");
     assert_eq!(json_ok(p, &["memory", "get", "--id", &b.to_string()])["pinned"], true);
     json_ok(p, &["memory", "unpin", "--id", &b.to_string()]);
-    let forgot = json_ok(p, &["memory", "forget", "--agent", "4", "--older-than-days", "0", "--min-importance", "0.05"]);
+    let forgot =
+        json_ok(p, &["memory", "forget", "--agent", "4", "--older-than-days", "0", "--min-importance", "0.05"]);
     assert_eq!(forgot["forgotten"], 1);
     let list = json_ok(p, &["memory", "list", "--agent", "4"]);
     assert_eq!(list.as_array().unwrap().len(), 1);
@@ -142,8 +192,23 @@ fn memory_commands_roundtrip_with_the_built_in_model() {
 fn doc_vector_and_import_commands() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    json_ok(p, &["doc", "add", "--id", "tea", "--text", "龙井茶产自杭州西湖。绿茶是最受欢迎的饮品之一。", "--meta", "lang=zh"]);
-    json_ok(p, &["doc", "add", "--id", "trains", "--title", "Trains", "--text", "High-speed trains connect Paris and Lyon in two hours."]);
+    json_ok(
+        p,
+        &["doc", "add", "--id", "tea", "--text", "龙井茶产自杭州西湖。绿茶是最受欢迎的饮品之一。", "--meta", "lang=zh"],
+    );
+    json_ok(
+        p,
+        &[
+            "doc",
+            "add",
+            "--id",
+            "trains",
+            "--title",
+            "Trains",
+            "--text",
+            "High-speed trains connect Paris and Lyon in two hours.",
+        ],
+    );
     let hits = json_ok(p, &["doc", "search", "龙井茶", "--mode", "text"]);
     assert_eq!(hits[0]["doc_id"], "tea");
     let hits = json_ok(p, &["doc", "search", "rail journey to Lyon", "--mode", "semantic", "--limit", "1"]);
@@ -179,7 +244,15 @@ fn doc_vector_and_import_commands() {
     )
     .unwrap();
     let report = json_ok(p, &["import", jsonl.to_str().unwrap()]);
-    assert_eq!((report["states"].as_u64(), report["memories"].as_u64(), report["documents"].as_u64(), report["vectors"].as_u64()), (Some(1), Some(1), Some(1), Some(1)));
+    assert_eq!(
+        (
+            report["states"].as_u64(),
+            report["memories"].as_u64(),
+            report["documents"].as_u64(),
+            report["vectors"].as_u64()
+        ),
+        (Some(1), Some(1), Some(1), Some(1))
+    );
     assert_eq!(json_ok(p, &["state", "load", "--agent", "9"])["data"], "{\"step\":1}");
     std::fs::write(&jsonl, "{\"kind\":\"state\",\"agent_id\":9,\"data\":\"ok\"}\n{\"kind\":\"bogus\"}\n").unwrap();
     let bad = agentdb(p, &["import", jsonl.to_str().unwrap()]);
@@ -191,7 +264,8 @@ fn doc_vector_and_import_commands() {
 fn gc_trims_history_and_stats_remember_maintenance() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();
-    let save = |i: u32| json_ok(p, &["state", "save", "--agent", "3", "--session", "1", "--data", &format!("step {i}")]);
+    let save =
+        |i: u32| json_ok(p, &["state", "save", "--agent", "3", "--session", "1", "--data", &format!("step {i}")]);
     save(1);
     save(2);
     json_ok(p, &["state", "snapshot", "--agent", "3", "--session", "1", "--name", "second"]);
@@ -208,5 +282,8 @@ fn gc_trims_history_and_stats_remember_maintenance() {
     // Another process sees what maintenance last did.
     let stats = json_ok(p, &["stats"]);
     let last = &stats["last_maintenance"];
-    assert!(last["tables"].as_array().unwrap().iter().any(|t| t["table"] == "states" && t["rows_purged"] == 3), "{stats}");
+    assert!(
+        last["tables"].as_array().unwrap().iter().any(|t| t["table"] == "states" && t["rows_purged"] == 3),
+        "{stats}"
+    );
 }

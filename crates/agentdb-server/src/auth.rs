@@ -42,22 +42,13 @@ impl Scope {
         }
         Some(Scope {
             agents: k.agents.iter().flatten().copied().collect(),
-            ranges: k
-                .agent_ranges
-                .iter()
-                .flatten()
-                .map(|r| (r[0], r[1]))
-                .collect(),
+            ranges: k.agent_ranges.iter().flatten().map(|r| (r[0], r[1])).collect(),
             namespace: k.namespace.clone(),
         })
     }
 
     fn allows_agent(&self, agent_id: u64) -> bool {
-        self.agents.contains(&agent_id)
-            || self
-                .ranges
-                .iter()
-                .any(|&(lo, hi)| (lo..=hi).contains(&agent_id))
+        self.agents.contains(&agent_id) || self.ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&agent_id))
     }
 }
 
@@ -84,18 +75,10 @@ impl Keys {
                 // to decode can never match, which is the safe outcome.
                 let bytes = hex::decode(&k.sha256).ok()?;
                 let hash: [u8; 32] = bytes.try_into().ok()?;
-                Some(Key {
-                    name: k.name.clone(),
-                    hash,
-                    role: k.role,
-                    scope: Scope::of(k),
-                })
+                Some(Key { name: k.name.clone(), hash, role: k.role, scope: Scope::of(k) })
             })
             .collect();
-        Keys {
-            keys,
-            allow_unauthenticated_remote: cfg.allow_unauthenticated_remote,
-        }
+        Keys { keys, allow_unauthenticated_remote: cfg.allow_unauthenticated_remote }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -187,29 +170,19 @@ impl Caller {
 }
 
 pub fn in_namespace(ns: &str, name: &str) -> bool {
-    name.strip_prefix(ns)
-        .is_some_and(|rest| rest.starts_with('-'))
+    name.strip_prefix(ns).is_some_and(|rest| rest.starts_with('-'))
 }
 
 fn presented_key(parts: &Parts) -> Result<Option<&str>, ApiError> {
     if let Some(v) = parts.headers.get(axum::http::header::AUTHORIZATION) {
-        let s = v
-            .to_str()
-            .map_err(|_| ApiError::unauthenticated("Authorization header is not ASCII"))?;
-        return match s
-            .strip_prefix("Bearer ")
-            .or_else(|| s.strip_prefix("bearer "))
-        {
+        let s = v.to_str().map_err(|_| ApiError::unauthenticated("Authorization header is not ASCII"))?;
+        return match s.strip_prefix("Bearer ").or_else(|| s.strip_prefix("bearer ")) {
             Some(k) if !k.trim().is_empty() => Ok(Some(k.trim())),
-            _ => Err(ApiError::unauthenticated(
-                "Authorization must be `Bearer <key>`",
-            )),
+            _ => Err(ApiError::unauthenticated("Authorization must be `Bearer <key>`")),
         };
     }
     if let Some(v) = parts.headers.get("api-key") {
-        let s = v
-            .to_str()
-            .map_err(|_| ApiError::unauthenticated("api-key header is not ASCII"))?;
+        let s = v.to_str().map_err(|_| ApiError::unauthenticated("api-key header is not ASCII"))?;
         return Ok(Some(s.trim()));
     }
     Ok(None)
@@ -218,33 +191,18 @@ fn presented_key(parts: &Parts) -> Result<Option<&str>, ApiError> {
 pub fn authenticate(keys: &Keys, parts: &Parts) -> Result<Caller, ApiError> {
     if keys.is_empty() {
         if !keys.allow_unauthenticated_remote {
-            let peer = parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0);
+            let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0);
             if !peer.is_some_and(|p| p.ip().is_loopback()) {
-                return Err(ApiError::forbidden(
-                    "no API keys are configured: only loopback clients are served",
-                ));
+                return Err(ApiError::forbidden("no API keys are configured: only loopback clients are served"));
             }
         }
-        return Ok(Caller {
-            key_name: None,
-            role: Role::Admin,
-            scope: None,
-        });
+        return Ok(Caller { key_name: None, role: Role::Admin, scope: None });
     }
     let Some(presented) = presented_key(parts)? else {
-        return Err(ApiError::unauthenticated(
-            "an API key is required (Authorization: Bearer KEY or api-key: KEY)",
-        ));
+        return Err(ApiError::unauthenticated("an API key is required (Authorization: Bearer KEY or api-key: KEY)"));
     };
     match keys.find(presented) {
-        Some(k) => Ok(Caller {
-            key_name: Some(k.name.clone()),
-            role: k.role,
-            scope: k.scope.clone(),
-        }),
+        Some(k) => Ok(Caller { key_name: Some(k.name.clone()), role: k.role, scope: k.scope.clone() }),
         None => Err(ApiError::unauthenticated("unknown API key")),
     }
 }
@@ -252,10 +210,7 @@ pub fn authenticate(keys: &Keys, parts: &Parts) -> Result<Caller, ApiError> {
 impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
         authenticate(&state.inner.keys, parts)
     }
 }

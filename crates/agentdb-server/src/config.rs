@@ -32,10 +32,7 @@ pub const MAX_NAMESPACE_BYTES: usize = 32;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("cannot read config file {path}: {source}")]
-    Read {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    Read { path: PathBuf, source: std::io::Error },
     #[error("config file {path}: {message}")]
     Parse { path: PathBuf, message: String },
     #[error("config key `{key}`: {message}")]
@@ -43,10 +40,7 @@ pub enum ConfigError {
 }
 
 fn key_err(key: impl Into<String>, message: impl Into<String>) -> ConfigError {
-    ConfigError::Key {
-        key: key.into(),
-        message: message.into(),
-    }
+    ConfigError::Key { key: key.into(), message: message.into() }
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
@@ -73,11 +67,7 @@ pub struct ServerConfig {
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig {
-            listen: DEFAULT_LISTEN.into(),
-            data_dir: "agentdb-data".into(),
-            shutdown_grace_ms: 30_000,
-        }
+        ServerConfig { listen: DEFAULT_LISTEN.into(), data_dir: "agentdb-data".into(), shutdown_grace_ms: 30_000 }
     }
 }
 
@@ -168,10 +158,8 @@ impl EngineConfig {
     /// The engine's own validation runs at open; this names the config key
     /// for the values only the config can get wrong (strings to parse).
     pub fn to_options(&self) -> Result<Options, ConfigError> {
-        let fsync: FsyncPolicy = self
-            .fsync
-            .parse()
-            .map_err(|e: agentdb::Error| key_err("engine.fsync", e.to_string()))?;
+        let fsync: FsyncPolicy =
+            self.fsync.parse().map_err(|e: agentdb::Error| key_err("engine.fsync", e.to_string()))?;
         let memory_merge_policy: MergePolicy = self
             .memory_merge_policy
             .parse()
@@ -191,10 +179,7 @@ impl EngineConfig {
             version_retention: Duration::from_millis(self.version_retention_ms),
             state_retention: StateRetention {
                 keep_last: self.state_retention.keep_last,
-                keep_newer_than: self
-                    .state_retention
-                    .keep_newer_than_ms
-                    .map(Duration::from_millis),
+                keep_newer_than: self.state_retention.keep_newer_than_ms.map(Duration::from_millis),
             },
             wal_segment_bytes: self.wal_segment_bytes,
             memory_dimension: self.memory_dimension,
@@ -294,10 +279,7 @@ pub struct LogConfig {
 
 impl Default for LogConfig {
     fn default() -> Self {
-        LogConfig {
-            format: LogFormat::Pretty,
-            level: DEFAULT_LOG_LEVEL.into(),
-        }
+        LogConfig { format: LogFormat::Pretty, level: DEFAULT_LOG_LEVEL.into() }
     }
 }
 
@@ -312,53 +294,32 @@ pub struct MetricsConfig {
 
 impl Default for MetricsConfig {
     fn default() -> Self {
-        MetricsConfig {
-            enabled: true,
-            public: false,
-        }
+        MetricsConfig { enabled: true, public: false }
     }
 }
 
 impl Config {
     /// The file (if any), then the `AGENTDB_*__*` variables of `env`, validated.
-    pub fn load(
-        file: Option<&Path>,
-        env: impl IntoIterator<Item = (String, String)>,
-    ) -> Result<Config, ConfigError> {
+    pub fn load(file: Option<&Path>, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, ConfigError> {
         let mut table = match file {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-                    path: path.to_path_buf(),
-                    source,
-                })?;
+                let text = std::fs::read_to_string(path)
+                    .map_err(|source| ConfigError::Read { path: path.to_path_buf(), source })?;
                 text.parse::<toml::Table>()
-                    .map_err(|e| ConfigError::Parse {
-                        path: path.to_path_buf(),
-                        message: e.to_string(),
-                    })?
+                    .map_err(|e| ConfigError::Parse { path: path.to_path_buf(), message: e.to_string() })?
             }
             None => toml::Table::new(),
         };
-        let mut overrides: Vec<(String, String)> = env
-            .into_iter()
-            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
-            .collect();
+        let mut overrides: Vec<(String, String)> =
+            env.into_iter().filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__")).collect();
         overrides.sort();
         for (var, value) in overrides {
             apply_override(&mut table, &var, &value)?;
         }
-        let config: Config =
-            serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
-                let path = e.path().to_string();
-                key_err(
-                    if path == "." {
-                        "(root)".to_string()
-                    } else {
-                        path
-                    },
-                    e.into_inner().message().to_string(),
-                )
-            })?;
+        let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table)).map_err(|e| {
+            let path = e.path().to_string();
+            key_err(if path == "." { "(root)".to_string() } else { path }, e.into_inner().message().to_string())
+        })?;
         config.validate()?;
         Ok(config)
     }
@@ -367,10 +328,7 @@ impl Config {
     pub fn from_toml(text: &str) -> Result<Config, ConfigError> {
         let table = text
             .parse::<toml::Table>()
-            .map_err(|e| ConfigError::Parse {
-                path: PathBuf::from("<text>"),
-                message: e.to_string(),
-            })?;
+            .map_err(|e| ConfigError::Parse { path: PathBuf::from("<text>"), message: e.to_string() })?;
         let config: Config = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| key_err(e.path().to_string(), e.into_inner().message().to_string()))?;
         config.validate()?;
@@ -378,12 +336,10 @@ impl Config {
     }
 
     pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
-        self.server.listen.parse().map_err(|e| {
-            key_err(
-                "server.listen",
-                format!("{:?} is not IP:PORT ({e})", self.server.listen),
-            )
-        })
+        self.server
+            .listen
+            .parse()
+            .map_err(|e| key_err("server.listen", format!("{:?} is not IP:PORT ({e})", self.server.listen)))
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -396,15 +352,9 @@ impl Config {
             return Err(key_err("limits.request_timeout_ms", "must be > 0"));
         }
         if self.limits.max_concurrent_requests == 0 || self.limits.max_concurrent_requests > 4096 {
-            return Err(key_err(
-                "limits.max_concurrent_requests",
-                "must be in 1..=4096",
-            ));
+            return Err(key_err("limits.max_concurrent_requests", "must be in 1..=4096"));
         }
-        if self.auth.keys.is_empty()
-            && !addr.ip().is_loopback()
-            && !self.auth.allow_unauthenticated_remote
-        {
+        if self.auth.keys.is_empty() && !addr.ip().is_loopback() && !self.auth.allow_unauthenticated_remote {
             return Err(key_err(
                 "server.listen",
                 format!(
@@ -424,26 +374,17 @@ impl Config {
                 return Err(key_err(at("name"), "must be non-empty and unique"));
             }
             if k.sha256.len() != 64 || !k.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                return Err(key_err(
-                    at("sha256"),
-                    "must be 64 hex digits (the SHA-256 of the key)",
-                ));
+                return Err(key_err(at("sha256"), "must be 64 hex digits (the SHA-256 of the key)"));
             }
             if !hashes.insert(k.sha256.to_ascii_lowercase()) {
                 return Err(key_err(at("sha256"), "the same key is configured twice"));
             }
             let scoped = k.agents.is_some() || k.agent_ranges.is_some() || k.namespace.is_some();
             if scoped && k.role == Role::Admin {
-                return Err(key_err(
-                    at("role"),
-                    "an admin key is database-wide; it cannot have a scope",
-                ));
+                return Err(key_err(at("role"), "an admin key is database-wide; it cannot have a scope"));
             }
             if let Some(r) = k.agent_ranges.iter().flatten().find(|r| r[0] > r[1]) {
-                return Err(key_err(
-                    at("agent_ranges"),
-                    format!("range [{}, {}] is empty", r[0], r[1]),
-                ));
+                return Err(key_err(at("agent_ranges"), format!("range [{}, {}] is empty", r[0], r[1])));
             }
             if let Some(ns) = &k.namespace {
                 if ns.is_empty()
@@ -479,17 +420,13 @@ fn apply_override(table: &mut toml::Table, var: &str, raw: &str) -> Result<(), C
         return Err(key_err(var, "empty key segment in the variable name"));
     }
     let value = match format!("v = {raw}").parse::<toml::Table>() {
-        Ok(mut t) => t
-            .remove("v")
-            .unwrap_or_else(|| toml::Value::String(raw.to_string())),
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(raw.to_string())),
         Err(_) => toml::Value::String(raw.to_string()),
     };
     let (last, parents) = path.split_last().ok_or_else(|| key_err(var, "no key"))?;
     let mut cur = table;
     for p in parents {
-        let entry = cur
-            .entry(p.clone())
-            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let entry = cur.entry(p.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
         cur = match entry {
             toml::Value::Table(t) => t,
             _ => return Err(key_err(&dotted, format!("{var}: `{p}` is not a section"))),
@@ -504,10 +441,7 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
     }
 
     #[test]
@@ -540,10 +474,7 @@ mod tests {
     #[test]
     fn unknown_keys_and_bad_values_name_the_key() {
         let e = Config::from_toml("[engine]\nfsnyc = \"always\"\n").expect_err("typo");
-        assert!(
-            e.to_string().contains("engine") && e.to_string().contains("fsnyc"),
-            "{e}"
-        );
+        assert!(e.to_string().contains("engine") && e.to_string().contains("fsnyc"), "{e}");
         let e = Config::from_toml("[engine]\nfsync = \"sometimes\"\n").expect_err("bad");
         assert!(e.to_string().contains("engine.fsync"), "{e}");
         let e = Config::from_toml("[limits]\nmax_body_bytes = \"big\"\n").expect_err("type");
@@ -559,32 +490,17 @@ mod tests {
     #[test]
     fn keys_are_validated_and_redacted() {
         let h = "a".repeat(64);
-        let ok = format!(
-            "[[auth.keys]]\nname = \"k\"\nsha256 = \"{h}\"\nrole = \"read_only\"\nagents = [1]\n"
-        );
+        let ok = format!("[[auth.keys]]\nname = \"k\"\nsha256 = \"{h}\"\nrole = \"read_only\"\nagents = [1]\n");
         let c = Config::from_toml(&ok).expect("key");
         let printed = c.to_redacted_toml();
-        assert!(
-            !printed.contains(&h) && printed.contains(REDACTED),
-            "{printed}"
-        );
-        let admin_scoped = format!(
-            "[[auth.keys]]\nname = \"k\"\nsha256 = \"{h}\"\nrole = \"admin\"\nagents = [1]\n"
-        );
-        assert!(Config::from_toml(&admin_scoped)
-            .expect_err("admin")
-            .to_string()
-            .contains("auth.keys[0].role"));
-        let bad_ns = format!("[[auth.keys]]\nname = \"k\"\nsha256 = \"{h}\"\nrole = \"read_write\"\nnamespace = \"a-b\"\n");
-        assert!(Config::from_toml(&bad_ns)
-            .expect_err("ns")
-            .to_string()
-            .contains("auth.keys[0].namespace"));
+        assert!(!printed.contains(&h) && printed.contains(REDACTED), "{printed}");
+        let admin_scoped = format!("[[auth.keys]]\nname = \"k\"\nsha256 = \"{h}\"\nrole = \"admin\"\nagents = [1]\n");
+        assert!(Config::from_toml(&admin_scoped).expect_err("admin").to_string().contains("auth.keys[0].role"));
+        let bad_ns =
+            format!("[[auth.keys]]\nname = \"k\"\nsha256 = \"{h}\"\nrole = \"read_write\"\nnamespace = \"a-b\"\n");
+        assert!(Config::from_toml(&bad_ns).expect_err("ns").to_string().contains("auth.keys[0].namespace"));
         let short = "[[auth.keys]]\nname = \"k\"\nsha256 = \"abc\"\nrole = \"admin\"\n";
-        assert!(Config::from_toml(short)
-            .expect_err("hash")
-            .to_string()
-            .contains("auth.keys[0].sha256"));
+        assert!(Config::from_toml(short).expect_err("hash").to_string().contains("auth.keys[0].sha256"));
     }
 
     #[test]

@@ -34,11 +34,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError {
-            status,
-            code,
-            message: message.into(),
-        }
+        ApiError { status, code, message: message.into() }
     }
     pub fn bad_request(code: &'static str, message: impl Into<String>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, message)
@@ -83,11 +79,7 @@ pub fn status_of(code: &str) -> StatusCode {
 impl From<agentdb::Error> for ApiError {
     fn from(e: agentdb::Error) -> Self {
         let code = e.code();
-        ApiError {
-            status: status_of(code),
-            code,
-            message: e.to_string(),
-        }
+        ApiError { status: status_of(code), code, message: e.to_string() }
     }
 }
 
@@ -96,23 +88,12 @@ impl IntoResponse for ApiError {
         // 503s (not ready, overloaded, timeout) are the server protecting
         // itself, logged by the trace layer; a 500 is a fault worth an error.
         if self.status == StatusCode::INTERNAL_SERVER_ERROR {
-            tracing::error!(
-                code = self.code,
-                status = self.status.as_u16(),
-                "{}",
-                self.message
-            );
+            tracing::error!(code = self.code, status = self.status.as_u16(), "{}", self.message);
         }
-        let body = ErrorBody {
-            code: self.code.to_string(),
-            message: self.message,
-        };
+        let body = ErrorBody { code: self.code.to_string(), message: self.message };
         let mut resp = (self.status, axum::Json(body)).into_response();
         let h = resp.headers_mut();
-        if matches!(
-            self.status,
-            StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE
-        ) {
+        if matches!(self.status, StatusCode::TOO_MANY_REQUESTS | StatusCode::SERVICE_UNAVAILABLE) {
             h.insert(header::RETRY_AFTER, HeaderValue::from(RETRY_AFTER_SECS));
         }
         if self.status == StatusCode::UNAUTHORIZED {
@@ -132,13 +113,7 @@ mod tests {
     fn every_engine_code_has_a_deliberate_status() {
         let cases = [
             (agentdb::Error::InvalidArgument("x".into()), 400),
-            (
-                agentdb::Error::DimensionMismatch {
-                    expected: 1,
-                    got: 2,
-                },
-                400,
-            ),
+            (agentdb::Error::DimensionMismatch { expected: 1, got: 2 }, 400),
             (agentdb::Error::PayloadTooLarge { size: 2, limit: 1 }, 413),
             (agentdb::Error::NotFound("x".into()), 404),
             (agentdb::Error::AlreadyExists("x".into()), 409),

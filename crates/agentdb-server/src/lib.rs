@@ -10,7 +10,7 @@
 //! wait for every slot, then close the database.
 
 #![deny(unsafe_code)]
-#![warn(clippy::unwrap_used)]
+#![deny(clippy::unwrap_used)]
 
 pub mod auth;
 pub mod config;

@@ -2,6 +2,8 @@
 //! `agentdb_server::main`), as a binary of this crate so its tests spawn
 //! exactly the server they were built with.
 
+#![deny(clippy::unwrap_used)]
+
 use std::path::PathBuf;
 use std::process::ExitCode;
 

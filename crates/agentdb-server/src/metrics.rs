@@ -9,16 +9,14 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use prometheus::{
-    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry,
-    TextEncoder,
+    Encoder, GaugeVec, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 use crate::AppState;
 
 /// Seconds; from a memtable hit (~50 µs) to a slow maintenance call.
-const LATENCY_BUCKETS_S: [f64; 14] = [
-    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0,
-];
+const LATENCY_BUCKETS_S: [f64; 14] =
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0, 5.0, 30.0];
 
 pub struct Metrics {
     registry: Registry,
@@ -39,10 +37,7 @@ impl Metrics {
     pub fn new() -> Metrics {
         let registry = Registry::new();
         let requests = must(IntCounterVec::new(
-            Opts::new(
-                "agentdb_http_requests_total",
-                "HTTP requests by route template, method and status",
-            ),
+            Opts::new("agentdb_http_requests_total", "HTTP requests by route template, method and status"),
             &["route", "method", "status"],
         ));
         let latency = must(HistogramVec::new(
@@ -53,15 +48,9 @@ impl Metrics {
             .buckets(LATENCY_BUCKETS_S.to_vec()),
             &["route", "method"],
         ));
-        let in_flight = must(IntGauge::new(
-            "agentdb_http_requests_in_flight",
-            "HTTP requests being served",
-        ));
+        let in_flight = must(IntGauge::new("agentdb_http_requests_in_flight", "HTTP requests being served"));
         let engine = must(GaugeVec::new(
-            Opts::new(
-                "agentdb_engine",
-                "Engine figures from AgentDb::stats, by name",
-            ),
+            Opts::new("agentdb_engine", "Engine figures from AgentDb::stats, by name"),
             &["figure"],
         ));
         let tables = must(GaugeVec::new(
@@ -73,14 +62,7 @@ impl Metrics {
         must(registry.register(Box::new(in_flight.clone())));
         must(registry.register(Box::new(engine.clone())));
         must(registry.register(Box::new(tables.clone())));
-        Metrics {
-            registry,
-            requests,
-            latency,
-            in_flight,
-            engine,
-            tables,
-        }
+        Metrics { registry, requests, latency, in_flight, engine, tables }
     }
 
     /// Copies `stats` into the engine gauges (called at scrape time).
@@ -95,21 +77,14 @@ impl Metrics {
             ("latest_cache_bytes", s.latest_cache_bytes as f64),
             ("flushes", s.flushes as f64),
             ("open_ms", s.open_ms),
-            (
-                "flush_error",
-                f64::from(u8::from(s.last_flush_error.is_some())),
-            ),
+            ("flush_error", f64::from(u8::from(s.last_flush_error.is_some()))),
         ];
         for (name, v) in figures {
             self.engine.with_label_values(&[name]).set(v);
         }
         if let Some(m) = &s.last_maintenance {
-            self.engine
-                .with_label_values(&["last_maintenance_ms"])
-                .set(m.duration_ms);
-            self.engine
-                .with_label_values(&["last_maintenance_finished_at_ms"])
-                .set(m.finished_at_ms as f64);
+            self.engine.with_label_values(&["last_maintenance_ms"]).set(m.duration_ms);
+            self.engine.with_label_values(&["last_maintenance_finished_at_ms"]).set(m.finished_at_ms as f64);
         }
         for t in &s.tables {
             for (name, v) in [
@@ -119,9 +94,7 @@ impl Metrics {
                 ("disk_bytes", t.disk_bytes as f64),
                 ("indices", t.indices as f64),
             ] {
-                self.tables
-                    .with_label_values(&[t.name.as_str(), name])
-                    .set(v);
+                self.tables.with_label_values(&[t.name.as_str(), name]).set(v);
             }
         }
     }
@@ -142,22 +115,14 @@ impl Default for Metrics {
 }
 
 pub async fn track(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or("unmatched", |m| m.as_str())
-        .to_string();
+    let route = req.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
     let method = req.method().as_str().to_string();
     let m = &state.inner.metrics;
     m.in_flight.inc();
     let started = Instant::now();
     let resp = next.run(req).await;
     m.in_flight.dec();
-    m.latency
-        .with_label_values(&[route.as_str(), method.as_str()])
-        .observe(started.elapsed().as_secs_f64());
-    m.requests
-        .with_label_values(&[route.as_str(), method.as_str(), resp.status().as_str()])
-        .inc();
+    m.latency.with_label_values(&[route.as_str(), method.as_str()]).observe(started.elapsed().as_secs_f64());
+    m.requests.with_label_values(&[route.as_str(), method.as_str(), resp.status().as_str()]).inc();
     resp
 }

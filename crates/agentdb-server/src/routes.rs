@@ -44,14 +44,10 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
             if path == "." {
                 ApiError::invalid(format!("invalid JSON body: {inner}"))
             } else {
-                ApiError::bad_request(
-                    "invalid_argument",
-                    format!("invalid JSON body at `{path}`: {inner}"),
-                )
+                ApiError::bad_request("invalid_argument", format!("invalid JSON body at `{path}`: {inner}"))
             }
         })?;
-        de.end()
-            .map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))?;
+        de.end().map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))?;
         Ok(JsonBody(value))
     }
 }
@@ -92,102 +88,45 @@ impl<T: DeserializeOwned> FromRequestParts<AppState> for ApiQuery<T> {
 pub async fn defaults(caller: crate::auth::Caller) -> Result<axum::response::Response, ApiError> {
     use axum::response::IntoResponse;
     caller.require(crate::config::Role::ReadOnly)?;
-    Ok((
-        [(axum::http::header::CONTENT_TYPE, "application/json")],
-        agentdb::defaults::defaults_json(),
-    )
-        .into_response())
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], agentdb::defaults::defaults_json()).into_response())
 }
 
 pub fn v1() -> Router<AppState> {
     Router::new()
         .route("/v1/defaults", get(defaults))
         // states
-        .route(
-            "/v1/agents/{agent_id}",
-            axum::routing::delete(states::delete_agent),
-        )
-        .route(
-            "/v1/agents/{agent_id}/sessions/{session_id}/states",
-            post(states::save_state),
-        )
+        .route("/v1/agents/{agent_id}", axum::routing::delete(states::delete_agent))
+        .route("/v1/agents/{agent_id}/sessions/{session_id}/states", post(states::save_state))
         .route("/v1/agents/{agent_id}/state", get(states::load_state))
-        .route(
-            "/v1/agents/{agent_id}/sessions/{session_id}/states/{version}",
-            get(states::load_state_version),
-        )
+        .route("/v1/agents/{agent_id}/sessions/{session_id}/states/{version}", get(states::load_state_version))
         .route("/v1/agents/{agent_id}/history", get(states::query_history))
-        .route(
-            "/v1/agents/{agent_id}/sessions/{session_id}/snapshots",
-            post(states::create_snapshot),
-        )
-        .route(
-            "/v1/agents/{agent_id}/snapshots",
-            get(states::list_snapshots),
-        )
-        .route(
-            "/v1/agents/{agent_id}/snapshots/{name}/restore",
-            post(states::restore_snapshot),
-        )
+        .route("/v1/agents/{agent_id}/sessions/{session_id}/snapshots", post(states::create_snapshot))
+        .route("/v1/agents/{agent_id}/snapshots", get(states::list_snapshots))
+        .route("/v1/agents/{agent_id}/snapshots/{name}/restore", post(states::restore_snapshot))
         // memories
         .route("/v1/memories", post(memories::store_memory))
         .route("/v1/memories/batch", post(memories::store_memories))
         .route(
             "/v1/memories/{memory_id}",
-            get(memories::get_memory)
-                .patch(memories::update_memory)
-                .delete(memories::delete_memory),
+            get(memories::get_memory).patch(memories::update_memory).delete(memories::delete_memory),
         )
-        .route(
-            "/v1/memories/{memory_id}/pin",
-            put(memories::pin_memory).delete(memories::unpin_memory),
-        )
-        .route(
-            "/v1/agents/{agent_id}/memories",
-            get(memories::list_memories),
-        )
-        .route(
-            "/v1/agents/{agent_id}/memories/retrieve",
-            post(memories::retrieve),
-        )
-        .route(
-            "/v1/agents/{agent_id}/memories/forget",
-            post(memories::forget),
-        )
-        .route(
-            "/v1/agents/{agent_id}/memories/consolidate",
-            post(memories::consolidate),
-        )
+        .route("/v1/memories/{memory_id}/pin", put(memories::pin_memory).delete(memories::unpin_memory))
+        .route("/v1/agents/{agent_id}/memories", get(memories::list_memories))
+        .route("/v1/agents/{agent_id}/memories/retrieve", post(memories::retrieve))
+        .route("/v1/agents/{agent_id}/memories/forget", post(memories::forget))
+        .route("/v1/agents/{agent_id}/memories/consolidate", post(memories::consolidate))
         .route("/v1/embed", post(memories::embed))
         // documents
         .route("/v1/documents", post(documents::index_document))
         .route("/v1/documents/search", post(documents::search_documents))
-        .route(
-            "/v1/documents/{doc_id}",
-            get(documents::get_document).delete(documents::delete_document),
-        )
+        .route("/v1/documents/{doc_id}", get(documents::get_document).delete(documents::delete_document))
         // collections
-        .route(
-            "/v1/collections",
-            post(collections::create_collection).get(collections::list_collections),
-        )
+        .route("/v1/collections", post(collections::create_collection).get(collections::list_collections))
         .route("/v1/collections/{name}", get(collections::get_collection))
-        .route(
-            "/v1/collections/{name}/vectors",
-            post(collections::upsert_vectors),
-        )
-        .route(
-            "/v1/collections/{name}/vectors/{id}",
-            get(collections::get_vector).delete(collections::delete_vector),
-        )
-        .route(
-            "/v1/collections/{name}/search",
-            post(collections::search_vectors),
-        )
-        .route(
-            "/v1/collections/{name}/index",
-            post(collections::build_index),
-        )
+        .route("/v1/collections/{name}/vectors", post(collections::upsert_vectors))
+        .route("/v1/collections/{name}/vectors/{id}", get(collections::get_vector).delete(collections::delete_vector))
+        .route("/v1/collections/{name}/search", post(collections::search_vectors))
+        .route("/v1/collections/{name}/index", post(collections::build_index))
         // admin
         .route("/v1/admin/stats", get(admin::stats))
         .route("/v1/admin/flush", post(admin::flush))

@@ -57,7 +57,9 @@ impl MiniLm {
         let out = std::process::Command::new("python3")
             .args([
                 "-c",
-                &format!("import {PYPI_PACKAGE}, os; print(os.path.join(os.path.dirname({PYPI_PACKAGE}.__file__), 'model'))"),
+                &format!(
+                    "import {PYPI_PACKAGE}, os; print(os.path.join(os.path.dirname({PYPI_PACKAGE}.__file__), 'model'))"
+                ),
             ])
             .stderr(std::process::Stdio::null())
             .output()
@@ -70,13 +72,13 @@ impl MiniLm {
     }
 
     pub fn load(dir: &Path) -> Result<MiniLm> {
-        let missing = |f: &str| {
-            Error::ModelUnavailable(format!("{} has no {f}; {HOW_TO_ENABLE_MODEL}", dir.display()))
-        };
+        let missing = |f: &str| Error::ModelUnavailable(format!("{} has no {f}; {HOW_TO_ENABLE_MODEL}", dir.display()));
         let weights = dir.join("model.safetensors");
         let tokenizer_path = dir.join("tokenizer.json");
         let config_path = dir.join("config.json");
-        for (p, f) in [(&weights, "model.safetensors"), (&tokenizer_path, "tokenizer.json"), (&config_path, "config.json")] {
+        for (p, f) in
+            [(&weights, "model.safetensors"), (&tokenizer_path, "tokenizer.json"), (&config_path, "config.json")]
+        {
             if !p.exists() {
                 return Err(missing(f));
             }

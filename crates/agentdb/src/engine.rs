@@ -37,20 +37,19 @@ use lancedb::Table;
 use parking_lot::{Condvar, Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
-use crate::options::{FsyncPolicy, Options};
 use crate::memories::memtable::MemoriesMem;
+use crate::memories::table::MEMORIES_TABLE;
+use crate::options::{FsyncPolicy, Options};
 use crate::rag::memtable::RagMem;
 use crate::states::memtable::StatesMem;
-use crate::vectors::memtable::VectorsMem;
-use crate::storage::checkpoint::{self, Checkpoint};
-use crate::storage::memtable::{FlushSet, LogRecord, MemPart, Memtable, MemtableBuilder};
-use crate::memories::table::MEMORIES_TABLE;
 use crate::states::table::{SNAPSHOTS_TABLE, STATES_TABLE};
-use crate::storage::tables::{self, filter};
+use crate::storage::checkpoint::{self, Checkpoint};
 use crate::storage::log::DurableLog;
+use crate::storage::memtable::{FlushSet, LogRecord, MemPart, Memtable, MemtableBuilder};
+use crate::storage::tables::{self, filter};
 use crate::storage::wal::Wal;
+use crate::vectors::memtable::VectorsMem;
 use crate::{Error, Result};
-
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct FlushReport {
@@ -137,14 +136,10 @@ pub(crate) fn new_memtable() -> Memtable {
 }
 
 pub(crate) fn now_ms() -> i64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0)
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
 impl Engine {
-
     pub fn opts(&self) -> &Options {
         &self.opts
     }

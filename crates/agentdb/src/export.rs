@@ -154,7 +154,12 @@ mod tests {
     #[test]
     fn vector_hits_round_trip_through_columns() {
         let hits = vec![
-            VectorHit { id: "a".into(), distance: 0.5, metadata: BTreeMap::from([("k".into(), "v".into())]), vector: vec![1.0, 2.0] },
+            VectorHit {
+                id: "a".into(),
+                distance: 0.5,
+                metadata: BTreeMap::from([("k".into(), "v".into())]),
+                vector: vec![1.0, 2.0],
+            },
             VectorHit { id: "b".into(), distance: 1.5, metadata: BTreeMap::new(), vector: vec![3.0, 4.0] },
         ];
         let b = vector_hits_batch(&hits, 2).expect("batch");

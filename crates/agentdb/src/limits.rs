@@ -58,9 +58,8 @@ pub const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
 
 const _: () = assert!(DEFAULT_MAX_PAYLOAD_BYTES <= MAX_PAYLOAD_BYTES_LIMIT);
 // A state at the payload limit plus its largest metadata fits in one record.
-const _: () = assert!(
-    MAX_PAYLOAD_BYTES_LIMIT + MAX_METADATA_ENTRIES * (MAX_METADATA_KEY_BYTES + 64) < MAX_RECORD_BYTES
-);
+const _: () =
+    assert!(MAX_PAYLOAD_BYTES_LIMIT + MAX_METADATA_ENTRIES * (MAX_METADATA_KEY_BYTES + 64) < MAX_RECORD_BYTES);
 // A document with every chunk's 65,536-dimension vector would not; the
 // embedder's dimension is checked against `MAX_DIMENSION`, and the record
 // size check refuses what does not fit, before logging.

@@ -26,9 +26,9 @@
 //!   the memory itself.
 
 mod dedup;
+pub mod memtable;
 mod merge;
 mod near;
-pub mod memtable;
 pub mod records;
 pub mod scoring;
 pub mod table;
@@ -59,11 +59,11 @@ pub(crate) fn group_of(m: &Memory) -> GroupKey {
 pub(crate) use types::validate_vector as validate_vector_public;
 
 use crate::engine::{now_ms, Engine};
-use memtable::{compose, MemoriesMem, MemoryPatch};
-use records::MemoryRecord;
 use crate::storage::memtable::FlushSet;
 use crate::storage::tables::{self, filter, Stored};
 use crate::{AgentDb, Error, Result};
+use memtable::{compose, MemoriesMem, MemoryPatch};
+use records::MemoryRecord;
 
 /// Lance rows fetched per candidate wanted: leaves room for superseded
 /// versions, expired rows and metadata post-filtering.
@@ -303,7 +303,10 @@ impl Engine {
 
     /// (fingerprint, memory_id, group) of the Lance rows matching `pred`,
     /// read as a stream of four narrow columns.
-    pub(crate) async fn lance_fingerprints(&self, pred: Option<lancedb::expr::DfExpr>) -> Result<Vec<(u64, u64, GroupKey)>> {
+    pub(crate) async fn lance_fingerprints(
+        &self,
+        pred: Option<lancedb::expr::DfExpr>,
+    ) -> Result<Vec<(u64, u64, GroupKey)>> {
         use arrow_array::{StringArray, UInt64Array};
         use futures::TryStreamExt;
         use lancedb::query::{ExecutableQuery, QueryBase, Select};
@@ -414,7 +417,11 @@ impl Engine {
     /// `near_duplicates` from the group's cached vectors: only the memories
     /// the quantization bound cannot rule out are read, and each is kept
     /// only if live and its exact cosine reaches the threshold.
-    fn near_duplicates_cached(&self, new: &Memory, group: &Arc<parking_lot::Mutex<near::GroupVectors>>) -> Result<Vec<Memory>> {
+    fn near_duplicates_cached(
+        &self,
+        new: &Memory,
+        group: &Arc<parking_lot::Mutex<near::GroupVectors>>,
+    ) -> Result<Vec<Memory>> {
         let threshold = self.opts().memory_merge_threshold;
         let mut ids = Vec::new();
         group.lock().candidates(&new.embedding, threshold, &mut ids);
@@ -446,7 +453,10 @@ impl Engine {
     /// Lance scan; None for a group too large to cache (its stores search
     /// Lance each). The caller holds the groups' agent locks, so no other
     /// store changes them until it is done.
-    fn group_vectors(&self, keys: &[GroupKey]) -> Result<HashMap<GroupKey, Option<Arc<parking_lot::Mutex<near::GroupVectors>>>>> {
+    fn group_vectors(
+        &self,
+        keys: &[GroupKey],
+    ) -> Result<HashMap<GroupKey, Option<Arc<parking_lot::Mutex<near::GroupVectors>>>>> {
         let dim = self.opts().memory_dimension;
         let mut out = HashMap::new();
         let mut missing = Vec::new();
@@ -527,19 +537,38 @@ impl Engine {
         let pred = filter::u64_in("agent_id", &agents).and(filter::str_in("memory_type", &types));
         self.block_on(async {
             let mut stream = self
-                .memories.memories_tbl
+                .memories
+                .memories_tbl
                 .query()
                 .only_if_expr(pred)
                 .select(Select::columns(&["memory_id", "agent_id", "memory_type", "embedding"]))
                 .execute()
                 .await?;
             while let Some(b) = stream.try_next().await? {
-                let col = |name: &str| b.column_by_name(name).ok_or_else(|| Error::corrupted(format!("memories.{name} missing")));
-                let ids = col("memory_id")?.as_any().downcast_ref::<UInt64Array>().ok_or_else(|| Error::corrupted("memory_id"))?;
-                let agent = col("agent_id")?.as_any().downcast_ref::<UInt64Array>().ok_or_else(|| Error::corrupted("agent_id"))?;
-                let mtype = col("memory_type")?.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::corrupted("memory_type"))?;
-                let emb = col("embedding")?.as_any().downcast_ref::<FixedSizeListArray>().ok_or_else(|| Error::corrupted("embedding"))?;
-                let values = emb.values().as_any().downcast_ref::<Float32Array>().ok_or_else(|| Error::corrupted("embedding values"))?;
+                let col = |name: &str| {
+                    b.column_by_name(name).ok_or_else(|| Error::corrupted(format!("memories.{name} missing")))
+                };
+                let ids = col("memory_id")?
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .ok_or_else(|| Error::corrupted("memory_id"))?;
+                let agent = col("agent_id")?
+                    .as_any()
+                    .downcast_ref::<UInt64Array>()
+                    .ok_or_else(|| Error::corrupted("agent_id"))?;
+                let mtype = col("memory_type")?
+                    .as_any()
+                    .downcast_ref::<StringArray>()
+                    .ok_or_else(|| Error::corrupted("memory_type"))?;
+                let emb = col("embedding")?
+                    .as_any()
+                    .downcast_ref::<FixedSizeListArray>()
+                    .ok_or_else(|| Error::corrupted("embedding"))?;
+                let values = emb
+                    .values()
+                    .as_any()
+                    .downcast_ref::<Float32Array>()
+                    .ok_or_else(|| Error::corrupted("embedding values"))?;
                 let dim = emb.value_length() as usize;
                 for i in 0..b.num_rows() {
                     let t: MemoryType = mtype.value(i).parse().map_err(|_| Error::corrupted("unknown memory type"))?;
@@ -555,7 +584,7 @@ impl Engine {
         })?;
         // Deleted since (tombstones only grow while the gate is held).
         let mem = read.memtable();
-            let m = mem.part::<MemoriesMem>();
+        let m = mem.part::<MemoriesMem>();
         for g in groups.values_mut() {
             let dead: Vec<u64> = g.ids().iter().copied().filter(|id| m.tombstones.contains_key(id)).collect();
             for id in dead {
@@ -620,11 +649,8 @@ impl Engine {
         }
         let now = now_ms();
         let o = RetrieveOptions::default();
-        let mut candidates: Vec<(f32, u64)> = live
-            .iter()
-            .filter(|m| !m.pinned)
-            .map(|m| (scoring::score(m, 0.0, now, &o).score, m.memory_id))
-            .collect();
+        let mut candidates: Vec<(f32, u64)> =
+            live.iter().filter(|m| !m.pinned).map(|m| (scoring::score(m, 0.0, now, &o).score, m.memory_id)).collect();
         candidates.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
         Ok(candidates.into_iter().take(excess).map(|(_, id)| id).collect())
     }
@@ -658,12 +684,20 @@ impl Engine {
 
     /// One memory of `store_prepared`; `group` is its group's vectors (None:
     /// keep_both, or a group too large to cache).
-    fn store_one(&self, mut memory: Memory, group: Option<&Arc<parking_lot::Mutex<near::GroupVectors>>>) -> Result<StoreOutcome> {
+    fn store_one(
+        &self,
+        mut memory: Memory,
+        group: Option<&Arc<parking_lot::Mutex<near::GroupVectors>>>,
+    ) -> Result<StoreOutcome> {
         debug_assert_eq!(memory.memory_id, 0);
         let key = group_of(&memory);
         if let Some(existing) = self.exact_duplicate(&memory)? {
             let patch = merge::absorb_patch(&existing, &[&memory], true);
-            self.commit::<MemoriesMem>(MemoryRecord::Update { ids: vec![existing.memory_id], patch, delete: Vec::new() })?;
+            self.commit::<MemoriesMem>(MemoryRecord::Update {
+                ids: vec![existing.memory_id],
+                patch,
+                delete: Vec::new(),
+            })?;
             return Ok(StoreOutcome { memory_id: existing.memory_id, kind: StoreKind::Duplicate, evicted: Vec::new() });
         }
         let policy = self.opts().memory_merge_policy;
@@ -694,7 +728,11 @@ impl Engine {
                 let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).filter(|id| *id != 0).collect();
                 let mut patch = merge::absorb_patch(keeper, &absorbed, true);
                 patch.absorbs_own_record = true;
-                let lsn = self.commit::<MemoriesMem>(MemoryRecord::Update { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
+                let lsn = self.commit::<MemoriesMem>(MemoryRecord::Update {
+                    ids: vec![keeper.memory_id],
+                    patch,
+                    delete: delete.clone(),
+                })?;
                 self.group_changed(key, group, None, &delete);
                 let mut absorbed_ids = delete;
                 absorbed_ids.push(lsn);
@@ -763,12 +801,15 @@ impl Engine {
         if let Some(t) = f.created_before_ms {
             pred.push(filter::i64_le("created_at_ms", t));
         }
-        let fetch = wanted * LANCE_OVERFETCH + tombstones.len().min(wanted) + if f.metadata.is_empty() { 0 } else { wanted * 8 };
+        let fetch = wanted * LANCE_OVERFETCH
+            + tombstones.len().min(wanted)
+            + if f.metadata.is_empty() { 0 } else { wanted * 8 };
         let from_lance = self.block_on(async {
             use futures::TryStreamExt;
             use lancedb::query::{ExecutableQuery, QueryBase};
             let q = self
-                .memories.memories_tbl
+                .memories
+                .memories_tbl
                 .vector_search(query.to_vec())?
                 .column("embedding")
                 .distance_type(lancedb::DistanceType::Cosine)
@@ -911,9 +952,7 @@ impl AgentDb {
 
     pub fn get_memory(&self, memory_id: u64) -> Result<Memory> {
         self.engine.check_open()?;
-        self.engine
-            .current_memory(memory_id)?
-            .ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))
+        self.engine.current_memory(memory_id)?.ok_or_else(|| Error::NotFound(format!("memory {memory_id}")))
     }
 
     pub fn update_memory_importance(&self, memory_id: u64, importance: f32) -> Result<()> {
@@ -991,10 +1030,18 @@ impl AgentDb {
             }
             let delete: Vec<u64> = absorbed.iter().map(|m| m.memory_id).collect();
             let patch = merge::absorb_patch(keeper, &absorbed, false);
-            e.commit::<MemoriesMem>(MemoryRecord::Update { ids: vec![keeper.memory_id], patch, delete: delete.clone() })?;
+            e.commit::<MemoriesMem>(MemoryRecord::Update {
+                ids: vec![keeper.memory_id],
+                patch,
+                delete: delete.clone(),
+            })?;
             e.group_changed(group_of(keeper), None, None, &delete);
             removed += delete.len();
-            report.groups.push(MergeGroup { memory_type: keeper.memory_type, kept: keeper.memory_id, absorbed: delete });
+            report.groups.push(MergeGroup {
+                memory_type: keeper.memory_type,
+                kept: keeper.memory_id,
+                absorbed: delete,
+            });
         }
         report.remaining = report.examined - removed;
         Ok(report)
@@ -1036,7 +1083,13 @@ impl AgentDb {
     }
 
     /// The design's "intelligent retrieve": embeds the query text, then `retrieve_similar`.
-    pub fn retrieve(&self, agent_id: u64, query: &str, limit: usize, options: &RetrieveOptions) -> Result<Vec<ScoredMemory>> {
+    pub fn retrieve(
+        &self,
+        agent_id: u64,
+        query: &str,
+        limit: usize,
+        options: &RetrieveOptions,
+    ) -> Result<Vec<ScoredMemory>> {
         self.engine.check_open()?;
         types::validate_limit(limit)?;
         let v = self.engine.embed_one(query)?;
@@ -1150,8 +1203,12 @@ impl Engine {
             // row lives on (merged in a longer expiry): only memories left
             // without any row leave the exact-dedup index.
             let ids: Vec<u64> = doomed.iter().map(|(_, id, _)| *id).collect();
-            let left: std::collections::HashSet<u64> =
-                self.lance_fingerprints(Some(filter::u64_in("memory_id", &ids))).await?.into_iter().map(|(_, id, _)| id).collect();
+            let left: std::collections::HashSet<u64> = self
+                .lance_fingerprints(Some(filter::u64_in("memory_id", &ids)))
+                .await?
+                .into_iter()
+                .map(|(_, id, _)| id)
+                .collect();
             let gone: Vec<_> = doomed.into_iter().filter(|(_, id, _)| !left.contains(id)).collect();
             self.forget_dedup_entries(&gone);
         }
@@ -1159,8 +1216,16 @@ impl Engine {
         let mut newest: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
         let mut dup_ids = Vec::new();
         for b in &batches {
-            let ids = b.column(0).as_any().downcast_ref::<arrow_array::UInt64Array>().ok_or_else(|| Error::corrupted("memory_id"))?;
-            let lsns = b.column(1).as_any().downcast_ref::<arrow_array::UInt64Array>().ok_or_else(|| Error::corrupted("lsn"))?;
+            let ids = b
+                .column(0)
+                .as_any()
+                .downcast_ref::<arrow_array::UInt64Array>()
+                .ok_or_else(|| Error::corrupted("memory_id"))?;
+            let lsns = b
+                .column(1)
+                .as_any()
+                .downcast_ref::<arrow_array::UInt64Array>()
+                .ok_or_else(|| Error::corrupted("lsn"))?;
             for (id, lsn) in ids.values().iter().zip(lsns.values()) {
                 if let Some(prev) = newest.insert(*id, *lsn) {
                     newest.insert(*id, prev.max(*lsn));
@@ -1226,10 +1291,15 @@ impl crate::engine::subsystem::Subsystem for MemoriesSubsystem {
 impl Engine {
     /// The newest Lance row of each memory id (older versions may linger
     /// until maintenance removes them).
-    pub async fn latest_memory_rows(&self, ids: &[u64]) -> Result<std::collections::HashMap<u64, Stored<crate::memories::Memory>>> {
+    pub async fn latest_memory_rows(
+        &self,
+        ids: &[u64],
+    ) -> Result<std::collections::HashMap<u64, Stored<crate::memories::Memory>>> {
         let mut out: std::collections::HashMap<u64, Stored<crate::memories::Memory>> = std::collections::HashMap::new();
         for chunk in ids.chunks(4096) {
-            let batches = tables::query(&self.memories.memories_tbl, Some(filter::u64_in("memory_id", chunk)), None, None, None).await?;
+            let batches =
+                tables::query(&self.memories.memories_tbl, Some(filter::u64_in("memory_id", chunk)), None, None, None)
+                    .await?;
             for b in &batches {
                 for (row, _) in crate::memories::table::memories_from_batch(b)? {
                     let newer = out.get(&row.value.memory_id).is_none_or(|o| o.lsn < row.lsn);

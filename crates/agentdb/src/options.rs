@@ -173,9 +173,7 @@ impl Options {
 
     pub(crate) fn validate(&self) -> crate::Result<()> {
         if self.max_payload_bytes == 0 || self.max_payload_bytes > MAX_PAYLOAD_BYTES_LIMIT {
-            return Err(crate::Error::invalid(format!(
-                "max_payload_bytes must be in 1..={MAX_PAYLOAD_BYTES_LIMIT}"
-            )));
+            return Err(crate::Error::invalid(format!("max_payload_bytes must be in 1..={MAX_PAYLOAD_BYTES_LIMIT}")));
         }
         if self.memtable_flush_records == 0 || self.memtable_flush_bytes == 0 {
             return Err(crate::Error::invalid("memtable flush thresholds must be > 0"));

@@ -31,10 +31,10 @@ use serde::{Deserialize, Serialize};
 pub use chunking::{chunk_text, Chunk};
 
 use crate::engine::{now_ms, Engine};
-use memtable::RagMem;
-use records::RagRecord;
 use crate::storage::tables::{filter, Stored};
 use crate::{AgentDb, Error, Result};
+use memtable::RagMem;
+use records::RagRecord;
 
 pub const DOCUMENTS_TABLE: &str = "documents";
 pub const CHUNKS_TABLE: &str = "chunks";
@@ -57,7 +57,13 @@ pub struct NewDocument {
 
 impl NewDocument {
     pub fn new(doc_id: impl Into<String>, text: impl Into<String>) -> Self {
-        NewDocument { doc_id: doc_id.into(), title: String::new(), text: text.into(), metadata: BTreeMap::new(), chunk_vectors: None }
+        NewDocument {
+            doc_id: doc_id.into(),
+            title: String::new(),
+            text: text.into(),
+            metadata: BTreeMap::new(),
+            chunk_vectors: None,
+        }
     }
     pub fn title(mut self, title: impl Into<String>) -> Self {
         self.title = title.into();
@@ -144,8 +150,12 @@ pub fn chunks_schema(dimension: usize) -> SchemaRef {
     ]))
 }
 
-pub(crate) fn documents_to_batches(docs: &[Arc<Stored<IndexedDocument>>], dimension: usize) -> Result<(RecordBatch, RecordBatch)> {
-    let meta: Vec<String> = docs.iter().map(|d| serde_json::to_string(&d.value.info.metadata).unwrap_or_default()).collect();
+pub(crate) fn documents_to_batches(
+    docs: &[Arc<Stored<IndexedDocument>>],
+    dimension: usize,
+) -> Result<(RecordBatch, RecordBatch)> {
+    let meta: Vec<String> =
+        docs.iter().map(|d| serde_json::to_string(&d.value.info.metadata).unwrap_or_default()).collect();
     let d = RecordBatch::try_new(
         documents_schema(),
         vec![
@@ -183,8 +193,12 @@ pub(crate) fn documents_to_batches(docs: &[Arc<Stored<IndexedDocument>>], dimens
 
 fn hits_from_batch(batch: &RecordBatch, score_column: &str) -> Result<Vec<(ChunkHit, BTreeMap<String, String>)>> {
     let get = |n: &str| batch.column_by_name(n).ok_or_else(|| Error::corrupted(format!("column {n} missing")));
-    let s = |n: &str| -> Result<&StringArray> { get(n)?.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::corrupted(n.to_string())) };
-    let u64c = |n: &str| -> Result<&UInt64Array> { get(n)?.as_any().downcast_ref::<UInt64Array>().ok_or_else(|| Error::corrupted(n.to_string())) };
+    let s = |n: &str| -> Result<&StringArray> {
+        get(n)?.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::corrupted(n.to_string()))
+    };
+    let u64c = |n: &str| -> Result<&UInt64Array> {
+        get(n)?.as_any().downcast_ref::<UInt64Array>().ok_or_else(|| Error::corrupted(n.to_string()))
+    };
     let (cid, did, content, meta) = (s("chunk_id")?, s("doc_id")?, s("content")?, s("metadata")?);
     let pos = get("position")?.as_any().downcast_ref::<UInt32Array>().ok_or_else(|| Error::corrupted("position"))?;
     let (start, end) = (u64c("start_char")?, u64c("end_char")?);
@@ -232,7 +246,7 @@ impl Engine {
 
     fn pending_documents(&self) -> bool {
         let mem = self.memtable();
-            let m = mem.part::<RagMem>();
+        let m = mem.part::<RagMem>();
         !m.documents.is_empty() || !m.tombstones.is_empty()
     }
 
@@ -252,7 +266,8 @@ impl Engine {
         let fetch = limit * 2 + if f.metadata.is_empty() { 0 } else { limit * 8 } + hidden.len().min(limit * 4);
         let lance = self.block_on(async {
             let mut q = self
-                .rag.chunks_tbl
+                .rag
+                .chunks_tbl
                 .vector_search(query.to_vec())?
                 .column("embedding")
                 .distance_type(lancedb::DistanceType::Cosine)
@@ -318,7 +333,8 @@ impl Engine {
             }
             let fetch = limit + if f.metadata.is_empty() { 0 } else { limit * 8 };
             let mut q = self
-                .rag.chunks_tbl
+                .rag
+                .chunks_tbl
                 .query()
                 .full_text_search(FullTextSearchQuery::new(text.to_string()))
                 .select(lancedb::query::Select::columns(&hit_columns_with("_score")))
@@ -347,9 +363,7 @@ impl Engine {
 fn min_max(hits: &[ChunkHit]) -> HashMap<String, f32> {
     let lo = hits.iter().map(|h| h.score).fold(f32::INFINITY, f32::min);
     let hi = hits.iter().map(|h| h.score).fold(f32::NEG_INFINITY, f32::max);
-    hits.iter()
-        .map(|h| (h.chunk_id.clone(), if hi > lo { (h.score - lo) / (hi - lo) } else { 1.0 }))
-        .collect()
+    hits.iter().map(|h| (h.chunk_id.clone(), if hi > lo { (h.score - lo) / (hi - lo) } else { 1.0 })).collect()
 }
 
 /// Fuses two ranked lists (see `Fusion`).
@@ -451,14 +465,34 @@ impl AgentDb {
                 return Err(Error::NotFound(format!("document {doc_id:?}")));
             }
         }
-        let batches = e.block_on(crate::storage::tables::query(&e.rag.documents_tbl, Some(filter::str_eq("doc_id", doc_id)), None, None, Some(1)))?;
+        let batches = e.block_on(crate::storage::tables::query(
+            &e.rag.documents_tbl,
+            Some(filter::str_eq("doc_id", doc_id)),
+            None,
+            None,
+            Some(1),
+        ))?;
         for b in &batches {
             if b.num_rows() > 0 {
-                let s = |n: &str| b.column_by_name(n).and_then(|c| c.as_any().downcast_ref::<StringArray>()).map(|c| c.value(0).to_string());
-                let meta: BTreeMap<String, String> = serde_json::from_str(&s("metadata").unwrap_or_default()).unwrap_or_default();
-                let u32c = b.column_by_name("chunk_count").and_then(|c| c.as_any().downcast_ref::<UInt32Array>()).map(|c| c.value(0));
-                let u64c = b.column_by_name("char_count").and_then(|c| c.as_any().downcast_ref::<UInt64Array>()).map(|c| c.value(0));
-                let i64c = b.column_by_name("indexed_at_ms").and_then(|c| c.as_any().downcast_ref::<Int64Array>()).map(|c| c.value(0));
+                let s = |n: &str| {
+                    b.column_by_name(n)
+                        .and_then(|c| c.as_any().downcast_ref::<StringArray>())
+                        .map(|c| c.value(0).to_string())
+                };
+                let meta: BTreeMap<String, String> =
+                    serde_json::from_str(&s("metadata").unwrap_or_default()).unwrap_or_default();
+                let u32c = b
+                    .column_by_name("chunk_count")
+                    .and_then(|c| c.as_any().downcast_ref::<UInt32Array>())
+                    .map(|c| c.value(0));
+                let u64c = b
+                    .column_by_name("char_count")
+                    .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+                    .map(|c| c.value(0));
+                let i64c = b
+                    .column_by_name("indexed_at_ms")
+                    .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
+                    .map(|c| c.value(0));
                 return Ok(DocumentInfo {
                     doc_id: doc_id.to_string(),
                     title: s("title").unwrap_or_default(),
@@ -565,7 +599,11 @@ impl crate::engine::subsystem::Subsystem for RagSubsystem {
             TableSpec { name: CHUNKS_TABLE, schema: chunks_schema(opts.memory_dimension) },
         ]
     }
-    fn flush<'a>(&'a self, engine: &'a Engine, set: &'a crate::storage::memtable::FlushSet) -> futures::future::BoxFuture<'a, Result<()>> {
+    fn flush<'a>(
+        &'a self,
+        engine: &'a Engine,
+        set: &'a crate::storage::memtable::FlushSet,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             match set.get::<RagMem>() {
                 Some(f) => engine.flush_documents(f).await,
@@ -586,6 +624,9 @@ pub(crate) struct RagState {
 
 impl RagState {
     pub fn tables(&self) -> Vec<(String, lancedb::Table)> {
-        vec![(DOCUMENTS_TABLE.to_string(), self.documents_tbl.clone()), (CHUNKS_TABLE.to_string(), self.chunks_tbl.clone())]
+        vec![
+            (DOCUMENTS_TABLE.to_string(), self.documents_tbl.clone()),
+            (CHUNKS_TABLE.to_string(), self.chunks_tbl.clone()),
+        ]
     }
 }

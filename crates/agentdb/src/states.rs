@@ -14,8 +14,8 @@
 pub(crate) mod cache;
 pub mod memtable;
 pub mod records;
-pub mod table;
 mod retention;
+pub mod table;
 mod types;
 
 use std::collections::{BTreeMap, HashMap};
@@ -26,15 +26,15 @@ use arrow_array::{RecordBatch, UInt64Array};
 use bytes::Bytes;
 use lancedb::expr::{col, is_in, lit};
 
-pub(crate) use types::validate_metadata;
 pub use retention::{GcReport, StateRetention};
+pub(crate) use types::validate_metadata;
 pub use types::{AgentState, HistoryQuery, Snapshot, StateType, MAX_HISTORY_LIMIT, MAX_NAME_BYTES};
 
 use crate::engine::{now_ms, Engine};
-use memtable::StatesMem;
-use records::StateRecord;
 use crate::storage::tables::{self, filter, Stored};
 use crate::{AgentDb, Error, Result};
+use memtable::StatesMem;
+use records::StateRecord;
 
 type StoredState = Arc<Stored<AgentState>>;
 
@@ -176,7 +176,8 @@ impl Engine {
         }
         let mut pred = visible(agent_id, tomb);
         pred.push(filter::str_eq("name", name));
-        let batches = self.block_on(tables::query(&self.states.snapshots_tbl, filter::and_all(pred), None, None, Some(1)))?;
+        let batches =
+            self.block_on(tables::query(&self.states.snapshots_tbl, filter::and_all(pred), None, None, Some(1)))?;
         let mut rows = Vec::new();
         for b in &batches {
             rows.extend(table::snapshots_from_batch(b)?);
@@ -234,7 +235,7 @@ impl AgentDb {
                 let read = e.begin_read();
                 let (in_mem, tomb) = {
                     let mem = read.memtable();
-            let m = mem.part::<StatesMem>();
+                    let m = mem.part::<StatesMem>();
                     (m.states_of(agent_id, None).into_iter().max_by_key(|s| s.lsn), m.tombstone(agent_id))
                 };
                 match in_mem {
@@ -367,9 +368,9 @@ impl AgentDb {
             .find_snapshot(agent_id, name)?
             .ok_or_else(|| Error::NotFound(format!("snapshot {name:?} of agent {agent_id}")))?;
         let _k = e.states.key_lock(agent_id, snap.session_id);
-        let old = e.state_version(agent_id, snap.session_id, snap.version)?.ok_or_else(|| {
-            Error::corrupted(format!("snapshot {name:?} points at missing version {}", snap.version))
-        })?;
+        let old = e
+            .state_version(agent_id, snap.session_id, snap.version)?
+            .ok_or_else(|| Error::corrupted(format!("snapshot {name:?} points at missing version {}", snap.version)))?;
         old.verify()?;
         let version = e.save_locked(agent_id, snap.session_id, old.state_type, old.data, old.metadata)?;
         drop(_k);
@@ -434,7 +435,10 @@ impl Engine {
             // keeps rows written after the delete, and makes a replay harmless.
             for chunk in f.deletes.chunks(AGENT_DELETES_PER_COMMIT) {
                 let Some(predicate) = filter::any_of(
-                    chunk.iter().map(|(agent, lsn)| filter::u64_eq("agent_id", *agent).and(filter::u64_lt("lsn", *lsn))).collect(),
+                    chunk
+                        .iter()
+                        .map(|(agent, lsn)| filter::u64_eq("agent_id", *agent).and(filter::u64_lt("lsn", *lsn)))
+                        .collect(),
                 ) else {
                     continue;
                 };
@@ -460,7 +464,11 @@ impl crate::engine::subsystem::Subsystem for StatesSubsystem {
             TableSpec { name: table::SNAPSHOTS_TABLE, schema: table::snapshots_schema() },
         ]
     }
-    fn flush<'a>(&'a self, engine: &'a Engine, set: &'a crate::storage::memtable::FlushSet) -> futures::future::BoxFuture<'a, Result<()>> {
+    fn flush<'a>(
+        &'a self,
+        engine: &'a Engine,
+        set: &'a crate::storage::memtable::FlushSet,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             match set.get::<StatesMem>() {
                 Some(f) => engine.flush_states(f).await,

@@ -206,8 +206,10 @@ pub(crate) fn rows_to_batch(rows: &[&Stored<VectorRecord>], info: &CollectionInf
 fn rows_from_batch(batch: &RecordBatch) -> Result<Vec<(VectorRecord, Option<f32>)>> {
     let get = |n: &str| batch.column_by_name(n).ok_or_else(|| Error::corrupted(format!("column {n} missing")));
     let ids = get("id")?.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::corrupted("id"))?;
-    let vecs = get("vector")?.as_any().downcast_ref::<FixedSizeListArray>().ok_or_else(|| Error::corrupted("vector"))?;
-    let values = vecs.values().as_any().downcast_ref::<Float32Array>().ok_or_else(|| Error::corrupted("vector values"))?;
+    let vecs =
+        get("vector")?.as_any().downcast_ref::<FixedSizeListArray>().ok_or_else(|| Error::corrupted("vector"))?;
+    let values =
+        vecs.values().as_any().downcast_ref::<Float32Array>().ok_or_else(|| Error::corrupted("vector values"))?;
     let meta = get("metadata")?.as_any().downcast_ref::<StringArray>().ok_or_else(|| Error::corrupted("metadata"))?;
     let dist = batch.column_by_name("_distance").and_then(|c| c.as_any().downcast_ref::<Float32Array>());
     let dim = vecs.value_length() as usize;
@@ -235,7 +237,12 @@ enum Bound {
 impl Engine {
     pub(crate) fn collection(&self, name: &str) -> Result<Arc<Collection>> {
         validate_collection_name(name)?;
-        self.vectors.collections.read().get(name).cloned().ok_or_else(|| Error::NotFound(format!("collection {name:?}")))
+        self.vectors
+            .collections
+            .read()
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::NotFound(format!("collection {name:?}")))
     }
 
     fn search(&self, c: &Collection, query: &[f32], bound: Bound, o: &SearchOptions) -> Result<Vec<VectorHit>> {
@@ -323,13 +330,20 @@ impl AgentDb {
 
     pub fn list_collections(&self) -> Result<Vec<CollectionInfo>> {
         self.engine.check_open()?;
-        let mut out: Vec<CollectionInfo> = self.engine.vectors.collections.read().values().map(|c| c.info.clone()).collect();
+        let mut out: Vec<CollectionInfo> =
+            self.engine.vectors.collections.read().values().map(|c| c.info.clone()).collect();
         out.sort_by(|a, b| a.name.cmp(&b.name));
         Ok(out)
     }
 
     /// Inserts or replaces one vector.
-    pub fn insert_vector(&self, collection: &str, id: &str, vector: &[f32], metadata: BTreeMap<String, String>) -> Result<()> {
+    pub fn insert_vector(
+        &self,
+        collection: &str,
+        id: &str,
+        vector: &[f32],
+        metadata: BTreeMap<String, String>,
+    ) -> Result<()> {
         self.insert_vectors(collection, vec![VectorRecord { id: id.to_string(), vector: vector.to_vec(), metadata }])
     }
 
@@ -365,7 +379,8 @@ impl AgentDb {
                 return Err(Error::NotFound(format!("vector {id:?} in {collection:?}")));
             }
         }
-        let batches = e.block_on(crate::storage::tables::query(&c.table, Some(filter::str_eq("id", id)), None, None, Some(1)))?;
+        let batches =
+            e.block_on(crate::storage::tables::query(&c.table, Some(filter::str_eq("id", id)), None, None, Some(1)))?;
         for b in &batches {
             if let Some((r, _)) = rows_from_batch(b)?.into_iter().next() {
                 return Ok(r);
@@ -376,12 +391,21 @@ impl AgentDb {
 
     pub fn delete_vector(&self, collection: &str, id: &str) -> Result<()> {
         self.get_vector(collection, id)?;
-        self.engine.commit::<VectorsMem>(VectorLogRecord::Delete { collection: collection.to_string(), ids: vec![id.to_string()] })?;
+        self.engine.commit::<VectorsMem>(VectorLogRecord::Delete {
+            collection: collection.to_string(),
+            ids: vec![id.to_string()],
+        })?;
         Ok(())
     }
 
     /// The `k` nearest vectors, nearest first (ties by id).
-    pub fn search_knn(&self, collection: &str, query: &[f32], k: usize, options: &SearchOptions) -> Result<Vec<VectorHit>> {
+    pub fn search_knn(
+        &self,
+        collection: &str,
+        query: &[f32],
+        k: usize,
+        options: &SearchOptions,
+    ) -> Result<Vec<VectorHit>> {
         let e = &self.engine;
         e.check_open()?;
         crate::limits::check_search_k(k, "k")?;
@@ -418,7 +442,9 @@ impl AgentDb {
             let mem = read.memtable();
             let m = mem.part::<VectorsMem>();
             match m.collections.get(collection) {
-                Some(cm) => (cm.rows.keys().cloned().collect::<Vec<_>>(), cm.tombstones.keys().cloned().collect::<Vec<_>>()),
+                Some(cm) => {
+                    (cm.rows.keys().cloned().collect::<Vec<_>>(), cm.tombstones.keys().cloned().collect::<Vec<_>>())
+                }
                 None => (Vec::new(), Vec::new()),
             }
         };
@@ -429,7 +455,13 @@ impl AgentDb {
             0
         } else {
             let refs: Vec<&str> = overlap.iter().map(String::as_str).collect();
-            let batches = e.block_on(crate::storage::tables::query(&c.table, Some(filter::str_in("id", &refs)), Some(&["id"]), None, None))?;
+            let batches = e.block_on(crate::storage::tables::query(
+                &c.table,
+                Some(filter::str_in("id", &refs)),
+                Some(&["id"]),
+                None,
+                None,
+            ))?;
             batches.iter().map(|b| b.num_rows()).sum()
         };
         Ok(lance - in_lance + fresh_new.len())
@@ -494,7 +526,11 @@ impl crate::engine::subsystem::Subsystem for VectorsSubsystem {
     fn owns_table(&self, name: &str) -> bool {
         is_collection_table(name).is_some()
     }
-    fn flush<'a>(&'a self, engine: &'a Engine, set: &'a crate::storage::memtable::FlushSet) -> futures::future::BoxFuture<'a, Result<()>> {
+    fn flush<'a>(
+        &'a self,
+        engine: &'a Engine,
+        set: &'a crate::storage::memtable::FlushSet,
+    ) -> futures::future::BoxFuture<'a, Result<()>> {
         Box::pin(async move {
             match set.get::<VectorsMem>() {
                 Some(f) => engine.flush_vectors(f).await,

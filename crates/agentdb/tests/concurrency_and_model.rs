@@ -96,11 +96,13 @@ impl Model {
 
 #[test]
 fn randomized_operations_match_reference_model() {
-    let seed = std::env::var("AGENTDB_MODEL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
+    let seed =
+        std::env::var("AGENTDB_MODEL_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| fastrand::u64(..));
     eprintln!("model test seed {seed} (rerun with AGENTDB_MODEL_SEED={seed})");
     let mut rng = fastrand::Rng::with_seed(seed);
     let dir = tempfile::tempdir().unwrap();
-    let opts = || Options { flush_interval: Duration::from_secs(3600), maintenance_interval: None, ..Options::default() };
+    let opts =
+        || Options { flush_interval: Duration::from_secs(3600), maintenance_interval: None, ..Options::default() };
     let mut db = AgentDb::open(dir.path(), opts()).unwrap();
     let mut model = Model::default();
     for step in 0..1500 {
@@ -118,7 +120,11 @@ fn randomized_operations_match_reference_model() {
                 match model.states.get(&(agent, session)).and_then(|l| l.last()) {
                     Some(m) => {
                         let s = got.unwrap();
-                        assert_eq!((s.version, &s.data[..], s.state_type), (m.version, &m.data[..], m.state_type), "step {step}");
+                        assert_eq!(
+                            (s.version, &s.data[..], s.state_type),
+                            (m.version, &m.data[..], m.state_type),
+                            "step {step}"
+                        );
                     }
                     None => assert!(matches!(got, Err(Error::NotFound(_))), "step {step}"),
                 }
@@ -185,7 +191,8 @@ fn randomized_operations_match_reference_model() {
             }
             _ => {
                 let names: Vec<String> = db.list_snapshots(agent).unwrap().into_iter().map(|s| s.name).collect();
-                let mut want: Vec<String> = model.snapshots.keys().filter(|k| k.0 == agent).map(|k| k.1.clone()).collect();
+                let mut want: Vec<String> =
+                    model.snapshots.keys().filter(|k| k.0 == agent).map(|k| k.1.clone()).collect();
                 let mut got = names.clone();
                 got.sort();
                 want.sort();

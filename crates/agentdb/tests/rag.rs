@@ -34,7 +34,10 @@ fn semantic_full_text_and_hybrid_search_in_english_and_chinese() {
     let any = DocFilter::default();
     // Semantic search sees the documents before any flush (memtable).
     assert_eq!(db.stats().unwrap().tables.iter().find(|t| t.name == "chunks").unwrap().rows, 0);
-    assert_eq!(top_doc(&db.semantic_search("what should someone with a nut allergy avoid?", 3, &any).unwrap()), "allergy");
+    assert_eq!(
+        top_doc(&db.semantic_search("what should someone with a nut allergy avoid?", 3, &any).unwrap()),
+        "allergy"
+    );
     assert_eq!(top_doc(&db.semantic_search("how long is the train from Paris to Lyon", 3, &any).unwrap()), "trains");
     // Full text: English with stemming, Chinese by word segmentation.
     assert_eq!(top_doc(&db.full_text_search("peanuts", 3, &any).unwrap()), "allergy");
@@ -74,7 +77,8 @@ fn reindex_replaces_chunks_and_delete_removes_them_across_reopen() {
     let info = db.index_document(NewDocument::new("doc", long.clone())).unwrap();
     assert!(info.chunk_count > 5, "{info:?}");
     db.flush().unwrap();
-    let info2 = db.index_document(NewDocument::new("doc", "Now the document is about penguins in Antarctica.")).unwrap();
+    let info2 =
+        db.index_document(NewDocument::new("doc", "Now the document is about penguins in Antarctica.")).unwrap();
     assert_eq!(info2.chunk_count, 1);
     assert_eq!(db.get_document("doc").unwrap().chunk_count, 1);
     assert!(db.full_text_search("columnar", 10, &DocFilter::default()).unwrap().is_empty(), "old chunks gone");
@@ -107,12 +111,18 @@ fn bad_rag_input_is_rejected() {
     assert!(matches!(db.index_document(bad_dim), Err(Error::DimensionMismatch { .. })));
     assert!(matches!(db.full_text_search("", 3, &any), Err(Error::InvalidArgument(_))));
     assert!(matches!(db.semantic_search("x", 0, &any), Err(Error::InvalidArgument(_))));
-    assert!(matches!(db.hybrid_search("x", None, 3, Fusion::Weighted { alpha: 1.5 }, &any), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        db.hybrid_search("x", None, 3, Fusion::Weighted { alpha: 1.5 }, &any),
+        Err(Error::InvalidArgument(_))
+    ));
     assert!(db.full_text_search("anything", 3, &any).unwrap().is_empty(), "empty corpus: no results, no error");
     // Caller-supplied vectors need no model.
     let mut own = NewDocument::new("own", "caller embedded this");
     own.chunk_vectors = Some(vec![vec![0.05; 384]]);
     db.index_document(own).unwrap();
     assert_eq!(db.semantic_search_vector(&[0.05; 384], 1, &any).unwrap()[0].doc_id, "own");
-    assert!(matches!(AgentDb::open(dir.path().join("o"), Options { chunk_chars: 10, chunk_overlap: 10, ..quiet() }), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        AgentDb::open(dir.path().join("o"), Options { chunk_chars: 10, chunk_overlap: 10, ..quiet() }),
+        Err(Error::InvalidArgument(_))
+    ));
 }

@@ -12,7 +12,11 @@ fn quiet() -> Options {
 }
 
 fn versions(db: &AgentDb, agent: u64, session: u64) -> Vec<u64> {
-    db.query_history(&HistoryQuery::new(agent).session(session).limit(1000)).unwrap().iter().map(|s| s.version).collect()
+    db.query_history(&HistoryQuery::new(agent).session(session).limit(1000))
+        .unwrap()
+        .iter()
+        .map(|s| s.version)
+        .collect()
 }
 
 /// Polls `cond` (background work) for up to a minute; timing is never asserted.
@@ -130,7 +134,10 @@ fn disk_and_fragments_fall_back_after_deletes() {
     let states = |db: &AgentDb| match db.stats() {
         Ok(s) => s.tables.into_iter().find(|t| t.name == "states").unwrap(),
         Err(e) => {
-            let mut names: Vec<String> = std::fs::read_dir(db.path().join("lance/states.lance/_versions")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+            let mut names: Vec<String> = std::fs::read_dir(db.path().join("lance/states.lance/_versions"))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect();
             names.sort();
             panic!("{e}: {names:?}");
         }
@@ -141,7 +148,8 @@ fn disk_and_fragments_fall_back_after_deletes() {
     db.close().unwrap();
 
     // Reopen with background maintenance on: nobody calls optimize by hand.
-    let db = AgentDb::open(dir.path(), Options { maintenance_interval: Some(Duration::from_millis(200)), ..opts }).unwrap();
+    let db =
+        AgentDb::open(dir.path(), Options { maintenance_interval: Some(Duration::from_millis(200)), ..opts }).unwrap();
     eventually("maintenance compacted and pruned the states table", || {
         let t = states(&db);
         t.fragments <= 2 && t.versions <= 3
@@ -152,7 +160,12 @@ fn disk_and_fragments_fall_back_after_deletes() {
         after.rows, before.fragments, before.versions, before.disk_bytes, after.fragments, after.versions, after.disk_bytes
     );
     assert_eq!(after.rows, before.rows, "maintenance never changes what reads return");
-    assert!(after.disk_bytes * 2 < before.disk_bytes, "disk use fell back: {} → {} bytes", before.disk_bytes, after.disk_bytes);
+    assert!(
+        after.disk_bytes * 2 < before.disk_bytes,
+        "disk use fell back: {} → {} bytes",
+        before.disk_bytes,
+        after.disk_bytes
+    );
     assert_eq!(db.load_state(1, Some(1)).unwrap().version, BATCHES);
     assert!(matches!(db.load_state(2, Some(1)), Err(Error::NotFound(_))));
     // The table can look compacted before the run over every table finishes and is recorded.

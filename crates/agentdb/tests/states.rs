@@ -240,8 +240,8 @@ fn compaction_merges_fragments_and_keeps_data() {
 
 mod damaged_files {
     use super::*;
-    use agentdb::storage::memtable::LogRecord;
     use agentdb::states::records::StateRecord;
+    use agentdb::storage::memtable::LogRecord;
     use agentdb::storage::wal::encode_frame;
     use agentdb::AgentState;
     use std::io::Write;

@@ -51,24 +51,36 @@ fn make_upgrade_fixture() {
 
     // Part one: flushed to Lance.
     for v in 1..=3u64 {
-        db.save_state_with_metadata(1, 1, StateType::Context, format!("flushed {v}").as_bytes(), meta("step", &v.to_string()))
-            .unwrap();
+        db.save_state_with_metadata(
+            1,
+            1,
+            StateType::Context,
+            format!("flushed {v}").as_bytes(),
+            meta("step", &v.to_string()),
+        )
+        .unwrap();
     }
     db.save_state(2, 1, StateType::TaskState, b"agent two, flushed").unwrap();
     db.save_state(3, 1, StateType::Context, b"agent three, to be deleted").unwrap();
     db.create_snapshot(1, 1, "flushed-snap").unwrap();
-    let m1 = db
-        .store_memory(NewMemory::new(1, MemoryType::Semantic, "The user lives in Lisbon").importance(0.6))
-        .unwrap();
+    let m1 =
+        db.store_memory(NewMemory::new(1, MemoryType::Semantic, "The user lives in Lisbon").importance(0.6)).unwrap();
     let m2 = db.store_memory(NewMemory::new(1, MemoryType::Episodic, "We talked about tide pools")).unwrap();
     let m3 = db.store_memory(NewMemory::new(1, MemoryType::Procedural, "Deploy with make release")).unwrap();
     db.create_collection("items", 4, Metric::Cosine).unwrap();
     for i in 0..5u32 {
-        db.insert_vector("items", &format!("v{i}"), &vector(i), meta("parity", if i % 2 == 0 { "even" } else { "odd" }))
-            .unwrap();
-    }
-    db.index_document(NewDocument::new("doc-flushed", "Lance is a columnar format. It keeps versions of every table.").title("Lance"))
+        db.insert_vector(
+            "items",
+            &format!("v{i}"),
+            &vector(i),
+            meta("parity", if i % 2 == 0 { "even" } else { "odd" }),
+        )
         .unwrap();
+    }
+    db.index_document(
+        NewDocument::new("doc-flushed", "Lance is a columnar format. It keeps versions of every table.").title("Lance"),
+    )
+    .unwrap();
     db.index_document(NewDocument::new("doc-gone", "This document is deleted later on.")).unwrap();
     db.flush().unwrap();
 

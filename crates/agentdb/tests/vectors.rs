@@ -23,7 +23,11 @@ fn brute_force(metric: Metric, data: &[(String, Vec<f32>)], q: &[f32], k: usize)
 fn rows(data: &[(String, Vec<f32>)], tag: impl Fn(usize) -> String) -> Vec<VectorRecord> {
     data.iter()
         .enumerate()
-        .map(|(i, (id, v))| VectorRecord { id: id.clone(), vector: v.clone(), metadata: BTreeMap::from([("tag".to_string(), tag(i))]) })
+        .map(|(i, (id, v))| VectorRecord {
+            id: id.clone(),
+            vector: v.clone(),
+            metadata: BTreeMap::from([("tag".to_string(), tag(i))]),
+        })
         .collect()
 }
 
@@ -43,22 +47,32 @@ fn knn_and_range_are_exact_across_memtable_flush_and_reopen() {
             for q in random_vectors(&mut rng, 5, 16) {
                 let want = brute_force(metric, &data, &q, 10);
                 let got = db.search_knn("docs", &q, 10, &SearchOptions::default()).unwrap();
-                assert_eq!(got.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), want.iter().map(|w| w.0.clone()).collect::<Vec<_>>(), "{metric:?} round {round}");
+                assert_eq!(
+                    got.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+                    want.iter().map(|w| w.0.clone()).collect::<Vec<_>>(),
+                    "{metric:?} round {round}"
+                );
                 for (h, w) in got.iter().zip(&want) {
                     assert!((h.distance - w.1).abs() < 1e-3, "{metric:?}: distance {} vs {}", h.distance, w.1);
                 }
                 // Range: exactly the vectors within the radius of the 7th nearest.
                 let radius = want[6].1 + 1e-4;
                 let range = db.search_range("docs", &q, radius, 1000, &SearchOptions::default()).unwrap();
-                let in_range: Vec<String> =
-                    brute_force(metric, &data, &q, data.len()).into_iter().filter(|(_, d)| *d <= radius).map(|(id, _)| id).collect();
+                let in_range: Vec<String> = brute_force(metric, &data, &q, data.len())
+                    .into_iter()
+                    .filter(|(_, d)| *d <= radius)
+                    .map(|(id, _)| id)
+                    .collect();
                 assert_eq!(range.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), in_range, "{metric:?} range");
                 // A selective metadata filter still yields the exact filtered top-k.
                 let filtered_data: Vec<(String, Vec<f32>)> =
                     data.iter().enumerate().filter(|(i, _)| i % 5 == 3).map(|(_, d)| d.clone()).collect();
                 let want = brute_force(metric, &filtered_data, &q, 10);
                 let got = db.search_knn("docs", &q, 10, &SearchOptions::default().metadata("tag", "3")).unwrap();
-                assert_eq!(got.iter().map(|h| h.id.clone()).collect::<Vec<_>>(), want.iter().map(|w| w.0.clone()).collect::<Vec<_>>());
+                assert_eq!(
+                    got.iter().map(|h| h.id.clone()).collect::<Vec<_>>(),
+                    want.iter().map(|w| w.0.clone()).collect::<Vec<_>>()
+                );
             }
             drop(db);
             db = AgentDb::open(dir.path(), quiet()).unwrap();
@@ -111,7 +125,10 @@ fn bad_vector_input_is_rejected_and_changes_nothing() {
     assert!(matches!("manhattan".parse::<Metric>(), Err(Error::InvalidArgument(_))));
     db.create_collection("c", 3, Metric::Cosine).unwrap();
     let none = BTreeMap::new();
-    assert!(matches!(db.insert_vector("c", "a", &[1.0, 2.0], none.clone()), Err(Error::DimensionMismatch { expected: 3, got: 2 })));
+    assert!(matches!(
+        db.insert_vector("c", "a", &[1.0, 2.0], none.clone()),
+        Err(Error::DimensionMismatch { expected: 3, got: 2 })
+    ));
     assert!(matches!(db.insert_vector("c", "a", &[1.0, f32::NAN, 0.0], none.clone()), Err(Error::InvalidArgument(_))));
     assert!(matches!(db.insert_vector("c", "", &[1.0, 0.0, 0.0], none.clone()), Err(Error::InvalidArgument(_))));
     assert!(matches!(db.insert_vector("nope", "a", &[1.0, 0.0, 0.0], none.clone()), Err(Error::NotFound(_))));
@@ -122,11 +139,23 @@ fn bad_vector_input_is_rejected_and_changes_nothing() {
     ];
     assert!(db.insert_vectors("c", batch).is_err());
     assert_eq!(db.count_vectors("c").unwrap(), 0);
-    assert!(matches!(db.search_knn("c", &[1.0, 0.0, 0.0], 0, &SearchOptions::default()), Err(Error::InvalidArgument(_))));
-    assert!(matches!(db.search_knn("c", &[1.0, 0.0], 1, &SearchOptions::default()), Err(Error::DimensionMismatch { .. })));
+    assert!(matches!(
+        db.search_knn("c", &[1.0, 0.0, 0.0], 0, &SearchOptions::default()),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        db.search_knn("c", &[1.0, 0.0], 1, &SearchOptions::default()),
+        Err(Error::DimensionMismatch { .. })
+    ));
     assert!(db.search_range("c", &[1.0, 0.0, 0.0], -1.0, 10, &SearchOptions::default()).unwrap().is_empty());
-    assert!(matches!(db.search_range("c", &[1.0, 0.0, 0.0], 1.0, 0, &SearchOptions::default()), Err(Error::InvalidArgument(_))));
-    assert!(matches!(db.search_range("c", &[1.0, 0.0, 0.0], f32::NAN, 10, &SearchOptions::default()), Err(Error::InvalidArgument(_))));
+    assert!(matches!(
+        db.search_range("c", &[1.0, 0.0, 0.0], 1.0, 0, &SearchOptions::default()),
+        Err(Error::InvalidArgument(_))
+    ));
+    assert!(matches!(
+        db.search_range("c", &[1.0, 0.0, 0.0], f32::NAN, 10, &SearchOptions::default()),
+        Err(Error::InvalidArgument(_))
+    ));
     // An id with quotes is data, not SQL.
     db.insert_vector("c", "x' OR '1'='1", &[1.0, 0.0, 0.0], none.clone()).unwrap();
     db.insert_vector("c", "y", &[0.0, 1.0, 0.0], none).unwrap();

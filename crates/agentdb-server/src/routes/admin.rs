@@ -16,22 +16,15 @@ use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::AppState;
 
 fn to_json<T: serde::Serialize>(v: &T) -> ApiResult<Json<serde_json::Value>> {
-    serde_json::to_value(v).map(Json).map_err(|e| {
-        ApiError::new(
-            axum::http::StatusCode::INTERNAL_SERVER_ERROR,
-            "internal",
-            e.to_string(),
-        )
-    })
+    serde_json::to_value(v)
+        .map(Json)
+        .map_err(|e| ApiError::new(axum::http::StatusCode::INTERNAL_SERVER_ERROR, "internal", e.to_string()))
 }
 
 #[utoipa::path(get, path = "/v1/admin/stats", tag = "admin",
     responses((status = 200, body = Object, description = "AgentDb::stats: LSNs, memtable, WAL, cache, per-table rows/fragments/versions/bytes"),
         (status = "default", body = ErrorBody, description = "error")))]
-pub async fn stats(
-    State(st): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+pub async fn stats(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     caller.require(Role::Admin)?;
     let s = st.call(|db| db.stats()).await?;
     to_json(&s)
@@ -39,10 +32,7 @@ pub async fn stats(
 
 #[utoipa::path(post, path = "/v1/admin/flush", tag = "admin",
     responses((status = 200, body = Object, description = "FlushReport"), (status = "default", body = ErrorBody, description = "error")))]
-pub async fn flush(
-    State(st): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+pub async fn flush(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     caller.require(Role::Admin)?;
     let r = st.call(|db| db.flush()).await?;
     to_json(&r)
@@ -50,10 +40,7 @@ pub async fn flush(
 
 #[utoipa::path(post, path = "/v1/admin/compact", tag = "admin",
     responses((status = 200, body = Object, description = "MaintenanceReport"), (status = "default", body = ErrorBody, description = "error")))]
-pub async fn compact(
-    State(st): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<serde_json::Value>> {
+pub async fn compact(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<serde_json::Value>> {
     caller.require(Role::Admin)?;
     let r = st.call(|db| db.compact()).await?;
     to_json(&r)

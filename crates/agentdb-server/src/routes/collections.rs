@@ -68,12 +68,7 @@ pub struct CollectionDto {
 
 impl From<CollectionInfo> for CollectionDto {
     fn from(c: CollectionInfo) -> Self {
-        CollectionDto {
-            name: c.name,
-            dimension: c.dimension,
-            metric: c.metric.into(),
-            count: None,
-        }
+        CollectionDto { name: c.name, dimension: c.dimension, metric: c.metric.into(), count: None }
     }
 }
 
@@ -139,12 +134,7 @@ fn default_k() -> usize {
 }
 
 fn hit(h: VectorHit, include_vector: bool) -> VectorHitDto {
-    VectorHitDto {
-        id: h.id,
-        distance: h.distance,
-        metadata: h.metadata,
-        vector: include_vector.then_some(h.vector),
-    }
+    VectorHitDto { id: h.id, distance: h.distance, metadata: h.metadata, vector: include_vector.then_some(h.vector) }
 }
 
 #[utoipa::path(post, path = "/v1/collections", tag = "collections", request_body = CreateCollectionRequest,
@@ -157,18 +147,13 @@ pub async fn create_collection(
     caller.require(Role::ReadWrite)?;
     caller.check_name("collection", &req.name)?;
     let metric: Metric = req.metric.map_or(agentdb::defaults::METRIC, Metric::from);
-    let info = st
-        .call(move |db| db.create_collection(&req.name, req.dimension, metric))
-        .await?;
+    let info = st.call(move |db| db.create_collection(&req.name, req.dimension, metric)).await?;
     Ok(Json(info.into()))
 }
 
 #[utoipa::path(get, path = "/v1/collections", tag = "collections",
     responses((status = 200, body = Vec<CollectionDto>, description = "by name"), (status = "default", body = ErrorBody, description = "error")))]
-pub async fn list_collections(
-    State(st): State<AppState>,
-    caller: Caller,
-) -> ApiResult<Json<Vec<CollectionDto>>> {
+pub async fn list_collections(State(st): State<AppState>, caller: Caller) -> ApiResult<Json<Vec<CollectionDto>>> {
     caller.require(Role::ReadOnly)?;
     let ns = caller.namespace()?.map(str::to_string);
     let list = st.call(|db| db.list_collections()).await?;
@@ -216,15 +201,8 @@ pub async fn upsert_vectors(
 ) -> ApiResult<Json<UpsertVectorsResponse>> {
     caller.require(Role::ReadWrite)?;
     caller.check_name("collection", &name)?;
-    let rows: Vec<VectorRecord> = req
-        .vectors
-        .into_iter()
-        .map(|v| VectorRecord {
-            id: v.id,
-            vector: v.vector,
-            metadata: v.metadata,
-        })
-        .collect();
+    let rows: Vec<VectorRecord> =
+        req.vectors.into_iter().map(|v| VectorRecord { id: v.id, vector: v.vector, metadata: v.metadata }).collect();
     let upserted = rows.len();
     st.call(move |db| db.insert_vectors(&name, rows)).await?;
     Ok(Json(UpsertVectorsResponse { upserted }))
@@ -241,11 +219,7 @@ pub async fn get_vector(
     caller.require(Role::ReadOnly)?;
     caller.check_name("collection", &name)?;
     let r = st.call(move |db| db.get_vector(&name, &id)).await?;
-    Ok(Json(VectorDto {
-        id: r.id,
-        vector: r.vector,
-        metadata: r.metadata,
-    }))
+    Ok(Json(VectorDto { id: r.id, vector: r.vector, metadata: r.metadata }))
 }
 
 #[utoipa::path(delete, path = "/v1/collections/{name}/vectors/{id}", tag = "collections",
@@ -273,29 +247,19 @@ pub async fn search_vectors(
 ) -> ApiResult<Json<Vec<VectorHitDto>>> {
     caller.require(Role::ReadOnly)?;
     caller.check_name("collection", &name)?;
-    let opts = SearchOptions {
-        metadata: req.metadata,
-        nprobes: req.nprobes,
-        refine_factor: req.refine_factor,
-    };
+    let opts = SearchOptions { metadata: req.metadata, nprobes: req.nprobes, refine_factor: req.refine_factor };
     let include = req.include_vectors;
     let hits = match req.radius {
         Some(r) => {
-            let max = req
-                .max_results
-                .unwrap_or(agentdb::defaults::RANGE_MAX_RESULTS);
-            st.call(move |db| db.search_range(&name, &req.vector, r, max, &opts))
-                .await?
+            let max = req.max_results.unwrap_or(agentdb::defaults::RANGE_MAX_RESULTS);
+            st.call(move |db| db.search_range(&name, &req.vector, r, max, &opts)).await?
         }
         None if req.max_results.is_some() => {
-            return Err(ApiError::invalid(
-                "max_results applies to range search (give radius)",
-            ))
+            return Err(ApiError::invalid("max_results applies to range search (give radius)"))
         }
         None => {
             let k = req.k;
-            st.call(move |db| db.search_knn(&name, &req.vector, k, &opts))
-                .await?
+            st.call(move |db| db.search_knn(&name, &req.vector, k, &opts)).await?
         }
     };
     Ok(Json(hits.into_iter().map(|h| hit(h, include)).collect()))

@@ -207,10 +207,7 @@ pub async fn search_documents(
     JsonBody(req): JsonBody<SearchDocumentsRequest>,
 ) -> ApiResult<Json<Vec<ChunkHitDto>>> {
     caller.require(Role::ReadOnly)?;
-    let mut filter = DocFilter {
-        doc_ids: req.filter.doc_ids,
-        metadata: req.filter.metadata,
-    };
+    let mut filter = DocFilter { doc_ids: req.filter.doc_ids, metadata: req.filter.metadata };
     for id in &filter.doc_ids {
         caller.check_name("document", id)?;
     }
@@ -222,36 +219,20 @@ pub async fn search_documents(
         Some(FusionDto::Weighted { alpha }) => Fusion::Weighted { alpha },
     };
     let hits = match (req.mode, req.query, req.vector) {
-        (SearchMode::Semantic, Some(q), None) => {
-            st.call(move |db| db.semantic_search(&q, limit, &filter))
-                .await?
-        }
+        (SearchMode::Semantic, Some(q), None) => st.call(move |db| db.semantic_search(&q, limit, &filter)).await?,
         (SearchMode::Semantic, None, Some(v)) => {
-            st.call(move |db| db.semantic_search_vector(&v, limit, &filter))
-                .await?
+            st.call(move |db| db.semantic_search_vector(&v, limit, &filter)).await?
         }
-        (SearchMode::FullText, Some(q), None) => {
-            st.call(move |db| db.full_text_search(&q, limit, &filter))
-                .await?
-        }
+        (SearchMode::FullText, Some(q), None) => st.call(move |db| db.full_text_search(&q, limit, &filter)).await?,
         (SearchMode::Hybrid, Some(q), v) => {
-            st.call(move |db| db.hybrid_search(&q, v.as_deref(), limit, fusion, &filter))
-                .await?
+            st.call(move |db| db.hybrid_search(&q, v.as_deref(), limit, fusion, &filter)).await?
         }
         (SearchMode::Semantic, _, _) => {
-            return Err(ApiError::invalid(
-                "semantic search takes exactly one of query and vector",
-            ))
+            return Err(ApiError::invalid("semantic search takes exactly one of query and vector"))
         }
-        (SearchMode::FullText, _, _) => {
-            return Err(ApiError::invalid(
-                "full_text search takes a query and no vector",
-            ))
-        }
+        (SearchMode::FullText, _, _) => return Err(ApiError::invalid("full_text search takes a query and no vector")),
         (SearchMode::Hybrid, None, _) => {
-            return Err(ApiError::invalid(
-                "hybrid search takes a query (and optionally a vector)",
-            ))
+            return Err(ApiError::invalid("hybrid search takes a query (and optionally a vector)"))
         }
     };
     Ok(Json(hits.into_iter().map(ChunkHitDto::from).collect()))

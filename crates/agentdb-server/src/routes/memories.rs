@@ -7,8 +7,8 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use agentdb::{
-    ConsolidationReport, ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory,
-    RetrieveOptions, ScoredMemory, StoreKind, StoreOutcome,
+    ConsolidationReport, ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory,
+    StoreKind, StoreOutcome,
 };
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -115,12 +115,7 @@ impl From<StoreOutcome> for StoreOutcomeDto {
             // StoreKind is not non_exhaustive today; if it grows, this reads as
             // "stored" until mapped rather than failing the request.
         };
-        StoreOutcomeDto {
-            memory_id: o.memory_id,
-            kind,
-            absorbed,
-            evicted: o.evicted,
-        }
+        StoreOutcomeDto { memory_id: o.memory_id, kind, absorbed, evicted: o.evicted }
     }
 }
 
@@ -180,12 +175,7 @@ pub struct ScoredMemoryDto {
 
 impl From<ScoredMemory> for ScoredMemoryDto {
     fn from(s: ScoredMemory) -> Self {
-        ScoredMemoryDto {
-            memory: s.memory.into(),
-            score: s.score,
-            relevance: s.relevance,
-            recency: s.recency,
-        }
+        ScoredMemoryDto { memory: s.memory.into(), score: s.score, relevance: s.relevance, recency: s.recency }
     }
 }
 
@@ -294,11 +284,7 @@ impl From<ConsolidationReport> for ConsolidationDto {
             groups: r
                 .groups
                 .into_iter()
-                .map(|g| MergeGroupDto {
-                    memory_type: g.memory_type.into(),
-                    kept: g.kept,
-                    absorbed: g.absorbed,
-                })
+                .map(|g| MergeGroupDto { memory_type: g.memory_type.into(), kept: g.kept, absorbed: g.absorbed })
                 .collect(),
             remaining: r.remaining,
         }
@@ -353,9 +339,7 @@ pub async fn store_memories(
     }
     let batch: Vec<NewMemory> = req.memories.into_iter().map(NewMemory::from).collect();
     let outcomes = st.call(move |db| db.store_memories_outcome(batch)).await?;
-    Ok(Json(StoreMemoriesResponse {
-        outcomes: outcomes.into_iter().map(StoreOutcomeDto::from).collect(),
-    }))
+    Ok(Json(StoreMemoriesResponse { outcomes: outcomes.into_iter().map(StoreOutcomeDto::from).collect() }))
 }
 
 #[utoipa::path(get, path = "/v1/memories/{memory_id}", tag = "memories", params(("memory_id" = u64, Path)),
@@ -382,8 +366,7 @@ pub async fn update_memory(
 ) -> ApiResult<StatusCode> {
     caller.require(Role::ReadWrite)?;
     check_memory_owner(&st, &caller, memory_id).await?;
-    st.call(move |db| db.update_memory_importance(memory_id, req.importance))
-        .await?;
+    st.call(move |db| db.update_memory_importance(memory_id, req.importance)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -456,28 +439,16 @@ pub async fn retrieve(
         relevance_weight: req.relevance_weight.unwrap_or(d.relevance_weight),
         importance_weight: req.importance_weight.unwrap_or(d.importance_weight),
         recency_weight: req.recency_weight.unwrap_or(d.recency_weight),
-        recency_half_life: req
-            .recency_half_life_ms
-            .map_or(d.recency_half_life, Duration::from_millis),
+        recency_half_life: req.recency_half_life_ms.map_or(d.recency_half_life, Duration::from_millis),
         candidate_factor: req.candidate_factor.unwrap_or(d.candidate_factor),
         // Recording an access is a write: a read-only key retrieves without it.
         record_access: !caller.is_read_only() && req.record_access.unwrap_or(d.record_access),
     };
     let limit = req.limit;
     let hits = match (req.query, req.vector) {
-        (Some(q), None) => {
-            st.call(move |db| db.retrieve(agent_id, &q, limit, &opts))
-                .await?
-        }
-        (None, Some(v)) => {
-            st.call(move |db| db.retrieve_similar(agent_id, &v, limit, &opts))
-                .await?
-        }
-        _ => {
-            return Err(ApiError::invalid(
-                "give exactly one of query (text) and vector",
-            ))
-        }
+        (Some(q), None) => st.call(move |db| db.retrieve(agent_id, &q, limit, &opts)).await?,
+        (None, Some(v)) => st.call(move |db| db.retrieve_similar(agent_id, &v, limit, &opts)).await?,
+        _ => return Err(ApiError::invalid("give exactly one of query (text) and vector")),
     };
     Ok(Json(hits.into_iter().map(ScoredMemoryDto::from).collect()))
 }
@@ -495,13 +466,9 @@ pub async fn forget(
     caller.check_agent(agent_id)?;
     let d = ForgetPolicy::default();
     let policy = ForgetPolicy {
-        older_than: req
-            .older_than_ms
-            .map_or(d.older_than, Duration::from_millis),
+        older_than: req.older_than_ms.map_or(d.older_than, Duration::from_millis),
         min_importance: req.min_importance.unwrap_or(d.min_importance),
-        decay_half_life: req
-            .decay_half_life_ms
-            .map_or(d.decay_half_life, Duration::from_millis),
+        decay_half_life: req.decay_half_life_ms.map_or(d.decay_half_life, Duration::from_millis),
     };
     let forgotten = st.call(move |db| db.forget(agent_id, &policy)).await?;
     Ok(Json(ForgetResponse { forgotten }))

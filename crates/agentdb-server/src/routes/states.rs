@@ -102,10 +102,7 @@ impl From<AgentState> for StateDto {
     fn from(s: AgentState) -> Self {
         let (data, data_base64) = match std::str::from_utf8(&s.data) {
             Ok(text) => (Some(text.to_string()), None),
-            Err(_) => (
-                None,
-                Some(base64::engine::general_purpose::STANDARD.encode(&s.data)),
-            ),
+            Err(_) => (None, Some(base64::engine::general_purpose::STANDARD.encode(&s.data))),
         };
         StateDto {
             agent_id: s.agent_id,
@@ -185,18 +182,11 @@ pub async fn save_state(
         (None, Some(b)) => base64::engine::general_purpose::STANDARD
             .decode(b.as_bytes())
             .map_err(|e| ApiError::invalid(format!("data_base64 is not base64: {e}")))?,
-        _ => {
-            return Err(ApiError::invalid(
-                "give exactly one of data (UTF-8 text) and data_base64",
-            ))
-        }
+        _ => return Err(ApiError::invalid("give exactly one of data (UTF-8 text) and data_base64")),
     };
     let state_type: StateType = req.state_type.into();
-    let version = st
-        .call(move |db| {
-            db.save_state_with_metadata(agent_id, session_id, state_type, &data, req.metadata)
-        })
-        .await?;
+    let version =
+        st.call(move |db| db.save_state_with_metadata(agent_id, session_id, state_type, &data, req.metadata)).await?;
     Ok(Json(SaveStateResponse { version }))
 }
 
@@ -211,9 +201,7 @@ pub async fn load_state(
 ) -> ApiResult<Json<StateDto>> {
     caller.require(Role::ReadOnly)?;
     caller.check_agent(agent_id)?;
-    let s = st
-        .call(move |db| db.load_state(agent_id, q.session_id))
-        .await?;
+    let s = st.call(move |db| db.load_state(agent_id, q.session_id)).await?;
     Ok(Json(s.into()))
 }
 
@@ -227,9 +215,7 @@ pub async fn load_state_version(
 ) -> ApiResult<Json<StateDto>> {
     caller.require(Role::ReadOnly)?;
     caller.check_agent(agent_id)?;
-    let s = st
-        .call(move |db| db.load_state_version(agent_id, session_id, version))
-        .await?;
+    let s = st.call(move |db| db.load_state_version(agent_id, session_id, version)).await?;
     Ok(Json(s.into()))
 }
 
@@ -265,9 +251,7 @@ pub async fn create_snapshot(
 ) -> ApiResult<Json<SnapshotDto>> {
     caller.require(Role::ReadWrite)?;
     caller.check_agent(agent_id)?;
-    let s = st
-        .call(move |db| db.create_snapshot(agent_id, session_id, &req.name))
-        .await?;
+    let s = st.call(move |db| db.create_snapshot(agent_id, session_id, &req.name)).await?;
     Ok(Json(s.into()))
 }
 
@@ -295,9 +279,7 @@ pub async fn restore_snapshot(
 ) -> ApiResult<Json<StateDto>> {
     caller.require(Role::ReadWrite)?;
     caller.check_agent(agent_id)?;
-    let s = st
-        .call(move |db| db.restore_snapshot(agent_id, &name))
-        .await?;
+    let s = st.call(move |db| db.restore_snapshot(agent_id, &name)).await?;
     Ok(Json(s.into()))
 }
 

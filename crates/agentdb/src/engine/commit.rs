@@ -4,8 +4,6 @@
 
 use super::*;
 
-
-
 impl Engine {
     /// The write path: frame into the WAL, apply to the memtable under the
     /// WAL lock, return once durable per the fsync policy.

@@ -32,7 +32,12 @@ pub(super) fn chrono_duration(d: Duration) -> lancedb::table::Duration {
 
 impl Engine {
     /// Creates a collection's table now (no WAL record: the table is the record).
-    pub fn create_collection_table(&self, name: &str, dimension: usize, metric: crate::vectors::Metric) -> Result<crate::vectors::CollectionInfo> {
+    pub fn create_collection_table(
+        &self,
+        name: &str,
+        dimension: usize,
+        metric: crate::vectors::Metric,
+    ) -> Result<crate::vectors::CollectionInfo> {
         let _g = self.lance_write.lock();
         if self.vectors.collections.read().contains_key(name) {
             return Err(Error::AlreadyExists(format!("collection {name:?}")));
@@ -42,7 +47,8 @@ impl Engine {
             self.conn.create_empty_table(&table_name, crate::vectors::collection_schema(dimension, metric)).execute(),
         )?;
         let info = crate::vectors::CollectionInfo { name: name.to_string(), dimension, metric };
-        self.vectors.collections
+        self.vectors
+            .collections
             .write()
             .insert(name.to_string(), Arc::new(crate::vectors::Collection { info: info.clone(), table }));
         self.sync_lance_files(std::time::SystemTime::now() - LANCE_SYNC_SLACK)?;

@@ -55,7 +55,11 @@ pub(super) fn missing_checkpoint(path: &Path, what: &str) -> Error {
 /// missing checkpoint on a directory with data, a table the checkpoint
 /// names that is missing or older than the checkpoint (a lost manifest),
 /// and a WAL that starts after the checkpoint.
-pub(super) async fn check_consistency(path: &Path, conn: &lancedb::Connection, ckpt: Option<&Checkpoint>) -> Result<()> {
+pub(super) async fn check_consistency(
+    path: &Path,
+    conn: &lancedb::Connection,
+    ckpt: Option<&Checkpoint>,
+) -> Result<()> {
     let Some(ckpt) = ckpt else {
         // A new database, or one whose first open crashed before its first
         // checkpoint (empty tables, empty WAL): nothing to lose either way.
@@ -220,7 +224,12 @@ impl Engine {
                         // rows the WAL replay below will write again. Undo it.
                         let undo = filter::u64_gt("lsn", ckpt.flushed_lsn);
                         let removed = t.delete(&undo).await?;
-                        tracing::info!(table = name, version = current, ?removed, "rolled back a flush interrupted by a crash");
+                        tracing::info!(
+                            table = name,
+                            version = current,
+                            ?removed,
+                            "rolled back a flush interrupted by a crash"
+                        );
                     }
                     ckpt.table_versions.insert(name.to_string(), t.version().await?);
                     t
@@ -236,7 +245,8 @@ impl Engine {
                 by_name.insert(name, table);
             }
         }
-        let mut take = |name: &str| by_name.remove(name).ok_or_else(|| Error::corrupted(format!("table {name} was not opened")));
+        let mut take =
+            |name: &str| by_name.remove(name).ok_or_else(|| Error::corrupted(format!("table {name} was not opened")));
         let tables: [Table; 5] = [
             take(STATES_TABLE)?,
             take(SNAPSHOTS_TABLE)?,
@@ -244,7 +254,6 @@ impl Engine {
             take(crate::rag::DOCUMENTS_TABLE)?,
             take(crate::rag::CHUNKS_TABLE)?,
         ];
-
 
         // Tables that come and go with the data (vector collections): found
         // by name, undone to the checkpoint the same way.
@@ -295,7 +304,9 @@ impl Engine {
     /// Stops background work, flushes and syncs everything. Idempotent.
     pub fn close(&self) -> Result<()> {
         if self.forked() {
-            return Err(Error::invalid("a handle opened before fork() cannot be closed in the child (it is the parent's)"));
+            return Err(Error::invalid(
+                "a handle opened before fork() cannot be closed in the child (it is the parent's)",
+            ));
         }
         if self.closed.swap(true, Ordering::AcqRel) {
             return Ok(());

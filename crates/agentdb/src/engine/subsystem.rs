@@ -58,19 +58,34 @@ pub trait Subsystem: Send + Sync {
 
     /// Removes rows by the subsystem's rules before compaction (state
     /// retention); returns how many.
-    fn before_compaction<'a>(&'a self, _ctx: &'a MaintenanceCtx<'a>, _name: &'a str, _table: &'a Table) -> BoxFuture<'a, Result<u64>> {
+    fn before_compaction<'a>(
+        &'a self,
+        _ctx: &'a MaintenanceCtx<'a>,
+        _name: &'a str,
+        _table: &'a Table,
+    ) -> BoxFuture<'a, Result<u64>> {
         Box::pin(async { Ok(0) })
     }
 
     /// Removes rows by the subsystem's rules after compaction (expired and
     /// superseded memories); returns how many.
-    fn after_compaction<'a>(&'a self, _ctx: &'a MaintenanceCtx<'a>, _name: &'a str, _table: &'a Table) -> BoxFuture<'a, Result<u64>> {
+    fn after_compaction<'a>(
+        &'a self,
+        _ctx: &'a MaintenanceCtx<'a>,
+        _name: &'a str,
+        _table: &'a Table,
+    ) -> BoxFuture<'a, Result<u64>> {
         Box::pin(async { Ok(0) })
     }
 
     /// Builds indexes beyond the scalar ones (ANN, full text) when due;
     /// returns whether it built one.
-    fn build_indexes<'a>(&'a self, _ctx: &'a MaintenanceCtx<'a>, _name: &'a str, _table: &'a Table) -> BoxFuture<'a, Result<bool>> {
+    fn build_indexes<'a>(
+        &'a self,
+        _ctx: &'a MaintenanceCtx<'a>,
+        _name: &'a str,
+        _table: &'a Table,
+    ) -> BoxFuture<'a, Result<bool>> {
         Box::pin(async { Ok(false) })
     }
 
@@ -88,8 +103,5 @@ pub static SUBSYSTEMS: [&dyn Subsystem; 4] = [
 
 /// The subsystem that owns a table, by name.
 pub fn owner_of(table: &str, opts: &crate::Options) -> Option<&'static dyn Subsystem> {
-    SUBSYSTEMS
-        .iter()
-        .copied()
-        .find(|s| s.fixed_tables(opts).iter().any(|t| t.name == table) || s.owns_table(table))
+    SUBSYSTEMS.iter().copied().find(|s| s.fixed_tables(opts).iter().any(|t| t.name == table) || s.owns_table(table))
 }

@@ -140,7 +140,9 @@ impl DedupIndex {
     /// Heap bytes held (a `BTreeSet` entry is counted at its typical ~28
     /// bytes, a group count at ~40).
     pub fn heap_bytes(&self) -> usize {
-        self.base.capacity() * std::mem::size_of::<(u64, u64)>() + self.added.len() * 28 + self.group_lens.capacity() * 40
+        self.base.capacity() * std::mem::size_of::<(u64, u64)>()
+            + self.added.len() * 28
+            + self.group_lens.capacity() * 40
     }
 
     fn maybe_rebuild(&mut self) {
@@ -240,7 +242,10 @@ mod tests {
     #[test]
     fn a_large_index_costs_about_sixteen_bytes_an_entry() {
         let mut index = DedupIndex::default();
-        index.extend((0..200_000u64).map(|i| (fingerprint(i % 100, MemoryType::Semantic, i), i, (i % 100, MemoryType::Semantic))));
+        index.extend(
+            (0..200_000u64)
+                .map(|i| (fingerprint(i % 100, MemoryType::Semantic, i), i, (i % 100, MemoryType::Semantic))),
+        );
         for i in 200_000..240_000u64 {
             index.insert(fingerprint(i % 100, MemoryType::Semantic, i), i, (i % 100, MemoryType::Semantic));
         }

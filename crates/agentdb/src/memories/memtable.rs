@@ -113,7 +113,10 @@ impl MemPart for MemoriesMem {
                 self.store_memory(lsn, memory);
             }
             MemoryRecord::Update { ids, patch, delete } => {
-                debug_assert!(ids.iter().all(|id| !delete.contains(id)), "a survivor cannot be deleted by its own merge");
+                debug_assert!(
+                    ids.iter().all(|id| !delete.contains(id)),
+                    "a survivor cannot be deleted by its own merge"
+                );
                 self.patch_memories(lsn, ids, &patch);
                 self.delete_memories(lsn, delete);
             }

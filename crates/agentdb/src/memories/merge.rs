@@ -17,9 +17,9 @@
 
 use std::collections::BTreeMap;
 
+use super::memtable::MemoryPatch;
 use super::scoring::cosine;
 use super::types::{parse_id_list, Memory, MergePolicy, ABSORBED_IDS_KEY};
-use super::memtable::MemoryPatch;
 
 /// A merge adds absorbed metadata keys only up to the entry limit that
 /// `store_memory` enforces on input (states' `MAX_METADATA_ENTRIES`).
@@ -222,7 +222,9 @@ mod tests {
         assert_eq!(content_hash(""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(content_hash("a"), 0xaf63_dc4c_8601_ec8c);
         // The streaming hash is FNV-1a of exactly the normalised bytes.
-        let fnv = |s: &str| s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3));
+        let fnv = |s: &str| {
+            s.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3))
+        };
         for text in [
             "",
             " ",

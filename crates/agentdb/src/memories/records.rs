@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Memory, MemoryType};
 use super::memtable::MemoryPatch;
+use super::{Memory, MemoryType};
 use crate::storage::memtable::LogRecord;
 use crate::storage::record::{self, RecordKind};
 use crate::Result;

@@ -4,7 +4,9 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use arrow_array::{Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray, UInt64Array};
+use arrow_array::{
+    Array, ArrayRef, BooleanArray, FixedSizeListArray, Float32Array, Int64Array, RecordBatch, StringArray, UInt64Array,
+};
 use arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lancedb::expr::{col, lit, DfExpr};
 
@@ -78,7 +80,10 @@ pub fn memories_from_batch(batch: &RecordBatch) -> Result<Vec<(Stored<Memory>, O
     let emb = optional_column::<FixedSizeListArray>(batch, "embedding")?;
     let emb_values = match emb {
         Some(e) => Some(
-            e.values().as_any().downcast_ref::<Float32Array>().ok_or_else(|| Error::corrupted("embedding values are not f32"))?,
+            e.values()
+                .as_any()
+                .downcast_ref::<Float32Array>()
+                .ok_or_else(|| Error::corrupted("embedding values are not f32"))?,
         ),
         None => None,
     };

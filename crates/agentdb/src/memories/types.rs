@@ -24,7 +24,8 @@ pub enum MemoryType {
 }
 
 impl MemoryType {
-    pub const ALL: [MemoryType; 4] = [MemoryType::Episodic, MemoryType::Semantic, MemoryType::Procedural, MemoryType::Working];
+    pub const ALL: [MemoryType; 4] =
+        [MemoryType::Episodic, MemoryType::Semantic, MemoryType::Procedural, MemoryType::Working];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -279,7 +280,9 @@ impl FromStr for MergePolicy {
     type Err = Error;
     fn from_str(s: &str) -> Result<Self> {
         MergePolicy::ALL.into_iter().find(|p| p.as_str() == s).ok_or_else(|| {
-            Error::invalid(format!("unknown merge policy {s:?} (expected keep_newest, keep_most_important or keep_both)"))
+            Error::invalid(format!(
+                "unknown merge policy {s:?} (expected keep_newest, keep_most_important or keep_both)"
+            ))
         })
     }
 }
@@ -331,8 +334,8 @@ pub(crate) fn parse_id_list(s: &str) -> Vec<u64> {
     s.split(',').filter_map(|p| p.trim().parse().ok()).collect()
 }
 
-pub use crate::limits::MAX_RETRIEVE_LIMIT;
 pub use crate::limits::MAX_CONTENT_BYTES;
+pub use crate::limits::MAX_RETRIEVE_LIMIT;
 
 pub(crate) fn validate_importance(importance: f32) -> Result<()> {
     if !(0.0..=1.0).contains(&importance) {

@@ -108,7 +108,10 @@ mod tests {
             for (i, c) in chunks.iter().enumerate() {
                 assert_eq!(c.position as usize, i);
                 assert!(c.end_char - c.start_char <= size as u64);
-                assert!(c.start_char <= covered_to || chars[covered_to as usize..c.start_char as usize].iter().all(|ch| ch.is_whitespace()));
+                assert!(
+                    c.start_char <= covered_to
+                        || chars[covered_to as usize..c.start_char as usize].iter().all(|ch| ch.is_whitespace())
+                );
                 let expected: String = chars[c.start_char as usize..c.end_char as usize].iter().collect();
                 assert_eq!(c.text, expected);
                 if i > 0 {

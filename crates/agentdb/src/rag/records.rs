@@ -24,7 +24,9 @@ pub const DELETE_DOCUMENT: RecordKind = RecordKind(BLOCK + 1);
 pub enum RagRecord {
     /// A whole document with its chunks and vectors (replaces any earlier version).
     Index(IndexedDocument),
-    Delete { doc_id: String },
+    Delete {
+        doc_id: String,
+    },
 }
 
 #[derive(Serialize, Deserialize)]
@@ -115,7 +117,12 @@ impl LogRecord for RagRecord {
                         .into_iter()
                         .map(|(c, v)| {
                             (
-                                Chunk { position: c.position, start_char: c.start_char, end_char: c.end_char, text: c.text },
+                                Chunk {
+                                    position: c.position,
+                                    start_char: c.start_char,
+                                    end_char: c.end_char,
+                                    text: c.text,
+                                },
                                 v,
                             )
                         })
@@ -151,7 +158,10 @@ mod tests {
             chunks: vec![(Chunk { position: 0, start_char: 0, end_char: 2, text: "hi".into() }, vec![1.0])],
         };
         let cases: Vec<(RagRecord, Vec<u8>)> = vec![
-            (RagRecord::Index(doc), vec![0x40, 1, 1, b'd', 1, b'T', 0, 1, 2, 6, 1, 0, 0, 2, 2, b'h', b'i', 1, 0, 0, 128, 63]),
+            (
+                RagRecord::Index(doc),
+                vec![0x40, 1, 1, b'd', 1, b'T', 0, 1, 2, 6, 1, 0, 0, 2, 2, b'h', b'i', 1, 0, 0, 128, 63],
+            ),
             (RagRecord::Delete { doc_id: "d".into() }, vec![0x41, 1, 1, b'd']),
         ];
         for (rec, golden) in cases {

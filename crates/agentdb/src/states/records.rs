@@ -30,7 +30,9 @@ pub enum StateRecord {
     /// Names a version; unique per agent.
     CreateSnapshot(Snapshot),
     /// Removes every state and snapshot of the agent written before this record.
-    DeleteAgent { agent_id: u64 },
+    DeleteAgent {
+        agent_id: u64,
+    },
 }
 
 /// `StateType` as numbered in record bodies: never renumbered.
@@ -100,7 +102,8 @@ struct DeleteAgentV1 {
 impl LogRecord for StateRecord {
     const BLOCK: u8 = BLOCK;
     /// The first releases' postcard `WalEntry` variants that are these kinds.
-    const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] = &[(0, SAVE_STATE, 1), (1, CREATE_SNAPSHOT, 1), (2, DELETE_AGENT, 1)];
+    const LEGACY_VARIANTS: &'static [(u8, RecordKind, u8)] =
+        &[(0, SAVE_STATE, 1), (1, CREATE_SNAPSHOT, 1), (2, DELETE_AGENT, 1)];
 
     fn encode(&self) -> Result<Vec<u8>> {
         match self {

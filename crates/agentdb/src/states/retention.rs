@@ -79,7 +79,9 @@ impl Engine {
         if !retention.is_bounded() {
             return Ok(0);
         }
-        let snaps = tables::query(&self.states.snapshots_tbl, None, Some(&["agent_id", "session_id", "version"]), None, None).await?;
+        let snaps =
+            tables::query(&self.states.snapshots_tbl, None, Some(&["agent_id", "session_id", "version"]), None, None)
+                .await?;
         let mut pinned: HashSet<(u64, u64, u64)> = HashSet::new();
         for b in &snaps {
             let (a, s, v) = (u64s(b, 0, "agent_id")?, u64s(b, 1, "session_id")?, u64s(b, 2, "version")?);
@@ -87,7 +89,14 @@ impl Engine {
                 pinned.insert((a.value(i), s.value(i), v.value(i)));
             }
         }
-        let rows = tables::query(states, None, Some(&["lsn", "agent_id", "session_id", "version", "timestamp_ms"]), None, None).await?;
+        let rows = tables::query(
+            states,
+            None,
+            Some(&["lsn", "agent_id", "session_id", "version", "timestamp_ms"]),
+            None,
+            None,
+        )
+        .await?;
         let mut latest: HashMap<(u64, u64), u64> = HashMap::new();
         for b in &rows {
             let (a, s, v) = (u64s(b, 1, "agent_id")?, u64s(b, 2, "session_id")?, u64s(b, 3, "version")?);
@@ -99,12 +108,18 @@ impl Engine {
         let now = now_ms();
         let mut doomed = Vec::new();
         for b in &rows {
-            let (lsn, a, s, v) = (u64s(b, 0, "lsn")?, u64s(b, 1, "agent_id")?, u64s(b, 2, "session_id")?, u64s(b, 3, "version")?);
-            let ts = b.column(4).as_any().downcast_ref::<Int64Array>().ok_or_else(|| Error::corrupted("states column timestamp_ms"))?;
+            let (lsn, a, s, v) =
+                (u64s(b, 0, "lsn")?, u64s(b, 1, "agent_id")?, u64s(b, 2, "session_id")?, u64s(b, 3, "version")?);
+            let ts = b
+                .column(4)
+                .as_any()
+                .downcast_ref::<Int64Array>()
+                .ok_or_else(|| Error::corrupted("states column timestamp_ms"))?;
             for i in 0..b.num_rows() {
                 let key = (a.value(i), s.value(i));
                 let version = v.value(i);
-                let kept = pinned.contains(&(key.0, key.1, version)) || retention.keeps(version, latest[&key], ts.value(i), now);
+                let kept = pinned.contains(&(key.0, key.1, version))
+                    || retention.keeps(version, latest[&key], ts.value(i), now);
                 if !kept {
                     doomed.push(lsn.value(i));
                 }

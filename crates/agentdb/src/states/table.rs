@@ -86,8 +86,10 @@ pub fn states_from_batch(batch: &RecordBatch) -> Result<Vec<Stored<AgentState>>>
         .map(|i| {
             let metadata: BTreeMap<String, String> = serde_json::from_str(meta.value(i))
                 .map_err(|e| Error::corrupted(format!("state metadata is not a JSON object: {e}")))?;
-            let state_type: StateType =
-                stype.value(i).parse().map_err(|_| Error::corrupted(format!("unknown state type {:?}", stype.value(i))))?;
+            let state_type: StateType = stype
+                .value(i)
+                .parse()
+                .map_err(|_| Error::corrupted(format!("unknown state type {:?}", stype.value(i))))?;
             Ok(Stored {
                 lsn: lsn.value(i),
                 value: AgentState {

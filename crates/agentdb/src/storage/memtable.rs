@@ -150,9 +150,10 @@ impl MemtableBuilder {
 
 impl Memtable {
     fn index_of<P: MemPart>(&self) -> usize {
-        self.parts.iter().position(|p| p.as_any().is::<P>()).unwrap_or_else(|| {
-            panic!("memtable part {} is not registered", std::any::type_name::<P>())
-        })
+        self.parts
+            .iter()
+            .position(|p| p.as_any().is::<P>())
+            .unwrap_or_else(|| panic!("memtable part {} is not registered", std::any::type_name::<P>()))
     }
 
     pub fn part<P: MemPart>(&self) -> &P {
@@ -193,11 +194,8 @@ impl Memtable {
             crate::storage::wal::SegmentFormat::Enveloped => record::split(payload)?,
             crate::storage::wal::SegmentFormat::Legacy => self.legacy_envelope(payload)?,
         };
-        let part = self
-            .parts
-            .iter()
-            .position(|p| p.block() == kind.0 & 0xF0)
-            .ok_or_else(|| record::unknown(kind, version))?;
+        let part =
+            self.parts.iter().position(|p| p.block() == kind.0 & 0xF0).ok_or_else(|| record::unknown(kind, version))?;
         self.before_apply(lsn);
         self.parts[part].replay(lsn, kind, version, body)?;
         self.recount();
@@ -220,11 +218,7 @@ impl Memtable {
     /// Everything a flush up to `upto` must write.
     pub fn collect_through(&self, upto: u64) -> FlushSet {
         FlushSet {
-            parts: self
-                .parts
-                .iter()
-                .filter_map(|p| p.collect(upto).map(|f| (Any::type_id(p.as_any()), f)))
-                .collect(),
+            parts: self.parts.iter().filter_map(|p| p.collect(upto).map(|f| (Any::type_id(p.as_any()), f))).collect(),
         }
     }
 

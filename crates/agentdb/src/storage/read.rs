@@ -79,7 +79,11 @@ mod tests {
 
     #[test]
     fn the_newest_lsn_per_key_wins_whatever_the_order() {
-        let rows = vec![Stored { lsn: 5, value: ("a", 1) }, Stored { lsn: 9, value: ("a", 2) }, Stored { lsn: 7, value: ("b", 3) }];
+        let rows = vec![
+            Stored { lsn: 5, value: ("a", 1) },
+            Stored { lsn: 9, value: ("a", 2) },
+            Stored { lsn: 7, value: ("b", 3) },
+        ];
         for order in [rows.clone(), rows.iter().rev().cloned().collect()] {
             let m = newest_by_key(order, |v| v.0);
             assert_eq!((m["a"].lsn, m["a"].value.1, m["b"].value.1), (9, 2, 3));

@@ -67,10 +67,7 @@ pub fn decode_body<T: DeserializeOwned>(kind: RecordKind, version: u8, body: &[u
 }
 
 pub fn unknown(kind: RecordKind, version: u8) -> Error {
-    Error::corrupted(format!(
-        "unknown WAL record kind {} version {version} (written by a newer AgentDB?)",
-        kind.0
-    ))
+    Error::corrupted(format!("unknown WAL record kind {} version {version} (written by a newer AgentDB?)", kind.0))
 }
 
 #[cfg(test)]

@@ -24,12 +24,13 @@ use crate::{Error, Result};
 /// Rows per Arrow batch handed to Lance in one flush.
 pub const FLUSH_BATCH_ROWS: usize = 8192;
 
-
-
-
 /// A `FixedSizeList<f32, dimension>` column: how every vector is stored.
 pub fn vector_field(name: &str, dimension: usize) -> Field {
-    Field::new(name, DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32), false)
+    Field::new(
+        name,
+        DataType::FixedSizeList(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32),
+        false,
+    )
 }
 
 /// Packs equal-length vectors into a `FixedSizeListArray`.
@@ -38,10 +39,13 @@ pub fn vector_array<'a>(vectors: impl Iterator<Item = &'a [f32]>, dimension: usi
         debug_assert_eq!(v.len(), dimension);
         v.iter().copied()
     }));
-    Ok(FixedSizeListArray::try_new(Arc::new(Field::new("item", DataType::Float32, true)), dimension as i32, Arc::new(values), None)?)
+    Ok(FixedSizeListArray::try_new(
+        Arc::new(Field::new("item", DataType::Float32, true)),
+        dimension as i32,
+        Arc::new(values),
+        None,
+    )?)
 }
-
-
 
 /// The dimension of a table's `embedding` column.
 pub fn embedding_dimension(schema: &Schema) -> Option<usize> {
@@ -55,16 +59,12 @@ pub fn embedding_dimension_of(schema: &Schema, column: &str) -> Option<usize> {
     }
 }
 
-
-
 /// A row as stored: the record and the LSN that wrote it.
 #[derive(Debug, Clone)]
 pub struct Stored<T> {
     pub lsn: u64,
     pub value: T,
 }
-
-
 
 /// A column that may be absent (projected away, or not yet migrated); present but mistyped is corruption.
 pub(crate) fn optional_column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<Option<&'a T>> {
@@ -84,8 +84,6 @@ pub(crate) fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Resu
         .and_then(|c| c.as_any().downcast_ref::<T>())
         .ok_or_else(|| Error::corrupted(format!("column {name} missing or of the wrong type")))
 }
-
-
 
 /// Typed predicate builders: the only way engine code forms Lance filters.
 pub mod filter {

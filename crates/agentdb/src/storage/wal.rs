@@ -137,9 +137,8 @@ fn list_segments(dir: &Path) -> Result<Vec<Segment>> {
         let name = entry.file_name();
         let Some(name) = name.to_str() else { continue };
         let Some(stem) = name.strip_suffix(SEGMENT_SUFFIX) else { continue };
-        let first_lsn: u64 = stem
-            .parse()
-            .map_err(|_| Error::corrupted(format!("unexpected file in WAL directory: {name}")))?;
+        let first_lsn: u64 =
+            stem.parse().map_err(|_| Error::corrupted(format!("unexpected file in WAL directory: {name}")))?;
         segments.push(Segment { first_lsn, path: entry.path() });
     }
     segments.sort_by_key(|s| s.first_lsn);
@@ -448,12 +447,7 @@ impl Wal {
             io,
             policy,
             segment_bytes,
-            state: Mutex::new(WalState {
-                file,
-                segment_len: SEGMENT_MAGIC.len() as u64,
-                segments,
-                next_lsn,
-            }),
+            state: Mutex::new(WalState { file, segment_len: SEGMENT_MAGIC.len() as u64, segments, next_lsn }),
             sync_lock: Mutex::new(()),
             synced_lsn: AtomicU64::new(last_lsn),
             poisoned: AtomicBool::new(false),
@@ -640,7 +634,10 @@ impl crate::storage::log::DurableLog for Wal {
 mod tests {
     use super::*;
 
-    fn collect(dir: &Path, after: u64) -> Result<(Vec<(u64, Vec<u8>)>, ReplayReport, Option<Wal>)> {
+    /// Replayed (LSN, payload) pairs, the report, and the log opened for appends.
+    type Replayed = (Vec<(u64, Vec<u8>)>, ReplayReport, Option<Wal>);
+
+    fn collect(dir: &Path, after: u64) -> Result<Replayed> {
         let mut out = Vec::new();
         let (wal, rep) = Wal::open(dir, FsyncPolicy::Never, 1 << 20, after, false, &mut |lsn, p, _| {
             out.push((lsn, p.to_vec()));
@@ -787,9 +784,16 @@ mod tests {
             short_write,
             fail_sync: AtomicBool::new(false),
         });
-        let (wal, _) =
-            Wal::open_with_io(dir.path(), Arc::new(FaultyIo(faults.clone())), policy, 1 << 20, 0, false, &mut |_, _, _| Ok(()))
-                .unwrap();
+        let (wal, _) = Wal::open_with_io(
+            dir.path(),
+            Arc::new(FaultyIo(faults.clone())),
+            policy,
+            1 << 20,
+            0,
+            false,
+            &mut |_, _, _| Ok(()),
+        )
+        .unwrap();
         (dir, wal.unwrap(), faults)
     }
 

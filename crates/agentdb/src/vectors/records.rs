@@ -23,8 +23,14 @@ pub const DELETE_VECTORS: RecordKind = RecordKind(BLOCK + 1);
 #[derive(Debug, Clone, PartialEq)]
 pub enum VectorLogRecord {
     /// Inserts or replaces vectors of a collection, whole.
-    Upsert { collection: String, rows: Vec<VectorRecord> },
-    Delete { collection: String, ids: Vec<String> },
+    Upsert {
+        collection: String,
+        rows: Vec<VectorRecord>,
+    },
+    Delete {
+        collection: String,
+        ids: Vec<String>,
+    },
 }
 
 // Borrowed when encoding (no copy of the vectors), owned when decoding.
