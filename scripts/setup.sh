@@ -6,6 +6,13 @@ set -euo pipefail
 SUDO=""
 if [ "$(id -u)" != "0" ]; then SUDO="sudo"; fi
 
+# The format and lint gates (scripts/test.sh) need rustup's rustfmt and
+# clippy components (in rustup's default profile).
+if ! cargo fmt --version >/dev/null 2>&1 || ! cargo clippy --version >/dev/null 2>&1; then
+  echo "setup: cargo fmt and cargo clippy are needed: rustup component add rustfmt clippy" >&2
+  exit 1
+fi
+
 # Lance's build compiles .proto files.
 if ! command -v protoc >/dev/null 2>&1; then
   echo "setup: installing protoc (protobuf-compiler)"

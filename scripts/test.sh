@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The whole test suite: every crate's unit and integration tests (real
+# The whole test suite: the format and lint gates first (rustfmt, clippy
+# with warnings as errors), then every crate's unit and integration tests (real
 # LanceDB on disk, kill -9 crash tests, the real embedding model, the CLI
 # end to end, the C example natively and under valgrind, the committed C
 # header, a --quick run of the benchmark harness), then the Zig package's
@@ -11,6 +12,11 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export RUST_BACKTRACE=1
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdb-target}"
+cargo fmt --all --check
+# Clippy's check artifacts cannot be shared with the build's (check vs codegen),
+# so they live in a subfolder of the one target directory: no second copy of
+# anything the build makes, and no lock contention with it.
+CARGO_TARGET_DIR="$CARGO_TARGET_DIR/clippy" cargo clippy --locked --workspace --all-targets -- -D warnings
 cargo test --locked --workspace --all-targets
 # The server against its own OpenAPI document (Schemathesis, ~1 min): no 5xx, every response as documented.
 bash crates/agentdb-server/schemathesis.sh
