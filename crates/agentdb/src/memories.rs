@@ -1264,12 +1264,7 @@ impl crate::engine::subsystem::Subsystem for MemoriesSubsystem {
         Box::pin(migrate_existing_table(conn))
     }
     fn flush<'a>(&'a self, engine: &'a Engine, set: &'a FlushSet) -> futures::future::BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            match set.get::<MemoriesMem>() {
-                Some(f) => engine.flush_memories(f).await,
-                None => Ok(()),
-            }
-        })
+        crate::engine::subsystem::flush_part::<MemoriesMem, _, _>(set, move |f| engine.flush_memories(f))
     }
     fn after_checkpoint(&self, engine: &Engine, set: &FlushSet, prev_flushed_lsn: u64) -> Result<bool> {
         engine.memories_after_checkpoint(set, prev_flushed_lsn)

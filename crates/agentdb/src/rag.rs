@@ -604,12 +604,7 @@ impl crate::engine::subsystem::Subsystem for RagSubsystem {
         engine: &'a Engine,
         set: &'a crate::storage::memtable::FlushSet,
     ) -> futures::future::BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            match set.get::<RagMem>() {
-                Some(f) => engine.flush_documents(f).await,
-                None => Ok(()),
-            }
-        })
+        crate::engine::subsystem::flush_part::<RagMem, _, _>(set, move |f| engine.flush_documents(f))
     }
     fn scalar_index_columns(&self, _table: &str) -> &'static [&'static str] {
         &["doc_id"]

@@ -469,12 +469,7 @@ impl crate::engine::subsystem::Subsystem for StatesSubsystem {
         engine: &'a Engine,
         set: &'a crate::storage::memtable::FlushSet,
     ) -> futures::future::BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            match set.get::<StatesMem>() {
-                Some(f) => engine.flush_states(f).await,
-                None => Ok(()),
-            }
-        })
+        crate::engine::subsystem::flush_part::<StatesMem, _, _>(set, move |f| engine.flush_states(f))
     }
     fn before_compaction<'a>(
         &'a self,

@@ -531,12 +531,7 @@ impl crate::engine::subsystem::Subsystem for VectorsSubsystem {
         engine: &'a Engine,
         set: &'a crate::storage::memtable::FlushSet,
     ) -> futures::future::BoxFuture<'a, Result<()>> {
-        Box::pin(async move {
-            match set.get::<VectorsMem>() {
-                Some(f) => engine.flush_vectors(f).await,
-                None => Ok(()),
-            }
-        })
+        crate::engine::subsystem::flush_part::<VectorsMem, _, _>(set, move |f| engine.flush_vectors(f))
     }
     /// The ANN index, once a collection holds `Options::ann_index_threshold` rows.
     fn build_indexes<'a>(

@@ -93,6 +93,21 @@ pub trait Subsystem: Send + Sync {
     fn scalar_index_columns(&self, table: &str) -> &'static [&'static str];
 }
 
+/// A subsystem's `flush`: runs `write` on its part's flush work, if any.
+pub fn flush_part<'a, P, W, F>(set: &'a FlushSet, write: W) -> BoxFuture<'a, Result<()>>
+where
+    P: crate::storage::memtable::MemPart,
+    W: FnOnce(&'a P::Flush) -> F + Send + 'a,
+    F: std::future::Future<Output = Result<()>> + Send + 'a,
+{
+    Box::pin(async move {
+        match set.get::<P>() {
+            Some(work) => write(work).await,
+            None => Ok(()),
+        }
+    })
+}
+
 /// Every subsystem, in the order the engine visits them.
 pub static SUBSYSTEMS: [&dyn Subsystem; 4] = [
     &crate::states::StatesSubsystem,

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::records::MemoryRecord;
 use super::{dedup_fingerprint, group_of, DedupIndex, Memory};
-use crate::storage::memtable::{MemPart, Usage};
+use crate::storage::memtable::{drain_tombstones, MemPart, Usage};
 use crate::storage::tables::Stored;
 
 const PATCH_FOOTPRINT_BYTES: usize = 64;
@@ -163,13 +163,7 @@ impl MemPart for MemoriesMem {
             }
             !ps.is_empty()
         });
-        self.tombstones.retain(|_, l| {
-            let keep = *l > upto;
-            if !keep {
-                usage.remove(0);
-            }
-            keep
-        });
+        drain_tombstones(&mut self.tombstones, upto, usage);
     }
 
     fn usage(&self) -> Usage {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::records::RagRecord;
 use super::IndexedDocument;
-use crate::storage::memtable::{MemPart, Usage};
+use crate::storage::memtable::{drain_tombstones, MemPart, Usage};
 use crate::storage::tables::Stored;
 
 #[derive(Default)]
@@ -75,13 +75,7 @@ impl MemPart for RagMem {
             }
             keep
         });
-        self.tombstones.retain(|_, l| {
-            let keep = *l > upto;
-            if !keep {
-                usage.remove(0);
-            }
-            keep
-        });
+        drain_tombstones(&mut self.tombstones, upto, usage);
     }
 
     fn usage(&self) -> Usage {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::records::StateRecord;
 use super::{AgentState, Snapshot};
-use crate::storage::memtable::{MemPart, Usage};
+use crate::storage::memtable::{drain_tombstones, MemPart, Usage};
 use crate::storage::tables::Stored;
 
 pub type StateKey = (u64, u64, u64); // agent, session, version
@@ -102,13 +102,7 @@ impl MemPart for StatesMem {
             }
             keep
         });
-        self.agent_tombstones.retain(|_, l| {
-            let keep = *l > upto;
-            if !keep {
-                usage.remove(0);
-            }
-            keep
-        });
+        drain_tombstones(&mut self.agent_tombstones, upto, usage);
     }
 
     fn usage(&self) -> Usage {

@@ -38,6 +38,22 @@ impl Usage {
     }
 }
 
+/// Drops the tombstones (key → LSN of the delete) that a flush through
+/// `upto` applied to Lance, counting each out of `usage`.
+pub fn drain_tombstones<K: std::hash::Hash + Eq>(
+    tombstones: &mut std::collections::HashMap<K, u64>,
+    upto: u64,
+    usage: &mut Usage,
+) {
+    tombstones.retain(|_, lsn| {
+        let keep = *lsn > upto;
+        if !keep {
+            usage.remove(0);
+        }
+        keep
+    });
+}
+
 /// A subsystem's WAL record type: how it is encoded, and decoded from any
 /// version ever written.
 pub trait LogRecord: Sized + Send + 'static {

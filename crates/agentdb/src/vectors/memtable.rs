@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::records::VectorLogRecord;
 use super::VectorRecord;
-use crate::storage::memtable::{MemPart, Usage};
+use crate::storage::memtable::{drain_tombstones, MemPart, Usage};
 use crate::storage::tables::Stored;
 
 /// Unflushed changes of one vector collection.
@@ -87,13 +87,7 @@ impl MemPart for VectorsMem {
                 }
                 keep
             });
-            cm.tombstones.retain(|_, l| {
-                let keep = *l > upto;
-                if !keep {
-                    usage.remove(0);
-                }
-                keep
-            });
+            drain_tombstones(&mut cm.tombstones, upto, usage);
         }
         self.collections.retain(|_, cm| !cm.rows.is_empty() || !cm.tombstones.is_empty());
     }
