@@ -238,3 +238,9 @@ def test_a_forked_child_cannot_use_or_close_the_parents_handle(db, tmp_path):
     assert db.states.load(1, 1).data == b"still the writer"
     with pytest.raises(agentdb.LockedError):
         agentdb.connect(db.path, memory_dimension=3)
+
+
+def test_a_path_with_a_nul_byte_is_an_invalid_argument(tmp_path):
+    # The engine refuses it as input (not a storage error from deep in the open).
+    with pytest.raises(agentdb.InvalidArgumentError):
+        agentdb.connect(str(tmp_path / "a\0b"))

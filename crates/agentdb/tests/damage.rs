@@ -200,3 +200,9 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn a_path_with_a_nul_byte_is_invalid_input_not_an_io_error() {
+    assert!(matches!(AgentDb::open("a\0b", quiet()), Err(Error::InvalidArgument(_))));
+    assert!(matches!(AgentDb::open("a\0b", read_only()), Err(Error::InvalidArgument(_))));
+}

@@ -99,6 +99,10 @@ pub(super) fn is_race_with_writer(e: &Error) -> bool {
 impl Engine {
     pub fn open(path: &Path, opts: Options) -> Result<Arc<Engine>> {
         opts.validate()?;
+        // The OS would refuse it with an I/O error deep in the open; it is the caller's input.
+        if path.as_os_str().as_encoded_bytes().contains(&0) {
+            return Err(Error::invalid("database path contains a NUL byte"));
+        }
         let started = Instant::now();
         let rt = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
