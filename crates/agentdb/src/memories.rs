@@ -60,6 +60,7 @@ pub(crate) use types::validate_vector as validate_vector_public;
 
 use crate::engine::{now_ms, Engine};
 use crate::storage::memtable::FlushSet;
+use crate::storage::read::newest_by_key;
 use crate::storage::tables::{self, filter, Stored};
 use crate::{AgentDb, Error, Result};
 use memtable::{compose, MemoriesMem, MemoryPatch};
@@ -246,27 +247,22 @@ impl Engine {
             pred = pred.and(x);
         }
         let batches = self.block_on(tables::query(&self.memories.memories_tbl, Some(pred), columns, None, None))?;
-        let mut best: HashMap<u64, Stored<Memory>> = HashMap::new();
+        let mut from_lance = Vec::new();
         {
             let mem = read.memtable();
             let m = mem.part::<MemoriesMem>();
             for b in &batches {
                 for (row, _) in table::memories_from_batch(b)? {
                     let id = row.value.memory_id;
-                    if tombstones.contains(&id) {
-                        continue;
-                    }
-                    let row = compose(&row, m.patches_of(id));
-                    if best.get(&id).is_none_or(|o| o.lsn < row.lsn) {
-                        best.insert(id, row);
+                    if !tombstones.contains(&id) {
+                        from_lance.push(compose(&row, m.patches_of(id)));
                     }
                 }
             }
         }
         drop(read);
-        for row in fresh {
-            best.insert(row.value.memory_id, row);
-        }
+        // Memtable rows first: they win a tie with their own row mid-flush.
+        let best = newest_by_key(fresh.into_iter().chain(from_lance), |m| m.memory_id);
         Ok(best.into_values().map(|s| s.value).filter(|m| !m.is_expired(now) && keep(m)).collect())
     }
 
@@ -1290,21 +1286,17 @@ impl Engine {
         &self,
         ids: &[u64],
     ) -> Result<std::collections::HashMap<u64, Stored<crate::memories::Memory>>> {
-        let mut out: std::collections::HashMap<u64, Stored<crate::memories::Memory>> = std::collections::HashMap::new();
+        let mut rows = Vec::new();
         for chunk in ids.chunks(4096) {
             let batches =
                 tables::query(&self.memories.memories_tbl, Some(filter::u64_in("memory_id", chunk)), None, None, None)
                     .await?;
             for b in &batches {
-                for (row, _) in crate::memories::table::memories_from_batch(b)? {
-                    let newer = out.get(&row.value.memory_id).is_none_or(|o| o.lsn < row.lsn);
-                    if newer {
-                        out.insert(row.value.memory_id, row);
-                    }
-                }
+                rows.extend(table::memories_from_batch(b)?.into_iter().map(|(row, _)| row));
             }
         }
-        Ok(out)
+        // Older versions may linger until maintenance removes them.
+        Ok(newest_by_key(rows, |m| m.memory_id))
     }
 }
 

@@ -20,9 +20,6 @@ use serde::Serialize;
 use crate::limits::MAX_RECORD_BYTES;
 use crate::{Error, Result};
 
-/// Bytes before the body.
-pub const ENVELOPE_BYTES: usize = 2;
-
 /// A record kind: one number per kind of logical write, unique across the
 /// database. Each subsystem owns a block of 16 (its `LogRecord::BLOCK`, the
 /// high nibble; the memtable refuses two parts with one block), so adding a
