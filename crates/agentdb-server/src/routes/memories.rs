@@ -364,10 +364,7 @@ pub async fn update_memory(
     ApiPath(memory_id): ApiPath<u64>,
     JsonBody(req): JsonBody<UpdateMemoryRequest>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Role::ReadWrite)?;
-    check_memory_owner(&st, &caller, memory_id).await?;
-    st.call(move |db| db.update_memory_importance(memory_id, req.importance)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    write_memory(&st, &caller, memory_id, move |db| db.update_memory_importance(memory_id, req.importance)).await
 }
 
 #[utoipa::path(delete, path = "/v1/memories/{memory_id}", tag = "memories", params(("memory_id" = u64, Path)),
@@ -377,10 +374,7 @@ pub async fn delete_memory(
     caller: Caller,
     ApiPath(memory_id): ApiPath<u64>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Role::ReadWrite)?;
-    check_memory_owner(&st, &caller, memory_id).await?;
-    st.call(move |db| db.delete_memory(memory_id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    write_memory(&st, &caller, memory_id, move |db| db.delete_memory(memory_id)).await
 }
 
 #[utoipa::path(put, path = "/v1/memories/{memory_id}/pin", tag = "memories", params(("memory_id" = u64, Path)),
@@ -390,10 +384,7 @@ pub async fn pin_memory(
     caller: Caller,
     ApiPath(memory_id): ApiPath<u64>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Role::ReadWrite)?;
-    check_memory_owner(&st, &caller, memory_id).await?;
-    st.call(move |db| db.pin_memory(memory_id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    write_memory(&st, &caller, memory_id, move |db| db.pin_memory(memory_id)).await
 }
 
 #[utoipa::path(delete, path = "/v1/memories/{memory_id}/pin", tag = "memories", params(("memory_id" = u64, Path)),
@@ -403,10 +394,7 @@ pub async fn unpin_memory(
     caller: Caller,
     ApiPath(memory_id): ApiPath<u64>,
 ) -> ApiResult<StatusCode> {
-    caller.require(Role::ReadWrite)?;
-    check_memory_owner(&st, &caller, memory_id).await?;
-    st.call(move |db| db.unpin_memory(memory_id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    write_memory(&st, &caller, memory_id, move |db| db.unpin_memory(memory_id)).await
 }
 
 #[utoipa::path(get, path = "/v1/agents/{agent_id}/memories", tag = "memories", params(("agent_id" = u64, Path)),
@@ -502,4 +490,18 @@ pub async fn embed(
         })
         .await?;
     Ok(Json(EmbedResponse { vectors }))
+}
+
+/// A change to one memory by id: a read-write key whose agent scope holds
+/// the memory's agent (checked before the engine is called); 204 on success.
+async fn write_memory(
+    st: &AppState,
+    caller: &Caller,
+    memory_id: u64,
+    change: impl FnOnce(&agentdb::AgentDb) -> agentdb::Result<()> + Send + 'static,
+) -> ApiResult<StatusCode> {
+    caller.require(Role::ReadWrite)?;
+    check_memory_owner(st, caller, memory_id).await?;
+    st.call(change).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -1,12 +1,14 @@
 //! The subsystem contract: what the engine's flush, recovery and
 //! maintenance loops need from each subsystem (states, memories, RAG,
-//! vectors), so that none of them names a subsystem.
+//! vectors), so that the loops themselves name no subsystem.
 //!
 //! A subsystem owns, in its own folder: its WAL records (`records.rs`, a
 //! `LogRecord`), its memtable part (`memtable.rs`, a `MemPart`), its Lance
 //! tables (`table.rs`), and an implementation of `Subsystem` below.
-//! Adding a record kind touches only that folder; adding a subsystem adds
-//! one entry to `SUBSYSTEMS` and one part to `engine::new_memtable`.
+//! Adding a record kind touches only that folder. Adding a subsystem takes
+//! an entry in `SUBSYSTEMS`, a part in `engine::new_memtable`, a state field
+//! on `Engine` (and its line in `Engine::tables`), and its fixed tables in
+//! the hand-off at the end of recovery (`engine/open.rs`).
 
 use futures::future::BoxFuture;
 use lancedb::Table;
