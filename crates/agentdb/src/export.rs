@@ -34,6 +34,7 @@ pub fn states_schema() -> SchemaRef {
         Field::new("data", DataType::Binary, false),
         Field::new("metadata", DataType::Utf8, false),
         Field::new("checksum", DataType::UInt32, false),
+        Field::new("key", DataType::Utf8, true),
     ]))
 }
 
@@ -50,6 +51,7 @@ pub fn states_batch(states: &[AgentState]) -> Result<RecordBatch> {
             Arc::new(BinaryArray::from_iter_values(states.iter().map(|s| s.data.as_ref()))),
             Arc::new(StringArray::from_iter_values(states.iter().map(|s| metadata_json(&s.metadata)))),
             Arc::new(UInt32Array::from_iter_values(states.iter().map(|s| s.checksum))),
+            Arc::new(StringArray::from_iter(states.iter().map(|s| s.key.as_deref()))),
         ],
     )
 }

@@ -43,7 +43,9 @@ pub use memories::{
 };
 pub use options::{EmbedderHandle, FsyncPolicy, Options, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_MEMORY_MERGE_THRESHOLD};
 pub use rag::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
-pub use states::{AgentState, GcReport, HistoryQuery, Snapshot, StateRetention, StateType};
+pub use states::{
+    AgentState, GcReport, HistoryQuery, Snapshot, StateRetention, StateType, MAX_HISTORY_LIMIT, MAX_STATE_KEY_BYTES,
+};
 pub use vectors::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 
 /// The version of every AgentDB package (one, the workspace's): crates, Python, C library.

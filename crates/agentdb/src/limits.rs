@@ -35,6 +35,10 @@ pub const MAX_METADATA_KEY_BYTES: usize = 128;
 /// Snapshot names (1..=this many bytes of `[A-Za-z0-9_.:-]`).
 pub const MAX_NAME_BYTES: usize = 128;
 
+/// A state version's caller-given key (`save_state_keyed`): checkpoint ids,
+/// step names. Indexed, so bounded like other ids.
+pub const MAX_STATE_KEY_BYTES: usize = 1024;
+
 /// Vector ids, document ids and collection names.
 pub const MAX_ID_BYTES: usize = 256;
 

@@ -28,7 +28,9 @@ use lancedb::expr::{col, is_in, lit};
 
 pub use retention::{GcReport, StateRetention};
 pub(crate) use types::validate_metadata;
-pub use types::{AgentState, HistoryQuery, Snapshot, StateType, MAX_HISTORY_LIMIT, MAX_NAME_BYTES};
+pub use types::{
+    AgentState, HistoryQuery, Snapshot, StateType, MAX_HISTORY_LIMIT, MAX_NAME_BYTES, MAX_STATE_KEY_BYTES,
+};
 
 use crate::engine::{now_ms, Engine};
 use crate::storage::tables::{self, filter, Stored};
@@ -69,13 +71,15 @@ fn visible(agent_id: u64, tombstone: Option<u64>) -> Vec<lancedb::expr::DfExpr> 
 impl Engine {
     /// Picks rows by a cheap projected top-k, then fetches only those rows'
     /// payloads: an agent with a long history never has all its payloads read.
+    /// The first predicate is the indexed one (agent id, or a composite key);
+    /// the fetch repeats it so Lance finds the picked rows by index too.
     async fn lance_states(
         &self,
         predicate: Vec<lancedb::expr::DfExpr>,
         order: &[&str],
         limit: usize,
     ) -> Result<Vec<Stored<AgentState>>> {
-        let agent_pred = predicate.first().cloned().expect("agent predicate first");
+        let agent_pred = predicate.first().cloned().ok_or_else(|| Error::invalid("state query without a predicate"))?;
         let picked = lsn_column(
             &tables::query(
                 &self.states.states_tbl,
@@ -138,6 +142,7 @@ impl Engine {
         state_type: StateType,
         data: Bytes,
         metadata: BTreeMap<String, String>,
+        key: Option<String>,
     ) -> Result<u64> {
         let version = self.latest_of(agent_id, session_id)?.map_or(1, |s| s.value.version + 1);
         let state = AgentState {
@@ -149,6 +154,7 @@ impl Engine {
             checksum: crc32c::crc32c(&data),
             data,
             metadata,
+            key,
         };
         let lsn = self.commit::<StatesMem>(StateRecord::Save(state.clone()))?;
         self.states.latest.lock().put((agent_id, session_id), Arc::new(Stored { lsn, value: state }));
@@ -183,6 +189,62 @@ impl Engine {
             rows.extend(table::snapshots_from_batch(b)?);
         }
         Ok(rows.into_iter().next().map(|s| s.value))
+    }
+
+    fn states_have_keyed_columns(&self) -> Result<bool> {
+        if let Some(has) = self.states.has_keyed_columns.get() {
+            return Ok(*has);
+        }
+        let schema = self.block_on(self.states.states_tbl.schema())?;
+        let has = table::KEYED_COLUMNS.iter().all(|c| schema.field_with_name(c).is_ok());
+        Ok(*self.states.has_keyed_columns.get_or_init(|| has))
+    }
+
+    /// The newest `limit` versions of (agent, session) in `lo..hi`, newest
+    /// first, from the memtable and Lance (a `version_key` range).
+    fn versions_between(
+        &self,
+        agent_id: u64,
+        session_id: u64,
+        lo: u64,
+        hi: u64,
+        limit: usize,
+    ) -> Result<Vec<AgentState>> {
+        if lo >= hi {
+            return Ok(Vec::new());
+        }
+        let read = self.begin_read();
+        let (in_mem, tomb) = {
+            let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
+            (m.versions_between(agent_id, session_id, lo, hi), m.tombstone(agent_id))
+        };
+        let mut by_version: BTreeMap<u64, AgentState> = BTreeMap::new();
+        // Versions are unique, so a memtable holding as many as the range
+        // spans holds all of them (a long thread's recent pages never touch Lance).
+        let complete = in_mem.len() as u64 == hi - lo;
+        if !complete {
+            let mut pred = if self.states_have_keyed_columns()? {
+                vec![filter::str_range(
+                    "version_key",
+                    &table::version_key(agent_id, session_id, lo),
+                    &table::version_key(agent_id, session_id, hi),
+                )]
+            } else {
+                let mut p = vec![filter::u64_eq("agent_id", agent_id), filter::u64_eq("session_id", session_id)];
+                p.push(filter::u64_ge("version", lo));
+                p.push(filter::u64_lt("version", hi));
+                p
+            };
+            pred.extend(tomb.map(|t| filter::u64_gt("lsn", t)));
+            for r in self.block_on(self.lance_states(pred, &["version"], limit))? {
+                by_version.insert(r.value.version, r.value);
+            }
+        }
+        for s in in_mem {
+            by_version.insert(s.value.version, s.value.clone());
+        }
+        Ok(by_version.into_values().rev().take(limit).collect())
     }
 
     fn state_version(&self, agent_id: u64, session_id: u64, version: u64) -> Result<Option<AgentState>> {
@@ -221,7 +283,96 @@ impl AgentDb {
         e.check_writable()?;
         e.check_payload(data, &metadata)?;
         let _k = e.states.key_lock(agent_id, session_id);
-        e.save_locked(agent_id, session_id, state_type, Bytes::copy_from_slice(data), metadata)
+        e.save_locked(agent_id, session_id, state_type, Bytes::copy_from_slice(data), metadata, None)
+    }
+
+    /// Saves a new version carrying the caller's `key` (a checkpoint id, a
+    /// step name) and returns its version number. Keys need not be unique:
+    /// `load_state_by_key` returns the newest version carrying the key.
+    pub fn save_state_keyed(
+        &self,
+        agent_id: u64,
+        session_id: u64,
+        key: &str,
+        state_type: StateType,
+        data: &[u8],
+        metadata: BTreeMap<String, String>,
+    ) -> Result<u64> {
+        let e = &self.engine;
+        e.check_writable()?;
+        types::validate_key(key)?;
+        e.check_payload(data, &metadata)?;
+        let _k = e.states.key_lock(agent_id, session_id);
+        e.save_locked(agent_id, session_id, state_type, Bytes::copy_from_slice(data), metadata, Some(key.to_string()))
+    }
+
+    /// The newest version of (agent, session) saved with `key`: the latest
+    /// cache, the memtable's key index, then one B-tree point read in Lance.
+    pub fn load_state_by_key(&self, agent_id: u64, session_id: u64, key: &str) -> Result<AgentState> {
+        let e = &self.engine;
+        e.check_open()?;
+        types::validate_key(key)?;
+        let not_found =
+            || Error::NotFound(format!("no state with key {key:?} for agent {agent_id} session {session_id}"));
+        let latest = e.latest_of(agent_id, session_id)?.ok_or_else(not_found)?;
+        if latest.value.key.as_deref() == Some(key) {
+            latest.value.verify()?;
+            return Ok(latest.value.clone());
+        }
+        let read = e.begin_read();
+        let (in_mem, tomb) = {
+            let mem = read.memtable();
+            let m = mem.part::<StatesMem>();
+            (m.by_key(agent_id, session_id, key), m.tombstone(agent_id))
+        };
+        let found = match in_mem {
+            // Memtable versions are newer than any flushed one.
+            Some(s) => s.value.clone(),
+            None if !e.states_have_keyed_columns()? => return Err(not_found()),
+            None => {
+                let mut pred = vec![filter::str_eq("state_key", &table::state_key(agent_id, session_id, key))];
+                pred.extend(tomb.map(|t| filter::u64_gt("lsn", t)));
+                let rows = e.block_on(e.lance_states(pred, &["version"], 1))?;
+                rows.into_iter().max_by_key(|r| r.value.version).map(|r| r.value).ok_or_else(not_found)?
+            }
+        };
+        found.verify()?;
+        Ok(found)
+    }
+
+    /// One page of (agent, session)'s versions, newest first: those below
+    /// `before_version` (all when `None`), at most `limit`. Reads only the
+    /// rows it returns: versions are dense (1, 2, 3…), so a page is one
+    /// range of `version_key`; only where retention removed versions does it
+    /// look further down, once.
+    pub fn state_history_page(
+        &self,
+        agent_id: u64,
+        session_id: u64,
+        before_version: Option<u64>,
+        limit: usize,
+    ) -> Result<Vec<AgentState>> {
+        let e = &self.engine;
+        e.check_open()?;
+        if limit == 0 || limit > MAX_HISTORY_LIMIT {
+            return Err(Error::invalid(format!("history limit must be in 1..={MAX_HISTORY_LIMIT}")));
+        }
+        let Some(latest) = e.latest_of(agent_id, session_id)? else {
+            return Ok(Vec::new());
+        };
+        let hi = before_version.unwrap_or(u64::MAX).min(latest.value.version.saturating_add(1));
+        let lo = hi.saturating_sub(limit as u64).max(1);
+        let mut page = e.versions_between(agent_id, session_id, lo, hi, limit)?;
+        if page.len() < limit && lo > 1 {
+            // Retention left holes: the rest comes from below `lo`, newest first.
+            page.extend(e.versions_between(agent_id, session_id, 1, lo, limit - page.len())?);
+        }
+        page.into_iter()
+            .map(|s| {
+                s.verify()?;
+                Ok(s)
+            })
+            .collect()
     }
 
     /// The latest state of (agent, session), or of the agent's most recently
@@ -372,7 +523,7 @@ impl AgentDb {
             .state_version(agent_id, snap.session_id, snap.version)?
             .ok_or_else(|| Error::corrupted(format!("snapshot {name:?} points at missing version {}", snap.version)))?;
         old.verify()?;
-        let version = e.save_locked(agent_id, snap.session_id, old.state_type, old.data, old.metadata)?;
+        let version = e.save_locked(agent_id, snap.session_id, old.state_type, old.data, old.metadata, old.key)?;
         drop(_k);
         self.load_state_version(agent_id, snap.session_id, version)
     }
@@ -485,8 +636,15 @@ impl crate::engine::subsystem::Subsystem for StatesSubsystem {
             }
         })
     }
-    fn scalar_index_columns(&self, _table: &str) -> &'static [&'static str] {
-        &["agent_id"]
+    fn migrate<'a>(&'a self, conn: &'a lancedb::Connection) -> futures::future::BoxFuture<'a, Result<bool>> {
+        Box::pin(table::migrate_states_table(conn))
+    }
+    fn scalar_index_columns(&self, name: &str) -> &'static [&'static str] {
+        if name == table::STATES_TABLE {
+            &["agent_id", "version_key", "state_key"]
+        } else {
+            &["agent_id"]
+        }
     }
 }
 
@@ -504,6 +662,9 @@ pub(crate) struct StatesState {
     pub cache_epoch: std::sync::atomic::AtomicU64,
     /// Serialises snapshot creation so name uniqueness is checked atomically.
     pub snapshot_lock: parking_lot::Mutex<()>,
+    /// Whether `states` has the keyed-access columns; false only for a
+    /// read-only open of a database an earlier release wrote.
+    has_keyed_columns: std::sync::OnceLock<bool>,
     key_locks: Vec<parking_lot::Mutex<()>>,
 }
 
@@ -518,6 +679,7 @@ impl StatesState {
             )),
             cache_epoch: std::sync::atomic::AtomicU64::new(0),
             snapshot_lock: parking_lot::Mutex::new(()),
+            has_keyed_columns: std::sync::OnceLock::new(),
             key_locks: (0..KEY_LOCK_SHARDS).map(|_| parking_lot::Mutex::new(())).collect(),
         }
     }

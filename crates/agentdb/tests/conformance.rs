@@ -22,6 +22,7 @@ fn state_value(s: &AgentState) -> Value {
     json!({
         "agent_id": s.agent_id, "session_id": s.session_id, "version": s.version,
         "state_type": s.state_type.as_str(), "data": String::from_utf8_lossy(&s.data), "metadata": s.metadata,
+        "key": s.key,
     })
 }
 
@@ -110,7 +111,30 @@ fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -
             let t: StateType = args["state_type"].as_str().map_or(Ok(defaults::STATE_TYPE), str::parse)?;
             let meta: BTreeMap<String, String> = serde_json::from_value(args["metadata"].clone()).unwrap_or_default();
             let data = args["data"].as_str().unwrap_or_default().as_bytes();
-            json!({"version": db.save_state_with_metadata(u(args, "agent_id"), u(args, "session_id"), t, data, meta)?})
+            let (agent, session) = (u(args, "agent_id"), u(args, "session_id"));
+            let version = match args["key"].as_str() {
+                Some(key) => db.save_state_keyed(agent, session, key, t, data, meta)?,
+                None => db.save_state_with_metadata(agent, session, t, data, meta)?,
+            };
+            json!({ "version": version })
+        }
+        "load_state_by_key" => state_value(&db.load_state_by_key(
+            u(args, "agent_id"),
+            u(args, "session_id"),
+            args["key"].as_str().unwrap_or_default(),
+        )?),
+        "state_history_page" => {
+            let rows = db.state_history_page(
+                u(args, "agent_id"),
+                u(args, "session_id"),
+                args["before_version"].as_u64(),
+                limit(args, "limit", defaults::history_limit()),
+            )?;
+            json!({
+                "versions": rows.iter().map(|s| s.version).collect::<Vec<_>>(),
+                "data": rows.iter().map(|s| String::from_utf8_lossy(&s.data).to_string()).collect::<Vec<_>>(),
+                "keys": rows.iter().map(|s| s.key.clone()).collect::<Vec<_>>(),
+            })
         }
         "load_state" => state_value(&db.load_state(u(args, "agent_id"), args["session_id"].as_u64())?),
         "load_state_version" => {

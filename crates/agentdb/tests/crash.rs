@@ -45,7 +45,13 @@ fn crash_child() {
     let start: u64 = fastrand::u64(..1 << 40);
     for i in start.. {
         let agent = i % AGENTS;
-        let version = db.save_state(agent, 0, StateType::Context, &payload(agent, i)).unwrap();
+        // Every third save is keyed (a LangGraph checkpoint's shape).
+        let version = if i % 3 == 0 {
+            db.save_state_keyed(agent, 0, &format!("w-{i}"), StateType::Context, &payload(agent, i), BTreeMap::new())
+                .unwrap()
+        } else {
+            db.save_state(agent, 0, StateType::Context, &payload(agent, i)).unwrap()
+        };
         writeln!(out, "ACK {agent} {version} {i}").unwrap();
         if i % 97 == 0 {
             let name = format!("snap-{i}");
@@ -136,6 +142,11 @@ fn acknowledged_writes_survive_kill_9() {
             // Point reads agree with the history scan.
             for (&(agent, version), &i) in all_acks.iter().rev().take(20) {
                 assert_eq!(&db.load_state_version(agent, 0, version).unwrap().data[..], &payload(agent, i)[..]);
+            }
+            // Every acknowledged keyed save is found by its key.
+            for (&(agent, version), &i) in all_acks.iter().filter(|(_, i)| *i % 3 == 0) {
+                let s = db.load_state_by_key(agent, 0, &format!("w-{i}")).unwrap();
+                assert_eq!((s.version, &s.data[..]), (version, &payload(agent, i)[..]), "{policy}: key w-{i}");
             }
             let listed = db.list_snapshots(0).unwrap().len()
                 + (1..AGENTS).map(|a| db.list_snapshots(a).unwrap().len()).sum::<usize>();

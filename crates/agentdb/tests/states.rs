@@ -270,6 +270,7 @@ mod damaged_files {
             data: agentdb::Bytes::from_static(b"rotten"),
             metadata: Default::default(),
             checksum: crc32c::crc32c(b"original"),
+            key: None,
         };
         // Clean close flushed and rotated: the newest segment starts at lsn + 1.
         let seg = last_segment(dir.path());

@@ -138,6 +138,12 @@ fn check_every_record(db: &AgentDb) {
     assert_eq!(db.load_state(2, Some(1)).unwrap().state_type, StateType::TaskState);
     let history = db.query_history(&HistoryQuery::new(1).session(1).limit(10)).unwrap();
     assert_eq!(history.iter().map(|s| s.version).collect::<Vec<_>>(), vec![4, 3, 2, 1]);
+    // Keyed access over rows written before it existed (read-only: the table
+    // is not migrated; writer: `version_key` was computed by the migration).
+    let page = db.state_history_page(1, 1, Some(4), 2).unwrap();
+    assert_eq!(page.iter().map(|s| s.version).collect::<Vec<_>>(), vec![3, 2]);
+    assert!(page.iter().all(|s| s.key.is_none()));
+    assert!(matches!(db.load_state_by_key(1, 1, "flushed 2"), Err(agentdb::Error::NotFound(_))));
     let snaps: Vec<(String, u64)> = db.list_snapshots(1).unwrap().into_iter().map(|s| (s.name, s.version)).collect();
     assert_eq!(snaps, vec![("flushed-snap".to_string(), 3), ("wal-snap".to_string(), 4)]);
     assert!(matches!(db.load_state(3, None), Err(agentdb::Error::NotFound(_))));
@@ -187,6 +193,7 @@ fn a_database_written_by_the_previous_version_opens_with_every_record() {
     // The writer replays the old WAL, then flushes it in today's format.
     let db = AgentDb::open(tmp.path(), Options { maintenance_interval: None, ..Options::default() }).unwrap();
     check_every_record(&db);
+    db.save_state_keyed(1, 1, "after-upgrade", StateType::Context, b"keyed 5", BTreeMap::new()).unwrap();
     db.save_state(1, 1, StateType::Context, b"new 5").unwrap();
     db.flush().unwrap();
     check_every_record_after_new_write(&db);
@@ -200,6 +207,9 @@ fn a_database_written_by_the_previous_version_opens_with_every_record() {
 fn check_every_record_after_new_write(db: &AgentDb) {
     assert_eq!(&db.load_state(1, Some(1)).unwrap().data[..], b"new 5");
     assert_eq!(&db.load_state_version(1, 1, 4).unwrap().data[..], b"unflushed 4");
+    let page = db.state_history_page(1, 1, None, 10).unwrap();
+    assert_eq!(page.iter().map(|s| s.version).collect::<Vec<_>>(), vec![6, 5, 4, 3, 2, 1]);
+    assert_eq!(&db.load_state_by_key(1, 1, "after-upgrade").unwrap().data[..], b"keyed 5");
     assert_eq!(db.list_memories(1).unwrap().len(), 3);
     assert_eq!(db.count_vectors("items").unwrap(), 5);
     assert!(db.get_document("doc-wal").is_ok());

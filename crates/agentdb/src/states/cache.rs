@@ -88,6 +88,7 @@ mod tests {
                 data: vec![0u8; size].into(),
                 metadata: Default::default(),
                 checksum: 0,
+                key: None,
             },
         })
     }

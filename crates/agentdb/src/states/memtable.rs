@@ -11,6 +11,7 @@ use crate::storage::tables::Stored;
 
 pub type StateKey = (u64, u64, u64); // agent, session, version
 pub type SnapshotKey = (u64, String); // agent, name
+pub type KeyedKey = (u64, u64, String); // agent, session, caller's key
 
 const SNAPSHOT_FOOTPRINT_BYTES: usize = 128;
 
@@ -18,6 +19,9 @@ const SNAPSHOT_FOOTPRINT_BYTES: usize = 128;
 pub struct StatesMem {
     pub states: BTreeMap<StateKey, Arc<Stored<AgentState>>>,
     pub snapshots: BTreeMap<SnapshotKey, Arc<Stored<Snapshot>>>,
+    /// (agent, session, key) → newest unflushed version carrying the key,
+    /// and its LSN: `load_state_by_key` without a scan of `states`.
+    pub by_key: HashMap<KeyedKey, (u64, u64)>,
     /// agent → LSN of its latest pending delete. Lance rows of that agent with
     /// a smaller LSN are hidden from reads until the flush deletes them.
     pub agent_tombstones: HashMap<u64, u64>,
@@ -41,6 +45,12 @@ impl MemPart for StatesMem {
             StateRecord::Save(state) => {
                 self.usage.add(state.footprint());
                 let key = (state.agent_id, state.session_id, state.version);
+                if let Some(k) = &state.key {
+                    let entry = self.by_key.entry((state.agent_id, state.session_id, k.clone())).or_insert((0, 0));
+                    if entry.0 < state.version {
+                        *entry = (state.version, lsn);
+                    }
+                }
                 let prev = self.states.insert(key, Arc::new(Stored { lsn, value: state }));
                 debug_assert!(prev.is_none(), "a state version is written once");
             }
@@ -60,6 +70,7 @@ impl MemPart for StatesMem {
                         self.usage.remove(s.value.footprint());
                     }
                 }
+                self.by_key.retain(|k, _| k.0 != agent_id);
                 let doomed: Vec<SnapshotKey> = self
                     .snapshots
                     .range((agent_id, String::new())..)
@@ -102,6 +113,7 @@ impl MemPart for StatesMem {
             }
             keep
         });
+        self.by_key.retain(|_, (_, lsn)| *lsn > upto);
         drain_tombstones(&mut self.agent_tombstones, upto, usage);
     }
 
@@ -122,6 +134,24 @@ impl StatesMem {
             None => (agent_id, 0, 0)..=(agent_id, u64::MAX, u64::MAX),
         };
         self.states.range(range).map(|(_, v)| v.clone()).collect()
+    }
+
+    /// The newest unflushed version of (agent, session) carrying `key`.
+    pub fn by_key(&self, agent_id: u64, session_id: u64, key: &str) -> Option<Arc<Stored<AgentState>>> {
+        let (version, _) = self.by_key.get(&(agent_id, session_id, key.to_string()))?;
+        self.states.get(&(agent_id, session_id, *version)).cloned()
+    }
+
+    /// Unflushed versions of (agent, session) in `lo..hi`, newest first.
+    pub fn versions_between(&self, agent_id: u64, session_id: u64, lo: u64, hi: u64) -> Vec<Arc<Stored<AgentState>>> {
+        if lo >= hi {
+            return Vec::new();
+        }
+        self.states
+            .range((agent_id, session_id, lo)..(agent_id, session_id, hi))
+            .rev()
+            .map(|(_, v)| v.clone())
+            .collect()
     }
 
     pub fn snapshots_of(&self, agent_id: u64) -> Vec<Arc<Stored<Snapshot>>> {

@@ -85,6 +85,21 @@ struct SaveStateV1<'a> {
     checksum: u32,
 }
 
+/// Version 2: version 1 plus the caller's key. Written only for keyed
+/// saves, so a database that never uses keys keeps version-1 logs.
+#[derive(Serialize, Deserialize)]
+struct SaveStateV2<'a> {
+    agent_id: u64,
+    session_id: u64,
+    version: u64,
+    timestamp_ms: i64,
+    state_type: StateTypeV1,
+    data: Bytes,
+    metadata: Cow<'a, BTreeMap<String, String>>,
+    checksum: u32,
+    key: Cow<'a, str>,
+}
+
 #[derive(Serialize, Deserialize)]
 struct SnapshotV1 {
     agent_id: u64,
@@ -107,6 +122,21 @@ impl LogRecord for StateRecord {
 
     fn encode(&self) -> Result<Vec<u8>> {
         match self {
+            StateRecord::Save(s @ AgentState { key: Some(key), .. }) => record::encode(
+                SAVE_STATE,
+                2,
+                &SaveStateV2 {
+                    agent_id: s.agent_id,
+                    session_id: s.session_id,
+                    version: s.version,
+                    timestamp_ms: s.timestamp_ms,
+                    state_type: s.state_type.into(),
+                    data: s.data.clone(),
+                    metadata: Cow::Borrowed(&s.metadata),
+                    checksum: s.checksum,
+                    key: Cow::Borrowed(key),
+                },
+            ),
             StateRecord::Save(s) => record::encode(
                 SAVE_STATE,
                 1,
@@ -151,6 +181,21 @@ impl LogRecord for StateRecord {
                     data: s.data,
                     metadata: s.metadata.into_owned(),
                     checksum: s.checksum,
+                    key: None,
+                })
+            }
+            (SAVE_STATE, 2) => {
+                let s: SaveStateV2 = record::decode_body(kind, version, body)?;
+                StateRecord::Save(AgentState {
+                    agent_id: s.agent_id,
+                    session_id: s.session_id,
+                    version: s.version,
+                    timestamp_ms: s.timestamp_ms,
+                    state_type: s.state_type.into(),
+                    data: s.data,
+                    metadata: s.metadata.into_owned(),
+                    checksum: s.checksum,
+                    key: Some(s.key.into_owned()),
                 })
             }
             (CREATE_SNAPSHOT, 1) => {
@@ -186,6 +231,7 @@ mod tests {
             data: Bytes::from_static(b"hi"),
             metadata: BTreeMap::from([("k".to_string(), "v".to_string())]),
             checksum: 0xDEAD_BEEF,
+            key: None,
         }
     }
 
@@ -210,6 +256,13 @@ mod tests {
                     created_at_ms: 1_700_000_000_000,
                 }),
                 vec![0x11, 1, 7, 2, 2, b's', b'1', 3, 128, 160, 171, 254, 249, 98],
+            ),
+            (
+                StateRecord::Save(AgentState { key: Some("ck-1".into()), ..state() }),
+                vec![
+                    0x10, 2, 7, 2, 3, 128, 160, 171, 254, 249, 98, 3, 2, b'h', b'i', 1, 1, b'k', 1, b'v', 239, 253,
+                    182, 245, 13, 4, b'c', b'k', b'-', b'1',
+                ],
             ),
             (StateRecord::DeleteAgent { agent_id: 300 }, vec![0x12, 1, 172, 2]),
         ];

@@ -77,6 +77,9 @@ pub struct AgentState {
     pub metadata: BTreeMap<String, String>,
     /// CRC32C of `data`; verified on every read.
     pub checksum: u32,
+    /// The caller's key for this version (`save_state_keyed`), if any:
+    /// `load_state_by_key` finds the newest version carrying it.
+    pub key: Option<String>,
 }
 
 impl AgentState {
@@ -96,6 +99,7 @@ impl AgentState {
         std::mem::size_of::<Self>()
             + self.data.len()
             + self.metadata.iter().map(|(k, v)| k.len() + v.len() + 48).sum::<usize>()
+            + self.key.as_ref().map_or(0, |k| k.len() + 24)
     }
 }
 
@@ -122,7 +126,9 @@ pub struct HistoryQuery {
     pub limit: usize,
 }
 
-pub use crate::limits::{MAX_HISTORY_LIMIT, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_BYTES, MAX_NAME_BYTES};
+pub use crate::limits::{
+    MAX_HISTORY_LIMIT, MAX_METADATA_ENTRIES, MAX_METADATA_KEY_BYTES, MAX_NAME_BYTES, MAX_STATE_KEY_BYTES,
+};
 
 impl HistoryQuery {
     pub fn new(agent_id: u64) -> Self {
@@ -165,6 +171,15 @@ pub(crate) fn validate_name(kind: &str, name: &str) -> Result<()> {
         return Err(Error::invalid(format!(
             "{kind} name {name:?} contains {c:?}; allowed are ASCII letters, digits, '_', '-', '.', ':'"
         )));
+    }
+    Ok(())
+}
+
+/// State keys: 1..=`MAX_STATE_KEY_BYTES` bytes of any UTF-8 (they are
+/// compared exactly and never pasted into a filter).
+pub(crate) fn validate_key(key: &str) -> Result<()> {
+    if key.is_empty() || key.len() > MAX_STATE_KEY_BYTES {
+        return Err(Error::invalid(format!("state key must be 1..={MAX_STATE_KEY_BYTES} bytes")));
     }
     Ok(())
 }

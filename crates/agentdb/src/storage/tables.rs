@@ -101,10 +101,17 @@ pub mod filter {
     pub fn u64_gt(column: &str, value: u64) -> DfExpr {
         col(column).gt(lit(value))
     }
+    pub fn u64_ge(column: &str, value: u64) -> DfExpr {
+        col(column).gt_eq(lit(value))
+    }
     pub fn u64_lt(column: &str, value: u64) -> DfExpr {
         col(column).lt(lit(value))
     }
     /// String equality through a literal value: no quoting, no escaping, no injection.
+    /// `lo <= column < hi` on a string column (byte order).
+    pub fn str_range(column: &str, lo: &str, hi: &str) -> DfExpr {
+        col(column).gt_eq(lit(lo.to_string())).and(col(column).lt(lit(hi.to_string())))
+    }
     pub fn str_eq(column: &str, value: &str) -> DfExpr {
         col(column).eq(lit(value.to_string()))
     }
