@@ -169,9 +169,15 @@ class States:
         *,
         state_type: str = _DEFAULTS["state_type"],
         metadata: Metadata = None,
+        key: str | None = None,
     ) -> int:
-        """Appends a new version of (agent, session) and returns its number (1, 2, 3…)."""
-        return self._db.save_state(agent_id, session_id, data, state_type, _meta(metadata))
+        """Appends a new version of (agent, session) and returns its number (1, 2, 3…).
+
+        With ``key`` (any 1–1,024-byte string: a checkpoint id, a step name)
+        the version carries it, and :meth:`load_by_key` finds it; keys need
+        not be unique (the newest version with a key wins).
+        """
+        return self._db.save_state(agent_id, session_id, data, state_type, _meta(metadata), key)
 
     def load(self, agent_id: int, session_id: int | None = None) -> AgentState:
         """The latest version of (agent, session), or of the agent's most recently saved session."""
@@ -179,6 +185,22 @@ class States:
 
     def load_version(self, agent_id: int, session_id: int, version: int) -> AgentState:
         return self._db.load_state_version(agent_id, session_id, version)
+
+    def load_by_key(self, agent_id: int, session_id: int, key: str) -> AgentState:
+        """The newest version of (agent, session) saved with exactly ``key``."""
+        return self._db.load_state_by_key(agent_id, session_id, key)
+
+    def history_page(
+        self,
+        agent_id: int,
+        session_id: int,
+        *,
+        before_version: int | None = None,
+        limit: int = _DEFAULTS["history_limit"],
+    ) -> list[AgentState]:
+        """Versions of (agent, session) below ``before_version`` (all when ``None``), newest first,
+        at most ``limit``; pass the last version of a page as the next ``before_version``."""
+        return self._db.state_history_page(agent_id, session_id, before_version, limit)
 
     def history(
         self,

@@ -59,6 +59,8 @@ class AgentState:
     def metadata(self) -> dict[str, str]: ...
     @property
     def checksum(self) -> int: ...
+    @property
+    def key(self) -> str | None: ...
 
 @final
 class Snapshot:
@@ -252,10 +254,20 @@ class Database:
 
     # agent state
     def save_state(
-        self, agent_id: int, session_id: int, data: bytes | bytearray | memoryview | Buffer, state_type: str, metadata: _Meta
+        self,
+        agent_id: int,
+        session_id: int,
+        data: bytes | bytearray | memoryview | Buffer,
+        state_type: str,
+        metadata: _Meta,
+        key: str | None,
     ) -> int: ...
     def load_state(self, agent_id: int, session_id: int | None) -> AgentState: ...
     def load_state_version(self, agent_id: int, session_id: int, version: int) -> AgentState: ...
+    def load_state_by_key(self, agent_id: int, session_id: int, key: str) -> AgentState: ...
+    def state_history_page(
+        self, agent_id: int, session_id: int, before_version: int | None, limit: int
+    ) -> list[AgentState]: ...
     def query_history(
         self, agent_id: int, session_id: int | None, from_ms: int | None, to_ms: int | None, limit: int
     ) -> list[AgentState]: ...

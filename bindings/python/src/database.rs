@@ -374,6 +374,8 @@ impl Database {
 
     // ---- agent state ----
 
+    /// With a `key`, the new version carries it (`save_state_keyed`).
+    #[pyo3(signature = (agent_id, session_id, data, state_type, metadata, key))]
     fn save_state<'py>(
         &self,
         py: Python<'py>,
@@ -382,11 +384,40 @@ impl Database {
         data: Data<'py>,
         state_type: &str,
         metadata: Meta,
+        key: Option<&str>,
     ) -> PyResult<u64> {
         let t: StateType = parse(py, state_type)?;
         let bytes = data.as_slice();
         let meta = metadata.unwrap_or_default();
-        run(py, || self.db.save_state_with_metadata(agent_id.0, session_id.0, t, bytes, meta))
+        let (agent, session) = (agent_id.0, session_id.0);
+        match key {
+            Some(key) => run(py, || self.db.save_state_keyed(agent, session, key, t, bytes, meta)),
+            None => run(py, || self.db.save_state_with_metadata(agent, session, t, bytes, meta)),
+        }
+    }
+
+    fn load_state_by_key(
+        &self,
+        py: Python<'_>,
+        agent_id: Int<u64>,
+        session_id: Int<u64>,
+        key: &str,
+    ) -> PyResult<AgentState> {
+        run(py, || self.db.load_state_by_key(agent_id.0, session_id.0, key)).map(AgentState)
+    }
+
+    #[pyo3(signature = (agent_id, session_id, before_version, limit))]
+    fn state_history_page(
+        &self,
+        py: Python<'_>,
+        agent_id: Int<u64>,
+        session_id: Int<u64>,
+        before_version: Option<Int<u64>>,
+        limit: Int<usize>,
+    ) -> PyResult<Vec<AgentState>> {
+        let before = opt(before_version);
+        let rows = run(py, || self.db.state_history_page(agent_id.0, session_id.0, before, limit.0))?;
+        Ok(wrap(rows, AgentState))
     }
 
     #[pyo3(signature = (agent_id, session_id))]

@@ -75,15 +75,22 @@ impl AgentState {
     fn checksum(&self) -> u32 {
         self.0.checksum
     }
+    /// The key this version was saved with, `None` when unkeyed.
+    #[getter]
+    fn key(&self) -> Option<&str> {
+        self.0.key.as_deref()
+    }
     fn __repr__(&self) -> String {
         let s = &self.0;
+        let key = s.key.as_deref().map_or_else(|| "None".to_owned(), |k| text_repr(k, 40));
         format!(
-            "AgentState(agent_id={}, session_id={}, version={}, state_type='{}', timestamp_ms={}, data=<{} bytes>, metadata={})",
+            "AgentState(agent_id={}, session_id={}, version={}, state_type='{}', timestamp_ms={}, key={}, data=<{} bytes>, metadata={})",
             s.agent_id,
             s.session_id,
             s.version,
             s.state_type,
             s.timestamp_ms,
+            key,
             s.data.len(),
             meta_repr(&s.metadata)
         )

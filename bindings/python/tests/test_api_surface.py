@@ -8,13 +8,13 @@ import re
 from pathlib import Path
 
 import agentdb
-from agentdb import _native
+from agentdb import _aio, _native
 
 PKG = Path(agentdb.__file__).parent
 
 API = {
-    "states": ["save", "load", "load_version", "history", "history_arrow", "create_snapshot", "list_snapshots",
-               "restore_snapshot", "delete_agent"],
+    "states": ["save", "load", "load_version", "load_by_key", "history", "history_page", "history_arrow",
+               "create_snapshot", "list_snapshots", "restore_snapshot", "delete_agent"],
     "memories": ["store", "store_many", "get", "update_importance", "delete", "retrieve", "retrieve_arrow", "forget",
                  "list", "store_outcome", "store_many_outcome", "pin", "unpin", "consolidate"],
     "rag": ["index_document", "get_document", "delete_document", "semantic_search", "full_text_search",
@@ -24,7 +24,8 @@ API = {
 }  # fmt: skip
 
 ATTRIBUTES = {
-    "AgentState": ["agent_id", "session_id", "version", "timestamp_ms", "state_type", "data", "metadata", "checksum"],
+    "AgentState": ["agent_id", "session_id", "version", "timestamp_ms", "state_type", "data", "metadata", "checksum",
+                   "key"],
     "Snapshot": ["agent_id", "session_id", "name", "version", "created_at_ms"],
     "Memory": ["memory_id", "agent_id", "memory_type", "content", "embedding", "importance", "access_count",
                "last_access_ms", "created_at_ms", "expires_at_ms", "metadata", "pinned", "absorbed_ids"],
@@ -39,6 +40,25 @@ ATTRIBUTES = {
     "ConsolidationReport": ["agent_id", "examined", "groups", "remaining"],
     "GcReport": ["state_versions_removed", "maintenance"],
 }  # fmt: skip
+
+
+def test_keyed_state_signatures():
+    """The signatures the LangGraph checkpointer codes against (API.md, keyed state versions)."""
+    kw, pos = inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD
+
+    def shape(fn):
+        return [(n, p.kind, p.default) for n, p in inspect.signature(fn).parameters.items() if n != "self"]
+
+    empty = inspect.Parameter.empty
+    assert shape(agentdb.States.save)[-1] == ("key", kw, None)
+    assert shape(agentdb.States.load_by_key) == [("agent_id", pos, empty), ("session_id", pos, empty), ("key", pos, empty)]
+    assert shape(agentdb.States.history_page) == [
+        ("agent_id", pos, empty), ("session_id", pos, empty), ("before_version", kw, None),
+        ("limit", kw, agentdb.defaults()["history_limit"]),
+    ]  # fmt: skip
+    for name in ("save", "load_by_key", "history_page"):
+        method = getattr(_aio.AsyncStates, name)
+        assert inspect.iscoroutinefunction(method) and shape(method) == shape(getattr(agentdb.States, name)), name
 
 
 def test_api_md_names_exist(db):
@@ -95,6 +115,7 @@ def test_the_defaults_are_the_engines():
         (agentdb.States.save, "state_type"): d["state_type"],
         (agentdb.States.history, "limit"): d["history_limit"],
         (agentdb.States.history_arrow, "limit"): d["history_limit"],
+        (agentdb.States.history_page, "limit"): d["history_limit"],
         (agentdb.Memories.store, "memory_type"): d["memory_type"],
         (agentdb.Memories.store, "importance"): d["importance"],
         (agentdb.Memories.store_outcome, "memory_type"): d["memory_type"],

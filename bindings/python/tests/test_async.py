@@ -18,6 +18,11 @@ async def test_connect_async_and_every_namespace(db_path):
         assert await db.states.save(1, 1, b"a", metadata={"k": "v"}) == 1
         assert (await db.states.load(1, 1)).metadata == {"k": "v"}
         assert [s.version for s in await db.states.history(1)] == [1]
+        assert await db.states.save(1, 2, b"a") == 1
+        assert await db.states.save(1, 2, b"b", key="ck-2") == 2
+        assert (await db.states.load_by_key(1, 2, "ck-2")).data == b"b"
+        assert [(s.version, s.key) for s in await db.states.history_page(1, 2, limit=5)] == [(2, "ck-2"), (1, None)]
+        assert [s.version for s in await db.states.history_page(1, 2, before_version=2)] == [1]
         assert isinstance(await db.states.history_arrow(1), pa.Table)
         assert (await db.states.create_snapshot(1, 1, "s")).name == "s"
         assert (await db.states.restore_snapshot(1, "s")).version == 2

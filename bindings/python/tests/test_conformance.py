@@ -18,7 +18,7 @@ CASES = Path(__file__).resolve().parents[3] / "tests" / "conformance"
 
 def state_value(s: agentdb.AgentState) -> dict:
     return {"agent_id": s.agent_id, "session_id": s.session_id, "version": s.version, "state_type": s.state_type,
-            "data": s.data.decode("utf-8", "replace"), "metadata": s.metadata}  # fmt: skip
+            "data": s.data.decode("utf-8", "replace"), "metadata": s.metadata, "key": s.key}  # fmt: skip
 
 
 def snapshot_value(s: agentdb.Snapshot) -> dict:
@@ -59,8 +59,15 @@ def memory_id(a: dict, names: dict[str, int]) -> int:
 def run_op(db: agentdb.AgentDB, op: str, a: dict, names: dict[str, int]) -> dict:
     if op == "save_state":
         v = db.states.save(a["agent_id"], a["session_id"], a.get("data", "").encode(), metadata=a.get("metadata"),
-                           **given(a, state_type="state_type"))  # fmt: skip
+                           **given(a, state_type="state_type", key="key"))  # fmt: skip
         return {"version": v}
+    if op == "load_state_by_key":
+        return state_value(db.states.load_by_key(a["agent_id"], a["session_id"], a.get("key", "")))
+    if op == "state_history_page":
+        rows = db.states.history_page(a["agent_id"], a["session_id"], before_version=a.get("before_version"),
+                                      **given(a, limit="limit"))  # fmt: skip
+        return {"versions": [r.version for r in rows], "data": [r.data.decode() for r in rows],
+                "keys": [r.key for r in rows]}  # fmt: skip
     if op == "load_state":
         return state_value(db.states.load(a["agent_id"], a.get("session_id")))
     if op == "load_state_version":

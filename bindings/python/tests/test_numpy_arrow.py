@@ -67,10 +67,12 @@ def test_matrix_inputs(db):
 
 def test_history_arrow(db):
     db.states.save(1, 1, b"one", metadata={"k": "v"})
-    db.states.save(1, 1, b"two", state_type="task_state")
+    db.states.save(1, 1, b"two", state_type="task_state", key="ck/2")
     t = db.states.history_arrow(1)
     assert isinstance(t, pa.Table) and t.num_rows == 2
-    assert t.schema.names == ["agent_id", "session_id", "version", "timestamp_ms", "state_type", "data", "metadata", "checksum"]
+    assert t.schema.names == ["agent_id", "session_id", "version", "timestamp_ms", "state_type", "data", "metadata",
+                              "checksum", "key"]  # fmt: skip
+    assert t.schema.field("key").type == pa.utf8() and t.column("key").to_pylist() == ["ck/2", None]
     assert t.schema.field("data").type == pa.binary() and t.schema.field("agent_id").type == pa.uint64()
     assert t.column("version").to_pylist() == [2, 1]
     assert t.column("data").to_pylist() == [b"two", b"one"]

@@ -1,4 +1,4 @@
-"""db.states: versioned saves, loads, history, snapshots, deletion."""
+"""db.states: versioned saves, loads, keyed versions, history and its pages, snapshots, deletion."""
 
 from __future__ import annotations
 
@@ -121,6 +121,158 @@ def test_u64_ids_use_the_whole_range(db):
     db.states.save(big, big, b"edge")
     s = db.states.load(big, big)
     assert (s.agent_id, s.session_id) == (big, big)
+
+
+# ---- keyed versions and history pages ----
+
+AWKWARD_KEYS = ["ck-1", "it's \"quoted\" ' OR 1=1 --", "thread/ns/ck?x=1&y=%2F", "  spaced  ", "日本語 ✓", "a" * 1024,
+                "é" * 512]  # fmt: skip
+
+
+def test_keyed_save_and_load_by_key(db):
+    assert db.states.save(3, 1, b"one", key="ck-1", metadata={"step": "1"}) == 1
+    assert db.states.save(3, 1, b"unkeyed") == 2
+    assert db.states.save(3, 2, b"other session", key="ck-1") == 1
+    s = db.states.load_by_key(3, 1, "ck-1")
+    assert isinstance(s, agentdb.AgentState)
+    assert (s.version, s.data, s.metadata, s.key) == (1, b"one", {"step": "1"}, "ck-1")
+    assert isinstance(s.key, str) and "key='ck-1'" in repr(s)
+    assert db.states.load_by_key(3, 2, "ck-1").data == b"other session"
+    unkeyed = db.states.load(3, 1)
+    assert unkeyed.key is None and "key=None" in repr(unkeyed)
+    assert db.states.load_version(3, 1, 1).key == "ck-1"
+    # Keys repeat: the newest version carrying one wins.
+    assert db.states.save(3, 1, b"one again", key="ck-1") == 3
+    assert (db.states.load_by_key(3, 1, "ck-1").version, db.states.load(3, 1).key) == (3, "ck-1")
+    # Equality covers the key.
+    assert db.states.load_by_key(3, 1, "ck-1") == db.states.load_version(3, 1, 3)
+
+
+def test_keys_match_exactly(db):
+    db.states.save(3, 1, b"x", key="ck-1")
+    for other in ["ck-", "CK-1", "ck-1 ", "ck-%", "ck-_", "*"]:
+        with pytest.raises(agentdb.NotFoundError) as e:
+            db.states.load_by_key(3, 1, other)
+        assert e.value.code == "not_found" and isinstance(e.value, LookupError)
+    with pytest.raises(agentdb.NotFoundError):
+        db.states.load_by_key(3, 9, "ck-1")
+    with pytest.raises(agentdb.NotFoundError):
+        db.states.load_by_key(4, 1, "ck-1")
+
+
+@pytest.mark.parametrize("stage", ["memtable", "flushed", "compacted", "reopened"])
+def test_awkward_keys_roundtrip(db_path, make_db, stage):
+    d = make_db(db_path)
+    for i, key in enumerate(AWKWARD_KEYS):
+        assert d.states.save(1, 1, str(i).encode(), key=key) == i + 1
+    if stage == "flushed":
+        d.flush()
+    if stage == "compacted":
+        d.compact()
+    if stage == "reopened":
+        d.close()
+        d = make_db(db_path)
+    for i, key in enumerate(AWKWARD_KEYS):
+        s = d.states.load_by_key(1, 1, key)
+        assert (s.version, s.data, s.key) == (i + 1, str(i).encode(), key)
+    assert [r.key for r in d.states.history_page(1, 1)] == AWKWARD_KEYS[::-1]
+
+
+def test_history_page_walks_a_session_newest_first(db):
+    for i in range(1, 8):
+        db.states.save(2, 1, f"v{i}".encode(), key=f"ck-{i}" if i % 2 else None)
+    db.states.save(2, 2, b"other session")
+    page = db.states.history_page(2, 1, limit=3)
+    assert [(r.version, r.data, r.key) for r in page] == [(7, b"v7", "ck-7"), (6, b"v6", None), (5, b"v5", "ck-5")]
+    walked, before = [], None
+    while True:
+        page = db.states.history_page(2, 1, before_version=before, limit=3)
+        if not page:
+            break
+        walked += [r.version for r in page]
+        before = page[-1].version
+    assert walked == [7, 6, 5, 4, 3, 2, 1]
+    assert [r.version for r in db.states.history_page(2, 1, before_version=3)] == [2, 1]
+    assert db.states.history_page(2, 1, before_version=1) == []
+    assert [r.version for r in db.states.history_page(2, 1, before_version=100)] == list(range(7, 0, -1))
+    assert db.states.history_page(2, 9) == [] and db.states.history_page(99, 1) == []
+
+
+def test_history_page_default_limit_is_the_engines(db):
+    limit = agentdb.defaults()["history_limit"]
+    for i in range(limit + 2):
+        db.states.save(2, 1, b"x")
+    page = db.states.history_page(2, 1)
+    assert len(page) == limit and page[0].version == limit + 2
+
+
+def test_history_page_spans_flushed_and_pending_versions(db):
+    db.states.save(2, 1, b"a", key="k")
+    db.states.save(2, 1, b"b")
+    db.flush()
+    db.states.save(2, 1, b"c", key="k")
+    assert [(r.data, r.key) for r in db.states.history_page(2, 1)] == [(b"c", "k"), (b"b", None), (b"a", "k")]
+    assert db.states.load_by_key(2, 1, "k").data == b"c"
+
+
+def test_restore_snapshot_keeps_the_key(db):
+    db.states.save(2, 1, b"keyed", key="ck-1")
+    db.states.create_snapshot(2, 1, "safe")
+    db.states.save(2, 1, b"later", key="ck-2")
+    restored = db.states.restore_snapshot(2, "safe")
+    assert (restored.version, restored.key, restored.data) == (3, "ck-1", b"keyed")
+    assert db.states.load_by_key(2, 1, "ck-1").version == 3
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda db: db.states.save(1, 1, b"x", key=""),
+        lambda db: db.states.save(1, 1, b"x", key="a" * 1025),
+        lambda db: db.states.save(1, 1, b"x", key="é" * 513),  # 513 characters, 1,026 bytes
+        lambda db: db.states.load_by_key(1, 1, ""),
+        lambda db: db.states.load_by_key(1, 1, "a" * 1025),
+        lambda db: db.states.load_by_key(-1, 1, "k"),
+        lambda db: db.states.history_page(1, 1, limit=0),
+        lambda db: db.states.history_page(1, 1, limit=100_001),
+        lambda db: db.states.history_page(1, 1, limit=-1),
+        lambda db: db.states.history_page(1, 1, before_version=-1),
+        lambda db: db.states.history_page(1, 2**64),
+    ],
+    ids=["save_empty_key", "save_long_key", "save_long_utf8_key", "load_empty_key", "load_long_key", "load_negative_id",
+         "page_limit_0", "page_limit_over_max", "page_negative_limit", "page_negative_before", "page_session_2**64"],
+)  # fmt: skip
+def test_invalid_keyed_arguments(db, call):
+    with pytest.raises(agentdb.InvalidArgumentError) as e:
+        call(db)
+    assert e.value.code == "invalid_argument" and isinstance(e.value, ValueError)
+    assert db.states.history(1) == []  # nothing was written
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda db: db.states.save(1, 1, b"x", key=b"bytes"),
+        lambda db: db.states.save(1, 1, b"x", key=7),
+        lambda db: db.states.load_by_key(1, 1, None),
+        lambda db: db.states.load_by_key(1, 1, b"k"),
+        lambda db: db.states.history_page(1, None),
+        lambda db: db.states.history_page(1, 1, before_version="3"),
+        lambda db: db.states.history_page(1, 1, limit=2.5),
+    ],
+    ids=["bytes_key", "int_key", "none_key", "bytes_load_key", "none_session", "str_before", "float_limit"],
+)  # fmt: skip
+def test_wrong_python_types_for_keyed_calls_are_type_errors(db, call):
+    with pytest.raises(TypeError):
+        call(db)
+    assert db.states.history(1) == []
+
+
+def test_save_takes_key_only_by_keyword(db):
+    with pytest.raises(TypeError):
+        db.states.save(1, 1, b"x", "context", None, "ck")  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        db.states.history_page(1, 1, 5)  # type: ignore[misc]
 
 
 # ---- errors ----
