@@ -22,6 +22,9 @@ enum Line {
         data: String,
         #[serde(default)]
         metadata: BTreeMap<String, String>,
+        /// The version's key (`save_state_keyed`); absent or null: unkeyed.
+        #[serde(default)]
+        key: Option<String>,
     },
     Memory {
         agent_id: u64,
@@ -96,9 +99,13 @@ pub fn run(db: &AgentDb, file: &Path) -> Result<ImportReport, Error> {
         let parsed: Line =
             serde_json::from_str(&line).map_err(|e| Error::InvalidArgument(format!("line {}: {e}", i + 1)))?;
         match parsed {
-            Line::State { agent_id, session_id, state_type, data, metadata } => {
+            Line::State { agent_id, session_id, state_type, data, metadata, key } => {
                 let t: StateType = state_type.parse().map_err(at)?;
-                db.save_state_with_metadata(agent_id, session_id, t, data.as_bytes(), metadata).map_err(at)?;
+                match key {
+                    Some(k) => db.save_state_keyed(agent_id, session_id, &k, t, data.as_bytes(), metadata),
+                    None => db.save_state_with_metadata(agent_id, session_id, t, data.as_bytes(), metadata),
+                }
+                .map_err(at)?;
                 report.states += 1;
             }
             Line::Memory { agent_id, memory_type, content, importance, embedding, metadata } => {

@@ -133,15 +133,22 @@ enum StateCmd {
         /// Metadata entries, KEY=VALUE (repeatable).
         #[arg(long = "meta", value_parser = parse_kv)]
         meta: Vec<(String, String)>,
+        /// A key for this version (a checkpoint id, a step name; 1–1,024 bytes of
+        /// any text): `state load --key` finds the newest version carrying it.
+        #[arg(long)]
+        key: Option<String>,
     },
-    /// Load the latest state (or --version).
+    /// Load the latest state (or --version, or the newest version with --key).
     Load {
         #[arg(long)]
         agent: u64,
         #[arg(long)]
         session: Option<u64>,
-        #[arg(long, requires = "session")]
+        #[arg(long, requires = "session", conflicts_with = "key")]
         version: Option<u64>,
+        /// The newest version of --session saved with exactly this key.
+        #[arg(long, requires = "session")]
+        key: Option<String>,
         /// Write only the raw payload bytes to stdout.
         #[arg(long)]
         raw: bool,
@@ -156,6 +163,19 @@ enum StateCmd {
         from: Option<i64>,
         #[arg(long)]
         to: Option<i64>,
+        #[arg(long, default_value_t = agentdb::defaults::history_limit())]
+        limit: usize,
+    },
+    /// One page of a session's versions, newest first by version: those below
+    /// --before-version (all when absent). Pass the last version printed as the
+    /// next page's --before-version.
+    HistoryPage {
+        #[arg(long)]
+        agent: u64,
+        #[arg(long)]
+        session: u64,
+        #[arg(long)]
+        before_version: Option<u64>,
         #[arg(long, default_value_t = agentdb::defaults::history_limit())]
         limit: usize,
     },
@@ -629,16 +649,19 @@ pub(crate) fn state_json(s: &AgentState) -> Value {
         "data_bytes": s.data.len(),
         "metadata": s.metadata,
         "checksum": format!("{:08x}", s.checksum),
+        "key": s.key,
     })
 }
 
 fn print_state_line(s: &AgentState) {
     let preview: String = String::from_utf8_lossy(&s.data).chars().take(60).collect();
+    let key = s.key.as_ref().map(|k| format!(" key {k:?}")).unwrap_or_default();
     println!(
-        "agent {} session {} v{} [{}] {} bytes crc32c={:08x} at {}ms: {}",
+        "agent {} session {} v{}{} [{}] {} bytes crc32c={:08x} at {}ms: {}",
         s.agent_id,
         s.session_id,
         s.version,
+        key,
         s.state_type,
         s.data.len(),
         s.checksum,
@@ -814,7 +837,7 @@ fn run(cli: Cli) -> Result<(), Error> {
 
 fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
     match cmd {
-        StateCmd::Save { agent, session, state_type, data, file, meta } => {
+        StateCmd::Save { agent, session, state_type, data, file, meta, key } => {
             let state_type: StateType = state_type.parse()?;
             let bytes = match (data, file) {
                 (Some(d), _) => d.into_bytes(),
@@ -826,18 +849,22 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
                 }
             };
             let db = open(g, false)?;
-            let version =
-                db.save_state_with_metadata(agent, session, state_type, &bytes, meta.into_iter().collect())?;
+            let meta = meta.into_iter().collect();
+            let version = match &key {
+                Some(k) => db.save_state_keyed(agent, session, k, state_type, &bytes, meta)?,
+                None => db.save_state_with_metadata(agent, session, state_type, &bytes, meta)?,
+            };
             if g.json {
-                println!("{}", json!({"agent_id": agent, "session_id": session, "version": version}));
+                println!("{}", json!({"agent_id": agent, "session_id": session, "version": version, "key": key}));
             } else {
                 println!("saved agent {agent} session {session} version {version}");
             }
         }
-        StateCmd::Load { agent, session, version, raw } => {
+        StateCmd::Load { agent, session, version, key, raw } => {
             let db = open(g, true)?;
-            let s = match (session, version) {
-                (Some(sess), Some(v)) => db.load_state_version(agent, sess, v)?,
+            let s = match (session, version, key) {
+                (Some(sess), _, Some(k)) => db.load_state_by_key(agent, sess, &k)?,
+                (Some(sess), Some(v), None) => db.load_state_version(agent, sess, v)?,
                 _ => db.load_state(agent, session)?,
             };
             if raw {
@@ -854,6 +881,16 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
             let mut q = HistoryQuery::new(agent).between(from, to).limit(limit);
             q.session_id = session;
             let rows = db.query_history(&q)?;
+            if g.json {
+                println!("{}", Value::Array(rows.iter().map(state_json).collect()));
+            } else {
+                rows.iter().for_each(print_state_line);
+                println!("{} version(s)", rows.len());
+            }
+        }
+        StateCmd::HistoryPage { agent, session, before_version, limit } => {
+            let db = open(g, true)?;
+            let rows = db.state_history_page(agent, session, before_version, limit)?;
             if g.json {
                 println!("{}", Value::Array(rows.iter().map(state_json).collect()));
             } else {

@@ -115,6 +115,87 @@ fn state_commands_roundtrip() {
 }
 
 #[test]
+fn keyed_state_commands_and_history_pages() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let awkward = "thread/1?ck=%2F \"quoted\" it's";
+    let saved = json_ok(p, &["state", "save", "--agent", "3", "--session", "1", "--key", awkward, "--data", "one"]);
+    assert_eq!((saved["version"].as_u64(), saved["key"].as_str()), (Some(1), Some(awkward)));
+    let unkeyed = json_ok(p, &["state", "save", "--agent", "3", "--session", "1", "--data", "two"]);
+    assert!(unkeyed["key"].is_null());
+    json_ok(p, &["flush"]);
+    json_ok(p, &["state", "save", "--agent", "3", "--session", "1", "--key", "ck-3", "--data", "three"]);
+
+    let by_key = json_ok(p, &["state", "load", "--agent", "3", "--session", "1", "--key", awkward]);
+    assert_eq!(
+        (by_key["version"].as_u64(), by_key["data"].as_str(), by_key["key"].as_str()),
+        (Some(1), Some("one"), Some(awkward))
+    );
+    assert!(json_ok(p, &["state", "load", "--agent", "3", "--session", "1", "--version", "2"])["key"].is_null());
+    let text = agentdb(p, &["state", "load", "--agent", "3", "--session", "1", "--key", "ck-3"]);
+    assert!(
+        String::from_utf8_lossy(&text.stdout).contains("v3 key \"ck-3\""),
+        "{}",
+        String::from_utf8_lossy(&text.stdout)
+    );
+    let raw = agentdb(p, &["state", "load", "--agent", "3", "--session", "1", "--key", "ck-3", "--raw"]);
+    assert_eq!(raw.stdout, b"three");
+
+    let page = json_ok(p, &["state", "history-page", "--agent", "3", "--session", "1", "--limit", "2"]);
+    let versions = |v: &Value| v.as_array().unwrap().iter().map(|s| s["version"].as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(versions(&page), vec![3, 2]);
+    assert_eq!((page[0]["key"].as_str(), page[1]["key"].is_null()), (Some("ck-3"), true));
+    let next = json_ok(p, &["state", "history-page", "--agent", "3", "--session", "1", "--before-version", "2"]);
+    assert_eq!(versions(&next), vec![1]);
+    assert_eq!(next[0]["key"], awkward);
+    let empty = json_ok(p, &["state", "history-page", "--agent", "3", "--session", "9"]);
+    assert_eq!(empty, Value::Array(vec![]));
+
+    let missing = agentdb(p, &["--json", "state", "load", "--agent", "3", "--session", "1", "--key", "ck-"]);
+    assert_eq!(missing.status.code(), Some(3), "an unknown key is not found");
+    for bad in [
+        &["state", "save", "--agent", "3", "--key", "", "--data", "x"][..],
+        &["state", "load", "--agent", "3", "--session", "1", "--key", ""],
+        &["state", "history-page", "--agent", "3", "--session", "1", "--limit", "0"],
+        &["state", "history-page", "--agent", "3", "--session", "1", "--limit", "100001"],
+    ] {
+        let out = agentdb(p, &[&["--json"][..], bad].concat());
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        let err: Value = serde_json::from_slice(&out.stderr).unwrap();
+        assert_eq!(err["error"], "invalid_argument", "{bad:?}");
+    }
+    let long = "k".repeat(1025);
+    assert_eq!(agentdb(p, &["state", "save", "--agent", "3", "--key", &long, "--data", "x"]).status.code(), Some(2));
+    // A key names a version of one session: --key without --session is a usage error.
+    let usage = agentdb(p, &["state", "load", "--agent", "3", "--key", "ck-3"]);
+    assert!(!usage.status.success() && String::from_utf8_lossy(&usage.stderr).contains("--session"));
+    assert_eq!(versions(&json_ok(p, &["state", "history-page", "--agent", "3", "--session", "1"])), vec![3, 2, 1]);
+
+    // Import: a state line may carry a key.
+    let jsonl = p.join("keyed.jsonl");
+    std::fs::write(
+        &jsonl,
+        [
+            r#"{"kind":"state","agent_id":4,"session_id":2,"data":"a","key":"ck/\"1\""}"#,
+            r#"{"kind":"state","agent_id":4,"session_id":2,"data":"b","key":null}"#,
+            r#"{"kind":"state","agent_id":4,"session_id":2,"data":"c"}"#,
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    assert_eq!(json_ok(p, &["import", jsonl.to_str().unwrap()])["states"], 3);
+    let imported = json_ok(p, &["state", "load", "--agent", "4", "--session", "2", "--key", "ck/\"1\""]);
+    assert_eq!((imported["version"].as_u64(), imported["data"].as_str()), (Some(1), Some("a")));
+    let page = json_ok(p, &["state", "history-page", "--agent", "4", "--session", "2"]);
+    let keys: Vec<Value> = page.as_array().unwrap().iter().map(|s| s["key"].clone()).collect();
+    assert_eq!(keys, vec![Value::Null, Value::Null, Value::from("ck/\"1\"")]);
+    std::fs::write(&jsonl, r#"{"kind":"state","agent_id":4,"data":"x","key":""}"#).unwrap();
+    let bad = agentdb(p, &["import", jsonl.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("line 1"));
+}
+
+#[test]
 fn bad_input_gets_clear_errors_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path();

@@ -89,7 +89,7 @@ fn memory_id(a: &Value, names: &BTreeMap<String, u64>) -> String {
 
 fn state_value(v: &Value) -> Value {
     json!({"agent_id": v["agent_id"], "session_id": v["session_id"], "version": v["version"],
-           "state_type": v["state_type"], "data": v["data"], "metadata": v["metadata"]})
+           "state_type": v["state_type"], "data": v["data"], "metadata": v["metadata"], "key": v["key"]})
 }
 
 fn rounded(x: &Value) -> Value {
@@ -133,8 +133,27 @@ fn run_op(global: &[String], op: &str, a: &Value, names: &BTreeMap<String, u64>)
             opt(&mut cmd, a, "state_type", "--type");
             cmd.push(format!("--data={}", s(a, "data")));
             meta(&mut cmd, a);
+            opt(&mut cmd, a, "key", "--key");
             let v = agentdb(global, &cmd)?;
             Ok(json!({"version": v["version"]}))
+        }
+        "load_state_by_key" => {
+            cmd = words(&["state", "load"]);
+            cmd.push(format!("--agent={}", u(a, "agent_id")));
+            cmd.push(format!("--session={}", u(a, "session_id")));
+            cmd.push(format!("--key={}", s(a, "key")));
+            Ok(state_value(&agentdb(global, &cmd)?))
+        }
+        "state_history_page" => {
+            cmd = words(&["state", "history-page"]);
+            cmd.push(format!("--agent={}", u(a, "agent_id")));
+            cmd.push(format!("--session={}", u(a, "session_id")));
+            opt(&mut cmd, a, "before_version", "--before-version");
+            opt(&mut cmd, a, "limit", "--limit");
+            let rows = agentdb(global, &cmd)?;
+            Ok(
+                json!({"versions": column(&rows, "version"), "data": column(&rows, "data"), "keys": column(&rows, "key")}),
+            )
         }
         "load_state" | "load_state_version" => {
             cmd = words(&["state", "load"]);
@@ -327,6 +346,10 @@ fn conformance_cases_pass_through_the_cli() {
                 global.push(format!("{flag}={n}"));
             }
         }
+        // Every case starts on an open, empty database (as the other runners'
+        // `open` gives it): create it first, or a read command opening a
+        // directory that does not exist yet is `not_found` whatever it asks.
+        agentdb(&global, &["flush".to_string()]).expect("create the case's database");
         let mut names: BTreeMap<String, u64> = BTreeMap::new();
         for (i, step) in case["steps"].as_array().expect("steps").iter().enumerate() {
             let op = step["op"].as_str().expect("op");
