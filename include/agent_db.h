@@ -394,7 +394,9 @@ typedef uint32_t AgentDbStateType;
 
 /*
  One version of an agent's state. `data` points at `data_len` bytes
- (NULL when empty); `metadata_json` is a JSON object of strings.
+ (NULL when empty); `metadata_json` is a JSON object of strings; `key` is
+ the caller's key for this version (`agent_db_save_state_keyed`), NULL when
+ it has none.
  */
 typedef struct {
   uint64_t agent_id;
@@ -409,6 +411,7 @@ typedef struct {
   const uint8_t *data;
   size_t data_len;
   const char *metadata_json;
+  const char *key;
 } AgentDbState;
 
 typedef struct {
@@ -693,7 +696,8 @@ const char *agent_db_version(void);
 
 /*
  `agent_db_query_history` as one Arrow stream (columns agent_id, session_id,
- version, timestamp_ms, state_type, data, metadata, checksum).
+ version, timestamp_ms, state_type, data, metadata, checksum, key; key is
+ null for an unkeyed version).
 
  # Safety
  `db` is NULL or a handle from `agent_db_open` not yet closed;
@@ -1141,6 +1145,28 @@ AgentDbStatus agent_db_save_state(const AgentDb *db,
                                   uint64_t *out_version);
 
 /*
+ As `agent_db_save_state`, and the new version carries `key` (a checkpoint
+ id, a step name: 1..=1024 bytes of UTF-8, else AGENT_DB_INVALID_ARGUMENT).
+ Keys need not be unique: `agent_db_load_state_by_key` finds the newest
+ version carrying one.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed; `key` is
+ NULL or a NUL-terminated string; `data` is NULL or points at `data_len`
+ readable bytes; `metadata_json` is NULL or a NUL-terminated string;
+ `out_version` is NULL or valid for one `uint64_t` write.
+ */
+AgentDbStatus agent_db_save_state_keyed(const AgentDb *db,
+                                        uint64_t agent_id,
+                                        uint64_t session_id,
+                                        const char *key,
+                                        AgentDbStateType state_type,
+                                        const uint8_t *data,
+                                        size_t data_len,
+                                        const char *metadata_json,
+                                        uint64_t *out_version);
+
+/*
  The latest version of (agent, session). Free with `agent_db_state_free`.
 
  # Safety
@@ -1177,6 +1203,21 @@ AgentDbStatus agent_db_load_state_version(const AgentDb *db,
                                           AgentDbState **out_state);
 
 /*
+ The newest version of (agent, session) carrying exactly `key` (bytewise).
+ AGENT_DB_NOT_FOUND when none does. Free with `agent_db_state_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed; `key` is
+ NULL or a NUL-terminated string; `out_state` is NULL or valid for one
+ pointer write.
+ */
+AgentDbStatus agent_db_load_state_by_key(const AgentDb *db,
+                                         uint64_t agent_id,
+                                         uint64_t session_id,
+                                         const char *key,
+                                         AgentDbState **out_state);
+
+/*
  Every session, no time bounds, the default limit (100; `history_limit`
  of `agent_db_defaults_json`).
 
@@ -1199,10 +1240,30 @@ AgentDbStatus agent_db_query_history(const AgentDb *db,
                                      AgentDbStateList **out_list);
 
 /*
- Frees a list of `agent_db_query_history`. NULL is a no-op.
+ One page of (agent, session)'s versions, newest first: those below
+ `before_version` (UINT64_MAX: from the newest), at most `limit`
+ (1..=100000). Pass the last version of a page as the next page's
+ `before_version`. An unknown (agent, session) gives an empty list. Free
+ with `agent_db_state_list_free`.
 
  # Safety
- `list` is NULL or a list from `agent_db_query_history`, not yet freed;
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_list` is NULL or valid for one pointer write.
+ */
+AgentDbStatus agent_db_state_history_page(const AgentDb *db,
+                                          uint64_t agent_id,
+                                          uint64_t session_id,
+                                          uint64_t before_version,
+                                          uint32_t limit,
+                                          AgentDbStateList **out_list);
+
+/*
+ Frees a list of `agent_db_query_history` or `agent_db_state_history_page`.
+ NULL is a no-op.
+
+ # Safety
+ `list` is NULL or a list from `agent_db_query_history` or
+ `agent_db_state_history_page`, not yet freed;
  neither it nor its items are used afterwards.
  */
 void agent_db_state_list_free(AgentDbStateList *list);

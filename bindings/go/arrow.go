@@ -112,7 +112,8 @@ func (db *DB) arrowCall(ctx context.Context, f func(h *C.AgentDb, out *C.struct_
 }
 
 // HistoryArrow is History as one Arrow stream (columns agent_id,
-// session_id, version, timestamp_ms, state_type, data, metadata, checksum).
+// session_id, version, timestamp_ms, state_type, data, metadata, checksum,
+// key; key is null for an unkeyed version).
 func (db *DB) HistoryArrow(ctx context.Context, q HistoryQuery) (*ArrowStream, error) {
 	cq, err := q.toC()
 	if err != nil {

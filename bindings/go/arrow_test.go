@@ -28,7 +28,7 @@ func TestArrowStreams(t *testing.T) {
 		}
 	}
 	s, err := db.HistoryArrow(bg, agentdb.NewHistoryQuery(7))
-	check("history", s, err, 3, 8)
+	check("history", s, err, 3, 9) // ..., checksum, key
 
 	ok(t, db.CreateCollection(bg, "pts", 2, agentdb.MetricL2))
 	ok(t, db.InsertVectors(bg, "pts", []agentdb.VectorRecord{{ID: "a", Vector: []float32{0, 0}}, {ID: "b", Vector: []float32{1, 1}}, {ID: "c", Vector: []float32{2, 2}}}))

@@ -242,8 +242,16 @@ func stateValue(s *agentdb.State) map[string]any {
 	}
 	return map[string]any{
 		"agent_id": s.AgentID, "session_id": s.SessionID, "version": s.Version,
-		"state_type": s.Type.String(), "data": string(s.Data), "metadata": meta,
+		"state_type": s.Type.String(), "data": string(s.Data), "metadata": meta, "key": keyValue(s.Key),
 	}
+}
+
+// keyValue is a state's key as the cases spell it: null when it has none.
+func keyValue(key string) any {
+	if key == "" {
+		return nil
+	}
+	return key
 }
 
 func memoryValue(m *agentdb.Memory) map[string]any {
@@ -312,8 +320,46 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64,
 		if err != nil {
 			return nil, err
 		}
-		v, err := db.SaveState(bg, agent, session, t, []byte(str(a, "data")), metadata(a["metadata"]))
+		data, meta := []byte(str(a, "data")), metadata(a["metadata"])
+		var v uint64
+		if key, keyed := a["key"].(string); keyed {
+			v, err = db.SaveStateKeyed(bg, agent, session, key, t, data, meta)
+		} else {
+			v, err = db.SaveState(bg, agent, session, t, data, meta)
+		}
 		return map[string]any{"version": v}, err
+	case "load_state_by_key":
+		agent, err1 := u(a, "agent_id")
+		session, err2 := u(a, "session_id")
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		s, err := db.LoadStateByKey(bg, agent, session, str(a, "key"))
+		if err != nil {
+			return nil, err
+		}
+		return stateValue(s), nil
+	case "state_history_page":
+		agent, err1 := u(a, "agent_id")
+		session, err2 := u(a, "session_id")
+		if err := errors.Join(err1, err2); err != nil {
+			return nil, err
+		}
+		var before *uint64
+		if v, found := asU64(a["before_version"]); found {
+			before = &v
+		}
+		page, err := db.StateHistoryPage(bg, agent, session, before, limitArg(a, "limit", d.HistoryLimit))
+		if err != nil {
+			return nil, err
+		}
+		versions, data, keys := []uint64{}, []string{}, []any{}
+		for _, s := range page {
+			versions = append(versions, s.Version)
+			data = append(data, string(s.Data))
+			keys = append(keys, keyValue(s.Key))
+		}
+		return map[string]any{"versions": versions, "data": data, "keys": keys}, nil
 	case "load_state":
 		agent, err := u(a, "agent_id")
 		if err != nil {

@@ -66,6 +66,9 @@ type State struct {
 	Checksum uint32
 	Data     []byte
 	Metadata map[string]string
+	// Key is the caller's key for this version (SaveStateKeyed); "" when it
+	// has none (a key is never empty).
+	Key string
 }
 
 func goState(s *C.AgentDbState) State {
@@ -74,6 +77,10 @@ func goState(s *C.AgentDbState) State {
 		data = append([]byte(nil), unsafe.Slice((*byte)(unsafe.Pointer(s.data)), int(s.data_len))...)
 	} else {
 		data = []byte{}
+	}
+	var key string
+	if s.key != nil {
+		key = C.GoString(s.key)
 	}
 	return State{
 		AgentID:   uint64(s.agent_id),
@@ -84,6 +91,7 @@ func goState(s *C.AgentDbState) State {
 		Checksum:  uint32(s.checksum),
 		Data:      data,
 		Metadata:  parseMetadata(s.metadata_json),
+		Key:       key,
 	}
 }
 
@@ -102,6 +110,30 @@ func (db *DB) SaveState(ctx context.Context, agentID, sessionID uint64, t StateT
 	var version C.uint64_t
 	err = db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus {
 		return C.agent_db_save_state(h, C.uint64_t(agentID), C.uint64_t(sessionID), C.AgentDbStateType(t),
+			dataPtr, C.size_t(len(data)), meta, &version)
+	})
+	return uint64(version), err
+}
+
+// SaveStateKeyed is SaveState, and the new version carries key (a
+// checkpoint id, a step name: 1–1024 bytes). Keys need not be unique:
+// LoadStateByKey finds the newest version carrying one.
+func (db *DB) SaveStateKeyed(ctx context.Context, agentID, sessionID uint64, key string, t StateType, data []byte, metadata map[string]string) (uint64, error) {
+	cKey, err := cString(key, "key")
+	if err != nil {
+		return 0, err
+	}
+	meta, err := metadataJSON(metadata, "metadata")
+	if err != nil {
+		return 0, err
+	}
+	var dataPtr *C.uint8_t
+	if len(data) > 0 {
+		dataPtr = (*C.uint8_t)(unsafe.Pointer(&data[0]))
+	}
+	var version C.uint64_t
+	err = db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus {
+		return C.agent_db_save_state_keyed(h, C.uint64_t(agentID), C.uint64_t(sessionID), cKey, C.AgentDbStateType(t),
 			dataPtr, C.size_t(len(data)), meta, &version)
 	})
 	return uint64(version), err
@@ -138,6 +170,53 @@ func (db *DB) LoadStateVersion(ctx context.Context, agentID, sessionID, version 
 	return db.loadState(ctx, func(h *C.AgentDb, out **C.AgentDbState) C.AgentDbStatus {
 		return C.agent_db_load_state_version(h, C.uint64_t(agentID), C.uint64_t(sessionID), C.uint64_t(version), out)
 	})
+}
+
+// LoadStateByKey is the newest version of (agent, session) carrying exactly
+// key (bytewise); ErrNotFound if none does.
+func (db *DB) LoadStateByKey(ctx context.Context, agentID, sessionID uint64, key string) (*State, error) {
+	cKey, err := cString(key, "key")
+	if err != nil {
+		return nil, err
+	}
+	return db.loadState(ctx, func(h *C.AgentDb, out **C.AgentDbState) C.AgentDbStatus {
+		return C.agent_db_load_state_by_key(h, C.uint64_t(agentID), C.uint64_t(sessionID), cKey, out)
+	})
+}
+
+// StateHistoryPage is one page of (agent, session)'s versions, newest first:
+// those below *beforeVersion (nil: from the newest), at most limit
+// (1–100000). The next page is before the last version of this one:
+// StateHistoryPage(ctx, a, s, &page[len(page)-1].Version, limit). An
+// unknown (agent, session) gives an empty page.
+func (db *DB) StateHistoryPage(ctx context.Context, agentID, sessionID uint64, beforeVersion *uint64, limit int) ([]State, error) {
+	n, err := u32(limit, "limit")
+	if err != nil {
+		return nil, err
+	}
+	before := C.uint64_t(math.MaxUint64) // the ABI's "from the newest"
+	if beforeVersion != nil {
+		before = C.uint64_t(*beforeVersion)
+	}
+	var list *C.AgentDbStateList
+	err = db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus {
+		return C.agent_db_state_history_page(h, C.uint64_t(agentID), C.uint64_t(sessionID), before, n, &list)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return goStateList(list), nil
+}
+
+// goStateList copies a state list out of C memory and frees it.
+func goStateList(list *C.AgentDbStateList) []State {
+	defer C.agent_db_state_list_free(list)
+	src := items(list.items, list.len)
+	out := make([]State, len(src))
+	for i := range src {
+		out[i] = goState(&src[i])
+	}
+	return out
 }
 
 // HistoryQuery selects versions for History. Make one with NewHistoryQuery
@@ -222,13 +301,7 @@ func (db *DB) queryHistory(ctx context.Context, q HistoryQuery) ([]State, error)
 	if err := db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus { return C.agent_db_query_history(h, cq, &list) }); err != nil {
 		return nil, err
 	}
-	defer C.agent_db_state_list_free(list)
-	src := items(list.items, list.len)
-	out := make([]State, len(src))
-	for i := range src {
-		out[i] = goState(&src[i])
-	}
-	return out, nil
+	return goStateList(list), nil
 }
 
 // Snapshot is a named pointer at one version of an (agent, session) state.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -91,6 +92,95 @@ func TestStatesVersionsHistorySnapshots(t *testing.T) {
 	wantCode(t, err, agentdb.ErrNotFound)
 	if n := len(collect(t, db.Snapshots(bg, 7))); n != 0 {
 		t.Fatalf("%d snapshots after delete_agent", n)
+	}
+}
+
+func TestKeyedStatesAndHistoryPages(t *testing.T) {
+	db, dir := openDB(t, nil)
+	const quoted = `it's "quoted" ' OR 1=1 --` // compared exactly, never pasted into a filter
+	_, err := db.LoadStateByKey(bg, 5, 1, "ck-1")
+	wantCode(t, err, agentdb.ErrNotFound)
+	if page := must(db.StateHistoryPage(bg, 5, 1, nil, 10)); len(page) != 0 {
+		t.Fatalf("page of an unknown session: %+v", page)
+	}
+
+	v1 := must(db.SaveStateKeyed(bg, 5, 1, "ck-1", agentdb.StateTaskState, []byte("one"), map[string]string{"step": "1"}))
+	v2 := must(db.SaveState(bg, 5, 1, agentdb.StateContext, []byte("two"), nil))
+	v3 := must(db.SaveStateKeyed(bg, 5, 1, quoted, agentdb.StateContext, nil, nil))
+	if v1 != 1 || v2 != 2 || v3 != 3 {
+		t.Fatalf("versions %d, %d, %d", v1, v2, v3)
+	}
+	must(db.SaveStateKeyed(bg, 5, 2, "ck-1", agentdb.StateContext, []byte("other session"), nil))
+
+	st := must(db.LoadStateByKey(bg, 5, 1, "ck-1"))
+	if st.Version != 1 || st.Key != "ck-1" || string(st.Data) != "one" || st.Type != agentdb.StateTaskState || st.Metadata["step"] != "1" {
+		t.Fatalf("load_state_by_key: %+v", st)
+	}
+	if st := must(db.LoadStateByKey(bg, 5, 1, quoted)); st.Version != 3 || st.Key != quoted || len(st.Data) != 0 {
+		t.Fatalf("quoted key: %+v", st)
+	}
+	if st := must(db.LoadState(bg, 5, 1)); st.Key != quoted {
+		t.Fatalf("every read carries the key: %+v", st)
+	}
+	if st := must(db.LoadStateVersion(bg, 5, 1, 2)); st.Key != "" {
+		t.Fatalf("unkeyed version has key %q", st.Key)
+	}
+	for _, key := range []string{"ck-", "CK-1", "ck-1 "} { // exact, bytewise
+		_, err = db.LoadStateByKey(bg, 5, 1, key)
+		wantCode(t, err, agentdb.ErrNotFound)
+	}
+	_, err = db.LoadStateByKey(bg, 5, 3, "ck-1")
+	wantCode(t, err, agentdb.ErrNotFound)
+
+	page := must(db.StateHistoryPage(bg, 5, 1, nil, 2))
+	if len(page) != 2 || page[0].Version != 3 || page[0].Key != quoted || page[1].Version != 2 || page[1].Key != "" {
+		t.Fatalf("first page: %+v", page)
+	}
+	next := must(db.StateHistoryPage(bg, 5, 1, &page[len(page)-1].Version, 2))
+	if len(next) != 1 || next[0].Version != 1 || next[0].Key != "ck-1" || string(next[0].Data) != "one" {
+		t.Fatalf("second page: %+v", next)
+	}
+	if rest := must(db.StateHistoryPage(bg, 5, 1, &next[0].Version, 2)); len(rest) != 0 {
+		t.Fatalf("past the first version: %+v", rest)
+	}
+
+	// Bad input: the library's errors, or refused before the call (a NUL
+	// would cut the key in C; a limit beyond uint32 would wrap).
+	for _, key := range []string{"", strings.Repeat("k", 1025), "ck\x00evil", "\xff\xfe"} {
+		_, err = db.SaveStateKeyed(bg, 5, 1, key, agentdb.StateContext, []byte("x"), nil)
+		wantCode(t, err, agentdb.ErrInvalidArgument)
+		_, err = db.LoadStateByKey(bg, 5, 1, key)
+		wantCode(t, err, agentdb.ErrInvalidArgument)
+	}
+	_, err = db.SaveStateKeyed(bg, 5, 1, "ck-2", agentdb.StateType(99), nil, nil)
+	wantCode(t, err, agentdb.ErrInvalidArgument)
+	for _, limit := range []int{0, -1, 100001, 1 << 32} {
+		_, err = db.StateHistoryPage(bg, 5, 1, nil, limit)
+		wantCode(t, err, agentdb.ErrInvalidArgument)
+	}
+	longKey := strings.Repeat("k", 1024) // the limit itself
+	if v := must(db.SaveStateKeyed(bg, 5, 1, longKey, agentdb.StateContext, nil, nil)); v != 4 {
+		t.Fatalf("long key saved as version %d (a refused save wrote something?)", v)
+	}
+
+	// From Lance after a flush and across reopen; a reused key finds its newest version.
+	ok(t, db.Flush(bg))
+	must(db.SaveStateKeyed(bg, 5, 1, "ck-1", agentdb.StateContext, []byte("five"), nil))
+	ok(t, db.Close())
+	db = must(agentdb.Open(dir, testOptions()))
+	defer db.Close()
+	if st := must(db.LoadStateByKey(bg, 5, 1, "ck-1")); st.Version != 5 || string(st.Data) != "five" {
+		t.Fatalf("reused key after reopen: %+v", st)
+	}
+	if st := must(db.LoadStateByKey(bg, 5, 1, longKey)); st.Version != 4 || st.Key != longKey {
+		t.Fatalf("1024-byte key after reopen: version %d, key of %d bytes", st.Version, len(st.Key))
+	}
+	var versions []uint64
+	for _, s := range must(db.StateHistoryPage(bg, 5, 1, nil, 10)) {
+		versions = append(versions, s.Version)
+	}
+	if !slices.Equal(versions, []uint64{5, 4, 3, 2, 1}) {
+		t.Fatalf("history page after reopen: %v", versions)
 	}
 }
 

@@ -118,7 +118,7 @@ static void states(AgentDb *db) {
   struct ArrowArrayStream stream;
   OK(agent_db_query_history_arrow(db, &q, &stream));
   int64_t cols = 0;
-  CHECK(arrow_rows(&stream, &cols) == 3 && cols == 8);
+  CHECK(arrow_rows(&stream, &cols) == 3 && cols == 9);
 
   AgentDbSnapshot *snap = NULL;
   OK(agent_db_create_snapshot(db, 7, 1, "before-tool", &snap));
@@ -155,6 +155,110 @@ static void states(AgentDb *db) {
   OK(agent_db_delete_agent(db, 8));
   FAILS_WITH(agent_db_load_latest_state(db, 8, &st), AGENT_DB_NOT_FOUND);
   FAILS_WITH(agent_db_delete_agent(db, 8), AGENT_DB_NOT_FOUND);
+}
+
+/* Keyed versions: save with a key, load the newest version carrying it, walk history in pages. */
+static void keyed_states(AgentDb *db) {
+  const char *quoted = "it's \"quoted\" ' OR 1=1 --"; /* compared exactly, never pasted into a filter */
+  uint64_t version = 0;
+  OK(agent_db_save_state_keyed(db, 9, 1, "ck-1", AGENT_DB_STATE_TASK_STATE, (const uint8_t *)"one", 3,
+                               "{\"step\":\"1\"}", &version));
+  CHECK(version == 1);
+  OK(agent_db_save_state(db, 9, 1, AGENT_DB_STATE_CONTEXT, (const uint8_t *)"two", 3, NULL, &version));
+  OK(agent_db_save_state_keyed(db, 9, 1, quoted, AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, NULL)); /* no out */
+  OK(agent_db_save_state_keyed(db, 9, 2, "ck-1", AGENT_DB_STATE_CONTEXT, (const uint8_t *)"other", 5, NULL, NULL));
+
+  AgentDbState *st = NULL;
+  OK(agent_db_load_state_by_key(db, 9, 1, "ck-1", &st));
+  CHECK(st->version == 1 && st->session_id == 1 && st->data_len == 3 && memcmp(st->data, "one", 3) == 0);
+  CHECK(st->state_type == AGENT_DB_STATE_TASK_STATE && strcmp(st->key, "ck-1") == 0);
+  CHECK(strcmp(st->metadata_json, "{\"step\":\"1\"}") == 0);
+  agent_db_state_free(st);
+  OK(agent_db_load_state_by_key(db, 9, 1, quoted, &st));
+  CHECK(st->version == 3 && st->data_len == 0 && strcmp(st->key, quoted) == 0);
+  agent_db_state_free(st);
+  OK(agent_db_load_state(db, 9, 1, &st)); /* every read carries the key */
+  CHECK(st->version == 3 && strcmp(st->key, quoted) == 0);
+  agent_db_state_free(st);
+  OK(agent_db_load_state_version(db, 9, 1, 2, &st));
+  CHECK(st->key == NULL);
+  agent_db_state_free(st);
+
+  st = (AgentDbState *)0x1;
+  FAILS_WITH(agent_db_load_state_by_key(db, 9, 1, "ck-", &st), AGENT_DB_NOT_FOUND); /* no prefix match */
+  FAILS_WITH(agent_db_load_state_by_key(db, 9, 1, "CK-1", &st), AGENT_DB_NOT_FOUND);
+  FAILS_WITH(agent_db_load_state_by_key(db, 9, 3, "ck-1", &st), AGENT_DB_NOT_FOUND);
+  FAILS_WITH(agent_db_load_state_by_key(db, 9, 1, "", &st), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_load_state_by_key(db, 9, 1, NULL, &st), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_load_state_by_key(db, 9, 1, "\xff\xfe", &st), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_load_state_by_key(NULL, 9, 1, "ck-1", &st), AGENT_DB_INVALID_ARGUMENT);
+  CHECK(st == (AgentDbState *)0x1);
+  FAILS_WITH(agent_db_load_state_by_key(db, 9, 1, "ck-1", NULL), AGENT_DB_INVALID_ARGUMENT);
+
+  AgentDbStateList *page = NULL;
+  OK(agent_db_state_history_page(db, 9, 1, UINT64_MAX, 2, &page));
+  CHECK(page->len == 2 && page->items[0].version == 3 && page->items[1].version == 2);
+  CHECK(strcmp(page->items[0].key, quoted) == 0 && page->items[1].key == NULL);
+  CHECK(page->items[1].data_len == 3 && memcmp(page->items[1].data, "two", 3) == 0);
+  uint64_t cursor = page->items[page->len - 1].version;
+  agent_db_state_list_free(page);
+  OK(agent_db_state_history_page(db, 9, 1, cursor, 2, &page));
+  CHECK(page->len == 1 && page->items[0].version == 1 && strcmp(page->items[0].key, "ck-1") == 0);
+  agent_db_state_list_free(page);
+  OK(agent_db_state_history_page(db, 9, 1, 1, 100, &page));
+  CHECK(page->len == 0);
+  agent_db_state_list_free(page);
+  OK(agent_db_state_history_page(db, 404, 1, UINT64_MAX, 100, &page)); /* unknown session: empty */
+  CHECK(page->len == 0);
+  agent_db_state_list_free(page);
+  page = (AgentDbStateList *)0x1;
+  FAILS_WITH(agent_db_state_history_page(db, 9, 1, UINT64_MAX, 0, &page), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_state_history_page(db, 9, 1, UINT64_MAX, 100001, &page), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_state_history_page(NULL, 9, 1, UINT64_MAX, 10, &page), AGENT_DB_INVALID_ARGUMENT);
+  CHECK(page == (AgentDbStateList *)0x1);
+  FAILS_WITH(agent_db_state_history_page(db, 9, 1, UINT64_MAX, 10, NULL), AGENT_DB_INVALID_ARGUMENT);
+
+  /* Bad keys: typed errors, nothing written. */
+  char long_key[1026];
+  memset(long_key, 'k', sizeof long_key - 1);
+  long_key[sizeof long_key - 1] = '\0'; /* 1025 bytes: one over the limit */
+  version = 42;
+  FAILS_WITH(agent_db_save_state_keyed(db, 9, 1, long_key, AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, &version),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state_keyed(db, 9, 1, "", AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, &version),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state_keyed(db, 9, 1, NULL, AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, &version),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state_keyed(db, 9, 1, "\xff\xfe", AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, &version),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state_keyed(db, 9, 1, "ck-2", 99, NULL, 0, NULL, &version), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state_keyed(db, 9, 1, "ck-2", AGENT_DB_STATE_CONTEXT, NULL, 5, NULL, &version),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_save_state_keyed(NULL, 9, 1, "ck-2", AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, &version),
+             AGENT_DB_INVALID_ARGUMENT);
+  CHECK(version == 42);
+  long_key[sizeof long_key - 2] = '\0'; /* 1024 bytes: the limit itself */
+  OK(agent_db_save_state_keyed(db, 9, 1, long_key, AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, &version));
+  CHECK(version == 4);
+
+  /* From Lance after a flush, and a reused key finds its newest version. */
+  OK(agent_db_flush(db));
+  OK(agent_db_load_state_by_key(db, 9, 1, long_key, &st));
+  CHECK(st->version == 4 && strlen(st->key) == 1024);
+  agent_db_state_free(st);
+  OK(agent_db_save_state_keyed(db, 9, 1, "ck-1", AGENT_DB_STATE_CONTEXT, (const uint8_t *)"five", 4, NULL, &version));
+  CHECK(version == 5);
+  OK(agent_db_load_state_by_key(db, 9, 1, "ck-1", &st));
+  CHECK(st->version == 5 && st->data_len == 4 && memcmp(st->data, "five", 4) == 0);
+  agent_db_state_free(st);
+  OK(agent_db_load_state_by_key(db, 9, 1, quoted, &st));
+  CHECK(st->version == 3);
+  agent_db_state_free(st);
+  OK(agent_db_state_history_page(db, 9, 1, UINT64_MAX, 10, &page));
+  CHECK(page->len == 5);
+  for (size_t i = 0; i < page->len; i++) CHECK(page->items[i].version == 5 - i);
+  CHECK(page->items[1].key != NULL && strlen(page->items[1].key) == 1024 && page->items[3].key == NULL);
+  agent_db_state_list_free(page);
 }
 
 static void memories(AgentDb *db) {
@@ -458,6 +562,7 @@ int main(int argc, char **argv) {
   FAILS_WITH(agent_db_open(argv[1], NULL, &second), AGENT_DB_LOCKED);
 
   states(db);
+  keyed_states(db);
   memories(db);
   documents(db);
   vectors(db);
@@ -485,7 +590,16 @@ int main(int argc, char **argv) {
   OK(agent_db_load_state(db, 7, 1, &st));
   CHECK(st->version == 4);
   agent_db_state_free(st);
+  OK(agent_db_load_state_by_key(db, 9, 1, "ck-1", &st)); /* gc kept the latest version, key and all */
+  CHECK(st->version == 5 && strcmp(st->key, "ck-1") == 0);
+  agent_db_state_free(st);
+  AgentDbStateList *page = NULL;
+  OK(agent_db_state_history_page(db, 9, 1, UINT64_MAX, 10, &page));
+  CHECK(page->len == 1 && page->items[0].version == 5);
+  agent_db_state_list_free(page);
   FAILS_WITH(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, NULL), AGENT_DB_READ_ONLY);
+  FAILS_WITH(agent_db_save_state_keyed(db, 9, 1, "ck-6", AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, NULL),
+             AGENT_DB_READ_ONLY);
   OK(agent_db_close(db));
 
   printf("all %d checks passed\n", checks);

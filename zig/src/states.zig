@@ -1,6 +1,7 @@
 //! Agent state (SPEC.md, "Agent state"): versioned payloads per (agent,
-//! session), history, snapshots and rollback, and comptime-typed state
-//! (`saveTyped` / `loadTyped`) serialised with std.json.
+//! session), keyed versions, history and its pages, snapshots and rollback,
+//! and comptime-typed state (`saveTyped` / `loadTyped`) serialised with
+//! std.json.
 const std = @import("std");
 const Allocator = std.mem.Allocator;
 const c = @import("c.zig").c;
@@ -34,6 +35,8 @@ pub const State = struct {
     checksum: u32,
     data: []const u8,
     metadata: Metadata,
+    /// The caller's key for this version (`saveStateKeyed`), null when none.
+    key: ?[]const u8,
 };
 
 /// A named pointer at one version of an (agent, session) state.
@@ -94,6 +97,38 @@ pub const States = struct {
         return version;
     }
 
+    /// As `saveState`, and the new version carries `key` (a checkpoint id, a
+    /// step name: 1..=1024 bytes). Keys need not be unique: `loadStateByKey`
+    /// finds the newest version carrying one.
+    pub fn saveStateKeyed(
+        self: States,
+        agent_id: u64,
+        session_id: u64,
+        key: []const u8,
+        state_type: StateType,
+        data: []const u8,
+        metadata: Metadata,
+    ) (Error || Allocator.Error)!u64 {
+        var scratch: std.heap.ArenaAllocator = .init(self.ctx.allocator);
+        defer scratch.deinit();
+        const c_key = try self.ctx.cString(scratch.allocator(), key);
+        const metadata_json = try convert.metadataJson(scratch.allocator(), metadata);
+        var version: u64 = 0;
+        try self.ctx.check(c.agent_db_save_state_keyed(
+            self.ctx.handle,
+            agent_id,
+            session_id,
+            c_key,
+            @intFromEnum(state_type),
+            convert.itemsPtr(u8, data),
+            data.len,
+            metadata_json,
+            &version,
+        ));
+        std.debug.assert(version >= 1);
+        return version;
+    }
+
     /// The latest version of (agent, session), or with `session_id` null the
     /// most recently saved state of the agent across its sessions.
     pub fn loadState(self: States, agent_id: u64, session_id: ?u64) (Error || Allocator.Error)!Owned(State) {
@@ -110,25 +145,58 @@ pub const States = struct {
         return self.ownState(raw);
     }
 
+    /// The newest version of (agent, session) carrying exactly `key`
+    /// (bytewise); `error.NotFound` when none does.
+    pub fn loadStateByKey(self: States, agent_id: u64, session_id: u64, key: []const u8) (Error || Allocator.Error)!Owned(State) {
+        var scratch: std.heap.ArenaAllocator = .init(self.ctx.allocator);
+        defer scratch.deinit();
+        const c_key = try self.ctx.cString(scratch.allocator(), key);
+        var raw: [*c]c.AgentDbState = null;
+        try self.ctx.check(c.agent_db_load_state_by_key(self.ctx.handle, agent_id, session_id, c_key, &raw));
+        defer c.agent_db_state_free(raw);
+        std.debug.assert(raw.*.key != null);
+        return self.ownState(raw);
+    }
+
     /// Versions matching `query`, newest first.
     pub fn queryHistory(self: States, query: HistoryQuery) (Error || Allocator.Error)!Owned([]const State) {
         const c_query = try self.cQuery(query);
         var list: [*c]c.AgentDbStateList = null;
         try self.ctx.check(c.agent_db_query_history(self.ctx.handle, &c_query, &list));
         defer c.agent_db_state_list_free(list);
+        return self.ownStates(list);
+    }
 
-        var owned = try Owned([]const State).init(self.ctx.allocator);
-        errdefer owned.deinit();
-        const arena = owned.arena.allocator();
-        const states = try arena.alloc(State, list.*.len);
-        for (states, 0..) |*state, i| state.* = try copyState(arena, &list.*.items[i]);
-        owned.value = states;
-        return owned;
+    /// One page of (agent, session)'s versions, newest first: those below
+    /// `before_version` (null: from the newest), at most `limit`
+    /// (1..=100000; `defaults().history_limit` is the library's usual page).
+    /// The last version of a page is the next page's `before_version`. An
+    /// unknown (agent, session) gives an empty page.
+    pub fn stateHistoryPage(
+        self: States,
+        agent_id: u64,
+        session_id: u64,
+        before_version: ?u64,
+        limit: u32,
+    ) (Error || Allocator.Error)!Owned([]const State) {
+        var list: [*c]c.AgentDbStateList = null;
+        try self.ctx.check(c.agent_db_state_history_page(
+            self.ctx.handle,
+            agent_id,
+            session_id,
+            before_version orelse std.math.maxInt(u64),
+            limit,
+            &list,
+        ));
+        defer c.agent_db_state_list_free(list);
+        std.debug.assert(list.*.len <= limit);
+        return self.ownStates(list);
     }
 
     /// `queryHistory` as one Arrow C stream (columns agent_id, session_id,
-    /// version, timestamp_ms, state_type, data, metadata, checksum), read in
-    /// place; release it with `stream.release.?(&stream)`.
+    /// version, timestamp_ms, state_type, data, metadata, checksum, key; key
+    /// is null for an unkeyed version), read in place; release it with
+    /// `stream.release.?(&stream)`.
     pub fn queryHistoryArrow(self: States, query: HistoryQuery) Error!c.struct_ArrowArrayStream {
         const c_query = try self.cQuery(query);
         var stream: c.struct_ArrowArrayStream = undefined;
@@ -226,6 +294,16 @@ pub const States = struct {
         return owned;
     }
 
+    fn ownStates(self: States, list: [*c]const c.AgentDbStateList) (Error || Allocator.Error)!Owned([]const State) {
+        var owned = try Owned([]const State).init(self.ctx.allocator);
+        errdefer owned.deinit();
+        const arena = owned.arena.allocator();
+        const states = try arena.alloc(State, list.*.len);
+        for (states, 0..) |*state, i| state.* = try copyState(arena, &list.*.items[i]);
+        owned.value = states;
+        return owned;
+    }
+
     fn cQuery(self: States, query: HistoryQuery) Error!c.AgentDbHistoryQuery {
         var c_query: c.AgentDbHistoryQuery = undefined;
         try self.ctx.check(c.agent_db_history_query_init(query.agent_id, &c_query));
@@ -266,6 +344,7 @@ fn copyState(arena: Allocator, raw: [*c]const c.AgentDbState) (Error || Allocato
         .checksum = raw.*.checksum,
         .data = try convert.dupeItems(u8, arena, raw.*.data, raw.*.data_len),
         .metadata = try convert.parseMetadata(arena, raw.*.metadata_json),
+        .key = if (raw.*.key == null) null else try convert.dupeString(arena, raw.*.key),
     };
 }
 

@@ -135,7 +135,94 @@ test "states: query history by session, time and limit" {
     var stream = try db.states.queryHistoryArrow(.{ .agent_id = 1, .limit = 10 });
     const shape = try arrowShape(&stream);
     try testing.expectEqual(@as(i64, 4), shape.rows);
-    try testing.expectEqual(@as(i64, 8), shape.columns);
+    try testing.expectEqual(@as(i64, 9), shape.columns); // ..., checksum, key
+}
+
+test "states: keyed versions, load by key, history pages" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+    const quoted = "it's \"quoted\" ' OR 1=1 --"; // compared exactly, never pasted into a filter
+
+    try testing.expectEqual(@as(u64, 1), try db.states.saveStateKeyed(5, 1, "ck-1", .task_state, "one", &.{.{ .key = "step", .value = "1" }}));
+    try testing.expectEqual(@as(u64, 2), try db.states.saveState(5, 1, .context, "two", &.{}));
+    try testing.expectEqual(@as(u64, 3), try db.states.saveStateKeyed(5, 1, quoted, .context, "", &.{}));
+    try testing.expectEqual(@as(u64, 1), try db.states.saveStateKeyed(5, 2, "ck-1", .context, "other", &.{}));
+
+    {
+        const by_key = try db.states.loadStateByKey(5, 1, "ck-1");
+        defer by_key.deinit();
+        try testing.expectEqual(@as(u64, 1), by_key.value.version);
+        try testing.expectEqualStrings("one", by_key.value.data);
+        try testing.expectEqualStrings("ck-1", by_key.value.key.?);
+        try testing.expectEqual(agentdb.StateType.task_state, by_key.value.state_type);
+        try expectMetadata(by_key.value.metadata, "step", "1");
+    }
+    {
+        const latest = try db.states.loadState(5, 1); // every read carries the key
+        defer latest.deinit();
+        try testing.expectEqualStrings(quoted, latest.value.key.?);
+        const unkeyed = try db.states.loadStateVersion(5, 1, 2);
+        defer unkeyed.deinit();
+        try testing.expectEqual(@as(?[]const u8, null), unkeyed.value.key);
+    }
+    try testing.expectError(error.NotFound, db.states.loadStateByKey(5, 1, "ck-")); // no prefix match
+    try testing.expectError(error.NotFound, db.states.loadStateByKey(5, 1, "CK-1"));
+    try testing.expectError(error.NotFound, db.states.loadStateByKey(5, 3, "ck-1"));
+
+    {
+        const page = try db.states.stateHistoryPage(5, 1, null, 2);
+        defer page.deinit();
+        try testing.expectEqual(@as(usize, 2), page.value.len);
+        try testing.expectEqual(@as(u64, 3), page.value[0].version);
+        try testing.expectEqualStrings(quoted, page.value[0].key.?);
+        try testing.expectEqual(@as(u64, 2), page.value[1].version);
+        try testing.expectEqual(@as(?[]const u8, null), page.value[1].key);
+        // The last version of a page is the next page's cursor.
+        const next = try db.states.stateHistoryPage(5, 1, page.value[1].version, 2);
+        defer next.deinit();
+        try testing.expectEqual(@as(usize, 1), next.value.len);
+        try testing.expectEqualStrings("ck-1", next.value[0].key.?);
+        const none = try db.states.stateHistoryPage(5, 1, 1, 100);
+        defer none.deinit();
+        try testing.expectEqual(@as(usize, 0), none.value.len);
+        const unknown = try db.states.stateHistoryPage(404, 1, null, 100);
+        defer unknown.deinit();
+        try testing.expectEqual(@as(usize, 0), unknown.value.len);
+    }
+
+    // Bad input: the library's InvalidArgument (a NUL is refused here, as C would cut the key).
+    var diagnostics: agentdb.Diagnostics = .{};
+    const states = db.states.withDiagnostics(&diagnostics);
+    try testing.expectError(error.InvalidArgument, states.saveStateKeyed(5, 1, "", .context, "x", &.{}));
+    try testing.expect(diagnostics.message().len > 0);
+    try testing.expectError(error.InvalidArgument, states.saveStateKeyed(5, 1, "a\x00b", .context, "x", &.{}));
+    try testing.expectError(error.InvalidArgument, states.saveStateKeyed(5, 1, &([_]u8{'k'} ** 1025), .context, "x", &.{}));
+    try testing.expectError(error.InvalidArgument, states.loadStateByKey(5, 1, ""));
+    try testing.expectError(error.InvalidArgument, states.stateHistoryPage(5, 1, null, 0));
+    try testing.expectError(error.InvalidArgument, states.stateHistoryPage(5, 1, null, 100_001));
+    const long_key = [_]u8{'k'} ** 1024; // the limit itself
+    try testing.expectEqual(@as(u64, 4), try states.saveStateKeyed(5, 1, &long_key, .context, "x", &.{}));
+
+    // From Lance after a flush and across reopen; a reused key finds its newest version.
+    try db.flush();
+    try testing.expectEqual(@as(u64, 5), try db.states.saveStateKeyed(5, 1, "ck-1", .context, "five", &.{}));
+    try db.close();
+    db = try f.open(.{});
+    {
+        const again = try db.states.loadStateByKey(5, 1, "ck-1");
+        defer again.deinit();
+        try testing.expectEqual(@as(u64, 5), again.value.version);
+        try testing.expectEqualStrings("five", again.value.data);
+        const long = try db.states.loadStateByKey(5, 1, &long_key);
+        defer long.deinit();
+        try testing.expectEqual(@as(u64, 4), long.value.version);
+        const all = try db.states.stateHistoryPage(5, 1, null, 10);
+        defer all.deinit();
+        try testing.expectEqual(@as(usize, 5), all.value.len);
+        for (all.value, 0..) |state, i| try testing.expectEqual(@as(u64, 5 - i), state.version);
+    }
 }
 
 const ArrowShape = struct { rows: i64, columns: i64 };

@@ -180,8 +180,37 @@ fn runOp(
     const eql = std.mem.eql;
     if (eql(u8, op, "save_state")) {
         const state_type = if (str(args, "state_type")) |name| try parseName(agentdb.StateType, name) else defaults.state_type;
-        const version = try db.states.saveState(try uint(args, "agent_id"), try uint(args, "session_id"), state_type, str(args, "data") orelse "", try metadata(arena, args));
+        const agent_id = try uint(args, "agent_id");
+        const session_id = try uint(args, "session_id");
+        const data = str(args, "data") orelse "";
+        const version = if (str(args, "key")) |key|
+            try db.states.saveStateKeyed(agent_id, session_id, key, state_type, data, try metadata(arena, args))
+        else
+            try db.states.saveState(agent_id, session_id, state_type, data, try metadata(arena, args));
         try out.put("version", .{ .integer = @intCast(version) });
+    } else if (eql(u8, op, "load_state_by_key")) {
+        const state = try db.states.loadStateByKey(try uint(args, "agent_id"), try uint(args, "session_id"), str(args, "key") orelse "");
+        defer state.deinit();
+        return stateValue(arena, state.value);
+    } else if (eql(u8, op, "state_history_page")) {
+        const page = try db.states.stateHistoryPage(
+            try uint(args, "agent_id"),
+            try uint(args, "session_id"),
+            optUint(args, "before_version"),
+            try limitArg(args, "limit", defaults.history_limit),
+        );
+        defer page.deinit();
+        var versions: std.json.Array = .init(arena);
+        var data: std.json.Array = .init(arena);
+        var keys: std.json.Array = .init(arena);
+        for (page.value) |state| {
+            try versions.append(.{ .integer = @intCast(state.version) });
+            try data.append(.{ .string = try arena.dupe(u8, state.data) });
+            try keys.append(if (state.key) |key| .{ .string = try arena.dupe(u8, key) } else .null);
+        }
+        try out.put("versions", .{ .array = versions });
+        try out.put("data", .{ .array = data });
+        try out.put("keys", .{ .array = keys });
     } else if (eql(u8, op, "load_state")) {
         const session: ?u64 = if (args.object.get("session_id")) |_| try uint(args, "session_id") else null;
         const state = try db.states.loadState(try uint(args, "agent_id"), session);
@@ -458,6 +487,7 @@ fn stateValue(arena: Allocator, state: agentdb.State) Allocator.Error!Value {
     var meta: std.json.ObjectMap = .init(arena);
     for (state.metadata) |entry| try meta.put(try arena.dupe(u8, entry.key), .{ .string = try arena.dupe(u8, entry.value) });
     try out.put("metadata", .{ .object = meta });
+    try out.put("key", if (state.key) |key| .{ .string = try arena.dupe(u8, key) } else .null);
     return .{ .object = out };
 }
 

@@ -32,7 +32,8 @@ fn storage(e: agentdb::Error) -> Failure {
 }
 
 /// `agent_db_query_history` as one Arrow stream (columns agent_id, session_id,
-/// version, timestamp_ms, state_type, data, metadata, checksum).
+/// version, timestamp_ms, state_type, data, metadata, checksum, key; key is
+/// null for an unkeyed version).
 ///
 /// # Safety
 /// `db` is NULL or a handle from `agent_db_open` not yet closed;

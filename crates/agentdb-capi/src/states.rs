@@ -1,4 +1,5 @@
-//! Agent state: save/load, history, snapshots, delete.
+//! Agent state: save/load (by session, version or key), history and its
+//! pages, snapshots, delete.
 
 use std::ffi::{c_char, CString};
 
@@ -29,7 +30,9 @@ fn state_type_to_c(t: StateType) -> AgentDbStateType {
 }
 
 /// One version of an agent's state. `data` points at `data_len` bytes
-/// (NULL when empty); `metadata_json` is a JSON object of strings.
+/// (NULL when empty); `metadata_json` is a JSON object of strings; `key` is
+/// the caller's key for this version (`agent_db_save_state_keyed`), NULL when
+/// it has none.
 #[repr(C)]
 pub struct AgentDbState {
     pub agent_id: u64,
@@ -42,15 +45,18 @@ pub struct AgentDbState {
     pub data: *const u8,
     pub data_len: usize,
     pub metadata_json: *const c_char,
+    pub key: *const c_char,
 }
 
 /// What an `AgentDbState` points into: the engine's payload (shared, not
-/// copied) and the metadata text (none for the common empty map, which points
-/// at a static "{}": one allocation less on the hottest call).
-type StateKeep = (Bytes, Option<CString>);
+/// copied), the metadata text (none for the common empty map, which points
+/// at a static "{}": one allocation less on the hottest call) and the key
+/// (none for an unkeyed version).
+type StateKeep = (Bytes, Option<CString>, Option<CString>);
 
 fn state_parts(s: AgentState) -> (AgentDbState, StateKeep) {
     let meta = (!s.metadata.is_empty()).then(|| metadata_c_string(&s.metadata));
+    let key = s.key.map(owned_c_string);
     let head = AgentDbState {
         agent_id: s.agent_id,
         session_id: s.session_id,
@@ -61,8 +67,9 @@ fn state_parts(s: AgentState) -> (AgentDbState, StateKeep) {
         data: if s.data.is_empty() { std::ptr::null() } else { s.data.as_ptr() },
         data_len: s.data.len(),
         metadata_json: meta.as_ref().map_or(c"{}".as_ptr(), |m| m.as_ptr()),
+        key: key.as_ref().map_or(std::ptr::null(), |k| k.as_ptr()),
     };
-    (head, (s.data, meta))
+    (head, (s.data, meta, key))
 }
 
 #[repr(C)]
@@ -129,6 +136,48 @@ pub unsafe extern "C" fn agent_db_save_state(
     })
 }
 
+/// As `agent_db_save_state`, and the new version carries `key` (a checkpoint
+/// id, a step name: 1..=1024 bytes of UTF-8, else AGENT_DB_INVALID_ARGUMENT).
+/// Keys need not be unique: `agent_db_load_state_by_key` finds the newest
+/// version carrying one.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed; `key` is
+/// NULL or a NUL-terminated string; `data` is NULL or points at `data_len`
+/// readable bytes; `metadata_json` is NULL or a NUL-terminated string;
+/// `out_version` is NULL or valid for one `uint64_t` write.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_save_state_keyed(
+    db: *const AgentDb,
+    agent_id: u64,
+    session_id: u64,
+    key: *const c_char,
+    state_type: AgentDbStateType,
+    data: *const u8,
+    data_len: usize,
+    metadata_json: *const c_char,
+    out_version: *mut u64,
+) -> AgentDbStatus {
+    boundary(|| {
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let db = unsafe { db_ref(db) }?;
+        // SAFETY: `key` is NULL (refused) or NUL-terminated, per this function's contract.
+        let key = unsafe { c_str(key, "key") }?;
+        let t = state_type_from_c(state_type)?;
+        // SAFETY: `data` is NULL (refused unless data_len is 0) or `data_len` readable bytes, per the contract.
+        let data = unsafe { slice(data, data_len, "data") }?;
+        // SAFETY: `metadata_json` is NULL or NUL-terminated, per this function's contract.
+        let meta = unsafe { metadata(metadata_json, "metadata_json") }?;
+        // SAFETY: `out_version` is NULL or writable, per this function's contract.
+        let out_version = unsafe { opt_out(out_version) };
+        let v = db.save_state_keyed(agent_id, session_id, key, t, data, meta)?;
+        if let Some(out) = out_version {
+            out.write(v);
+        }
+        Ok(())
+    })
+}
+
 /// The latest version of (agent, session). Free with `agent_db_state_free`.
 ///
 /// # Safety
@@ -188,6 +237,32 @@ pub unsafe extern "C" fn agent_db_load_state_version(
         let out = unsafe { out_ptr(out_state, "out_state") }?;
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
         out.write(state_into_raw(unsafe { db_ref(db) }?.load_state_version(agent_id, session_id, version)?));
+        Ok(())
+    })
+}
+
+/// The newest version of (agent, session) carrying exactly `key` (bytewise).
+/// AGENT_DB_NOT_FOUND when none does. Free with `agent_db_state_free`.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed; `key` is
+/// NULL or a NUL-terminated string; `out_state` is NULL or valid for one
+/// pointer write.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_load_state_by_key(
+    db: *const AgentDb,
+    agent_id: u64,
+    session_id: u64,
+    key: *const c_char,
+    out_state: *mut *mut AgentDbState,
+) -> AgentDbStatus {
+    boundary(|| {
+        // SAFETY: `out_state` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_state, "out_state") }?;
+        // SAFETY: `key` is NULL (refused) or NUL-terminated, per this function's contract.
+        let key = unsafe { c_str(key, "key") }?;
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        out.write(state_into_raw(unsafe { db_ref(db) }?.load_state_by_key(agent_id, session_id, key)?));
         Ok(())
     })
 }
@@ -273,16 +348,51 @@ pub unsafe extern "C" fn agent_db_query_history(
         let q = unsafe { history_query(query) }?;
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
         let states = unsafe { db_ref(db) }?.query_history(&q)?;
-        let (items, keep): (Vec<_>, Vec<_>) = states.into_iter().map(state_parts).unzip();
-        out.write(list_into_raw(items, keep, |items, len| AgentDbStateList { items, len }));
+        out.write(state_list_into_raw(states));
         Ok(())
     })
 }
 
-/// Frees a list of `agent_db_query_history`. NULL is a no-op.
+/// One page of (agent, session)'s versions, newest first: those below
+/// `before_version` (UINT64_MAX: from the newest), at most `limit`
+/// (1..=100000). Pass the last version of a page as the next page's
+/// `before_version`. An unknown (agent, session) gives an empty list. Free
+/// with `agent_db_state_list_free`.
 ///
 /// # Safety
-/// `list` is NULL or a list from `agent_db_query_history`, not yet freed;
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `out_list` is NULL or valid for one pointer write.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_state_history_page(
+    db: *const AgentDb,
+    agent_id: u64,
+    session_id: u64,
+    before_version: u64,
+    limit: u32,
+    out_list: *mut *mut AgentDbStateList,
+) -> AgentDbStatus {
+    boundary(|| {
+        // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
+        let out = unsafe { out_ptr(out_list, "out_list") }?;
+        let before = (before_version != u64::MAX).then_some(before_version);
+        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+        let states = unsafe { db_ref(db) }?.state_history_page(agent_id, session_id, before, limit as usize)?;
+        out.write(state_list_into_raw(states));
+        Ok(())
+    })
+}
+
+fn state_list_into_raw(states: Vec<AgentState>) -> *mut AgentDbStateList {
+    let (items, keep): (Vec<_>, Vec<_>) = states.into_iter().map(state_parts).unzip();
+    list_into_raw(items, keep, |items, len| AgentDbStateList { items, len })
+}
+
+/// Frees a list of `agent_db_query_history` or `agent_db_state_history_page`.
+/// NULL is a no-op.
+///
+/// # Safety
+/// `list` is NULL or a list from `agent_db_query_history` or
+/// `agent_db_state_history_page`, not yet freed;
 /// neither it nor its items are used afterwards.
 #[no_mangle]
 pub unsafe extern "C" fn agent_db_state_list_free(list: *mut AgentDbStateList) {
