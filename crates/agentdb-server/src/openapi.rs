@@ -30,7 +30,8 @@ Every error is `{\"code\", \"message\"}` with the engine's error code; see SPEC.
     ),
     paths(
         crate::healthz, crate::readyz, crate::metrics_text, crate::routes::defaults,
-        states::save_state, states::load_state, states::load_state_version, states::query_history,
+        states::save_state, states::state_history_page, states::load_state_by_key, states::load_state,
+        states::load_state_version, states::query_history,
         states::create_snapshot, states::list_snapshots, states::restore_snapshot, states::delete_agent,
         memories::store_memory, memories::store_memories, memories::get_memory, memories::update_memory,
         memories::delete_memory, memories::pin_memory, memories::unpin_memory, memories::list_memories,

@@ -96,7 +96,11 @@ pub fn v1() -> Router<AppState> {
         .route("/v1/defaults", get(defaults))
         // states
         .route("/v1/agents/{agent_id}", axum::routing::delete(states::delete_agent))
-        .route("/v1/agents/{agent_id}/sessions/{session_id}/states", post(states::save_state))
+        .route(
+            "/v1/agents/{agent_id}/sessions/{session_id}/states",
+            post(states::save_state).get(states::state_history_page),
+        )
+        .route("/v1/agents/{agent_id}/sessions/{session_id}/states/by-key", get(states::load_state_by_key))
         .route("/v1/agents/{agent_id}/state", get(states::load_state))
         .route("/v1/agents/{agent_id}/sessions/{session_id}/states/{version}", get(states::load_state_version))
         .route("/v1/agents/{agent_id}/history", get(states::query_history))

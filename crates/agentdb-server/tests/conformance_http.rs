@@ -86,7 +86,17 @@ fn pick(args: &Value, keys: &[&str]) -> Value {
 
 fn state_value(s: &Value) -> Value {
     json!({"agent_id": s["agent_id"], "session_id": s["session_id"], "version": s["version"],
-        "state_type": s["state_type"], "data": s["data"], "metadata": s["metadata"]})
+        "state_type": s["state_type"], "data": s["data"], "metadata": s["metadata"], "key": s["key"]})
+}
+
+/// `?k=v&…` with each value form-urlencoded (state keys hold quotes, `&`, `%`…).
+fn encoded_query(pairs: &[(&str, &Value)]) -> String {
+    let mut url = reqwest::Url::parse("http://query.invalid/").expect("url");
+    for (k, v) in pairs.iter().filter(|(_, v)| !v.is_null()) {
+        let text = v.as_str().map_or_else(|| v.to_string(), str::to_string);
+        url.query_pairs_mut().append_pair(k, &text);
+    }
+    url.query().map(|q| format!("?{q}")).unwrap_or_default()
 }
 
 fn round3(v: &Value) -> Value {
@@ -124,11 +134,25 @@ async fn run_op(c: &Client, op: &str, a: &Value, names: &BTreeMap<String, u64>) 
     let doc_filter = pick(a, &["doc_ids", "metadata"]);
     Some(match op {
         "save_state" => {
-            let mut body = pick(a, &["state_type", "data", "metadata"]);
+            let mut body = pick(a, &["state_type", "data", "metadata", "key"]);
             if body.get("data").is_none() {
                 body["data"] = json!("");
             }
             c.call(M::POST, &format!("/v1/agents/{agent}/sessions/{}/states", a["session_id"]), Some(body)).await
+        }
+        "load_state_by_key" => {
+            let q = encoded_query(&[("key", &a["key"])]);
+            c.call(M::GET, &format!("/v1/agents/{agent}/sessions/{}/states/by-key{q}", a["session_id"]), None)
+                .await
+                .map(|v| state_value(&v))
+        }
+        "state_history_page" => {
+            let q = encoded_query(&[("before_version", &a["before_version"]), ("limit", &a["limit"])]);
+            c.call(M::GET, &format!("/v1/agents/{agent}/sessions/{}/states{q}", a["session_id"]), None).await.map(|v| {
+                let rows = v.as_array().cloned().unwrap_or_default();
+                let field = |k: &str| rows.iter().map(|r| r[k].clone()).collect::<Vec<_>>();
+                json!({"versions": field("version"), "data": field("data"), "keys": field("key")})
+            })
         }
         "load_state" => c
             .call(M::GET, &format!("/v1/agents/{agent}/state{}", query(&[("session_id", &a["session_id"])])), None)

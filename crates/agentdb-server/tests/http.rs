@@ -219,6 +219,101 @@ async fn state_routes_success_and_failure() {
     s.stop().await;
 }
 
+/// `?key=…`, form-urlencoded.
+fn key_query(key: &str) -> String {
+    let mut url = reqwest::Url::parse("http://query.invalid/").expect("url");
+    url.query_pairs_mut().append_pair("key", key);
+    format!("?{}", url.query().unwrap_or_default())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keyed_states_and_history_pages() {
+    let s = Srv::start(|_| {}).await;
+    let awkward = "thread/1?ck=a&b=%2F #x \"quoted\" it's +plus 日本";
+    let save = |key: Option<&str>, data: &str| {
+        let mut body = json!({"data": data});
+        if let Some(k) = key {
+            body["key"] = json!(k);
+        }
+        body
+    };
+    let r = s.post("/v1/agents/3/sessions/1/states", None, save(Some(awkward), "one")).await;
+    ok(&r);
+    assert_eq!(r.body["version"], 1);
+    ok(&s.post("/v1/agents/3/sessions/1/states", None, save(None, "two")).await);
+    ok(&s.post("/v1/agents/3/sessions/1/states", None, save(Some("ck-3"), "three")).await);
+    ok(&s.post("/v1/agents/3/sessions/2/states", None, save(Some("ck-3"), "other session")).await);
+
+    let r = s.get(&format!("/v1/agents/3/sessions/1/states/by-key{}", key_query(awkward)), None).await;
+    ok(&r);
+    assert_eq!((r.body["version"].as_u64(), r.body["data"].as_str()), (Some(1), Some("one")));
+    assert_eq!(r.body["key"], awkward);
+    // The same key spelled other ways a client may encode it.
+    for spelled in [
+        "thread%2F1%3Fck%3Da%26b%3D%252F%20%23x%20%22quoted%22%20it%27s%20%2Bplus%20%E6%97%A5%E6%9C%AC",
+        "thread/1?ck%3Da%26b%3D%252F+%23x+%22quoted%22+it's+%2Bplus+%E6%97%A5%E6%9C%AC",
+    ] {
+        let r = s.get(&format!("/v1/agents/3/sessions/1/states/by-key?key={spelled}"), None).await;
+        assert_eq!((r.status.as_u16(), r.body["version"].as_u64()), (200, Some(1)), "{spelled}: {}", r.body);
+    }
+    let r = s.get("/v1/agents/3/sessions/1/states/by-key?key=ck-3", None).await;
+    assert_eq!((r.body["version"].as_u64(), r.body["data"].as_str()), (Some(3), Some("three")));
+    assert_eq!(s.get("/v1/agents/3/sessions/2/states/by-key?key=ck-3", None).await.body["data"], "other session");
+    // Every state carries `key`, null when unkeyed.
+    let r = s.get("/v1/agents/3/sessions/1/states/2", None).await;
+    assert!(r.body.get("key").is_some_and(Value::is_null), "{}", r.body);
+    assert_eq!(s.get("/v1/agents/3/state?session_id=1", None).await.body["key"], "ck-3");
+    // Keys match exactly; `by-key` is not a version.
+    err(&s.get("/v1/agents/3/sessions/1/states/by-key?key=ck-", None).await, 404, "not_found");
+    err(&s.get("/v1/agents/3/sessions/1/states/by-key?key=CK-3", None).await, 404, "not_found");
+    err(&s.get("/v1/agents/3/sessions/9/states/by-key?key=ck-3", None).await, 404, "not_found");
+    err(&s.get("/v1/agents/3/sessions/1/states/by-key?key=", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/3/sessions/1/states/by-key", None).await, 400, "invalid_argument");
+    err(
+        &s.get(&format!("/v1/agents/3/sessions/1/states/by-key?key={}", "k".repeat(1025)), None).await,
+        400,
+        "invalid_argument",
+    );
+    err(&s.post("/v1/agents/3/sessions/1/states", None, save(Some(""), "x")).await, 400, "invalid_argument");
+    err(
+        &s.post("/v1/agents/3/sessions/1/states", None, save(Some(&"é".repeat(513)), "x")).await,
+        400,
+        "invalid_argument",
+    );
+    err(&s.post("/v1/agents/3/sessions/1/states", None, json!({"data": "x", "key": 5})).await, 400, "invalid_argument");
+    ok(&s.post("/v1/agents/3/sessions/1/states", None, json!({"data": "four", "key": null})).await);
+
+    // Pages: newest first by version, below before_version.
+    let versions = |r: &Reply| {
+        r.body.as_array().expect("array").iter().map(|v| v["version"].as_u64().expect("version")).collect::<Vec<_>>()
+    };
+    let r = s.get("/v1/agents/3/sessions/1/states?limit=2", None).await;
+    ok(&r);
+    assert_eq!(versions(&r), vec![4, 3]);
+    assert_eq!((r.body[0]["key"].is_null(), r.body[1]["key"].as_str()), (true, Some("ck-3")));
+    assert_eq!(versions(&s.get("/v1/agents/3/sessions/1/states?before_version=3&limit=2", None).await), vec![2, 1]);
+    assert_eq!(versions(&s.get("/v1/agents/3/sessions/1/states?before_version=1", None).await), Vec::<u64>::new());
+    assert_eq!(versions(&s.get("/v1/agents/3/sessions/1/states", None).await), vec![4, 3, 2, 1]);
+    assert_eq!(versions(&s.get("/v1/agents/3/sessions/7/states", None).await), Vec::<u64>::new());
+    ok(&s.req(Method::POST, "/v1/admin/flush", None, None).await);
+    assert_eq!(versions(&s.get("/v1/agents/3/sessions/1/states?before_version=4", None).await), vec![3, 2, 1]);
+    err(&s.get("/v1/agents/3/sessions/1/states?limit=0", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/3/sessions/1/states?limit=100001", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/3/sessions/1/states?before_version=-1", None).await, 400, "invalid_argument");
+    err(&s.get("/v1/agents/3/sessions/1/states?limit=ten", None).await, 400, "invalid_argument");
+
+    // A restore keeps the snapshot's key.
+    ok(&s.post("/v1/agents/3/sessions/1/states", None, save(Some("ck-5"), "five")).await);
+    ok(&s.post("/v1/agents/3/sessions/1/snapshots", None, json!({"name": "at-5"})).await);
+    ok(&s.post("/v1/agents/3/sessions/1/states", None, save(None, "six")).await);
+    let r = s.req(Method::POST, "/v1/agents/3/snapshots/at-5/restore", None, None).await;
+    assert_eq!((r.body["version"].as_u64(), r.body["key"].as_str()), (Some(7), Some("ck-5")), "{}", r.body);
+    assert_eq!(s.get("/v1/agents/3/sessions/1/states/by-key?key=ck-5", None).await.body["version"], 7);
+    ok(&s.req(Method::DELETE, "/v1/agents/3", None, None).await);
+    err(&s.get("/v1/agents/3/sessions/1/states/by-key?key=ck-5", None).await, 404, "not_found");
+    s.stop().await;
+}
+
 fn base64_of(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
@@ -580,6 +675,7 @@ async fn openapi_document_is_served_and_committed() {
     // Every route the router serves is in the document.
     for p in [
         "/v1/agents/{agent_id}/state",
+        "/v1/agents/{agent_id}/sessions/{session_id}/states/by-key",
         "/v1/memories/{memory_id}/pin",
         "/v1/documents/search",
         "/v1/collections/{name}/search",
@@ -648,6 +744,8 @@ fn all_routes(mem_in: u64, mem_out: u64) -> Vec<Route> {
         let a = |p: &str| format!("/v1/agents/{agent}{p}");
         v.push(route(M::GET, a("/state"), None, false).agent(agent));
         v.push(route(M::GET, a("/sessions/0/states/1"), None, false).agent(agent));
+        v.push(route(M::GET, a("/sessions/0/states?limit=5"), None, false).agent(agent));
+        v.push(route(M::GET, a("/sessions/0/states/by-key?key=k%2F1"), None, false).agent(agent));
         v.push(route(M::GET, a("/history"), None, false).agent(agent));
         v.push(route(M::GET, a("/snapshots"), None, false).agent(agent));
         v.push(route(M::GET, a("/memories"), None, false).agent(agent));

@@ -1,6 +1,8 @@
-//! Agent state routes: save/load/version/history, snapshots and restore,
-//! delete agent. Every route names its agent in the path, checked against
-//! the caller's scope before the engine is called.
+//! Agent state routes: save (optionally keyed), load (latest, by version,
+//! by key), history and history pages, snapshots and restore, delete agent.
+//! Every route names its agent in the path, checked against the caller's
+//! scope before the engine is called. A state key is any UTF-8 text, so it
+//! travels in the body or the query string, never as a path segment.
 
 use std::collections::BTreeMap;
 
@@ -68,6 +70,11 @@ pub struct SaveStateRequest {
     pub data_base64: Option<String>,
     #[serde(default)]
     pub metadata: BTreeMap<String, String>,
+    /// A key for this version (a checkpoint id, a step name): 1–1,024 bytes
+    /// of any UTF-8. `GET …/states/by-key?key=` finds the newest version
+    /// carrying it; keys may repeat.
+    #[serde(default)]
+    pub key: Option<String>,
 }
 
 fn default_state_type() -> StateTypeDto {
@@ -96,6 +103,8 @@ pub struct StateDto {
     pub metadata: BTreeMap<String, String>,
     /// CRC32C of the payload bytes, verified by the engine on every read.
     pub checksum: u32,
+    /// The key this version was saved with; null when unkeyed.
+    pub key: Option<String>,
 }
 
 impl From<AgentState> for StateDto {
@@ -114,6 +123,7 @@ impl From<AgentState> for StateDto {
             data_base64,
             metadata: s.metadata,
             checksum: s.checksum,
+            key: s.key,
         }
     }
 }
@@ -165,6 +175,23 @@ pub struct HistoryParams {
     pub limit: Option<usize>,
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct KeyQuery {
+    /// The exact key (1–1,024 bytes, percent-encoded like any query value).
+    pub key: String,
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// Only versions below this one; absent: from the latest. Pass the last
+    /// version of a page to get the next.
+    pub before_version: Option<u64>,
+    /// 1..=100000, default 100.
+    pub limit: Option<usize>,
+}
+
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/sessions/{session_id}/states", tag = "states",
     params(("agent_id" = u64, Path), ("session_id" = u64, Path)),
     request_body = SaveStateRequest,
@@ -185,9 +212,46 @@ pub async fn save_state(
         _ => return Err(ApiError::invalid("give exactly one of data (UTF-8 text) and data_base64")),
     };
     let state_type: StateType = req.state_type.into();
-    let version =
-        st.call(move |db| db.save_state_with_metadata(agent_id, session_id, state_type, &data, req.metadata)).await?;
+    let version = st
+        .call(move |db| match &req.key {
+            Some(key) => db.save_state_keyed(agent_id, session_id, key, state_type, &data, req.metadata),
+            None => db.save_state_with_metadata(agent_id, session_id, state_type, &data, req.metadata),
+        })
+        .await?;
     Ok(Json(SaveStateResponse { version }))
+}
+
+#[utoipa::path(get, path = "/v1/agents/{agent_id}/sessions/{session_id}/states", tag = "states",
+    params(("agent_id" = u64, Path), ("session_id" = u64, Path), PageParams),
+    responses((status = 200, body = Vec<StateDto>, description = "one page, newest first by version; empty for an unknown session"),
+        (status = "default", body = ErrorBody, description = "error")))]
+pub async fn state_history_page(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiPath((agent_id, session_id)): ApiPath<(u64, u64)>,
+    ApiQuery(p): ApiQuery<PageParams>,
+) -> ApiResult<Json<Vec<StateDto>>> {
+    caller.require(Role::ReadOnly)?;
+    caller.check_agent(agent_id)?;
+    let limit = p.limit.unwrap_or_else(agentdb::defaults::history_limit);
+    let rows = st.call(move |db| db.state_history_page(agent_id, session_id, p.before_version, limit)).await?;
+    Ok(Json(rows.into_iter().map(StateDto::from).collect()))
+}
+
+#[utoipa::path(get, path = "/v1/agents/{agent_id}/sessions/{session_id}/states/by-key", tag = "states",
+    params(("agent_id" = u64, Path), ("session_id" = u64, Path), KeyQuery),
+    responses((status = 200, body = StateDto, description = "the newest version saved with exactly this key"),
+        (status = "default", body = ErrorBody, description = "error")))]
+pub async fn load_state_by_key(
+    State(st): State<AppState>,
+    caller: Caller,
+    ApiPath((agent_id, session_id)): ApiPath<(u64, u64)>,
+    ApiQuery(q): ApiQuery<KeyQuery>,
+) -> ApiResult<Json<StateDto>> {
+    caller.require(Role::ReadOnly)?;
+    caller.check_agent(agent_id)?;
+    let s = st.call(move |db| db.load_state_by_key(agent_id, session_id, &q.key)).await?;
+    Ok(Json(s.into()))
 }
 
 #[utoipa::path(get, path = "/v1/agents/{agent_id}/state", tag = "states",
