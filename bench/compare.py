@@ -49,6 +49,7 @@ FULL = {
     "chunks": 100_000, "rag_queries": 300,
     "ann_rows": 60_000, "ann_queries": 200,
     "query_budget_s": 30.0,
+    "thread_steps": 10_050, "thread_calls": 100,
 }
 QUICK = {
     "state_agents": 50, "state_steps_small": 10, "state_steps_large": 4, "state_steps_per_record": 2,
@@ -58,9 +59,10 @@ QUICK = {
     "chunks": 3000, "rag_queries": 30,
     "ann_rows": 5000, "ann_queries": 30,
     "query_budget_s": 5.0,
+    "thread_steps": 1_050, "thread_calls": 10,
 }
-WORKLOADS = ["state", "memory", "rag", "ann"]
-PEER_PACKAGES = ["agentdb-engine", "lancedb", "chromadb", "qdrant-client", "langgraph-checkpoint-sqlite",
+WORKLOADS = ["state", "memory", "rag", "ann", "thread"]
+PEER_PACKAGES = ["agentdb-engine", "lancedb", "chromadb", "qdrant-client", "langgraph", "langgraph-checkpoint-sqlite",
                  "langgraph-checkpoint", "numpy", "pyarrow", "matplotlib", "psutil"]
 
 
@@ -201,8 +203,9 @@ def main() -> int:
     import wl_memory
     import wl_rag
     import wl_state
+    import wl_thread
 
-    modules = {"state": wl_state, "memory": wl_memory, "rag": wl_rag, "ann": wl_ann}
+    modules = {"state": wl_state, "memory": wl_memory, "rag": wl_rag, "ann": wl_ann, "thread": wl_thread}
     vers, mach, build = versions(), machine(), agentdb_build()
     started = dt.datetime.now(dt.timezone.utc)
     harness.say(f"compare.py {'--quick' if args.quick else '(full)'}: {', '.join(only)}; scratch {work_root}")

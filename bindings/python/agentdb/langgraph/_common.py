@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
@@ -102,6 +103,50 @@ class SharedRegistry:
     @classmethod
     def lock(cls) -> threading.Lock:
         return cls._lock
+
+
+class SharedCache:
+    """A process-wide, bounded map of values known to be on disk in one database.
+
+    Keyed like ``SharedRegistry``, so every saver or store instance over the
+    same database in this process shares it. It holds only what this process
+    wrote (or read) and may forget any entry at any time (least recently used
+    first); a miss means "ask the engine", never "absent".
+    """
+
+    _lock = threading.Lock()
+    _maps: dict[tuple[str, str, str], OrderedDict[Any, Any]] = {}
+
+    def __init__(self, db: Any, prefix: str, kind: str, capacity: int) -> None:
+        import os
+
+        key = (os.path.realpath(str(db.path)), prefix, kind)
+        with SharedCache._lock:
+            self._map = SharedCache._maps.setdefault(key, OrderedDict())
+        self._capacity = capacity
+
+    def get(self, key: Any) -> Any:
+        with SharedCache._lock:
+            value = self._map.get(key)
+            if value is not None:
+                self._map.move_to_end(key)
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        with SharedCache._lock:
+            self._map[key] = value
+            self._map.move_to_end(key)
+            while len(self._map) > self._capacity:
+                self._map.popitem(last=False)
+
+    def discard(self, key: Any) -> None:
+        with SharedCache._lock:
+            self._map.pop(key, None)
+
+    def discard_where(self, doomed: Any) -> None:
+        with SharedCache._lock:
+            for key in [k for k in self._map if doomed(k)]:
+                del self._map[key]
 
 
 def ordered(records: Iterable[Any]) -> list[Any]:

@@ -1,55 +1,55 @@
 """``AgentDBSaver``: a LangGraph checkpointer over AgentDB's agent-state subsystem.
 
-The layout follows the engine's costs: appending a version to an existing
-``(agent, session)`` and loading a session's latest version are served from
-memory (tens of microseconds), while ``history``/``load_version`` and the
-first save into a new session query Lance (milliseconds). So the hot path of
-a graph run (``put``, ``put_writes``, ``get_tuple`` of the latest checkpoint)
-only appends to and loads the latest of a few long-lived sessions:
+Every record is a *keyed* state version (SPEC.md, "Agent state"), so every
+call on a graph's path is a constant number of keyed engine calls, whatever
+the thread's length: recent data is served from memory, older data by one
+B-tree lookup (``load_by_key``) or one index range read (``history_page``).
 
-* thread ``T``         -> agent ``A = stable_id(prefix, "thread", T)``
-* namespace ``NS``     -> checkpoint log, session ``stable_id("checkpoints", NS)``:
-  one version per ``put`` holding the checkpoint (with its whole
-  ``channel_values``) and its metadata, serialized with ``self.serde``; and
-  deletion markers. ``load`` of it is the namespace's latest checkpoint.
-* namespace ``NS``     -> writes log, session ``stable_id("writes", NS)``: one
-  version per ``put_writes`` holding *all* pending writes of that checkpoint
-  so far (the previous version merged with the new writes), so ``load`` of it
-  gives a checkpoint's complete writes. Invariant: if the namespace's latest
-  checkpoint has writes, the writes log's latest version is them; whoever
-  appends writes for another checkpoint re-appends the latest one's after.
-  ``get_tuple`` of the latest checkpoint is therefore two ``load`` calls.
+* thread ``T``     -> agent ``A = stable_id(prefix, "thread", T)``
+* namespace ``NS`` -> checkpoint session ``stable_id("checkpoints", NS)``:
+  one version per ``put``, keyed by the checkpoint id, holding the checkpoint
+  (with its whole ``channel_values``) and its metadata, serialized with
+  ``self.serde``. A deletion is a version keyed by the same id with role
+  ``deleted``. The session's latest version is the namespace's latest
+  checkpoint; LangGraph's ids are uuid6 values from a monotonic clock, so
+  put order is id order, which ``list`` returns (descending, as every
+  LangGraph saver does) by paging the session newest first.
+* namespace ``NS`` -> writes session ``stable_id("writes", NS)``: versions
+  keyed by checkpoint id, each holding *all* pending writes of that
+  checkpoint so far. ``put_writes`` loads the current one by key, merges and
+  saves; ``put`` saves an empty one for a new checkpoint, so the latest
+  checkpoint's writes are always found in memory (a key that was never
+  saved would cost a Lance lookup to rule out).
+* thread ``T``     -> namespaces session ``stable_id("namespaces")`` of ``A``:
+  one version per namespace, keyed by it, for ``list`` without a namespace.
 * catalog agent ``stable_id(prefix, "catalog")``, session 0: one record per
-  thread agent (the agent id and a second, independent hash of the thread id,
-  no thread string), so ``list(None)`` and ``delete_for_runs`` reach every
-  thread and ``delete_thread`` can refuse an agent that two thread ids share.
+  thread agent (the agent id and a second, independent hash of the thread
+  id), so ``list(None)`` and ``delete_for_runs`` reach every thread and
+  ``delete_thread`` can refuse an agent that two thread ids share.
 
 Every record carries the thread id, namespace and checkpoint id in its
 metadata and readers skip records whose strings differ, so a 63-bit hash
 collision never serves one thread's data as another's.
 
-A ``get_tuple`` with the id of an older checkpoint, ``list``, and the
-maintenance calls read whole logs with ``history`` (each read one Lance query
-plus the payloads). Deleting single checkpoints (``delete_for_runs``,
-``prune(strategy="keep_latest")``) appends deletion markers to both logs and
-then re-appends the namespace's latest live checkpoint and its writes, so the
-fast path stays valid; the deleted payloads stay on disk, unreachable, until
-the thread is deleted (the engine deletes state only per agent).
+Only the calls that are about whole threads read whole threads:
+``list(None)``, ``delete_for_runs``, ``copy_thread`` and ``prune``. Deleting
+single checkpoints (``delete_for_runs``, ``prune(strategy="keep_latest")``)
+saves deletion markers and then re-saves the surviving latest checkpoint, so
+the latest stays one load; the deleted payloads stay on disk, unreachable,
+until the thread is deleted (the engine deletes state only per agent).
 ``delete_thread`` and ``prune(strategy="delete")`` free the space at once.
 
-"Latest" in a namespace is the most recently put checkpoint that is not
-deleted; LangGraph's ids are uuid6 values from a monotonic clock, so it is
-also the greatest id, which ``list`` sorts by (descending, as every LangGraph
-saver does). Pending writes keep the first write per ``(task_id, idx)`` and
-the last one for special channels (negative idx), as ``InMemorySaver`` does,
-and come back in ``writes_sort_key`` order. Async methods run the sync ones
-in a worker thread (the engine releases the GIL while it works).
+Pending writes keep the first write per ``(task_id, idx)`` and the last one
+for special channels (negative idx), as ``InMemorySaver`` does, and come back
+in ``writes_sort_key`` order. Async methods run the sync ones in a worker
+thread (the engine releases the GIL while it works).
 """
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import heapq
 import threading
 from collections import defaultdict
 from collections.abc import AsyncIterator, Iterator, Sequence
@@ -73,7 +73,7 @@ from langgraph.checkpoint.base import (
 
 from agentdb import NotFoundError
 
-from ._common import SharedRegistry, history_all, load_or_none, ordered, stable_id
+from ._common import SharedCache, SharedRegistry, history_all, load_or_none, stable_id
 
 __all__ = ["AgentDBSaver"]
 
@@ -93,14 +93,25 @@ ROLE_CHECKPOINT = "checkpoint"
 ROLE_WRITES = "writes"
 ROLE_DELETED = "deleted"
 ROLE_THREAD = "thread"
-ROLE_ANCHOR = "anchor"
+ROLE_NAMESPACE = "namespace"
 
-#: Striped locks serializing the read-merge-append of a namespace's writes
-#: log within this process (the engine admits one writer process).
+#: History pages grow from PAGE_MIN to PAGE_MAX versions while a read goes on.
+PAGE_MIN = 16
+PAGE_MAX = 1024
+
+#: Checkpoints whose current writes this process remembers (see ``put_writes``).
+KNOWN_WRITES = 4096
+
+#: Writes looked up one by one per namespace in a ``list`` before it reads them all at once.
+WRITES_LOOKUPS_PER_LIST = 64
+
+#: Striped locks serializing the load-merge-save of a checkpoint's writes
+#: within this process (the engine admits one writer process).
 _WRITE_LOCKS = [threading.Lock() for _ in range(64)]
 
 # (task_id, task_path, idx, channel, type, bytes)
 WriteRow = tuple[str, str, int, str, str, bytes]
+NO_WRITES = ormsgpack.packb([])
 
 
 def _checkpoint_session(ns: str) -> int:
@@ -109,6 +120,9 @@ def _checkpoint_session(ns: str) -> int:
 
 def _writes_session(ns: str) -> int:
     return stable_id("writes", ns)
+
+
+NAMESPACES_SESSION = stable_id("namespaces")
 
 
 def _thread_check(thread_id: str) -> str:
@@ -136,38 +150,15 @@ def _merge(rows: list[WriteRow], new_rows: list[WriteRow]) -> list[WriteRow]:
     return list(merged.values())
 
 
-class _Log:
-    """The records of one thread's namespace, as read by ``history``."""
-
-    def __init__(self, thread_id: str, ns: str, checkpoint_records: list[Any], write_records: list[Any]):
-        def mine(records: list[Any]) -> list[Any]:
-            return [
-                r
-                for r in ordered(records)
-                if r.metadata.get(K_THREAD) == thread_id
-                and r.metadata.get(K_NS) == ns
-                and K_ID in r.metadata  # not an anchor
-            ]
-
-        # checkpoint id -> its newest record in each log
-        self.last_checkpoint: dict[str, Any] = {}
-        for r in mine(checkpoint_records):
-            self.last_checkpoint[r.metadata[K_ID]] = r
-        self.last_writes: dict[str, Any] = {}
-        for r in mine(write_records):
-            self.last_writes[r.metadata[K_ID]] = r
-
-    def live(self) -> list[Any]:
-        """Live checkpoint records, most recently put first."""
-        return sorted(
-            (r for r in self.last_checkpoint.values() if r.metadata.get(K_ROLE) == ROLE_CHECKPOINT),
-            key=lambda r: r.version,
-            reverse=True,
-        )
-
-    def writes_record(self, checkpoint_id: str) -> Any:
-        r = self.last_writes.get(checkpoint_id)
-        return r if r is not None and r.metadata.get(K_ROLE) == ROLE_WRITES else None
+def _is(record: Any, role: str, thread_id: str, ns: str, checkpoint_id: str | None = None) -> bool:
+    md = record.metadata
+    return (
+        md.get(K_ROLE) == role
+        and md.get(K_THREAD) == thread_id
+        and md.get(K_NS) == ns
+        and record.key is not None
+        and (checkpoint_id is None or (record.key == checkpoint_id and md.get(K_ID) == checkpoint_id))
+    )
 
 
 class AgentDBSaver(BaseCheckpointSaver[int]):
@@ -193,7 +184,9 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
         self.key_prefix = key_prefix
         self._catalog_agent = stable_id(key_prefix, "catalog")
         self._registered = SharedRegistry.for_db(db, key_prefix, "checkpoint-threads")
-        self._anchored = SharedRegistry.for_db(db, key_prefix, "checkpoint-writes-logs")
+        self._namespaced = SharedRegistry.for_db(db, key_prefix, "checkpoint-namespaces")
+        # (agent, ns, checkpoint id) -> the packed writes this process last saved for it.
+        self._known = SharedCache(db, key_prefix, "checkpoint-writes", KNOWN_WRITES)
 
     @classmethod
     @contextmanager
@@ -213,8 +206,26 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
     def _states(self) -> Any:
         return self.db.states
 
-    def _save(self, agent: int, session: int, data: bytes, metadata: dict[str, str]) -> int:
-        return self._states.save(agent, session, data, state_type=STATE_TYPE, metadata=metadata)
+    def _save(self, agent: int, session: int, data: bytes, metadata: dict[str, str], key: str | None = None) -> int:
+        return self._states.save(agent, session, data, state_type=STATE_TYPE, metadata=metadata, key=key)
+
+    def _by_key(self, agent: int, session: int, key: str) -> Any:
+        try:
+            return self._states.load_by_key(agent, session, key)
+        except NotFoundError:
+            return None
+
+    def _versions(self, agent: int, session: int, before_version: int | None = None) -> Iterator[Any]:
+        """A session's versions, newest first, read a page at a time."""
+        page = PAGE_MIN
+        while True:
+            records = self._states.history_page(agent, session, before_version=before_version, limit=page)
+            yield from records
+            # A short page is the last one (SPEC.md, state_history_page).
+            if len(records) < page:
+                return
+            before_version = records[-1].version
+            page = min(page * 4, PAGE_MAX)
 
     def _register_thread(self, thread_id: str, agent: int) -> None:
         """A catalog entry, once per thread per process (entries are never removed)."""
@@ -229,6 +240,15 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
         with SharedRegistry.lock():
             self._registered.add(thread_id)
 
+    def _register_namespace(self, thread_id: str, agent: int, ns: str) -> None:
+        """The thread's namespace list gets ``ns``, once per process."""
+        if (thread_id, ns) in self._namespaced:
+            return
+        # Keyed "ns:<name>": the root namespace is "" and keys are never empty.
+        self._save(agent, NAMESPACES_SESSION, b"", {K_ROLE: ROLE_NAMESPACE, K_THREAD: thread_id, K_NS: ns}, key=f"ns:{ns}")
+        with SharedRegistry.lock():
+            self._namespaced.add((thread_id, ns))
+
     def _catalog(self) -> dict[int, set[str]]:
         """Thread agent id -> the thread-id hashes registered for it."""
         out: dict[int, set[str]] = defaultdict(set)
@@ -237,23 +257,55 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
                 out[int(r.metadata[K_AGENT])].add(r.metadata[K_CHECK])
         return out
 
+    def _namespaces(self, agent: int, thread_id: str) -> list[str]:
+        """The namespaces a thread has written, in no promised order."""
+        found: dict[str, None] = {}
+        for r in self._versions(agent, NAMESPACES_SESSION):
+            if r.metadata.get(K_ROLE) == ROLE_NAMESPACE and r.metadata.get(K_THREAD) == thread_id:
+                found.setdefault(r.metadata[K_NS])
+        return list(found)
+
+    def _threads_of(self, agent: int) -> list[str]:
+        """The thread ids stored under a thread agent (more than one only on a hash collision)."""
+        found: dict[str, None] = {}
+        for r in self._versions(agent, NAMESPACES_SESSION):
+            thread_id = r.metadata.get(K_THREAD)
+            if thread_id is not None and self._thread_agent(thread_id) == agent:
+                found.setdefault(thread_id)
+        return list(found)
+
     # --------------------------------------------------------------- decode
 
-    @staticmethod
-    def _is(record: Any, role: str, thread_id: str, ns: str, checkpoint_id: str | None = None) -> bool:
-        md = record.metadata
-        return (
-            md.get(K_ROLE) == role
-            and md.get(K_THREAD) == thread_id
-            and md.get(K_NS) == ns
-            and (checkpoint_id is None or md.get(K_ID) == checkpoint_id)
-        )
+    def _checkpoint(self, agent: int, thread_id: str, ns: str, checkpoint_id: str) -> Any:
+        record = self._by_key(agent, _checkpoint_session(ns), checkpoint_id)
+        return record if record is not None and _is(record, ROLE_CHECKPOINT, thread_id, ns, checkpoint_id) else None
 
-    def _tuple(self, thread_id: str, ns: str, record: Any, writes: Any) -> CheckpointTuple:
+    def _writes(self, agent: int, thread_id: str, ns: str, checkpoint_id: str) -> bytes | None:
+        """A checkpoint's packed pending writes: what this process last saved, else the engine's."""
+        known = self._known.get((agent, thread_id, ns, checkpoint_id))
+        if known is not None:
+            return known
+        record = self._by_key(agent, _writes_session(ns), checkpoint_id)
+        if record is None or not _is(record, ROLE_WRITES, thread_id, ns, checkpoint_id):
+            return None
+        return record.data
+
+    def _live(self, agent: int, thread_id: str, ns: str, before_version: int | None = None) -> Iterator[Any]:
+        """Live checkpoint records of a namespace, latest put first, each id once."""
+        seen: set[str] = set()
+        for r in self._versions(agent, _checkpoint_session(ns), before_version):
+            md = r.metadata
+            if r.key is None or md.get(K_THREAD) != thread_id or md.get(K_NS) != ns or r.key in seen:
+                continue
+            seen.add(r.key)
+            if md.get(K_ROLE) == ROLE_CHECKPOINT and md.get(K_ID) == r.key:
+                yield r
+
+    def _tuple(self, thread_id: str, ns: str, record: Any, writes: bytes | None) -> CheckpointTuple:
         c_type, c_bytes, m_type, m_bytes = ormsgpack.unpackb(record.data)
         checkpoint_id = record.metadata[K_ID]
         parent_id = record.metadata.get(K_PARENT)
-        rows: list[WriteRow] = ormsgpack.unpackb(writes.data) if writes is not None else []
+        rows: list[WriteRow] = ormsgpack.unpackb(writes) if writes is not None else []
         pending = [
             (task_id, channel, self.serde.loads_typed((v_type, v_bytes)))
             for task_id, task_path, idx, channel, v_type, v_bytes in sorted(
@@ -272,31 +324,6 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
         _, _, m_type, m_bytes = ormsgpack.unpackb(record.data)
         return self.serde.loads_typed((m_type, m_bytes))
 
-    def _read_log(self, agent: int, thread_id: str, ns: str) -> _Log:
-        return _Log(
-            thread_id,
-            ns,
-            history_all(self._states, agent, _checkpoint_session(ns)),
-            history_all(self._states, agent, _writes_session(ns)),
-        )
-
-    def _read_thread(self, thread_id: str) -> dict[str, _Log]:
-        """Every namespace of a thread, from one read of the whole agent."""
-        return self._logs_from(history_all(self._states, self._thread_agent(thread_id)), thread_id)
-
-    @staticmethod
-    def _logs_from(records: list[Any], thread_id: str) -> dict[str, _Log]:
-        by_ns: dict[str, tuple[list[Any], list[Any]]] = defaultdict(lambda: ([], []))
-        for r in records:
-            md = r.metadata
-            if md.get(K_THREAD) != thread_id or K_NS not in md:
-                continue
-            if r.session_id == _checkpoint_session(md[K_NS]):
-                by_ns[md[K_NS]][0].append(r)
-            elif r.session_id == _writes_session(md[K_NS]):
-                by_ns[md[K_NS]][1].append(r)
-        return {ns: _Log(thread_id, ns, c, w) for ns, (c, w) in by_ns.items()}
-
     # ---------------------------------------------------------------- reads
 
     def get_tuple(self, config: RunnableConfig) -> CheckpointTuple | None:
@@ -306,23 +333,20 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
         wanted = get_checkpoint_id(config)
         agent = self._thread_agent(thread_id)
 
-        head = load_or_none(self._states, agent, _checkpoint_session(ns))
-        if head is None:
-            return None
-        if self._is(head, ROLE_CHECKPOINT, thread_id, ns) and wanted in (None, head.metadata[K_ID]):
-            writes = load_or_none(self._states, agent, _writes_session(ns))
-            if writes is not None and not self._is(writes, ROLE_WRITES, thread_id, ns, head.metadata[K_ID]):
-                writes = None  # the invariant: the head's writes, if any, are the newest
-            return self._tuple(thread_id, ns, head, writes)
-
-        log = self._read_log(agent, thread_id, ns)
-        live = log.live()
-        if wanted is not None:
-            live = [r for r in live if r.metadata[K_ID] == wanted]
-        if not live:
-            return None
-        record = live[0]
-        return self._tuple(thread_id, ns, record, log.writes_record(record.metadata[K_ID]))
+        if wanted is None:
+            record = load_or_none(self._states, agent, _checkpoint_session(ns))
+            if record is None:
+                return None
+            if not _is(record, ROLE_CHECKPOINT, thread_id, ns, record.key):
+                # A deletion marker or another thread's record on top: walk down.
+                record = next(self._live(agent, thread_id, ns), None)
+                if record is None:
+                    return None
+        else:
+            record = self._checkpoint(agent, thread_id, ns, wanted)
+            if record is None:
+                return None
+        return self._tuple(thread_id, ns, record, self._writes(agent, thread_id, ns, record.key))
 
     def list(
         self,
@@ -332,55 +356,81 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
         before: RunnableConfig | None = None,
         limit: int | None = None,
     ) -> Iterator[CheckpointTuple]:
+        if limit is not None and limit <= 0:
+            return
+        before_id = get_checkpoint_id(before) if before else None
         if config is None:
-            logs = [(t, ns, log) for t, by_ns in self._all_thread_logs().items() for ns, log in by_ns.items()]
+            spaces = [
+                (thread_id, ns)
+                for agent in self._catalog()
+                for thread_id in self._threads_of(agent)
+                for ns in self._namespaces(agent, thread_id)
+            ]
             id_filter = None
         else:
             thread_id = str(config["configurable"]["thread_id"])
             ns = config["configurable"].get("checkpoint_ns")
             id_filter = get_checkpoint_id(config)
-            if ns is None:
-                logs = [(thread_id, n, log) for n, log in self._read_thread(thread_id).items()]
-            else:
-                logs = [(thread_id, ns, self._read_log(self._thread_agent(thread_id), thread_id, ns))]
-        before_id = get_checkpoint_id(before) if before else None
+            namespaces = self._namespaces(self._thread_agent(thread_id), thread_id) if ns is None else [ns]
+            spaces = [(thread_id, n) for n in namespaces]
 
-        candidates = []
-        for thread_id, ns, log in logs:
-            for record in log.live():
-                checkpoint_id = record.metadata[K_ID]
-                if id_filter is not None and checkpoint_id != id_filter:
+        def stream(thread_id: str, ns: str) -> Iterator[tuple[str, str, str, Any]]:
+            agent = self._thread_agent(thread_id)
+            start = None
+            if id_filter is not None:
+                record = self._checkpoint(agent, thread_id, ns, id_filter)
+                records: Iterator[Any] = iter([record] if record is not None else [])
+            else:
+                if before_id is not None:
+                    # Start the page walk at the cursor's version (put order is id order).
+                    cursor = self._by_key(agent, _checkpoint_session(ns), before_id)
+                    start = cursor.version if cursor is not None and cursor.metadata.get(K_THREAD) == thread_id else None
+                records = self._live(agent, thread_id, ns, start)
+            for record in records:
+                if before_id is not None and record.key >= before_id:
                     continue
-                if before_id is not None and checkpoint_id >= before_id:
-                    continue
+                if start is not None:
+                    # Below the cursor, a newer marker or copy of this id may sit
+                    # above it, unseen: the id's newest record decides.
+                    record = self._checkpoint(agent, thread_id, ns, record.key)
+                    if record is None:
+                        continue
                 if filter:
                     metadata = self._metadata(record)
                     if not all(metadata.get(k) == v for k, v in filter.items()):
                         continue
-                candidates.append((checkpoint_id, thread_id, ns, record, log))
-        candidates.sort(key=lambda c: c[0], reverse=True)
-        if limit is not None:
-            candidates = candidates[: max(limit, 0)]
-        for checkpoint_id, thread_id, ns, record, log in candidates:
-            yield self._tuple(thread_id, ns, record, log.writes_record(checkpoint_id))
+                yield (record.key, thread_id, ns, record)
 
-    def _all_thread_logs(self) -> dict[str, dict[str, _Log]]:
-        """Every thread with data (from the catalog) -> its namespaces' logs."""
-        out: dict[str, dict[str, _Log]] = {}
-        for agent in self._catalog():
-            records = history_all(self._states, agent)
-            thread_ids = {
-                r.metadata[K_THREAD]
-                for r in records
-                if K_THREAD in r.metadata and self._thread_agent(r.metadata[K_THREAD]) == agent
-            }
-            for thread_id in thread_ids:
-                logs = self._logs_from(records, thread_id)
-                if logs:
-                    out[thread_id] = logs
-        return out
+        merged = heapq.merge(*(stream(t, n) for t, n in spaces), key=lambda c: c[0], reverse=True)
+        # A namespace's writes are looked up by key for the first few of its
+        # checkpoints (a page of history); a long listing reads them all in
+        # one walk of the writes session instead of one lookup each.
+        lookups: dict[tuple[str, str], int] = defaultdict(int)
+        walked: dict[tuple[str, str], dict[str, Any]] = {}
+        for count, (checkpoint_id, thread_id, ns, record) in enumerate(merged):
+            if limit is not None and count >= limit:
+                return
+            agent = self._thread_agent(thread_id)
+            space = (thread_id, ns)
+            if space in walked:
+                writes = walked[space].get(checkpoint_id)
+            elif lookups[space] < WRITES_LOOKUPS_PER_LIST:
+                lookups[space] += 1
+                writes = self._writes(agent, thread_id, ns, checkpoint_id)
+            else:
+                walked[space] = self._all_writes(agent, thread_id, ns)
+                writes = walked[space].get(checkpoint_id)
+            yield self._tuple(thread_id, ns, record, writes)
 
     # --------------------------------------------------------------- writes
+
+    def _newer_than_latest(self, agent: int, ns: str, checkpoint_id: str) -> bool:
+        """Whether an id is greater than the namespace's latest checkpoint's (uuid6: not put yet)."""
+        latest = load_or_none(self._states, agent, _checkpoint_session(ns))
+        return latest is None or latest.key is None or checkpoint_id > latest.key
+
+    def _lock(self, agent: int, ns: str) -> threading.Lock:
+        return _WRITE_LOCKS[(agent ^ _writes_session(ns)) % len(_WRITE_LOCKS)]
 
     def put(
         self,
@@ -396,30 +446,29 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
         parent_id = configurable.get("checkpoint_id")
         agent = self._thread_agent(thread_id)
         self._register_thread(thread_id, agent)
+        self._register_namespace(thread_id, agent, ns)
 
         c_type, c_bytes = self.serde.dumps_typed(checkpoint)
         m_type, m_bytes = self.serde.dumps_typed(get_checkpoint_metadata(config, metadata))
         keys = {K_ROLE: ROLE_CHECKPOINT, K_THREAD: thread_id, K_NS: ns, K_ID: checkpoint_id}
         if parent_id:
             keys[K_PARENT] = parent_id
-        self._save(agent, _checkpoint_session(ns), ormsgpack.packb([c_type, c_bytes, m_type, m_bytes]), keys)
-        self._anchor_writes_log(agent, thread_id, ns)
+        known = (agent, thread_id, ns, checkpoint_id)
+        with self._lock(agent, ns):
+            latest = load_or_none(self._states, agent, _checkpoint_session(ns))
+            self._save(agent, _checkpoint_session(ns), ormsgpack.packb([c_type, c_bytes, m_type, m_bytes]), keys, checkpoint_id)
+            # Give the checkpoint an (empty) writes record unless it has one, so
+            # reading its writes never has to ask Lance about a key never saved.
+            # LangGraph may put a checkpoint's writes before the checkpoint
+            # itself (its puts run behind, in the background): those are known
+            # here. A new id (greater than the latest: uuid6) has no others; an
+            # id put again is asked about.
+            if self._known.get(known) is None:
+                new = latest is None or latest.key is None or checkpoint_id > latest.key
+                if new or self._writes(agent, thread_id, ns, checkpoint_id) is None:
+                    self._save(agent, _writes_session(ns), NO_WRITES, self._writes_keys(thread_id, ns, checkpoint_id), checkpoint_id)
+                    self._known.put(known, NO_WRITES)
         return _config(thread_id, ns, checkpoint_id)
-
-    def _anchor_writes_log(self, agent: int, thread_id: str, ns: str) -> None:
-        """Give the namespace's writes log a version, once per process.
-
-        Loading a session that was never written asks Lance (milliseconds);
-        loading one that has a version is served from memory. The anchor
-        belongs to no checkpoint, so it never reads as anyone's writes; it is
-        written only into an empty log, never over a head's writes.
-        """
-        if (thread_id, ns) in self._anchored:
-            return
-        if load_or_none(self._states, agent, _writes_session(ns)) is None:
-            self._save(agent, _writes_session(ns), b"", {K_ROLE: ROLE_ANCHOR, K_THREAD: thread_id, K_NS: ns})
-        with SharedRegistry.lock():
-            self._anchored.add((thread_id, ns))
 
     def _writes_keys(self, thread_id: str, ns: str, checkpoint_id: str, role: str = ROLE_WRITES) -> dict[str, str]:
         return {K_ROLE: role, K_THREAD: thread_id, K_NS: ns, K_ID: checkpoint_id}
@@ -442,51 +491,33 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
         for idx, (channel, value) in enumerate(writes):
             v_type, v_bytes = self.serde.dumps_typed(value)
             new_rows.append((task_id, task_path, WRITES_IDX_MAP.get(channel, idx), channel, v_type, v_bytes))
-
-        with _WRITE_LOCKS[(agent ^ _writes_session(ns)) % len(_WRITE_LOCKS)]:
-            newest = load_or_none(self._states, agent, _writes_session(ns))
-            head_writes = None
-            if newest is not None and self._is(newest, ROLE_WRITES, thread_id, ns, checkpoint_id):
-                rows = [tuple(r) for r in ormsgpack.unpackb(newest.data)]
+        with self._lock(agent, ns):
+            known = self._known.get((agent, thread_id, ns, checkpoint_id))
+            if known is None and self._newer_than_latest(agent, ns, checkpoint_id):
+                # Writes that run ahead of their checkpoint's put (LangGraph puts
+                # in the background): nothing is stored for it but what this
+                # process wrote, which it knows.
+                current: bytes | None = None
             else:
-                head = load_or_none(self._states, agent, _checkpoint_session(ns))
-                if head is not None and self._is(head, ROLE_CHECKPOINT, thread_id, ns, checkpoint_id):
-                    rows = []  # the head's first writes: by the invariant it has none yet
-                else:
-                    # Writes for an older checkpoint: find its writes, and keep
-                    # the head's writes newest afterwards.
-                    log = self._read_log(agent, thread_id, ns)
-                    current = log.writes_record(checkpoint_id)
-                    rows = [tuple(r) for r in ormsgpack.unpackb(current.data)] if current is not None else []
-                    live = log.live()
-                    if live and live[0].metadata[K_ID] != checkpoint_id:
-                        head_writes = log.writes_record(live[0].metadata[K_ID])
-            self._save(
-                agent,
-                _writes_session(ns),
-                ormsgpack.packb(_merge(rows, new_rows)),
-                self._writes_keys(thread_id, ns, checkpoint_id),
-            )
-            if head_writes is not None:
-                self._save(agent, _writes_session(ns), head_writes.data, dict(head_writes.metadata))
+                current = known if known is not None else self._writes(agent, thread_id, ns, checkpoint_id)
+            rows = [tuple(r) for r in ormsgpack.unpackb(current)] if current is not None else []
+            packed = ormsgpack.packb(_merge(rows, new_rows))
+            self._save(agent, _writes_session(ns), packed, self._writes_keys(thread_id, ns, checkpoint_id), checkpoint_id)
+            self._known.put((agent, thread_id, ns, checkpoint_id), packed)
 
     def _delete_checkpoints(self, agent: int, thread_id: str, ns: str, checkpoint_ids: Sequence[str]) -> None:
-        """Markers for these checkpoints, then the surviving head re-appended."""
+        """Markers for these checkpoints, then the surviving latest re-saved on top."""
         if not checkpoint_ids:
             return
-        with _WRITE_LOCKS[(agent ^ _writes_session(ns)) % len(_WRITE_LOCKS)]:
+        with self._lock(agent, ns):
             for checkpoint_id in checkpoint_ids:
                 keys = self._writes_keys(thread_id, ns, checkpoint_id, ROLE_DELETED)
-                self._save(agent, _checkpoint_session(ns), b"", keys)
-                self._save(agent, _writes_session(ns), b"", keys)
-            log = self._read_log(agent, thread_id, ns)
-            live = log.live()
-            if live:
-                head = live[0]
-                self._save(agent, _checkpoint_session(ns), head.data, dict(head.metadata))
-                head_writes = log.writes_record(head.metadata[K_ID])
-                if head_writes is not None:
-                    self._save(agent, _writes_session(ns), head_writes.data, dict(head_writes.metadata))
+                self._save(agent, _checkpoint_session(ns), b"", keys, checkpoint_id)
+                self._save(agent, _writes_session(ns), b"", keys, checkpoint_id)
+                self._known.discard((agent, thread_id, ns, checkpoint_id))
+            latest = next(self._live(agent, thread_id, ns), None)
+            if latest is not None:
+                self._save(agent, _checkpoint_session(ns), latest.data, dict(latest.metadata), latest.key)
 
     def delete_thread(self, thread_id: str) -> None:
         thread_id = str(thread_id)
@@ -499,51 +530,70 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
             )
         with SharedRegistry.lock():
             self._registered.discard(thread_id)
-            for anchored in [a for a in self._anchored if a[0] == thread_id]:
-                self._anchored.discard(anchored)
+            for done in [n for n in self._namespaced if n[0] == thread_id]:
+                self._namespaced.discard(done)
+        self._known.discard_where(lambda k: k[0] == agent)
         try:
             self._states.delete_agent(agent)
         except NotFoundError:  # nothing stored for this thread
             pass
 
+    def _all_spaces(self) -> Iterator[tuple[int, str, str]]:
+        for agent in self._catalog():
+            for thread_id in self._threads_of(agent):
+                for ns in self._namespaces(agent, thread_id):
+                    yield agent, thread_id, ns
+
     def delete_for_runs(self, run_ids: Sequence[str]) -> None:
         wanted = set(run_ids)
         if not wanted:
             return
-        for thread_id, by_ns in self._all_thread_logs().items():
-            agent = self._thread_agent(thread_id)
-            for ns, log in by_ns.items():
-                doomed = [
-                    r.metadata[K_ID] for r in log.live() if self._metadata(r).get("run_id") in wanted
-                ]
-                self._delete_checkpoints(agent, thread_id, ns, doomed)
+        for agent, thread_id, ns in list(self._all_spaces()):
+            doomed = [r.key for r in self._live(agent, thread_id, ns) if self._metadata(r).get("run_id") in wanted]
+            self._delete_checkpoints(agent, thread_id, ns, doomed)
+
+    def _all_writes(self, agent: int, thread_id: str, ns: str) -> dict[str, bytes]:
+        """Checkpoint id -> its current packed writes, from one walk of the writes session."""
+        out: dict[str, Any] = {}
+        seen: set[str] = set()
+        for r in self._versions(agent, _writes_session(ns)):
+            if r.key is None or r.key in seen or r.metadata.get(K_THREAD) != thread_id or r.metadata.get(K_NS) != ns:
+                continue
+            seen.add(r.key)
+            if _is(r, ROLE_WRITES, thread_id, ns, r.key):
+                out[r.key] = r.data
+        return out
 
     def copy_thread(self, source_thread_id: str, target_thread_id: str) -> None:
         source_thread_id = str(source_thread_id)
         target_thread_id = str(target_thread_id)
-        logs = self._read_thread(source_thread_id)
-        if not any(log.live() for log in logs.values()):
-            return
+        source = self._thread_agent(source_thread_id)
         target = self._thread_agent(target_thread_id)
-        self._register_thread(target_thread_id, target)
-        for ns, log in logs.items():
-            with _WRITE_LOCKS[(target ^ _writes_session(ns)) % len(_WRITE_LOCKS)]:
-                # Oldest first: the copy's head (and its writes) end up newest.
-                for record in reversed(log.live()):
+        for ns in self._namespaces(source, source_thread_id):
+            live = list(self._live(source, source_thread_id, ns))
+            if not live:
+                continue
+            writes = self._all_writes(source, source_thread_id, ns)
+            self._register_thread(target_thread_id, target)
+            self._register_namespace(target_thread_id, target, ns)
+            with self._lock(target, ns):
+                # Oldest first: the copy's latest ends up on top.
+                for record in reversed(live):
                     self._save(
                         target,
                         _checkpoint_session(ns),
                         record.data,
                         {**record.metadata, K_THREAD: target_thread_id},
+                        record.key,
                     )
-                    writes = log.writes_record(record.metadata[K_ID])
-                    if writes is not None:
-                        self._save(
-                            target,
-                            _writes_session(ns),
-                            writes.data,
-                            {**writes.metadata, K_THREAD: target_thread_id},
-                        )
+                    w = writes.get(record.key)
+                    self._save(
+                        target,
+                        _writes_session(ns),
+                        w if w is not None else NO_WRITES,
+                        self._writes_keys(target_thread_id, ns, record.key),
+                        record.key,
+                    )
 
     def prune(self, thread_ids: Sequence[str], *, strategy: str = "keep_latest") -> None:
         if strategy not in ("keep_latest", "delete"):
@@ -554,8 +604,8 @@ class AgentDBSaver(BaseCheckpointSaver[int]):
                 self.delete_thread(thread_id)
                 continue
             agent = self._thread_agent(thread_id)
-            for ns, log in self._read_thread(thread_id).items():
-                doomed = [r.metadata[K_ID] for r in log.live()[1:]]
+            for ns in self._namespaces(agent, thread_id):
+                doomed = [r.key for r in list(self._live(agent, thread_id, ns))[1:]]
                 self._delete_checkpoints(agent, thread_id, ns, doomed)
 
     # ---------------------------------------------------------------- async

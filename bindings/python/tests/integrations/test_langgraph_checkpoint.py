@@ -17,7 +17,6 @@ from langgraph.checkpoint.conformance.capabilities import ALL_CAPABILITIES
 from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
-import agentdb.langgraph._common as common
 from agentdb.langgraph import AgentDBSaver
 from integration_support import open_db
 
@@ -267,8 +266,11 @@ def test_colliding_threads_never_see_each_other(db, monkeypatch: pytest.MonkeyPa
     assert saver.get_tuple(_config("b")) is not None
 
 
-def test_history_pages_through_records_sharing_a_millisecond(db, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(common, "HISTORY_PAGE_RECORDS", 3)
+def test_list_pages_through_a_thread_and_starts_at_the_cursor(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    import agentdb.langgraph.checkpoint as checkpoint_module
+
+    monkeypatch.setattr(checkpoint_module, "PAGE_MIN", 3)
+    monkeypatch.setattr(checkpoint_module, "PAGE_MAX", 3)
     saver = AgentDBSaver(db)
     parent = _config("t")
     ids = []
@@ -320,3 +322,60 @@ def test_concurrent_put_writes_lose_nothing(db) -> None:
         list(pool.map(lambda i: saver.put_writes(stored, [("ch", i)], f"task-{i:03d}"), range(64)))
     writes = saver.get_tuple(_config("t")).pending_writes
     assert sorted(w[2] for w in writes) == list(range(64))
+
+
+def test_writes_put_before_their_checkpoint_are_kept(tmp_path: Path) -> None:
+    # LangGraph's background puts let a checkpoint's writes arrive before the
+    # checkpoint itself; neither the put nor a reopen may lose them.
+    db = open_db(tmp_path / "db")
+    saver = AgentDBSaver(db)
+    first = saver.put(_config("t"), _checkpoint(), {"source": "input", "step": -1}, {})
+    ahead = _checkpoint({"x": 1})
+    ahead_config = _config("t", checkpoint_id=ahead["id"])
+    saver.put_writes(ahead_config, [("x", "early")], "task-a")
+    saver.put(first, ahead, {"source": "loop", "step": 0}, {"x": 1})
+    saver.put_writes(ahead_config, [("x", "late")], "task-b")
+    want = [("task-a", "x", "early"), ("task-b", "x", "late")]
+    assert saver.get_tuple(_config("t")).pending_writes == want
+    # Putting the same checkpoint again keeps its writes.
+    saver.put(first, ahead, {"source": "loop", "step": 0}, {"x": 1})
+    assert saver.get_tuple(ahead_config).pending_writes == want
+    db.flush()
+    db.close()
+    db = open_db(tmp_path / "db")
+    try:
+        saver = AgentDBSaver(db)
+        assert saver.get_tuple(_config("t")).pending_writes == want
+        assert [t.pending_writes for t in saver.list(_config("t"), limit=1)] == [want]
+    finally:
+        db.close()
+
+
+def test_a_long_thread_reads_only_pages(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Every call on a graph's path is keyed: the engine's whole-history read
+    # (`history`) is never used for a thread, however long.
+    saver = AgentDBSaver(db)
+    calls: list[str] = []
+    states_cls = type(db.states)
+    real_history = states_cls.history
+
+    def counting_history(self, *args, **kwargs):
+        calls.append("history")
+        return real_history(self, *args, **kwargs)
+
+    parent = _config("t")
+    for step in range(300):
+        parent = saver.put(parent, _checkpoint({"s": step}), {"source": "loop", "step": step}, {"s": 1})
+        saver.put_writes(parent, [("s", step)], "task")
+    db.flush()
+    monkeypatch.setattr(states_cls, "history", counting_history)
+    assert saver.get_tuple(_config("t")).checkpoint["channel_values"] == {"s": 299}
+    page = list(saver.list(_config("t"), limit=10))
+    assert [t.checkpoint["channel_values"]["s"] for t in page] == list(range(299, 289, -1))
+    old = saver.get_tuple(page[-1].config)
+    assert old.pending_writes == [("task", "s", 290)]
+    older = list(saver.list(_config("t"), before=page[-1].config, limit=3))
+    assert [t.checkpoint["channel_values"]["s"] for t in older] == [289, 288, 287]
+    saver.put_writes(older[-1].config, [("s", "again")], "task-2")
+    assert saver.get_tuple(older[-1].config).pending_writes == [("task", "s", 287), ("task-2", "s", "again")]
+    assert calls == []
