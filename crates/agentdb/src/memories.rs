@@ -66,9 +66,11 @@ use crate::{AgentDb, Error, Result};
 use memtable::{compose, MemoriesMem, MemoryPatch};
 use records::MemoryRecord;
 
-/// Lance rows fetched per candidate wanted: leaves room for superseded
-/// versions, expired rows and metadata post-filtering.
-const LANCE_OVERFETCH: usize = 2;
+/// Lance rows fetched beyond the candidates wanted: room for a metadata
+/// prefilter's false matches and lingering old rows before a second fetch.
+const MEMORY_FETCH_SLACK: usize = 8;
+/// Each further fetch of a memory search asks for this many times more rows.
+const MEMORY_REFETCH_GROWTH: usize = 4;
 const AGENT_LOCK_SHARDS: usize = 64;
 /// Near-duplicates examined per store (most similar first).
 const MERGE_CANDIDATES_MAX: usize = 16;
@@ -766,6 +768,22 @@ impl Engine {
         Ok(found.map(|s| s.value).filter(|m| !m.is_expired(now_ms())))
     }
 
+    /// The `wanted` live, visible memories of the agent that pass `f`, most
+    /// similar to `query` first (ties: newer id first), with their cosine
+    /// similarity: exactly the top of all matches, never fewer than
+    /// min(wanted, matches).
+    ///
+    /// The filter is a Lance prefilter (agent, visibility, types, times, a
+    /// superset test per metadata entry), and the memories the memtable
+    /// knows better are excluded from the Lance search rather than dropped
+    /// after it: deleted ones, unflushed ones (scanned here), and those
+    /// whose unflushed patches may change what they match (pin, expiry,
+    /// metadata), which are read by id and checked here. The rest of the
+    /// Lance rows are final but for importance and access patches, which
+    /// change no match. A Lance row that fails the exact check (a metadata
+    /// false positive, an older version of a memory lingering until
+    /// maintenance) costs its place, so the search fetches more until it has
+    /// `wanted` confirmed rows or Lance has no more.
     fn similar_candidates(
         &self,
         agent_id: u64,
@@ -775,16 +793,30 @@ impl Engine {
     ) -> Result<Vec<(Memory, f32)>> {
         let now = now_ms();
         let read = self.begin_read();
-        let (fresh, tombstones): (Vec<Stored<Memory>>, Vec<u64>) = {
+        let (fresh, reread, excluded) = {
             let mem = read.memtable();
             let m = mem.part::<MemoriesMem>();
-            let fresh = m
+            let fresh: Vec<Stored<Memory>> = m
                 .memories
                 .values()
                 .filter(|s| s.value.agent_id == agent_id)
                 .map(|s| compose(s, m.patches_of(s.lsn)))
                 .collect();
-            (fresh, m.tombstones.keys().copied().collect())
+            let reread: HashMap<u64, Vec<(u64, MemoryPatch)>> = m
+                .patches
+                .iter()
+                .filter(|(id, ps)| !m.memories.contains_key(id) && ps.iter().any(|(_, p)| p.changes_matching()))
+                .map(|(id, ps)| (*id, ps.clone()))
+                .collect();
+            let mut excluded: Vec<u64> = m
+                .tombstones
+                .keys()
+                .copied()
+                .chain(fresh.iter().map(|s| s.value.memory_id))
+                .chain(reread.keys().copied())
+                .collect();
+            excluded.sort_unstable();
+            (fresh, reread, excluded)
         };
         let mut pred = vec![filter::u64_eq("agent_id", agent_id), self.visible(now)?];
         if !f.memory_types.is_empty() {
@@ -797,57 +829,72 @@ impl Engine {
         if let Some(t) = f.created_before_ms {
             pred.push(filter::i64_le("created_at_ms", t));
         }
-        let fetch = wanted * LANCE_OVERFETCH
-            + tombstones.len().min(wanted)
-            + if f.metadata.is_empty() { 0 } else { wanted * 8 };
-        let from_lance = self.block_on(async {
-            use futures::TryStreamExt;
-            use lancedb::query::{ExecutableQuery, QueryBase};
-            let q = self
-                .memories
-                .memories_tbl
-                .vector_search(query.to_vec())?
-                .column("embedding")
-                .distance_type(lancedb::DistanceType::Cosine)
-                .only_if_expr(filter::and_all(pred).expect("non-empty"))
-                .limit(fetch);
-            let batches: Vec<_> = q.execute().await?.try_collect().await?;
-            let mut rows = Vec::new();
-            for b in &batches {
-                rows.extend(table::memories_from_batch(b)?);
-            }
-            Ok::<_, Error>(rows)
-        })?;
-        let patches: HashMap<u64, Vec<(u64, MemoryPatch)>> = {
-            let mem = read.memtable();
-            let m = mem.part::<MemoriesMem>();
-            from_lance.iter().map(|(s, _)| (s.value.memory_id, m.patches_of(s.value.memory_id).to_vec())).collect()
-        };
-        drop(read);
+        pred.extend(filter::metadata_candidates("metadata", &f.metadata));
+        if !excluded.is_empty() {
+            pred.push(filter::u64_not_in("memory_id", &excluded));
+        }
+        let pred = filter::and_all(pred).ok_or_else(|| Error::corrupted("empty memory predicate"))?;
+        let matches = |m: &Memory| m.agent_id == agent_id && !m.is_expired(now) && f.matches(m);
 
-        // Newest version per id; memtable rows win (they are newer).
-        let mut best: HashMap<u64, (Stored<Memory>, f32)> = HashMap::new();
-        for (row, dist) in from_lance {
-            let id = row.value.memory_id;
-            if tombstones.contains(&id) {
-                continue;
+        let mut fetch = wanted + MEMORY_FETCH_SLACK;
+        let mut out: Vec<(Memory, f32)> = loop {
+            let from_lance = self.block_on(async {
+                use futures::TryStreamExt;
+                use lancedb::query::{ExecutableQuery, QueryBase};
+                let q = self
+                    .memories
+                    .memories_tbl
+                    .vector_search(query.to_vec())?
+                    .column("embedding")
+                    .distance_type(lancedb::DistanceType::Cosine)
+                    .only_if_expr(pred.clone())
+                    .limit(fetch);
+                let batches: Vec<_> = q.execute().await?.try_collect().await?;
+                let mut rows = Vec::new();
+                for b in &batches {
+                    rows.extend(table::memories_from_batch(b)?);
+                }
+                Ok::<_, Error>(rows)
+            })?;
+            let exhausted = from_lance.len() < fetch;
+            // Newest row per id (an older one lingers until maintenance after
+            // a crash between a flush's steps), with its unflushed patches.
+            let mut best: HashMap<u64, (Stored<Memory>, f32)> = HashMap::new();
+            {
+                let mem = read.memtable();
+                let m = mem.part::<MemoriesMem>();
+                for (row, dist) in from_lance {
+                    let id = row.value.memory_id;
+                    let sim = 1.0 - dist.unwrap_or(1.0);
+                    let row = compose(&row, m.patches_of(id));
+                    if best.get(&id).is_none_or(|(b, _)| b.lsn < row.lsn) {
+                        best.insert(id, (row, sim));
+                    }
+                }
             }
-            let sim = 1.0 - dist.unwrap_or(1.0);
-            let row = compose(&row, patches.get(&id).map_or(&[][..], |v| v.as_slice()));
-            if best.get(&id).is_none_or(|(b, _)| b.lsn < row.lsn) {
-                best.insert(id, (row, sim));
+            let found: Vec<(Memory, f32)> =
+                best.into_values().map(|(s, sim)| (s.value, sim)).filter(|(m, _)| matches(m)).collect();
+            if found.len() >= wanted || exhausted {
+                break found;
+            }
+            fetch = fetch.saturating_mul(MEMORY_REFETCH_GROWTH);
+        };
+        if !reread.is_empty() {
+            let ids: Vec<u64> = reread.keys().copied().collect();
+            for (id, base) in self.block_on(self.latest_memory_rows(&ids))? {
+                let m = compose(&base, &reread[&id]).value;
+                if matches(&m) {
+                    let sim = scoring::cosine(query, &m.embedding);
+                    out.push((m, sim));
+                }
             }
         }
-        for row in fresh {
-            let sim = scoring::cosine(query, &row.value.embedding);
-            best.insert(row.value.memory_id, (row, sim));
-        }
-        let mut out: Vec<(Memory, f32)> = best
-            .into_values()
-            .map(|(s, sim)| (s.value, sim))
-            .filter(|(m, _)| !m.is_expired(now) && f.matches(m))
-            .collect();
-        out.sort_by(|a, b| b.1.total_cmp(&a.1));
+        drop(read);
+        out.extend(fresh.into_iter().map(|s| s.value).filter(|m| matches(m)).map(|m| {
+            let sim = scoring::cosine(query, &m.embedding);
+            (m, sim)
+        }));
+        out.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.memory_id.cmp(&a.0.memory_id)));
         out.truncate(wanted);
         Ok(out)
     }

@@ -18,7 +18,7 @@ pub mod chunking;
 pub mod memtable;
 pub mod records;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use arrow_array::{ArrayRef, Float32Array, Int64Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
@@ -43,6 +43,11 @@ pub const DEFAULT_CHUNK_OVERLAP: usize = 50;
 pub use crate::limits::MAX_DOCUMENT_BYTES;
 /// Reciprocal-rank-fusion constant (Cormack et al. 2009).
 const RRF_K: f32 = 60.0;
+/// Chunks fetched beyond the limit: room for a metadata prefilter's false
+/// matches before a second fetch.
+const CHUNK_FETCH_SLACK: usize = 8;
+/// Each further fetch of a chunk search asks for this many times more rows.
+const CHUNK_REFETCH_GROWTH: usize = 4;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewDocument {
@@ -250,54 +255,90 @@ impl Engine {
         !m.documents.is_empty() || !m.tombstones.is_empty()
     }
 
-    fn semantic(&self, query: &[f32], limit: usize, f: &DocFilter) -> Result<Vec<ChunkHit>> {
-        crate::memories::validate_vector_public(query, self.opts().memory_dimension)?;
-        let read = self.begin_read();
-        let (fresh, hidden): (Vec<Arc<Stored<IndexedDocument>>>, HashSet<String>) = {
-            let mem = read.memtable();
-            let m = mem.part::<RagMem>();
-            (m.documents.values().cloned().collect(), m.documents.keys().chain(m.tombstones.keys()).cloned().collect())
-        };
+    /// The Lance prefilter of a chunk search: the document ids, a superset
+    /// test per document-metadata entry (the chunks table repeats each
+    /// document's metadata), and none of `hidden` (documents the memtable
+    /// replaces or deletes). Rows it lets through are confirmed by
+    /// `chunk_matches`.
+    fn chunk_prefilter(f: &DocFilter, hidden: &[&str]) -> Option<lancedb::expr::DfExpr> {
         let mut pred = Vec::new();
         if !f.doc_ids.is_empty() {
             let ids: Vec<&str> = f.doc_ids.iter().map(String::as_str).collect();
             pred.push(filter::str_in("doc_id", &ids));
         }
-        let fetch = limit * 2 + if f.metadata.is_empty() { 0 } else { limit * 8 } + hidden.len().min(limit * 4);
-        let lance = self.block_on(async {
-            let mut q = self
-                .rag
-                .chunks_tbl
-                .vector_search(query.to_vec())?
-                .column("embedding")
-                .distance_type(lancedb::DistanceType::Cosine)
-                .select(lancedb::query::Select::columns(&hit_columns_with("_distance")))
-                .limit(fetch);
-            if let Some(p) = filter::and_all(pred) {
-                q = q.only_if_expr(p);
+        pred.extend(filter::metadata_candidates("metadata", &f.metadata));
+        if !hidden.is_empty() {
+            pred.push(filter::str_not_in("doc_id", hidden));
+        }
+        filter::and_all(pred)
+    }
+
+    /// Runs a chunk search (`search` takes the number of rows to fetch) until
+    /// it has `limit` rows that pass the filter exactly, or Lance has no
+    /// more: a metadata prefilter's false match costs a place, never a result.
+    async fn confirmed_chunks<F, Fut>(&self, limit: usize, f: &DocFilter, search: F) -> Result<Vec<ChunkHit>>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: std::future::Future<Output = Result<Vec<(ChunkHit, BTreeMap<String, String>)>>>,
+    {
+        let mut fetch = limit + CHUNK_FETCH_SLACK;
+        loop {
+            let rows = search(fetch).await?;
+            let exhausted = rows.len() < fetch;
+            let hits: Vec<ChunkHit> =
+                rows.into_iter().filter(|(h, m)| chunk_matches(f, &h.doc_id, m)).map(|(h, _)| h).collect();
+            if hits.len() >= limit || exhausted {
+                return Ok(hits);
             }
-            let batches: Vec<_> = q.execute().await?.try_collect().await?;
-            let mut out = Vec::new();
-            for b in &batches {
-                out.extend(hits_from_batch(b, "_distance")?);
+            fetch = fetch.saturating_mul(CHUNK_REFETCH_GROWTH);
+        }
+    }
+
+    /// Exact: the filter is pushed into the Lance search (see
+    /// `chunk_prefilter`), unflushed documents are scanned here.
+    fn semantic(&self, query: &[f32], limit: usize, f: &DocFilter) -> Result<Vec<ChunkHit>> {
+        crate::memories::validate_vector_public(query, self.opts().memory_dimension)?;
+        let read = self.begin_read();
+        let (fresh, hidden): (Vec<Arc<Stored<IndexedDocument>>>, Vec<String>) = {
+            let mem = read.memtable();
+            let m = mem.part::<RagMem>();
+            (m.documents.values().cloned().collect(), m.documents.keys().chain(m.tombstones.keys()).cloned().collect())
+        };
+        let hidden_refs: Vec<&str> = hidden.iter().map(String::as_str).collect();
+        let pred = Self::chunk_prefilter(f, &hidden_refs);
+        let lance = self.block_on(self.confirmed_chunks(limit, f, |fetch| {
+            let pred = pred.clone();
+            async move {
+                let mut q = self
+                    .rag
+                    .chunks_tbl
+                    .vector_search(query.to_vec())?
+                    .column("embedding")
+                    .distance_type(lancedb::DistanceType::Cosine)
+                    .select(lancedb::query::Select::columns(&hit_columns_with("_distance")))
+                    .limit(fetch);
+                if let Some(p) = pred {
+                    q = q.only_if_expr(p);
+                }
+                let batches: Vec<_> = q.execute().await?.try_collect().await?;
+                let mut out = Vec::new();
+                for b in &batches {
+                    out.extend(hits_from_batch(b, "_distance")?);
+                }
+                Ok(out)
             }
-            Ok::<_, Error>(out)
-        })?;
+        }))?;
         drop(read);
         let mut hits: Vec<ChunkHit> = lance
             .into_iter()
-            .filter(|(h, _)| !hidden.contains(&h.doc_id))
-            .filter(|(_, m)| f.metadata.iter().all(|(k, v)| m.get(k) == Some(v)))
-            .map(|(mut h, _)| {
+            .map(|mut h| {
                 h.score = 1.0 - h.score;
                 h
             })
             .collect();
         for d in fresh {
             let info = &d.value.info;
-            if (!f.doc_ids.is_empty() && !f.doc_ids.contains(&info.doc_id))
-                || !f.metadata.iter().all(|(k, v)| info.metadata.get(k) == Some(v))
-            {
+            if !chunk_matches(f, &info.doc_id, &info.metadata) {
                 continue;
             }
             for (c, v) in &d.value.chunks {
@@ -317,6 +358,8 @@ impl Engine {
         Ok(hits)
     }
 
+    /// BM25 among the chunks that pass the filter: the filter is a Lance
+    /// prefilter, so the top `limit` are computed over the matches only.
     fn full_text(&self, text: &str, limit: usize, f: &DocFilter) -> Result<Vec<ChunkHit>> {
         if text.trim().is_empty() {
             return Err(Error::invalid("full-text query must not be empty"));
@@ -331,33 +374,42 @@ impl Engine {
                 }
                 return Err(Error::NotFound("full-text index not built yet (run compact)".into()));
             }
-            let fetch = limit + if f.metadata.is_empty() { 0 } else { limit * 8 };
-            let mut q = self
-                .rag
-                .chunks_tbl
-                .query()
-                .full_text_search(FullTextSearchQuery::new(text.to_string()))
-                .select(lancedb::query::Select::columns(&hit_columns_with("_score")))
-                .limit(fetch);
-            if !f.doc_ids.is_empty() {
-                let ids: Vec<&str> = f.doc_ids.iter().map(String::as_str).collect();
-                q = q.only_if_expr(filter::str_in("doc_id", &ids));
-            }
-            let batches: Vec<_> = q.execute().await?.try_collect().await?;
-            let mut hits = Vec::new();
-            for b in &batches {
-                hits.extend(
-                    hits_from_batch(b, "_score")?
-                        .into_iter()
-                        .filter(|(_, m)| f.metadata.iter().all(|(k, v)| m.get(k) == Some(v)))
-                        .map(|(h, _)| h),
-                );
-            }
+            let pred = Self::chunk_prefilter(f, &[]);
+            let mut hits = self
+                .confirmed_chunks(limit, f, |fetch| {
+                    let pred = pred.clone();
+                    async move {
+                        let mut q = self
+                            .rag
+                            .chunks_tbl
+                            .query()
+                            .full_text_search(FullTextSearchQuery::new(text.to_string()))
+                            .select(lancedb::query::Select::columns(&hit_columns_with("_score")))
+                            .limit(fetch);
+                        if let Some(p) = pred {
+                            q = q.only_if_expr(p);
+                        }
+                        let batches: Vec<_> = q.execute().await?.try_collect().await?;
+                        let mut out = Vec::new();
+                        for b in &batches {
+                            out.extend(hits_from_batch(b, "_score")?);
+                        }
+                        Ok(out)
+                    }
+                })
+                .await?;
             hits.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.chunk_id.cmp(&b.chunk_id)));
             hits.truncate(limit);
             Ok(hits)
         })
     }
+}
+
+/// Whether a chunk of document `doc_id` with the document metadata `m`
+/// passes the filter (the exact test behind the Lance prefilter).
+fn chunk_matches(f: &DocFilter, doc_id: &str, m: &BTreeMap<String, String>) -> bool {
+    (f.doc_ids.is_empty() || f.doc_ids.iter().any(|d| d == doc_id))
+        && f.metadata.iter().all(|(k, v)| m.get(k) == Some(v))
 }
 
 fn min_max(hits: &[ChunkHit]) -> HashMap<String, f32> {

@@ -38,6 +38,9 @@ const METRIC_METADATA_KEY: &str = "agentdb.metric";
 pub use crate::limits::{MAX_DIMENSION, MAX_ID_BYTES};
 /// Each exact-search retry fetches this many times more candidates.
 const FILTER_REFETCH_GROWTH: usize = 4;
+/// Rows a filtered search fetches beyond k: room for a metadata
+/// prefilter's false matches before a second fetch.
+const VECTOR_FETCH_SLACK: usize = 8;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -264,20 +267,42 @@ impl Engine {
                 None => (Vec::new(), HashSet::new()),
             }
         };
+        // A filtered search is exact: the filter (a superset test per
+        // metadata entry, confirmed below) and the ids the memtable replaces
+        // or deletes are a Lance prefilter, and the search bypasses the ANN
+        // index, which cannot promise the true top k among the matches (its
+        // cost is a flat scan of the matching rows). An unfiltered search
+        // uses the index when there is one.
+        let filtered = !o.metadata.is_empty();
+        let prefilter = if filtered {
+            let hidden: Vec<&str> = hidden.iter().map(String::as_str).collect();
+            let mut pred: Vec<lancedb::expr::DfExpr> =
+                filter::metadata_candidates("metadata", &o.metadata).into_iter().collect();
+            if !hidden.is_empty() {
+                pred.push(filter::str_not_in("id", &hidden));
+            }
+            filter::and_all(pred)
+        } else {
+            None
+        };
         // No row count up front (a Lance call per query): a short answer from
         // Lance already says the collection is exhausted.
-        let mut fetch = (k + hidden.len()).max(k * 2);
+        let mut fetch = if filtered { k + VECTOR_FETCH_SLACK } else { (k + hidden.len()).max(k * 2) };
         let hits = loop {
             let lance_rows = self.block_on(async {
                 let mut q = c.table.vector_search(query.to_vec())?.column("vector").distance_type(info.metric.lance());
                 if let Some(r) = radius {
                     q = q.distance_range(None, Some(info.metric.to_lance(r)));
                 }
-                if let Some(n) = o.nprobes {
-                    q = q.nprobes(n)?;
-                }
-                if let Some(f) = o.refine_factor {
-                    q = q.refine_factor(f);
+                if let Some(p) = &prefilter {
+                    q = q.only_if_expr(p.clone()).bypass_vector_index();
+                } else {
+                    if let Some(n) = o.nprobes {
+                        q = q.nprobes(n)?;
+                    }
+                    if let Some(f) = o.refine_factor {
+                        q = q.refine_factor(f);
+                    }
                 }
                 let batches: Vec<_> = q.limit(fetch).execute().await?.try_collect().await?;
                 let mut rows = Vec::new();
@@ -306,7 +331,7 @@ impl Engine {
                 .filter(|h| o.metadata.iter().all(|(key, v)| h.metadata.get(key) == Some(v)))
                 .collect();
             hits.sort_by(|a, b| a.distance.total_cmp(&b.distance).then_with(|| a.id.cmp(&b.id)));
-            // A selective metadata filter can leave fewer than k: fetch more until exact.
+            // A prefilter's false match or a hidden row took a place: fetch more until exact.
             if hits.len() >= k || exhausted {
                 hits.truncate(k);
                 break hits;

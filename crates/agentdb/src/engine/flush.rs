@@ -52,7 +52,9 @@ impl Engine {
         // retires are our only other copy, so make Lance's files durable first.
         self.sync_lance_files(written_since)?;
         self.store_checkpoint(upto)?;
-        self.drain_gate.drain(&self.mem, upto);
+        // The post-checkpoint hooks run before the drain: while a memory's
+        // superseded row still exists, the memtable still holds the patches
+        // that superseded it, so a search knows to read that memory by id.
         let mut changed = false;
         for sub in subsystem::SUBSYSTEMS {
             changed |= sub.after_checkpoint(self, &set, prev_flushed)?;
@@ -60,6 +62,7 @@ impl Engine {
         if changed {
             self.store_checkpoint(upto)?;
         }
+        self.drain_gate.drain(&self.mem, upto);
         {
             let _g = self.flushed_mx.lock();
             self.flushed_cv.notify_all();

@@ -35,6 +35,17 @@ pub struct MemoryPatch {
 }
 
 impl MemoryPatch {
+    /// Whether the patch can change which searches a memory's stored row
+    /// matches: visibility (pin, expiry) or metadata. Importance and access
+    /// only change its score.
+    pub fn changes_matching(&self) -> bool {
+        self.pinned.is_some()
+            || self.expires_at_ms.is_some()
+            || !self.metadata_defaults.is_empty()
+            || !self.absorbed_ids.is_empty()
+            || self.absorbs_own_record
+    }
+
     /// Applies the patch written at `lsn`.
     pub fn apply(&self, lsn: u64, m: &mut Memory) {
         if let Some(i) = self.importance {

@@ -118,6 +118,29 @@ pub mod filter {
     pub fn u64_in(column: &str, values: &[u64]) -> DfExpr {
         lancedb::expr::is_in(col(column), values.iter().map(|v| lit(*v)).collect())
     }
+    pub fn u64_not_in(column: &str, values: &[u64]) -> DfExpr {
+        col(column).in_list(values.iter().map(|v| lit(*v)).collect(), true)
+    }
+    pub fn str_not_in(column: &str, values: &[&str]) -> DfExpr {
+        col(column).in_list(values.iter().map(|v| lit(v.to_string())).collect(), true)
+    }
+    /// A prefilter for "the metadata map in `column` has `key` = `value`",
+    /// where `column` holds `serde_json` text of a `BTreeMap<String, String>`
+    /// (how every metadata column is written): the serialised pair
+    /// `"key":"value"` occurs in the text. It holds for every row with the
+    /// entry, and for a few rows without it (a key that ends in an escaped
+    /// quote followed by `key`, or a value that spells `":"…`), so it only
+    /// narrows the search: callers confirm each row on its decoded map and
+    /// fetch more when a false match took a place. The pair travels as one
+    /// literal value (DataFusion's `contains`), never as SQL text.
+    pub fn metadata_entry_candidates(column: &str, key: &str, value: &str) -> DfExpr {
+        let quoted = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        lancedb::expr::contains(col(column), lit(format!("{}:{}", quoted(key), quoted(value))))
+    }
+    /// `metadata_entry_candidates` for every entry (None: no entries).
+    pub fn metadata_candidates(column: &str, entries: &std::collections::BTreeMap<String, String>) -> Option<DfExpr> {
+        and_all(entries.iter().map(|(k, v)| metadata_entry_candidates(column, k, v)).collect())
+    }
     pub fn str_in(column: &str, values: &[&str]) -> DfExpr {
         lancedb::expr::is_in(col(column), values.iter().map(|v| lit(v.to_string())).collect())
     }
@@ -169,4 +192,40 @@ pub async fn query(
         q = q.limit(n);
     }
     Ok(q.execute().await?.try_collect::<Vec<_>>().await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    /// The serialised pair the metadata prefilter looks for.
+    fn needle(key: &str, value: &str) -> String {
+        let q = |s: &str| serde_json::Value::String(s.to_string()).to_string();
+        format!("{}:{}", q(key), q(value))
+    }
+
+    #[test]
+    fn every_row_with_the_entry_passes_the_metadata_prefilter() {
+        let awkward = ["", "a", "x\"y", "back\\slash", "colon\":\"", "{}", "日本", "tab\t", ",", "%_"];
+        for k in awkward {
+            for v in awkward {
+                for other in awkward {
+                    let mut m = BTreeMap::new();
+                    m.insert(other.to_string(), "o".to_string());
+                    m.insert(format!("{other}z"), other.to_string());
+                    m.insert(k.to_string(), v.to_string());
+                    let text = serde_json::to_string(&m).unwrap();
+                    assert!(text.contains(&needle(k, v)), "{text} lacks {k:?}={v:?}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_metadata_prefilter_is_a_superset_the_caller_must_confirm() {
+        // A key ending in an escaped quote followed by the filter's key.
+        let m = BTreeMap::from([("x\"k".to_string(), "v".to_string())]);
+        assert!(serde_json::to_string(&m).unwrap().contains(&needle("k", "v")));
+        assert!(!m.contains_key("k"));
+    }
 }
