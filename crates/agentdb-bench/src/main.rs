@@ -149,6 +149,9 @@ fn lance_row(i: u64, data: &[u8]) -> RecordBatch {
             Arc::new(LargeBinaryArray::from(vec![data])),
             Arc::new(StringArray::from(vec!["{}"])),
             Arc::new(UInt32Array::from(vec![crc32c::crc32c(data)])),
+            Arc::new(StringArray::from(vec![None::<&str>])),
+            Arc::new(StringArray::from(vec![None::<&str>])),
+            Arc::new(StringArray::from(vec![agentdb::states::table::version_key(i % 1000, 0, i / 1000 + 1)])),
         ],
     )
     .expect("batch")
