@@ -94,7 +94,13 @@ impl Engine {
             return Ok(Vec::new());
         }
         let fetch = agent_pred.and(is_in(col("lsn"), picked.iter().map(|l| lit(*l)).collect()));
-        let batches = tables::query(&self.states.states_tbl, Some(fetch), None, None, None).await?;
+        // Not the derived index columns: they are a third of a small row.
+        let columns: &[&str] = if self.states_have_keyed_columns_async().await? {
+            &table::STATE_COLUMNS
+        } else {
+            &table::STATE_COLUMNS_UNMIGRATED
+        };
+        let batches = tables::query(&self.states.states_tbl, Some(fetch), Some(columns), None, None).await?;
         let mut rows = Vec::new();
         for b in &batches {
             rows.extend(table::states_from_batch(b)?);
@@ -192,10 +198,17 @@ impl Engine {
     }
 
     fn states_have_keyed_columns(&self) -> Result<bool> {
+        match self.states.has_keyed_columns.get() {
+            Some(has) => Ok(*has),
+            None => self.block_on(self.states_have_keyed_columns_async()),
+        }
+    }
+
+    async fn states_have_keyed_columns_async(&self) -> Result<bool> {
         if let Some(has) = self.states.has_keyed_columns.get() {
             return Ok(*has);
         }
-        let schema = self.block_on(self.states.states_tbl.schema())?;
+        let schema = self.states.states_tbl.schema().await?;
         let has = table::KEYED_COLUMNS.iter().all(|c| schema.field_with_name(c).is_ok());
         Ok(*self.states.has_keyed_columns.get_or_init(|| has))
     }

@@ -41,6 +41,15 @@ pub fn states_schema() -> SchemaRef {
     ]))
 }
 
+/// The columns a state is decoded from: everything but the derived index
+/// columns (`state_key`, `version_key`), which reads never need.
+pub const STATE_COLUMNS: [&str; 10] =
+    ["lsn", "agent_id", "session_id", "version", "timestamp_ms", "state_type", "data", "metadata", "checksum", "key"];
+
+/// The columns a state is decoded from in a table not yet migrated.
+pub const STATE_COLUMNS_UNMIGRATED: [&str; 9] =
+    ["lsn", "agent_id", "session_id", "version", "timestamp_ms", "state_type", "data", "metadata", "checksum"];
+
 /// The columns keyed access added to `states` (the migration adds them).
 pub const KEYED_COLUMNS: [&str; 3] = ["key", "state_key", "version_key"];
 
