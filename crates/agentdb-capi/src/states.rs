@@ -118,22 +118,43 @@ pub unsafe extern "C" fn agent_db_save_state(
     metadata_json: *const c_char,
     out_version: *mut u64,
 ) -> AgentDbStatus {
-    boundary(|| {
-        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        let db = unsafe { db_ref(db) }?;
-        let t = state_type_from_c(state_type)?;
-        // SAFETY: `data` is NULL (refused unless data_len is 0) or `data_len` readable bytes, per the contract.
-        let data = unsafe { slice(data, data_len, "data") }?;
-        // SAFETY: `metadata_json` is NULL or NUL-terminated, per this function's contract.
-        let meta = unsafe { metadata(metadata_json, "metadata_json") }?;
-        // SAFETY: `out_version` is NULL or writable, per this function's contract.
-        let out_version = unsafe { opt_out(out_version) };
-        let v = db.save_state_with_metadata(agent_id, session_id, t, data, meta)?;
-        if let Some(out) = out_version {
-            out.write(v);
-        }
-        Ok(())
-    })
+    // SAFETY: the pointers are as `save` requires, per this function's contract.
+    boundary(|| unsafe { save(db, agent_id, session_id, None, state_type, data, data_len, metadata_json, out_version) })
+}
+
+/// The body of `agent_db_save_state` and `agent_db_save_state_keyed`.
+///
+/// # Safety
+/// As `agent_db_save_state_keyed`, with `key` already converted.
+#[allow(clippy::too_many_arguments)]
+unsafe fn save(
+    db: *const AgentDb,
+    agent_id: u64,
+    session_id: u64,
+    key: Option<&str>,
+    state_type: AgentDbStateType,
+    data: *const u8,
+    data_len: usize,
+    metadata_json: *const c_char,
+    out_version: *mut u64,
+) -> Result<(), Failure> {
+    // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
+    let db = unsafe { db_ref(db) }?;
+    let t = state_type_from_c(state_type)?;
+    // SAFETY: `data` is NULL (refused unless data_len is 0) or `data_len` readable bytes, per the contract.
+    let data = unsafe { slice(data, data_len, "data") }?;
+    // SAFETY: `metadata_json` is NULL or NUL-terminated, per this function's contract.
+    let meta = unsafe { metadata(metadata_json, "metadata_json") }?;
+    // SAFETY: `out_version` is NULL or writable, per this function's contract.
+    let out_version = unsafe { opt_out(out_version) };
+    let v = match key {
+        Some(key) => db.save_state_keyed(agent_id, session_id, key, t, data, meta)?,
+        None => db.save_state_with_metadata(agent_id, session_id, t, data, meta)?,
+    };
+    if let Some(out) = out_version {
+        out.write(v);
+    }
+    Ok(())
 }
 
 /// As `agent_db_save_state`, and the new version carries `key` (a checkpoint
@@ -159,22 +180,10 @@ pub unsafe extern "C" fn agent_db_save_state_keyed(
     out_version: *mut u64,
 ) -> AgentDbStatus {
     boundary(|| {
-        // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        let db = unsafe { db_ref(db) }?;
         // SAFETY: `key` is NULL (refused) or NUL-terminated, per this function's contract.
         let key = unsafe { c_str(key, "key") }?;
-        let t = state_type_from_c(state_type)?;
-        // SAFETY: `data` is NULL (refused unless data_len is 0) or `data_len` readable bytes, per the contract.
-        let data = unsafe { slice(data, data_len, "data") }?;
-        // SAFETY: `metadata_json` is NULL or NUL-terminated, per this function's contract.
-        let meta = unsafe { metadata(metadata_json, "metadata_json") }?;
-        // SAFETY: `out_version` is NULL or writable, per this function's contract.
-        let out_version = unsafe { opt_out(out_version) };
-        let v = db.save_state_keyed(agent_id, session_id, key, t, data, meta)?;
-        if let Some(out) = out_version {
-            out.write(v);
-        }
-        Ok(())
+        // SAFETY: the other pointers are as `save` requires, per this function's contract.
+        unsafe { save(db, agent_id, session_id, Some(key), state_type, data, data_len, metadata_json, out_version) }
     })
 }
 

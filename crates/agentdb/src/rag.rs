@@ -196,6 +196,26 @@ pub(crate) fn documents_to_batches(
     Ok((d, c))
 }
 
+/// Runs a chunk query (vector or full-text) for `fetch` hits, with the
+/// filter as a Lance prefilter; `score` is the column Lance scores into.
+async fn chunk_hits<Q: QueryBase + ExecutableQuery>(
+    q: Q,
+    prefilter: Option<lancedb::expr::DfExpr>,
+    score: &str,
+    fetch: usize,
+) -> Result<Vec<(ChunkHit, BTreeMap<String, String>)>> {
+    let mut q = q.select(lancedb::query::Select::columns(&hit_columns_with(score))).limit(fetch);
+    if let Some(p) = prefilter {
+        q = q.only_if_expr(p);
+    }
+    let batches: Vec<RecordBatch> = q.execute().await?.try_collect().await?;
+    let mut out = Vec::new();
+    for b in &batches {
+        out.extend(hits_from_batch(b, score)?);
+    }
+    Ok(out)
+}
+
 fn hits_from_batch(batch: &RecordBatch, score_column: &str) -> Result<Vec<(ChunkHit, BTreeMap<String, String>)>> {
     let get = |n: &str| batch.column_by_name(n).ok_or_else(|| Error::corrupted(format!("column {n} missing")));
     let s = |n: &str| -> Result<&StringArray> {
@@ -309,23 +329,13 @@ impl Engine {
         let lance = self.block_on(self.confirmed_chunks(limit, f, |fetch| {
             let pred = pred.clone();
             async move {
-                let mut q = self
+                let q = self
                     .rag
                     .chunks_tbl
                     .vector_search(query.to_vec())?
                     .column("embedding")
-                    .distance_type(lancedb::DistanceType::Cosine)
-                    .select(lancedb::query::Select::columns(&hit_columns_with("_distance")))
-                    .limit(fetch);
-                if let Some(p) = pred {
-                    q = q.only_if_expr(p);
-                }
-                let batches: Vec<_> = q.execute().await?.try_collect().await?;
-                let mut out = Vec::new();
-                for b in &batches {
-                    out.extend(hits_from_batch(b, "_distance")?);
-                }
-                Ok(out)
+                    .distance_type(lancedb::DistanceType::Cosine);
+                chunk_hits(q, pred, "_distance", fetch).await
             }
         }))?;
         drop(read);
@@ -379,22 +389,9 @@ impl Engine {
                 .confirmed_chunks(limit, f, |fetch| {
                     let pred = pred.clone();
                     async move {
-                        let mut q = self
-                            .rag
-                            .chunks_tbl
-                            .query()
-                            .full_text_search(FullTextSearchQuery::new(text.to_string()))
-                            .select(lancedb::query::Select::columns(&hit_columns_with("_score")))
-                            .limit(fetch);
-                        if let Some(p) = pred {
-                            q = q.only_if_expr(p);
-                        }
-                        let batches: Vec<_> = q.execute().await?.try_collect().await?;
-                        let mut out = Vec::new();
-                        for b in &batches {
-                            out.extend(hits_from_batch(b, "_score")?);
-                        }
-                        Ok(out)
+                        let q =
+                            self.rag.chunks_tbl.query().full_text_search(FullTextSearchQuery::new(text.to_string()));
+                        chunk_hits(q, pred, "_score", fetch).await
                     }
                 })
                 .await?;

@@ -167,6 +167,22 @@ impl Engine {
         Ok(version)
     }
 
+    /// A save from the public API: checks, then the key lock, then the save.
+    fn save_checked(
+        &self,
+        agent_id: u64,
+        session_id: u64,
+        state_type: StateType,
+        data: &[u8],
+        metadata: BTreeMap<String, String>,
+        key: Option<String>,
+    ) -> Result<u64> {
+        self.check_writable()?;
+        self.check_payload(data, &metadata)?;
+        let _k = self.states.key_lock(agent_id, session_id);
+        self.save_locked(agent_id, session_id, state_type, Bytes::copy_from_slice(data), metadata, key)
+    }
+
     fn check_payload(&self, data: &[u8], metadata: &BTreeMap<String, String>) -> Result<()> {
         types::validate_metadata(metadata)?;
         let size = data.len() + metadata.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
@@ -292,11 +308,7 @@ impl AgentDb {
         data: &[u8],
         metadata: BTreeMap<String, String>,
     ) -> Result<u64> {
-        let e = &self.engine;
-        e.check_writable()?;
-        e.check_payload(data, &metadata)?;
-        let _k = e.states.key_lock(agent_id, session_id);
-        e.save_locked(agent_id, session_id, state_type, Bytes::copy_from_slice(data), metadata, None)
+        self.engine.save_checked(agent_id, session_id, state_type, data, metadata, None)
     }
 
     /// Saves a new version carrying the caller's `key` (a checkpoint id, a
@@ -311,12 +323,8 @@ impl AgentDb {
         data: &[u8],
         metadata: BTreeMap<String, String>,
     ) -> Result<u64> {
-        let e = &self.engine;
-        e.check_writable()?;
         types::validate_key(key)?;
-        e.check_payload(data, &metadata)?;
-        let _k = e.states.key_lock(agent_id, session_id);
-        e.save_locked(agent_id, session_id, state_type, Bytes::copy_from_slice(data), metadata, Some(key.to_string()))
+        self.engine.save_checked(agent_id, session_id, state_type, data, metadata, Some(key.to_string()))
     }
 
     /// The newest version of (agent, session) saved with `key`: the latest
@@ -327,8 +335,10 @@ impl AgentDb {
         types::validate_key(key)?;
         let not_found =
             || Error::NotFound(format!("no state with key {key:?} for agent {agent_id} session {session_id}"));
-        let latest = e.latest_of(agent_id, session_id)?.ok_or_else(not_found)?;
-        if latest.value.key.as_deref() == Some(key) {
+        // The cached latest only: a miss must not cost a Lance read of the
+        // latest on top of the keyed read below.
+        let cached = e.states.latest.lock().get(&(agent_id, session_id));
+        if let Some(latest) = cached.filter(|l| l.value.key.as_deref() == Some(key)) {
             latest.value.verify()?;
             return Ok(latest.value.clone());
         }

@@ -85,19 +85,43 @@ struct SaveStateV1<'a> {
     checksum: u32,
 }
 
-/// Version 2: version 1 plus the caller's key. Written only for keyed
-/// saves, so a database that never uses keys keeps version-1 logs.
+/// Version 2: version 1 plus the caller's key. postcard writes a nested
+/// struct's fields in place, so this is byte-for-byte version 1's fields
+/// followed by the key. Written only for keyed saves, so a database that
+/// never uses keys keeps version-1 logs.
 #[derive(Serialize, Deserialize)]
 struct SaveStateV2<'a> {
-    agent_id: u64,
-    session_id: u64,
-    version: u64,
-    timestamp_ms: i64,
-    state_type: StateTypeV1,
-    data: Bytes,
-    metadata: Cow<'a, BTreeMap<String, String>>,
-    checksum: u32,
+    state: SaveStateV1<'a>,
     key: Cow<'a, str>,
+}
+
+impl<'a> SaveStateV1<'a> {
+    fn of(s: &'a AgentState) -> Self {
+        SaveStateV1 {
+            agent_id: s.agent_id,
+            session_id: s.session_id,
+            version: s.version,
+            timestamp_ms: s.timestamp_ms,
+            state_type: s.state_type.into(),
+            data: s.data.clone(),
+            metadata: Cow::Borrowed(&s.metadata),
+            checksum: s.checksum,
+        }
+    }
+
+    fn into_state(self, key: Option<String>) -> AgentState {
+        AgentState {
+            agent_id: self.agent_id,
+            session_id: self.session_id,
+            version: self.version,
+            timestamp_ms: self.timestamp_ms,
+            state_type: self.state_type.into(),
+            data: self.data,
+            metadata: self.metadata.into_owned(),
+            checksum: self.checksum,
+            key,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -122,35 +146,10 @@ impl LogRecord for StateRecord {
 
     fn encode(&self) -> Result<Vec<u8>> {
         match self {
-            StateRecord::Save(s @ AgentState { key: Some(key), .. }) => record::encode(
-                SAVE_STATE,
-                2,
-                &SaveStateV2 {
-                    agent_id: s.agent_id,
-                    session_id: s.session_id,
-                    version: s.version,
-                    timestamp_ms: s.timestamp_ms,
-                    state_type: s.state_type.into(),
-                    data: s.data.clone(),
-                    metadata: Cow::Borrowed(&s.metadata),
-                    checksum: s.checksum,
-                    key: Cow::Borrowed(key),
-                },
-            ),
-            StateRecord::Save(s) => record::encode(
-                SAVE_STATE,
-                1,
-                &SaveStateV1 {
-                    agent_id: s.agent_id,
-                    session_id: s.session_id,
-                    version: s.version,
-                    timestamp_ms: s.timestamp_ms,
-                    state_type: s.state_type.into(),
-                    data: s.data.clone(),
-                    metadata: Cow::Borrowed(&s.metadata),
-                    checksum: s.checksum,
-                },
-            ),
+            StateRecord::Save(s @ AgentState { key: Some(key), .. }) => {
+                record::encode(SAVE_STATE, 2, &SaveStateV2 { state: SaveStateV1::of(s), key: Cow::Borrowed(key) })
+            }
+            StateRecord::Save(s) => record::encode(SAVE_STATE, 1, &SaveStateV1::of(s)),
             StateRecord::CreateSnapshot(s) => record::encode(
                 CREATE_SNAPSHOT,
                 1,
@@ -172,31 +171,11 @@ impl LogRecord for StateRecord {
         Ok(match (kind, version) {
             (SAVE_STATE, 1) => {
                 let s: SaveStateV1 = record::decode_body(kind, version, body)?;
-                StateRecord::Save(AgentState {
-                    agent_id: s.agent_id,
-                    session_id: s.session_id,
-                    version: s.version,
-                    timestamp_ms: s.timestamp_ms,
-                    state_type: s.state_type.into(),
-                    data: s.data,
-                    metadata: s.metadata.into_owned(),
-                    checksum: s.checksum,
-                    key: None,
-                })
+                StateRecord::Save(s.into_state(None))
             }
             (SAVE_STATE, 2) => {
                 let s: SaveStateV2 = record::decode_body(kind, version, body)?;
-                StateRecord::Save(AgentState {
-                    agent_id: s.agent_id,
-                    session_id: s.session_id,
-                    version: s.version,
-                    timestamp_ms: s.timestamp_ms,
-                    state_type: s.state_type.into(),
-                    data: s.data,
-                    metadata: s.metadata.into_owned(),
-                    checksum: s.checksum,
-                    key: Some(s.key.into_owned()),
-                })
+                StateRecord::Save(s.state.into_state(Some(s.key.into_owned())))
             }
             (CREATE_SNAPSHOT, 1) => {
                 let s: SnapshotV1 = record::decode_body(kind, version, body)?;
