@@ -7,7 +7,8 @@
 
 Namespaces: ``db.states`` (versioned agent state, snapshots), ``db.memories``
 (memories with similarity retrieval), ``db.rag`` (documents; semantic,
-full-text and hybrid search), ``db.vectors`` (vector collections). The
+full-text and hybrid search), ``db.vectors`` (vector collections),
+``db.items`` (JSON values by namespace and key, with filters and TTL). The
 asyncio twin is :func:`connect_async` / :class:`AsyncAgentDB`.
 
 Semantics: SPEC.md in the repository; Python names: bindings/python/API.md.
@@ -20,6 +21,9 @@ from ._native import (
     ConsolidationReport,
     DocumentInfo,
     GcReport,
+    Item,
+    ItemPage,
+    ItemWriteReport,
     Memory,
     MergeGroup,
     ScoredMemory,
@@ -30,7 +34,7 @@ from ._native import (
     __version__,
     defaults,
 )
-from ._db import AgentDB, Memories, Rag, States, Vectors, connect
+from ._db import AgentDB, Items, Memories, Rag, States, Vectors, connect
 from ._aio import AsyncAgentDB, connect_async
 from .errors import (
     AgentDBError,
@@ -58,6 +62,7 @@ __all__ = [
     "Memories",
     "Rag",
     "Vectors",
+    "Items",
     "AgentState",
     "Snapshot",
     "Memory",
@@ -71,6 +76,9 @@ __all__ = [
     "MergeGroup",
     "ConsolidationReport",
     "GcReport",
+    "Item",
+    "ItemPage",
+    "ItemWriteReport",
     "AgentDBError",
     "InvalidArgumentError",
     "DimensionMismatchError",

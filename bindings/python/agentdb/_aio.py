@@ -14,7 +14,7 @@ import os
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
-from ._db import _OPTIONS, AgentDB, Memories, MergePolicy, Rag, States, Vectors, connect
+from ._db import _OPTIONS, AgentDB, Items, Memories, MergePolicy, Rag, States, Vectors, connect
 
 if TYPE_CHECKING:
     from collections.abc import Coroutine
@@ -102,11 +102,13 @@ if TYPE_CHECKING:  # the static view: see _aio.pyi for the coroutine signatures
     AsyncMemories = Memories
     AsyncRag = Rag
     AsyncVectors = Vectors
+    AsyncItems = Items
 else:
     AsyncStates = _async_namespace(States, "Versioned agent state (coroutines): ``db.states``.")
     AsyncMemories = _async_namespace(Memories, "Agent memories (coroutines): ``db.memories``.")
     AsyncRag = _async_namespace(Rag, "Documents and search (coroutines): ``db.rag``.")
     AsyncVectors = _async_namespace(Vectors, "Vector collections (coroutines): ``db.vectors``.")
+    AsyncItems = _async_namespace(Items, "JSON items by namespace and key (coroutines): ``db.items``.")
 
 
 class AsyncAgentDB:
@@ -116,7 +118,7 @@ class AsyncAgentDB:
     ``.sync`` is the synchronous handle (the same database).
     """
 
-    __slots__ = ("_sync", "states", "memories", "rag", "vectors")
+    __slots__ = ("_sync", "states", "memories", "rag", "vectors", "items")
 
     def __init__(self, db: AgentDB) -> None:
         if not isinstance(db, AgentDB):
@@ -126,6 +128,7 @@ class AsyncAgentDB:
         self.memories = AsyncMemories(db.memories)
         self.rag = AsyncRag(db.rag)
         self.vectors = AsyncVectors(db.vectors)
+        self.items = AsyncItems(db.items)
 
     @property
     def sync(self) -> AgentDB:

@@ -9,7 +9,7 @@ from typing import Any, Literal
 import numpy
 import pyarrow
 
-from ._db import AgentDB, MatrixLike, Metadata, MergePolicy, VectorLike
+from ._db import AgentDB, MatrixLike, Metadata, MergePolicy, Namespace, VectorLike
 from ._native import (
     AgentState,
     ChunkHit,
@@ -17,6 +17,9 @@ from ._native import (
     ConsolidationReport,
     DocumentInfo,
     GcReport,
+    Item,
+    ItemPage,
+    ItemWriteReport,
     Memory,
     ScoredMemory,
     Snapshot,
@@ -90,6 +93,18 @@ class AsyncVectors:
     async def search_arrow(self, collection: str, vector: VectorLike, k: int = 10, *, metadata: Metadata = None, nprobes: int | None = None, refine_factor: int | None = None) -> pyarrow.Table: ...
     async def create_index(self, collection: str) -> None: ...
 
+class AsyncItems:
+    """JSON values addressed by a namespace and a key: ``db.items`` (coroutines)."""
+
+    async def put(self, namespace: Namespace, key: str, value: Any, *, metadata: Metadata = None, ttl_ms: int | None = None) -> Item: ...
+    async def write(self, writes: Iterable[Mapping[str, Any]]) -> ItemWriteReport: ...
+    async def get(self, namespace: Namespace, key: str) -> Item | None: ...
+    async def get_many(self, addresses: Iterable[tuple[Namespace, str]], *, refresh_ttl: bool = False) -> list[Item | None]: ...
+    async def delete(self, namespace: Namespace, key: str) -> bool: ...
+    async def search(self, prefix: Namespace = (), *, filter: Mapping[str, Any] | None = None, metadata: Metadata = None, limit: int = 10, offset: int = 0, refresh_ttl: bool = False) -> ItemPage: ...
+    async def list_namespaces(self, prefix: Namespace = (), *, suffix: Namespace = (), max_depth: int | None = None, limit: int = 100, offset: int = 0) -> list[tuple[str, ...]]: ...
+    async def sweep_expired(self) -> int: ...
+
 class AsyncAgentDB:
     """An open AgentDB database for asyncio code; ``AsyncAgentDB(db)`` wraps an open ``AgentDB``."""
 
@@ -97,6 +112,7 @@ class AsyncAgentDB:
     memories: AsyncMemories
     rag: AsyncRag
     vectors: AsyncVectors
+    items: AsyncItems
     def __init__(self, db: AgentDB) -> None: ...
     @property
     def sync(self) -> AgentDB: ...

@@ -21,6 +21,9 @@ from ._native import (
     ConsolidationReport,
     DocumentInfo,
     GcReport,
+    Item,
+    ItemPage,
+    ItemWriteReport,
     Memory,
     ScoredMemory,
     Snapshot,
@@ -33,13 +36,15 @@ if TYPE_CHECKING:
     import numpy
     import pyarrow
 
-__all__ = ["AgentDB", "connect", "States", "Memories", "Rag", "Vectors"]
+__all__ = ["AgentDB", "connect", "States", "Memories", "Rag", "Vectors", "Items"]
 
 #: A vector: a sequence of floats or a 1-D numpy array (float32 is read in place).
 VectorLike = Union[Sequence[float], "numpy.ndarray", memoryview]
 #: Many vectors: a sequence of vectors or a 2-D numpy array ``(n, dim)``.
 MatrixLike = Union[Sequence[VectorLike], "numpy.ndarray"]
 Metadata = Optional[Mapping[str, str]]
+#: A namespace of ``db.items``: its labels (1–64 non-empty strings without NUL), e.g. ``("users", "u1")``.
+Namespace = Sequence[str]
 #: What happens to a near-duplicate memory (``connect(memory_merge_policy=...)``).
 MergePolicy = Literal["keep_newest", "keep_most_important", "keep_both"]
 
@@ -577,13 +582,115 @@ class Vectors:
         self._db.create_vector_index(collection)
 
 
+def _labels(labels: Namespace, what: str) -> Sequence[str]:
+    if isinstance(labels, str):
+        raise TypeError(f"{what} must be a sequence of labels (a tuple of str), not a str")
+    return labels
+
+
+class Items:
+    """JSON values addressed by a namespace (a tuple of labels) and a key: ``db.items``.
+
+    Values are anything ``json.dumps`` takes without options (dicts with str
+    keys, lists, tuples, str, int, float, bool, None), converted once; a
+    read returns fresh Python objects. Filters are evaluated in the engine
+    (SPEC.md, "Items"), so pages and totals are exact.
+    """
+
+    __slots__ = ("_db",)
+
+    def __init__(self, native: _native.Database) -> None:
+        self._db = native
+
+    def put(
+        self,
+        namespace: Namespace,
+        key: str,
+        value: Any,
+        *,
+        metadata: Metadata = None,
+        ttl_ms: int | None = None,
+    ) -> Item:
+        """Inserts or replaces the item at (namespace, key) and returns it as stored.
+
+        ``created_at_ms`` stays while the item is live; with ``ttl_ms`` the
+        item stops being visible that many milliseconds after this put.
+        """
+        return self._db.put_item(_labels(namespace, "namespace"), key, value, _meta(metadata), ttl_ms)
+
+    def write(self, writes: Iterable[Mapping[str, Any]]) -> ItemWriteReport:
+        """Applies puts and deletes in order, all or nothing (one log record).
+
+        Each write is a dict: ``{"namespace", "key", "value"}`` and optionally
+        ``"metadata"``, ``"ttl_ms"`` for a put; ``{"namespace", "key", "delete": True}``
+        for a delete (of an absent item: nothing). The last write to an address wins.
+        """
+        return self._db.write_items([_mapping(w, "each item write") for w in writes])
+
+    def get(self, namespace: Namespace, key: str) -> Item | None:
+        """The live item at (namespace, key), or ``None``."""
+        return self._db.get_item(_labels(namespace, "namespace"), key)
+
+    def get_many(self, addresses: Iterable[tuple[Namespace, str]], *, refresh_ttl: bool = False) -> list[Item | None]:
+        """The live item at each ``(namespace, key)``, in order (``None`` where there is none).
+
+        With ``refresh_ttl``, each found item with a TTL expires ``ttl_ms`` from now.
+        """
+        return self._db.get_items([(_labels(ns, "namespace"), key) for ns, key in addresses], refresh_ttl)
+
+    def delete(self, namespace: Namespace, key: str) -> bool:
+        """Deletes the item at (namespace, key); returns whether a live item was deleted."""
+        return self._db.delete_item(_labels(namespace, "namespace"), key)
+
+    def search(
+        self,
+        prefix: Namespace = (),
+        *,
+        filter: Mapping[str, Any] | None = None,
+        metadata: Metadata = None,
+        limit: int = _DEFAULTS["item_search_limit"],
+        offset: int = 0,
+        refresh_ttl: bool = False,
+    ) -> ItemPage:
+        """The live items under the namespace ``prefix`` (whole labels) that pass ``filter``
+        and hold every ``metadata`` entry: newest update first (ties by namespace, key),
+        ``offset`` then ``limit`` applied after filtering; ``total`` counts every match.
+
+        ``filter`` is LangGraph's store filter: ``{field: value}`` (equality; nested dicts and
+        lists match element by element) or ``{field: {"$eq"|"$ne"|"$gt"|"$gte"|"$lt"|"$lte": x}}``.
+        """
+        return self._db.search_items(
+            _labels(prefix, "prefix"), filter, _meta(metadata), limit, offset, refresh_ttl
+        )
+
+    def list_namespaces(
+        self,
+        prefix: Namespace = (),
+        *,
+        suffix: Namespace = (),
+        max_depth: int | None = None,
+        limit: int = _DEFAULTS["namespace_list_limit"],
+        offset: int = 0,
+    ) -> list[tuple[str, ...]]:
+        """The namespaces holding a live item whose first labels are ``prefix`` and last
+        labels ``suffix`` (``"*"`` matches any label), cut to ``max_depth`` labels,
+        deduplicated and sorted, then ``offset`` and ``limit``."""
+        return self._db.list_item_namespaces(
+            _labels(prefix, "prefix"), _labels(suffix, "suffix"), max_depth, limit, offset
+        )
+
+    def sweep_expired(self) -> int:
+        """Deletes every expired item now; returns how many."""
+        return self._db.sweep_expired_items()
+
+
 class AgentDB:
     """An open AgentDB database. Thread-safe: share one between threads.
 
     Use :func:`connect` to open one; ``with connect(path) as db:`` closes it on exit.
     """
 
-    __slots__ = ("_db", "states", "memories", "rag", "vectors", "__weakref__")
+    __slots__ = ("_db", "states", "memories", "rag", "vectors", "items", "__weakref__")
 
     def __init__(self, native: _native.Database) -> None:
         self._db = native
@@ -591,6 +698,7 @@ class AgentDB:
         self.memories = Memories(native)
         self.rag = Rag(native)
         self.vectors = Vectors(native)
+        self.items = Items(native)
 
     def close(self) -> None:
         """Flushes, syncs and releases the writer lock; later calls raise :class:`~agentdb.ClosedError`."""

@@ -24,11 +24,15 @@ __version__: str
 def _vector_is_borrowed(vector: _Vector) -> bool:
     """Whether ``vector`` would be read in place (no copy); for tests."""
 
+def _item_filter_matches(items: list[Item], filter: Any) -> list[bool]:
+    """Which items pass the value filter (the engine's evaluation); for the LangGraph store."""
+
 def defaults() -> dict[str, Any]:
     """Every default of the engine: what an argument left out becomes on every
     surface (``memory_type``, ``importance``, ``retrieve_limit``, ``history_limit``,
     ``search_limit``, ``hybrid_fusion``, ``hybrid_alpha``, ``metric``, ``knn_k``,
-    ``range_max_results``, ``state_type``, ``session_id``, ``retrieve``: the
+    ``range_max_results``, ``item_search_limit``, ``namespace_list_limit``,
+    ``state_type``, ``session_id``, ``retrieve``: the
     retrieval weights, ``forget``: the forget policy) and ``options``, the
     values of ``connect()``'s keyword arguments."""
 
@@ -215,6 +219,41 @@ class GcReport:
     @property
     def maintenance(self) -> dict[str, Any]:
         """The maintenance report of the run (the dict ``compact()`` returns)."""
+
+@final
+class Item:
+    @property
+    def namespace(self) -> tuple[str, ...]: ...
+    @property
+    def key(self) -> str: ...
+    @property
+    def value(self) -> Any:
+        """The JSON value as Python objects (a fresh copy on each read)."""
+    @property
+    def metadata(self) -> dict[str, str]: ...
+    @property
+    def created_at_ms(self) -> int: ...
+    @property
+    def updated_at_ms(self) -> int: ...
+    @property
+    def expires_at_ms(self) -> int | None: ...
+    @property
+    def ttl_ms(self) -> int | None: ...
+
+@final
+class ItemPage:
+    @property
+    def items(self) -> list[Item]: ...
+    @property
+    def total(self) -> int:
+        """Every match, not just this page."""
+
+@final
+class ItemWriteReport:
+    @property
+    def put(self) -> int: ...
+    @property
+    def deleted(self) -> int: ...
 
 @final
 class Database:
@@ -412,3 +451,25 @@ class Database:
         self, collection: str, vector: _Vector, radius: float, max_results: int, metadata: _Meta
     ) -> list[VectorHit]: ...
     def create_vector_index(self, collection: str) -> None: ...
+
+    # items
+    def write_items(self, writes: list[dict[str, Any]]) -> ItemWriteReport: ...
+    def put_item(
+        self, namespace: Sequence[str], key: str, value: Any, metadata: _Meta, ttl_ms: int | None
+    ) -> Item: ...
+    def delete_item(self, namespace: Sequence[str], key: str) -> bool: ...
+    def get_item(self, namespace: Sequence[str], key: str) -> Item | None: ...
+    def get_items(self, addresses: list[tuple[Sequence[str], str]], refresh_ttl: bool) -> list[Item | None]: ...
+    def search_items(
+        self,
+        prefix: Sequence[str],
+        filter: Any,
+        metadata: _Meta,
+        limit: int,
+        offset: int,
+        refresh_ttl: bool,
+    ) -> ItemPage: ...
+    def list_item_namespaces(
+        self, prefix: Sequence[str], suffix: Sequence[str], max_depth: int | None, limit: int, offset: int
+    ) -> list[tuple[str, ...]]: ...
+    def sweep_expired_items(self) -> int: ...

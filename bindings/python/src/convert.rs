@@ -8,7 +8,7 @@ use std::ptr::NonNull;
 use pyo3::buffer::{PyBuffer, PyUntypedBuffer};
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyBytes, PyDict, PyList, PyString};
+use pyo3::types::{PyBool, PyByteArray, PyBytes, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
 
 use crate::errors::invalid;
 
@@ -259,4 +259,78 @@ pub fn report_to_py<'py>(
         Ok(v) => json_to_py(py, &v),
         Err(e) => Err(crate::errors::to_py(py, agentdb::Error::Io(std::io::Error::other(e)))),
     }
+}
+
+/// How many containers (dicts, lists, tuples) deep a Python value may nest to
+/// become JSON: a guard for this conversion's stack, which recurses once per
+/// level. serde_json, which reads stored values back, refuses 128 levels.
+const MAX_JSON_DEPTH: usize = 127;
+
+/// A JSON-able Python value (dict with str keys, list, tuple, str, int,
+/// float, bool, None) as JSON, converted in one pass. Other types are a
+/// `TypeError`, as for `json.dumps`; NaN, infinities and ints outside
+/// -2**63..2**64-1 have no JSON form and are `InvalidArgumentError`.
+pub fn py_to_json(obj: &Bound<'_, PyAny>, what: &str) -> PyResult<serde_json::Value> {
+    to_json(obj, what, 0)
+}
+
+fn to_json(obj: &Bound<'_, PyAny>, what: &str, depth: usize) -> PyResult<serde_json::Value> {
+    use serde_json::{Map, Number, Value};
+    let py = obj.py();
+    let nest = || {
+        if depth >= MAX_JSON_DEPTH {
+            return Err(invalid(py, format!("{what} nests more than {MAX_JSON_DEPTH} containers deep")));
+        }
+        Ok(depth + 1)
+    };
+    if obj.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = obj.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if let Ok(s) = obj.cast::<PyString>() {
+        return Ok(Value::String(s.to_str()?.to_owned()));
+    }
+    if obj.is_instance_of::<PyInt>() {
+        if let Ok(i) = obj.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        if let Ok(u) = obj.extract::<u64>() {
+            return Ok(Value::from(u));
+        }
+        return Err(invalid(py, format!("{what}: the integer {obj} is outside JSON's range (-2**63..2**64-1)")));
+    }
+    if let Ok(f) = obj.cast::<PyFloat>() {
+        let x = f.value();
+        return Number::from_f64(x)
+            .map(Value::Number)
+            .ok_or_else(|| invalid(py, format!("{what}: {x} is not a JSON number")));
+    }
+    if let Ok(d) = obj.cast::<PyDict>() {
+        let inner = nest()?;
+        let mut map = Map::with_capacity(d.len());
+        for (k, v) in d.iter() {
+            let Ok(k) = k.cast::<PyString>() else {
+                return Err(PyTypeError::new_err(format!(
+                    "{what}: JSON object keys must be str, not {}",
+                    k.get_type().name()?
+                )));
+            };
+            map.insert(k.to_str()?.to_owned(), to_json(&v, what, inner)?);
+        }
+        return Ok(Value::Object(map));
+    }
+    if let Ok(l) = obj.cast::<PyList>() {
+        let inner = nest()?;
+        return l.iter().map(|v| to_json(&v, what, inner)).collect::<PyResult<_>>().map(Value::Array);
+    }
+    if let Ok(t) = obj.cast::<PyTuple>() {
+        let inner = nest()?;
+        return t.iter().map(|v| to_json(&v, what, inner)).collect::<PyResult<_>>().map(Value::Array);
+    }
+    Err(PyTypeError::new_err(format!(
+        "{what} must be JSON-able (dict, list, tuple, str, int, float, bool, None), not {}",
+        obj.get_type().name()?
+    )))
 }

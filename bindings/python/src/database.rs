@@ -10,19 +10,20 @@ use std::time::Duration;
 
 use agentdb::export;
 use agentdb::{
-    AgentDb, DocFilter, ForgetPolicy, FsyncPolicy, Fusion, HistoryQuery, MemoryFilter, MemoryType, MergePolicy, Metric,
-    NewDocument, NewMemory, Options, RetrieveOptions, SearchOptions, StateRetention, StateType,
+    AgentDb, DocFilter, ForgetPolicy, FsyncPolicy, Fusion, HistoryQuery, ItemPut, ItemQuery, ItemWrite, MemoryFilter,
+    MemoryType, MergePolicy, Metric, NamespaceQuery, NewDocument, NewMemory, Options, RetrieveOptions, SearchOptions,
+    StateRetention, StateType,
 };
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyByteArray, PyDict};
+use pyo3::types::{PyByteArray, PyDict, PyTuple};
 
 use crate::arrow::{self, ArrowStream};
-use crate::convert::{opt, report_to_py, Data, Int, Matrix, Vector};
+use crate::convert::{opt, py_to_json, report_to_py, Data, Int, Matrix, Vector};
 use crate::errors::{invalid, run, to_py};
 use crate::results::{
-    AgentState, ChunkHit, CollectionInfo, ConsolidationReport, DocumentInfo, GcReport, Memory, ScoredMemory, Snapshot,
-    StoreOutcome, VectorHit, VectorRecord,
+    AgentState, ChunkHit, CollectionInfo, ConsolidationReport, DocumentInfo, GcReport, Item, ItemPage, ItemWriteReport,
+    Memory, ScoredMemory, Snapshot, StoreOutcome, VectorHit, VectorRecord,
 };
 
 type Meta = Option<BTreeMap<String, String>>;
@@ -93,6 +94,45 @@ fn new_memory(py: Python<'_>, item: &Bound<'_, PyDict>) -> PyResult<NewMemory> {
         m.metadata = md.extract()?;
     }
     Ok(m)
+}
+
+/// One `items.write` operation: a dict with `put()`'s keyword names
+/// (`namespace`, `key`, `value`, `metadata`, `ttl_ms`) for a put, or
+/// `namespace`, `key` and `delete: True` for a delete.
+fn item_write(py: Python<'_>, op: &Bound<'_, PyDict>) -> PyResult<ItemWrite> {
+    const KEYS: [&str; 6] = ["namespace", "key", "value", "metadata", "ttl_ms", "delete"];
+    for key in op.keys() {
+        let key: String = key.extract().map_err(|_| PyTypeError::new_err("item write dict keys must be str"))?;
+        if !KEYS.contains(&key.as_str()) {
+            return Err(invalid(py, format!("unknown item write key {key:?} (expected one of {})", KEYS.join(", "))));
+        }
+    }
+    let namespace: Vec<String> =
+        op.get_item("namespace")?.ok_or_else(|| invalid(py, "an item write needs 'namespace'"))?.extract()?;
+    let key: String = op.get_item("key")?.ok_or_else(|| invalid(py, "an item write needs 'key'"))?.extract()?;
+    let delete = match op.get_item("delete")? {
+        Some(d) => d.extract::<bool>()?,
+        None => false,
+    };
+    let value = op.get_item("value")?;
+    if delete {
+        if value.is_some() || op.contains("metadata")? || op.contains("ttl_ms")? {
+            return Err(invalid(py, "a delete takes only 'namespace' and 'key'"));
+        }
+        return Ok(ItemWrite::Delete { namespace, key });
+    }
+    let Some(value) = value else {
+        return Err(invalid(py, "an item write needs 'value' (a put) or 'delete': True"));
+    };
+    let metadata: Meta = op.get_item("metadata")?.filter(|m| !m.is_none()).map(|m| m.extract()).transpose()?;
+    let ttl_ms: Option<Int<u64>> = op.get_item("ttl_ms")?.filter(|t| !t.is_none()).map(|t| t.extract()).transpose()?;
+    Ok(ItemWrite::Put(ItemPut {
+        namespace,
+        key,
+        value: py_to_json(&value, "an item value")?,
+        metadata: metadata.unwrap_or_default(),
+        ttl_ms: opt(ttl_ms),
+    }))
 }
 
 /// `store_memory`'s arguments as an engine `NewMemory`.
@@ -888,10 +928,110 @@ impl Database {
         run(py, || self.db.create_vector_index(collection))
     }
 
+    // ---- items ----
+
+    fn write_items<'py>(&self, py: Python<'py>, writes: Vec<Bound<'py, PyDict>>) -> PyResult<ItemWriteReport> {
+        let batch = writes.iter().map(|d| item_write(py, d)).collect::<PyResult<Vec<_>>>()?;
+        run(py, || self.db.write_items(batch)).map(ItemWriteReport)
+    }
+
+    #[pyo3(signature = (namespace, key, value, metadata, ttl_ms))]
+    fn put_item(
+        &self,
+        py: Python<'_>,
+        namespace: Vec<String>,
+        key: String,
+        value: &Bound<'_, PyAny>,
+        metadata: Meta,
+        ttl_ms: Option<Int<u64>>,
+    ) -> PyResult<Item> {
+        let put = ItemPut {
+            namespace,
+            key,
+            value: py_to_json(value, "an item value")?,
+            metadata: metadata.unwrap_or_default(),
+            ttl_ms: opt(ttl_ms),
+        };
+        run(py, || self.db.put_item(put)).map(Item)
+    }
+
+    fn delete_item(&self, py: Python<'_>, namespace: Vec<String>, key: &str) -> PyResult<bool> {
+        run(py, || self.db.delete_item(&namespace, key))
+    }
+
+    fn get_item(&self, py: Python<'_>, namespace: Vec<String>, key: &str) -> PyResult<Option<Item>> {
+        Ok(run(py, || self.db.get_item(&namespace, key))?.map(Item))
+    }
+
+    fn get_items(
+        &self,
+        py: Python<'_>,
+        addresses: Vec<(Vec<String>, String)>,
+        refresh_ttl: bool,
+    ) -> PyResult<Vec<Option<Item>>> {
+        let found = run(py, || self.db.get_items(&addresses, refresh_ttl))?;
+        Ok(found.into_iter().map(|i| i.map(Item)).collect())
+    }
+
+    #[pyo3(signature = (prefix, filter, metadata, limit, offset, refresh_ttl))]
+    fn search_items(
+        &self,
+        py: Python<'_>,
+        prefix: Vec<String>,
+        filter: Option<&Bound<'_, PyAny>>,
+        metadata: Meta,
+        limit: Int<usize>,
+        offset: Int<usize>,
+        refresh_ttl: bool,
+    ) -> PyResult<ItemPage> {
+        let query = ItemQuery {
+            prefix,
+            filter: filter.map(|f| py_to_json(f, "an item filter")).transpose()?,
+            metadata: metadata.unwrap_or_default(),
+            limit: limit.0,
+            offset: offset.0,
+            refresh_ttl,
+        };
+        run(py, || self.db.search_items(&query)).map(ItemPage)
+    }
+
+    #[pyo3(signature = (prefix, suffix, max_depth, limit, offset))]
+    fn list_item_namespaces<'py>(
+        &self,
+        py: Python<'py>,
+        prefix: Vec<String>,
+        suffix: Vec<String>,
+        max_depth: Option<Int<usize>>,
+        limit: Int<usize>,
+        offset: Int<usize>,
+    ) -> PyResult<Vec<Bound<'py, PyTuple>>> {
+        let query = NamespaceQuery { prefix, suffix, max_depth: opt(max_depth), limit: limit.0, offset: offset.0 };
+        let found = run(py, || self.db.list_item_namespaces(&query))?;
+        found.iter().map(|ns| PyTuple::new(py, ns)).collect()
+    }
+
+    fn sweep_expired_items(&self, py: Python<'_>) -> PyResult<usize> {
+        run(py, || self.db.sweep_expired_items())
+    }
+
     fn __repr__(&self) -> String {
         let state = if self.closed() { "closed" } else { "open" };
         format!("<agentdb._native.Database path={:?} {state}>", self.path)
     }
+}
+
+/// Which of `items` pass the value filter `filter` (SPEC.md, "Items"): the
+/// engine's own evaluation, for items a caller already holds (the LangGraph
+/// store's k-NN candidates). A bad filter is `InvalidArgumentError`.
+#[pyfunction]
+pub fn _item_filter_matches(
+    py: Python<'_>,
+    items: Vec<Bound<'_, Item>>,
+    filter: &Bound<'_, PyAny>,
+) -> PyResult<Vec<bool>> {
+    let filter = py_to_json(filter, "an item filter")?;
+    agentdb::items::value_filter::validate(&filter).map_err(|e| to_py(py, e))?;
+    Ok(items.iter().map(|i| agentdb::items::value_filter::matches(&i.get().0.value, &filter)).collect())
 }
 
 /// Whether `vector` would be read in place (a test hook for the zero-copy path).

@@ -32,6 +32,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<arrow::ArrowStream>()?;
     results::register(m)?;
     m.add_function(wrap_pyfunction!(database::_vector_is_borrowed, m)?)?;
+    m.add_function(wrap_pyfunction!(database::_item_filter_matches, m)?)?;
     m.add_function(wrap_pyfunction!(defaults, m)?)?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     Ok(())

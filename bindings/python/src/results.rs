@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write;
 
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyTuple};
 
 /// A Python-style string literal ('…' unless the text holds a quote).
 pub fn quote(s: &str) -> String {
@@ -580,6 +580,115 @@ impl GcReport {
     }
 }
 
+/// An item of `db.items`: a JSON value at (namespace, key). `value` is
+/// converted to Python objects on each read (a fresh copy each time).
+#[pyclass(frozen, eq, module = "agentdb", name = "Item")]
+#[derive(PartialEq)]
+pub struct Item(pub agentdb::Item);
+
+#[pymethods]
+impl Item {
+    /// The namespace's labels, as a tuple.
+    #[getter]
+    fn namespace<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
+        PyTuple::new(py, &self.0.namespace)
+    }
+    #[getter]
+    fn key(&self) -> &str {
+        &self.0.key
+    }
+    #[getter]
+    fn value<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        crate::convert::json_to_py(py, &self.0.value)
+    }
+    #[getter]
+    fn metadata(&self) -> BTreeMap<String, String> {
+        self.0.metadata.clone()
+    }
+    #[getter]
+    fn created_at_ms(&self) -> i64 {
+        self.0.created_at_ms
+    }
+    #[getter]
+    fn updated_at_ms(&self) -> i64 {
+        self.0.updated_at_ms
+    }
+    /// When it stops being visible; `None`: never.
+    #[getter]
+    fn expires_at_ms(&self) -> Option<i64> {
+        self.0.expires_at_ms
+    }
+    /// The time to live it was written with; `None`: none.
+    #[getter]
+    fn ttl_ms(&self) -> Option<u64> {
+        self.0.ttl_ms
+    }
+    fn __repr__(&self) -> String {
+        item_repr(&self.0)
+    }
+}
+
+fn item_repr(i: &agentdb::Item) -> String {
+    let labels: Vec<String> = i.namespace.iter().map(|l| quote(l.as_str())).collect();
+    let namespace = if labels.len() == 1 { format!("({},)", labels[0]) } else { format!("({})", labels.join(", ")) };
+    let value = i.value.to_string();
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "None".to_owned());
+    format!(
+        "Item(namespace={namespace}, key={}, value={}, metadata={}, created_at_ms={}, updated_at_ms={}, expires_at_ms={}, ttl_ms={})",
+        quote(&i.key),
+        text_repr(&value, 60),
+        meta_repr(&i.metadata),
+        i.created_at_ms,
+        i.updated_at_ms,
+        opt(i.expires_at_ms.map(|t| t.to_string())),
+        opt(i.ttl_ms.map(|t| t.to_string())),
+    )
+}
+
+/// One page of `db.items.search`: the items, newest update first, and how
+/// many matched in all.
+#[pyclass(frozen, eq, module = "agentdb", name = "ItemPage")]
+#[derive(PartialEq)]
+pub struct ItemPage(pub agentdb::ItemPage);
+
+#[pymethods]
+impl ItemPage {
+    #[getter]
+    fn items(&self) -> Vec<Item> {
+        self.0.items.iter().cloned().map(Item).collect()
+    }
+    /// Every match, not just this page.
+    #[getter]
+    fn total(&self) -> usize {
+        self.0.total
+    }
+    fn __repr__(&self) -> String {
+        format!("ItemPage(total={}, items=<{} items>)", self.0.total, self.0.items.len())
+    }
+}
+
+/// What `db.items.write` did.
+#[pyclass(frozen, eq, module = "agentdb", name = "ItemWriteReport")]
+#[derive(PartialEq)]
+pub struct ItemWriteReport(pub agentdb::ItemWriteReport);
+
+#[pymethods]
+impl ItemWriteReport {
+    /// Puts applied.
+    #[getter]
+    fn put(&self) -> usize {
+        self.0.put
+    }
+    /// Live items deleted.
+    #[getter]
+    fn deleted(&self) -> usize {
+        self.0.deleted
+    }
+    fn __repr__(&self) -> String {
+        format!("ItemWriteReport(put={}, deleted={})", self.0.put, self.0.deleted)
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<AgentState>()?;
     m.add_class::<Snapshot>()?;
@@ -594,5 +703,8 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<MergeGroup>()?;
     m.add_class::<ConsolidationReport>()?;
     m.add_class::<GcReport>()?;
+    m.add_class::<Item>()?;
+    m.add_class::<ItemPage>()?;
+    m.add_class::<ItemWriteReport>()?;
     Ok(())
 }

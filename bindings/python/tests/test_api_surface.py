@@ -21,6 +21,7 @@ API = {
             "hybrid_search", "semantic_search_arrow", "full_text_search_arrow", "hybrid_search_arrow"],
     "vectors": ["create_collection", "list_collections", "insert", "insert_many", "get", "delete", "count", "search",
                 "search_range", "search_arrow", "create_index"],
+    "items": ["put", "write", "get", "get_many", "delete", "search", "list_namespaces", "sweep_expired"],
 }  # fmt: skip
 
 ATTRIBUTES = {
@@ -39,6 +40,9 @@ ATTRIBUTES = {
     "MergeGroup": ["memory_type", "kept", "absorbed"],
     "ConsolidationReport": ["agent_id", "examined", "groups", "remaining"],
     "GcReport": ["state_versions_removed", "maintenance"],
+    "Item": ["namespace", "key", "value", "metadata", "created_at_ms", "updated_at_ms", "expires_at_ms", "ttl_ms"],
+    "ItemPage": ["items", "total"],
+    "ItemWriteReport": ["put", "deleted"],
 }  # fmt: skip
 
 
@@ -131,6 +135,8 @@ def test_the_defaults_are_the_engines():
         (agentdb.Vectors.search, "k"): d["knn_k"],
         (agentdb.Vectors.search_arrow, "k"): d["knn_k"],
         (agentdb.Vectors.search_range, "max_results"): d["range_max_results"],
+        (agentdb.Items.search, "limit"): d["item_search_limit"],
+        (agentdb.Items.list_namespaces, "limit"): d["namespace_list_limit"],
     }
     for retrieve in (agentdb.Memories.retrieve, agentdb.Memories.retrieve_arrow):
         want[(retrieve, "limit")] = d["retrieve_limit"]
@@ -203,7 +209,7 @@ def test_native_stub_declares_exactly_the_native_classes_and_members():
 
 def test_async_stub_matches_the_runtime_namespaces():
     stubs = stub_classes(PKG / "_aio.pyi")
-    for sync_cls in (agentdb.States, agentdb.Memories, agentdb.Rag, agentdb.Vectors):
+    for sync_cls in (agentdb.States, agentdb.Memories, agentdb.Rag, agentdb.Vectors, agentdb.Items):
         public = {n for n, f in vars(sync_cls).items() if callable(f) and not n.startswith("_")}
         assert stubs[f"Async{sync_cls.__name__}"] == public, sync_cls.__name__
     assert "connect_async" in (PKG / "_aio.pyi").read_text()

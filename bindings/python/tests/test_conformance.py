@@ -49,6 +49,49 @@ def hits_value(hits: list[agentdb.ChunkHit]) -> dict:
             "contents": [h.content for h in hits]}  # fmt: skip
 
 
+def item_value(i: agentdb.Item | None) -> dict:
+    if i is None:
+        return {"found": False}
+    return {"found": True, "namespace": list(i.namespace), "key": i.key, "value": i.value, "metadata": i.metadata,
+            "ttl_ms": i.ttl_ms}  # fmt: skip
+
+
+def item_write(w: dict) -> dict:
+    """A write of items.json (``{"put": {...}}`` or ``{"delete": {...}}``) as ``db.items.write`` takes it."""
+    if "put" in w:
+        return {k: v for k, v in w["put"].items() if k in ("namespace", "key", "value", "metadata", "ttl_ms")}
+    return {"namespace": w["delete"]["namespace"], "key": w["delete"]["key"], "delete": True}
+
+
+def run_item_op(db: agentdb.AgentDB, op: str, a: dict) -> dict:
+    if op == "put_item":
+        return item_value(db.items.put(a.get("namespace", []), a.get("key", ""), a.get("value"),
+                                       metadata=a.get("metadata"), ttl_ms=a.get("ttl_ms")))  # fmt: skip
+    if op == "write_items":
+        r = db.items.write([item_write(w) for w in a.get("writes", [])])
+        return {"put": r.put, "deleted": r.deleted}
+    if op == "get_item":
+        return item_value(db.items.get(a.get("namespace", []), a.get("key", "")))
+    if op == "delete_item":
+        return {"deleted": db.items.delete(a.get("namespace", []), a.get("key", ""))}
+    if op == "search_items":
+        page = db.items.search(a.get("prefix", []), filter=a.get("filter"), metadata=a.get("metadata"),
+                               **given(a, limit="limit", offset="offset"))  # fmt: skip
+        return {"namespaces": [list(i.namespace) for i in page.items], "keys": [i.key for i in page.items],
+                "values": [i.value for i in page.items], "total": page.total, "count": len(page.items)}  # fmt: skip
+    if op == "list_item_namespaces":
+        found = db.items.list_namespaces(a.get("prefix", []), suffix=a.get("suffix", []), max_depth=a.get("max_depth"),
+                                         **given(a, limit="limit", offset="offset"))  # fmt: skip
+        return {"namespaces": [list(ns) for ns in found]}
+    if op == "sweep_expired_items":
+        return {"deleted": db.items.sweep_expired()}
+    raise AssertionError(f"unknown conformance op {op!r}")
+
+
+ITEM_OPS = ("put_item", "write_items", "get_item", "delete_item", "search_items", "list_item_namespaces",
+            "sweep_expired_items")  # fmt: skip
+
+
 def memory_id(a: dict, names: dict[str, int]) -> int:
     """A memory named by an earlier step's ``"as"``, or given directly."""
     if "memory" in a:
@@ -57,6 +100,8 @@ def memory_id(a: dict, names: dict[str, int]) -> int:
 
 
 def run_op(db: agentdb.AgentDB, op: str, a: dict, names: dict[str, int]) -> dict:
+    if op in ITEM_OPS:
+        return run_item_op(db, op, a)
     if op == "save_state":
         v = db.states.save(a["agent_id"], a["session_id"], a.get("data", "").encode(), metadata=a.get("metadata"),
                            **given(a, state_type="state_type", key="key"))  # fmt: skip
