@@ -307,3 +307,25 @@ def test_async_items(db_path):
             assert sorted(r.value for r in results) == list(range(20))
 
     asyncio.run(main())
+
+
+def test_item_filter_matches_is_the_engines_search_filter(db):
+    """_item_filter_matches (the LangGraph store's check of k-NN candidates) agrees
+    with the engine's search on every value and filter."""
+    from agentdb._native import _item_filter_matches
+
+    values = [{"n": 1}, {"n": 1.0}, {"n": 2.5, "s": "b"}, {"s": "a", "t": [1, 2]}, {"o": {"a": 1, "b": {"c": True}}},
+              {"n": None}, {}, {"t": [1, 2, 3]}, {"n": True}, {"s": "é"}]  # fmt: skip
+    db.items.write([{"namespace": ("f",), "key": str(i), "value": v} for i, v in enumerate(values)])
+    items = [db.items.get(("f",), str(i)) for i in range(len(values))]
+    filters = [{}, {"n": 1}, {"n": {"$gte": 1}}, {"n": {"$ne": 1}}, {"s": {"$lt": "b"}}, {"s": {"$gt": 1}},
+               {"t": [1, 2]}, {"o": {"b": {"c": True}}}, {"o": {"a": {"$eq": 1}}}, {"missing": None},
+               {"n": None}, {"n": True}, {"s": {"$gte": "é"}}]  # fmt: skip
+    for flt in filters:
+        engine = {i.key for i in db.items.search(("f",), filter=flt, limit=100).items}
+        ours = {i.key for i, ok in zip(items, _item_filter_matches(items, flt)) if ok}
+        assert ours == engine, flt
+    with pytest.raises(agentdb.InvalidArgumentError):
+        _item_filter_matches(items, {"n": {"$in": [1]}})
+    with pytest.raises(agentdb.InvalidArgumentError):
+        _item_filter_matches([], ["n"])

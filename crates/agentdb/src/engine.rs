@@ -92,7 +92,7 @@ struct Signal {
 /// connection, runtime, background threads) and each subsystem's own state.
 /// Core fields are private; subsystems use the narrow handle of methods
 /// below (`commit`, `begin_read`, `block_on`, `opts`, `embedder`, …) and
-/// their own state (`states`, `memories`, `rag`, `vectors`).
+/// their own state (`states`, `memories`, `rag`, `vectors`, `items`).
 pub(crate) struct Engine {
     path: PathBuf,
     opts: Options,
@@ -128,11 +128,18 @@ pub(crate) struct Engine {
     pub memories: crate::memories::MemoriesState,
     pub rag: crate::rag::RagState,
     pub vectors: crate::vectors::VectorsState,
+    pub items: crate::items::ItemsState,
 }
 
 /// The memtable with every subsystem's part.
 pub(crate) fn new_memtable() -> Memtable {
-    MemtableBuilder::default().part::<StatesMem>().part::<MemoriesMem>().part::<RagMem>().part::<VectorsMem>().build()
+    MemtableBuilder::default()
+        .part::<StatesMem>()
+        .part::<MemoriesMem>()
+        .part::<RagMem>()
+        .part::<VectorsMem>()
+        .part::<crate::items::memtable::ItemsMem>()
+        .build()
 }
 
 pub(crate) fn now_ms() -> i64 {
@@ -239,6 +246,7 @@ impl Engine {
         out.extend(self.memories.tables());
         out.extend(self.rag.tables());
         out.extend(self.vectors.tables());
+        out.extend(self.items.tables());
         out
     }
 

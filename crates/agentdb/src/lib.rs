@@ -21,6 +21,7 @@ mod engine;
 mod error;
 pub mod export;
 mod fork_guard;
+pub mod items;
 pub mod limits;
 pub mod memories;
 mod options;
@@ -46,6 +47,7 @@ pub use rag::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
 pub use states::{
     AgentState, GcReport, HistoryQuery, Snapshot, StateRetention, StateType, MAX_HISTORY_LIMIT, MAX_STATE_KEY_BYTES,
 };
+pub use items::{Item, ItemPage, ItemPut, ItemQuery, ItemWrite, ItemWriteReport, NamespaceQuery};
 pub use vectors::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 
 /// The version of every AgentDB package (one, the workspace's): crates, Python, C library.

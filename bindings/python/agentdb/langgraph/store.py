@@ -1,41 +1,44 @@
-"""``AgentDBStore``: LangGraph's long-term ``BaseStore`` over AgentDB.
+"""``AgentDBStore``: LangGraph's long-term ``BaseStore`` over AgentDB items.
 
-Where things live (strings are kept in metadata and checked on every read,
-see ``_common.stable_id``):
+Where things live:
 
-* Items are agent-state records. A namespace ``NS`` is the agent
-  ``stable_id(prefix, "store-namespace", *NS)``; a key is the session
-  ``stable_id("item", key)`` inside it. Every put appends a version holding
-  the value as JSON and, in metadata, the namespace, key, created/updated
-  times, TTL and the ids of the item's vectors; a delete appends a
-  ``deleted`` marker. ``get`` is one ``load`` of the session. States were
-  chosen over vector rows for the items because they can be enumerated
-  (``history``), which search without a query and ``list_namespaces`` need;
-  the price is that superseded versions stay on disk (the engine deletes
-  states only per agent).
-* A catalog agent ``stable_id(prefix, "store-catalog")`` holds one record per
-  namespace ever written (session = the namespace's agent id), so prefix
-  searches and ``list_namespaces`` can find namespaces. A namespace is listed
-  while it holds at least one live item (as ``SqliteStore`` does).
+* Every store item is an engine item (``db.items``; SPEC.md, "Items") at the
+  namespace ``(key_prefix, *namespace)`` and the same key: the value as JSON,
+  created/updated times and the TTL, all kept by the engine. The first label
+  keeps independent stores (other ``key_prefix``) of one database apart.
+  Every operation is served by the engine's indexes, none reads a whole
+  namespace or log: the GetOps of a batch are one ``get_many``, its puts and
+  deletes one ``write`` (all or nothing), a search without a query is one
+  engine search with the filter evaluated in the engine (exact pages),
+  ``list_namespaces`` is the engine's namespace listing.
 * With ``index={"dims", "embed", "fields"}``, every embedded text of an item
-  is a row of the vector collection ``lgstore-<hash of prefix>`` (cosine),
-  with the item's namespace, key, a per-put ``stamp`` and, for each depth
-  ``d`` of the namespace, ``ls.p<d>`` = the JSON of its first ``d`` labels.
-  A search under a prefix of depth ``d`` is an exact engine-side metadata
-  filter on ``ls.p<d>``; value filters (``$eq``, ``$gt``, nested, ...) are
-  applied in Python with the semantics of ``InMemoryStore``, and the k-NN
-  widens until enough items pass. A put writes the new vectors (new ids,
-  carrying the new stamp) before the item record and removes the old ones
-  after it; the record's stamp says which vectors are current, so a crash at
-  any point leaves no stale vector that a search would believe.
+  is a row of the vector collection ``lgstore-<hash of key_prefix>``
+  (cosine), carrying the item's namespace, key, a per-put ``stamp`` and, for
+  each depth ``d`` of the namespace, ``ls.p<d>`` = the JSON of its first
+  ``d`` labels (so a search under a prefix is an exact engine-side metadata
+  filter). The item's metadata holds its stamp (``ls.stamp``) and its vector
+  ids (``ls.vectors``; ``"[]"`` when it has none). A put writes the new
+  vectors (new ids, new stamp) before the item and deletes the old ones
+  after it; a vector whose stamp is not its item's is never believed, so a
+  crash at any point leaves nothing stale in a result. A search with a query
+  ranks by k-NN over the collection (widening until enough candidates pass),
+  reads the candidates with one ``get_many``, applies the value filter to
+  them with the engine's own evaluation, and fills the tail with items that
+  have no vectors (an engine search on ``ls.vectors == "[]"``).
 
 Semantics follow ``InMemoryStore``: reads in a batch see the state before the
 batch, then the batch's puts apply (the last put per item wins); semantic
 scores are cosine similarities, max-pooled over an item's vectors; items
 without vectors fill the tail of a semantic search. Search without a query is
-ordered newest update first (``SqliteStore``'s order). TTL (minutes) is
-supported: expired items are never returned, reads refresh the TTL when asked
-(a new version), and ``sweep_ttl()`` / ``start_ttl_sweeper()`` delete them.
+ordered newest update first (``SqliteStore``'s order; ties by namespace, then
+key). A namespace is listed while it holds a live item (as ``SqliteStore``).
+TTL (minutes) maps to the engine's ``ttl_ms``: expired items are never
+returned, reads refresh the TTL when asked, ``sweep_ttl()`` deletes expired
+items (of every store in the database: expired items are invisible anyway).
+
+A store written by the states-based ``AgentDBStore`` (before items existed)
+is migrated to items on its first writable open, once
+(``agentdb.langgraph._store_migration``).
 """
 
 from __future__ import annotations
@@ -44,7 +47,6 @@ import asyncio
 import json
 import math
 import threading
-import time
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timezone
@@ -68,9 +70,11 @@ from langgraph.store.base import (
     tokenize_path,
 )
 
-from agentdb import NotFoundError
+from agentdb import NotFoundError, ReadOnlyError
+from agentdb._native import _item_filter_matches
 
-from ._common import SharedRegistry, history_all, load_or_none, stable_id
+from ._common import stable_id
+from ._store_migration import migrate_states_store
 
 try:  # langgraph-checkpoint >= 4.3 validates labels of ops given to batch directly
     from langgraph.store.base import validate_op_namespace
@@ -80,31 +84,22 @@ except ImportError:  # pragma: no cover - older langgraph
 
 __all__ = ["AgentDBStore"]
 
-STATE_TYPE = "long_term_memory"
-K_ROLE = "ls.role"
 K_NS = "ls.namespace"
 K_KEY = "ls.key"
-K_CREATED = "ls.created_ms"
-K_UPDATED = "ls.updated_ms"
-K_EXPIRES = "ls.expires_ms"
-K_TTL = "ls.ttl_minutes"
 K_STAMP = "ls.stamp"
-K_NVEC = "ls.vectors"
+K_VECTORS = "ls.vectors"
 K_PATH = "ls.path"
 K_PREFIX_AT = "ls.p"  # + depth
-ROLE_ITEM = "item"
-ROLE_DELETED = "deleted"
-ROLE_NAMESPACE = "namespace"
-#: ``vectors.search`` returns at most this many rows per call (SPEC.md).
+NO_VECTORS = "[]"
+#: ``vectors.search`` returns at most this many rows per call, and an item
+#: search or namespace listing at most this many per page (SPEC.md, Limits).
 SEARCH_K_MAX = 10_000
+#: ``items.write`` / ``vectors.insert_many`` take at most this many entries per call.
+BATCH_MAX = 100_000
 MS_PER_MINUTE = 60_000
 
 
-def _now_ms() -> int:
-    return time.time_ns() // 1_000_000
-
-
-def _ns_json(namespace: tuple[str, ...]) -> str:
+def _ns_json(namespace: Sequence[str]) -> str:
     return json.dumps(list(namespace), ensure_ascii=False, separators=(",", ":"))
 
 
@@ -112,91 +107,25 @@ def _datetime(ms: int) -> datetime:
     return datetime.fromtimestamp(ms / 1000, tz=timezone.utc)
 
 
-def _compare_values(item_value: Any, filter_value: Any) -> bool:
-    """Filter semantics of ``InMemoryStore`` (JSONB-like, with ``$`` operators)."""
-    if isinstance(filter_value, dict):
-        if any(k.startswith("$") for k in filter_value):
-            return all(_apply_operator(item_value, k, v) for k, v in filter_value.items())
-        if not isinstance(item_value, dict):
-            return False
-        return all(_compare_values(item_value.get(k), v) for k, v in filter_value.items())
-    if isinstance(filter_value, (list, tuple)):
-        return (
-            isinstance(item_value, (list, tuple))
-            and len(item_value) == len(filter_value)
-            and all(_compare_values(i, f) for i, f in zip(item_value, filter_value))
-        )
-    return item_value == filter_value
+def _ttl_ms(minutes: float) -> int:
+    """LangGraph's TTL (minutes, a float) in the engine's whole milliseconds (at least 1)."""
+    return max(1, round(float(minutes) * MS_PER_MINUTE))
 
 
-def _apply_operator(value: Any, operator: str, operand: Any) -> bool:
-    if operator == "$eq":
-        return value == operand
-    if operator == "$ne":
-        return value != operand
-    if operator in ("$gt", "$gte", "$lt", "$lte"):
-        a, b = float(value), float(operand)
-        return {"$gt": a > b, "$gte": a >= b, "$lt": a < b, "$lte": a <= b}[operator]
-    raise ValueError(f"Unsupported operator: {operator}")
-
-
-def _matches(value: dict[str, Any], filter: dict[str, Any] | None) -> bool:
-    return not filter or all(_compare_values(value.get(k), v) for k, v in filter.items())
-
-
-def _namespace_matches(condition: MatchCondition, namespace: tuple[str, ...]) -> bool:
-    path = condition.path
-    if len(namespace) < len(path):
-        return False
-    if condition.match_type == "prefix":
-        pairs = zip(namespace, path)
-    elif condition.match_type == "suffix":
-        pairs = zip(reversed(namespace), reversed(path))
-    else:
-        raise ValueError(f"Unsupported match type: {condition.match_type}")
-    return all(p == "*" or n == p for n, p in pairs)
-
-
-class _Stored:
-    """The current record of one item (live or deleted)."""
-
-    __slots__ = ("namespace", "key", "record")
-
-    def __init__(self, namespace: tuple[str, ...], key: str, record: Any) -> None:
-        self.namespace = namespace
-        self.key = key
-        self.record = record
-
-    @property
-    def md(self) -> dict[str, str]:
-        return self.record.metadata
-
-    def live(self, now_ms: int) -> bool:
-        if self.md.get(K_ROLE) != ROLE_ITEM:
-            return False
-        expires = self.md.get(K_EXPIRES)
-        return expires is None or int(expires) > now_ms
-
-    @property
-    def value(self) -> dict[str, Any]:
-        return json.loads(self.record.data)
-
-    @property
-    def updated_ms(self) -> int:
-        return int(self.md[K_UPDATED])
-
-    def vector_ids(self) -> list[str]:
-        return json.loads(self.md.get(K_NVEC, "[]"))
-
-    def item(self, cls: type = Item, **extra: Any) -> Any:
-        return cls(
-            namespace=self.namespace,
-            key=self.key,
-            value=self.value,
-            created_at=_datetime(int(self.md[K_CREATED])),
-            updated_at=_datetime(int(self.md[K_UPDATED])),
-            **extra,
-        )
+def _merge_conditions(paths: Iterable[Sequence[str]]) -> tuple[str, ...] | None:
+    """One label pattern that a namespace matches iff it matches every one of
+    ``paths`` (all prefixes, or all suffixes aligned at the end); ``None``
+    when no namespace can match them all."""
+    merged: list[str] = []
+    for path in paths:
+        for i, label in enumerate(path):
+            if i == len(merged):
+                merged.append(label)
+            elif merged[i] == "*":
+                merged[i] = label
+            elif label != "*" and label != merged[i]:
+                return None
+    return tuple(merged)
 
 
 class AgentDBStore(BaseStore):
@@ -205,7 +134,7 @@ class AgentDBStore(BaseStore):
     ``index`` enables semantic search (``{"dims": int, "embed": Embeddings |
     callable | provider string, "fields": ["$"] | [paths]}``); ``ttl`` is a
     LangGraph ``TTLConfig``; ``key_prefix`` separates independent stores in
-    one database.
+    one database (it is the first label of every item's engine namespace).
     """
 
     supports_ttl = True
@@ -218,11 +147,12 @@ class AgentDBStore(BaseStore):
         ttl: TTLConfig | None = None,
         key_prefix: str = "langgraph",
     ) -> None:
+        if not isinstance(key_prefix, str) or not key_prefix:
+            raise ValueError("key_prefix must be a non-empty str")
         self.db = db
         self.key_prefix = key_prefix
         self.ttl_config = ttl
-        self._catalog = stable_id(key_prefix, "store-catalog")
-        self._registered = SharedRegistry.for_db(db, key_prefix, "store-namespaces")
+        self._root = (key_prefix,)
         self._sweeper: threading.Thread | None = None
         self._sweeper_stop = threading.Event()
         self.index_config: dict[str, Any] | None
@@ -239,6 +169,7 @@ class AgentDBStore(BaseStore):
             self.index_config = None
             self.embeddings = None
             self.collection = None
+        self._migrate_states_store()
 
     def _ensure_collection(self, dims: int) -> None:
         for info in self.db.vectors.list_collections():
@@ -250,174 +181,165 @@ class AgentDBStore(BaseStore):
                 return
         self.db.vectors.create_collection(self.collection, dims, "cosine")
 
-    # ------------------------------------------------------------------ ids
+    # ------------------------------------------------------------ addresses
 
-    def _ns_agent(self, namespace: tuple[str, ...]) -> int:
+    def _engine_ns(self, namespace: Sequence[str]) -> tuple[str, ...]:
+        return (*self._root, *namespace)
+
+    def _ns_hash(self, namespace: Sequence[str]) -> int:
         return stable_id(self.key_prefix, "store-namespace", *namespace)
 
     @staticmethod
-    def _key_session(key: str) -> int:
+    def _key_hash(key: str) -> int:
         return stable_id("item", key)
 
-    def _vector_id(self, namespace: tuple[str, ...], key: str, stamp: str, i: int) -> str:
-        return f"{self._ns_agent(namespace):x}-{self._key_session(key):x}-{stamp}-{i}"
+    def _vector_id(self, namespace: Sequence[str], key: str, stamp: str, i: int) -> str:
+        # Vector ids are at most 256 bytes; the stamp makes them unique per put,
+        # so two items whose hashes collide never share a vector.
+        return f"{self._ns_hash(namespace):x}-{self._key_hash(key):x}-{stamp}-{i}"
+
+    def _lg_item(self, item: Any, cls: type = Item, **extra: Any) -> Any:
+        return cls(
+            namespace=tuple(item.namespace[len(self._root) :]),
+            key=item.key,
+            value=item.value,
+            created_at=_datetime(item.created_at_ms),
+            updated_at=_datetime(item.updated_at_ms),
+            **extra,
+        )
 
     # ---------------------------------------------------------------- reads
 
-    def _current(self, namespace: tuple[str, ...], key: str) -> _Stored | None:
-        agent, session = self._ns_agent(namespace), self._key_session(key)
-        ns_json = _ns_json(namespace)
-        record = load_or_none(self.db.states, agent, session)
-        if record is None:
-            return None
-        if record.metadata.get(K_NS) != ns_json or record.metadata.get(K_KEY) != key:
-            # Another item hashes to this session: take this item's own newest record.
-            mine = [
-                r
-                for r in history_all(self.db.states, agent, session)
-                if r.metadata.get(K_NS) == ns_json and r.metadata.get(K_KEY) == key
-            ]
-            if not mine:
-                return None
-            record = max(mine, key=lambda r: r.version)
-        return _Stored(namespace, key, record)
-
-    def _namespaces(self) -> list[tuple[str, ...]]:
-        """Every namespace ever written (live or emptied), from the catalog."""
-        found = set()
-        for r in history_all(self.db.states, self._catalog):
-            if r.metadata.get(K_ROLE) == ROLE_NAMESPACE:
-                found.add(tuple(json.loads(r.metadata[K_NS])))
-        return sorted(found)
-
-    def _items_in(self, namespace: tuple[str, ...], now_ms: int) -> list[_Stored]:
-        """The live items of one namespace."""
-        ns_json = _ns_json(namespace)
-        newest: dict[tuple[int, str], Any] = {}
-        for r in history_all(self.db.states, self._ns_agent(namespace)):
-            if r.metadata.get(K_NS) != ns_json or K_KEY not in r.metadata:
-                continue
-            slot = (r.session_id, r.metadata[K_KEY])
-            if slot not in newest or r.version > newest[slot].version:
-                newest[slot] = r
-        items = [_Stored(namespace, key, r) for (_, key), r in newest.items()]
-        return [s for s in items if s.live(now_ms)]
-
-    def _items_under(self, prefix: tuple[str, ...], now_ms: int) -> list[_Stored]:
-        n = len(prefix)
-        out: list[_Stored] = []
-        for namespace in self._namespaces():
-            if namespace[:n] == prefix:
-                out.extend(self._items_in(namespace, now_ms))
+    def _get_many(self, addresses: list[tuple[tuple[str, ...], str]], refresh_ttl: bool) -> list[Any]:
+        """The engine items at (store namespace, key) addresses, ``None`` where absent."""
+        out: list[Any] = []
+        for start in range(0, len(addresses), BATCH_MAX):
+            chunk = [(self._engine_ns(ns), key) for ns, key in addresses[start : start + BATCH_MAX]]
+            try:
+                out.extend(self.db.items.get_many(chunk, refresh_ttl=refresh_ttl))
+            except ReadOnlyError:
+                if not refresh_ttl:
+                    raise
+                # A read-only database cannot move expiries: read without refreshing.
+                out.extend(self.db.items.get_many(chunk))
         return out
 
-    def _refresh_ttl(self, stored: _Stored, now_ms: int) -> None:
-        ttl = stored.md.get(K_TTL)
-        if ttl is None:
-            return
-        metadata = dict(stored.md)
-        metadata[K_EXPIRES] = str(now_ms + int(float(ttl) * MS_PER_MINUTE))
-        self.db.states.save(
-            self._ns_agent(stored.namespace),
-            self._key_session(stored.key),
-            stored.record.data,
-            state_type=STATE_TYPE,
-            metadata=metadata,
-        )
+    def _gets(self, ops: list[tuple[int, GetOp]], results: list[Result]) -> None:
+        """Every GetOp of a batch: one ``get_many`` per refresh setting."""
+        for refresh in (False, True):
+            group = [(i, op) for i, op in ops if bool(op.refresh_ttl) == refresh]
+            if not group:
+                continue
+            found = self._get_many([(tuple(op.namespace), op.key) for _, op in group], refresh)
+            for (i, _), item in zip(group, found):
+                results[i] = None if item is None else self._lg_item(item)
 
-    def _get(self, op: GetOp, now_ms: int) -> Item | None:
-        stored = self._current(op.namespace, op.key)
-        if stored is None or not stored.live(now_ms):
-            return None
-        if op.refresh_ttl:
-            self._refresh_ttl(stored, now_ms)
-        return stored.item()
+    def _engine_search(
+        self,
+        prefix: tuple[str, ...],
+        filter: dict[str, Any] | None,
+        metadata: dict[str, str] | None,
+        limit: int,
+        offset: int,
+        refresh_ttl: bool,
+    ) -> list[Any]:
+        """An engine item search of any length (pages of at most ``SEARCH_K_MAX``)."""
+        out: list[Any] = []
+        while limit > 0:
+            n = min(limit, SEARCH_K_MAX)
+            kwargs = dict(filter=filter, metadata=metadata, limit=n, offset=offset)
+            try:
+                page = self.db.items.search(self._engine_ns(prefix), refresh_ttl=refresh_ttl, **kwargs)
+            except ReadOnlyError:
+                if not refresh_ttl:
+                    raise
+                page = self.db.items.search(self._engine_ns(prefix), **kwargs)
+            out.extend(page.items)
+            if len(page.items) < n:
+                break
+            limit, offset = limit - n, offset + n
+        return out
 
-    def _search(self, op: SearchOp, query_vector: list[float] | None, now_ms: int) -> list[SearchItem]:
+    def _search(self, op: SearchOp, query_vector: list[float] | None) -> list[SearchItem]:
         prefix = tuple(op.namespace_prefix)
+        flt = dict(op.filter) if op.filter else None
         if query_vector is None:
-            items = [s for s in self._items_under(prefix, now_ms) if _matches(s.value, op.filter)]
-            items.sort(key=lambda s: (-s.updated_ms, s.namespace, s.key))
-            page = items[op.offset : op.offset + op.limit]
-            results = [s.item(SearchItem) for s in page]
-        else:
-            results, page = self._semantic_search(op, prefix, query_vector, now_ms)
-        if op.refresh_ttl:
-            for s in page:
-                self._refresh_ttl(s, now_ms)
-        return results
+            items = self._engine_search(prefix, flt, None, op.limit, op.offset, bool(op.refresh_ttl))
+            return [self._lg_item(i, SearchItem) for i in items]
+        return self._semantic_search(op, prefix, flt, query_vector)
 
     def _semantic_search(
-        self, op: SearchOp, prefix: tuple[str, ...], query_vector: list[float], now_ms: int
-    ) -> tuple[list[SearchItem], list[_Stored]]:
+        self, op: SearchOp, prefix: tuple[str, ...], flt: dict[str, Any] | None, query_vector: list[float]
+    ) -> list[SearchItem]:
         wanted = op.offset + op.limit
-        prefix_filter = (
-            {f"{K_PREFIX_AT}{len(prefix)}": _ns_json(prefix)} if prefix else None
-        )
-        cache: dict[tuple[tuple[str, ...], str], _Stored | None] = {}
+        prefix_filter = {f"{K_PREFIX_AT}{len(prefix)}": _ns_json(prefix)} if prefix else None
+        # (namespace, key) -> the current engine item if it passes the filter, else None.
+        current: dict[tuple[tuple[str, ...], str], Any] = {}
 
-        def current(namespace: tuple[str, ...], key: str) -> _Stored | None:
-            slot = (namespace, key)
-            if slot not in cache:
-                stored = self._current(namespace, key)
-                ok = (
-                    stored is not None
-                    and stored.live(now_ms)
-                    and namespace[: len(prefix)] == prefix
-                    and _matches(stored.value, op.filter)
-                )
-                cache[slot] = stored if ok else None
-            return cache[slot]
+        def fetch(addresses: list[tuple[tuple[str, ...], str]]) -> None:
+            fresh = list(dict.fromkeys(a for a in addresses if a not in current))
+            if not fresh:
+                return
+            items = self._get_many(fresh, False)
+            passes = (
+                _item_filter_matches([i for i in items if i is not None], flt)
+                if flt
+                else None
+            )
+            at = 0
+            for address, item in zip(fresh, items):
+                if item is None:
+                    current[address] = None
+                    continue
+                ok = passes[at] if passes is not None else True
+                at += 1
+                current[address] = item if ok else None
 
         k = min(max(2 * wanted, 16), SEARCH_K_MAX)
         while True:
             hits = self.db.vectors.search(self.collection, query_vector, k, metadata=prefix_filter)
-            ranked: list[tuple[float, _Stored]] = []
+            addressed = [((tuple(json.loads(h.metadata[K_NS])), h.metadata[K_KEY]), h) for h in hits]
+            fetch([a for a, _ in addressed])
+            ranked: list[tuple[float, Any]] = []
             seen: set[tuple[tuple[str, ...], str]] = set()
-            for hit in hits:
-                md = hit.metadata
-                namespace, key = tuple(json.loads(md[K_NS])), md[K_KEY]
-                if (namespace, key) in seen:
+            for address, hit in addressed:
+                if address in seen:
                     continue
-                stored = current(namespace, key)
-                if stored is None or md.get(K_STAMP) != stored.md.get(K_STAMP):
+                item = current[address]
+                if item is None or hit.metadata.get(K_STAMP) != item.metadata.get(K_STAMP):
                     continue  # gone, filtered out, or a vector of an older version
-                seen.add((namespace, key))
-                ranked.append((1.0 - float(hit.distance), stored))
+                seen.add(address)
+                ranked.append((1.0 - float(hit.distance), item))
             if len(ranked) >= wanted or len(hits) < k:
                 break
             if k == SEARCH_K_MAX:
-                ranked = self._exact_ranking(op, prefix, query_vector, now_ms)
+                ranked = self._exact_ranking(prefix, flt, query_vector)
                 break
             k = min(k * 4, SEARCH_K_MAX)
 
         kept = ranked[op.offset : wanted]
-        results = [s.item(SearchItem, score=score) for score, s in kept]
-        page = [s for _, s in kept]
+        page = [item for _, item in kept]
+        results = [self._lg_item(item, SearchItem, score=score) for score, item in kept]
         if len(kept) < op.limit:
             # As InMemoryStore: items without vectors fill the rest, unscored.
-            scoreless = [
-                s
-                for s in self._items_under(prefix, now_ms)
-                if not s.vector_ids() and _matches(s.value, op.filter)
-            ]
-            scoreless.sort(key=lambda s: (-s.updated_ms, s.namespace, s.key))
-            for s in scoreless[: op.limit - len(kept)]:
-                results.append(s.item(SearchItem))
-                page.append(s)
-        return results, page
+            tail = self._engine_search(prefix, flt, {K_VECTORS: NO_VECTORS}, op.limit - len(kept), 0, False)
+            page.extend(tail)
+            results.extend(self._lg_item(item, SearchItem) for item in tail)
+        if op.refresh_ttl and any(item.ttl_ms is not None for item in page):
+            addresses = [(tuple(i.namespace[len(self._root) :]), i.key) for i in page if i.ttl_ms is not None]
+            self._get_many(addresses, True)
+        return results
 
     def _exact_ranking(
-        self, op: SearchOp, prefix: tuple[str, ...], query_vector: list[float], now_ms: int
-    ) -> list[tuple[float, _Stored]]:
-        """Cosine over every vector under the prefix (when k-NN widening hits its cap)."""
+        self, prefix: tuple[str, ...], flt: dict[str, Any] | None, query_vector: list[float]
+    ) -> list[tuple[float, Any]]:
+        """Cosine over every vector of every matching item under the prefix (when
+        k-NN widening reaches its cap: more than 10,000 vectors had to be passed over)."""
         q_norm = math.sqrt(sum(x * x for x in query_vector))
         ranked = []
-        for stored in self._items_under(prefix, now_ms):
-            if not _matches(stored.value, op.filter):
-                continue
+        for item in self._engine_search(prefix, flt, None, SEARCH_K_MAX * 100, 0, False):
             best = None
-            for vector_id in stored.vector_ids():
+            for vector_id in json.loads(item.metadata.get(K_VECTORS, NO_VECTORS)):
                 try:
                     v = self.db.vectors.get(self.collection, vector_id).vector
                 except NotFoundError:
@@ -430,108 +352,39 @@ class AgentDBStore(BaseStore):
                 )
                 best = score if best is None else max(best, score)
             if best is not None:
-                ranked.append((best, stored))
+                ranked.append((best, item))
         ranked.sort(key=lambda r: -r[0])
         return ranked
 
-    def _list_namespaces(self, op: ListNamespacesOp, now_ms: int) -> list[tuple[str, ...]]:
-        namespaces = [
-            ns
-            for ns in self._namespaces()
-            if all(_namespace_matches(c, ns) for c in op.match_conditions or ())
-        ]
-        namespaces = [ns for ns in namespaces if self._items_in(ns, now_ms)]
-        if op.max_depth is not None:
-            namespaces = sorted({ns[: op.max_depth] for ns in namespaces})
-        else:
-            namespaces = sorted(namespaces)
-        return namespaces[op.offset : op.offset + op.limit]
+    def _list_namespaces(self, op: ListNamespacesOp) -> list[tuple[str, ...]]:
+        conditions: Sequence[MatchCondition] = op.match_conditions or ()
+        for c in conditions:
+            if c.match_type not in ("prefix", "suffix"):
+                raise ValueError(f"Unsupported match type: {c.match_type}")
+        prefix = _merge_conditions(c.path for c in conditions if c.match_type == "prefix")
+        suffix = _merge_conditions(tuple(reversed(c.path)) for c in conditions if c.match_type == "suffix")
+        if prefix is None or suffix is None:
+            return []
+        suffix = tuple(reversed(suffix))
+        # A suffix must fall inside the store's own labels, never reach the key_prefix label.
+        prefix = prefix + ("*",) * max(0, len(suffix) - len(prefix))
+        max_depth = None if op.max_depth is None else op.max_depth + len(self._root)
+        if max_depth is not None and op.max_depth < 1:
+            return []
+        out: list[tuple[str, ...]] = []
+        limit, offset = op.limit, op.offset
+        while limit > 0:
+            n = min(limit, SEARCH_K_MAX)
+            page = self.db.items.list_namespaces(
+                self._engine_ns(prefix), suffix=suffix, max_depth=max_depth, limit=n, offset=offset
+            )
+            out.extend(ns[len(self._root) :] for ns in page)
+            if len(page) < n:
+                break
+            limit, offset = limit - n, offset + n
+        return out
 
     # --------------------------------------------------------------- writes
-
-    def _register_namespace(self, namespace: tuple[str, ...]) -> None:
-        if namespace in self._registered:
-            return
-        self.db.states.save(
-            self._catalog,
-            self._ns_agent(namespace),
-            b"",
-            state_type=STATE_TYPE,
-            metadata={K_ROLE: ROLE_NAMESPACE, K_NS: _ns_json(namespace)},
-        )
-        with SharedRegistry.lock():
-            self._registered.add(namespace)
-
-    def _drop_vectors(self, vector_ids: Iterable[str]) -> None:
-        for vector_id in vector_ids:
-            try:
-                self.db.vectors.delete(self.collection, vector_id)
-            except NotFoundError:
-                pass
-
-    def _put(
-        self,
-        op: PutOp,
-        texts: list[tuple[str, str]],
-        vectors: list[list[float]],
-        now_ms: int,
-    ) -> None:
-        namespace, key = tuple(op.namespace), op.key
-        previous = self._current(namespace, key)
-        old_vectors = previous.vector_ids() if previous is not None else []
-        agent, session = self._ns_agent(namespace), self._key_session(key)
-        ns_json = _ns_json(namespace)
-        if op.value is None:
-            if previous is None or previous.md.get(K_ROLE) != ROLE_ITEM:
-                return
-            self.db.states.save(
-                agent,
-                session,
-                b"",
-                state_type=STATE_TYPE,
-                metadata={K_ROLE: ROLE_DELETED, K_NS: ns_json, K_KEY: key},
-            )
-            self._drop_vectors(old_vectors)
-            return
-
-        self._register_namespace(namespace)
-        stamp = uuid.uuid4().hex
-        vector_ids = [self._vector_id(namespace, key, stamp, i) for i in range(len(vectors))]
-        if vectors:
-            prefix_keys = {
-                f"{K_PREFIX_AT}{d}": _ns_json(namespace[:d]) for d in range(1, len(namespace) + 1)
-            }
-            self.db.vectors.insert_many(
-                self.collection,
-                vector_ids,
-                [list(map(float, v)) for v in vectors],
-                [
-                    {K_NS: ns_json, K_KEY: key, K_STAMP: stamp, K_PATH: path, **prefix_keys}
-                    for path, _ in texts
-                ],
-            )
-        created = (
-            previous.md[K_CREATED]
-            if previous is not None and previous.live(now_ms)
-            else str(now_ms)
-        )
-        metadata = {
-            K_ROLE: ROLE_ITEM,
-            K_NS: ns_json,
-            K_KEY: key,
-            K_CREATED: created,
-            K_UPDATED: str(now_ms),
-            K_STAMP: stamp,
-            K_NVEC: json.dumps(vector_ids),
-        }
-        if op.ttl is not None:
-            metadata[K_TTL] = repr(float(op.ttl))
-            metadata[K_EXPIRES] = str(now_ms + int(float(op.ttl) * MS_PER_MINUTE))
-        data = json.dumps(dict(op.value), ensure_ascii=False, separators=(",", ":"))
-        self.db.states.save(agent, session, data.encode("utf-8"), state_type=STATE_TYPE, metadata=metadata)
-        self._drop_vectors(old_vectors)
-
-    # ---------------------------------------------------------------- batch
 
     def _texts_to_embed(self, op: PutOp) -> list[tuple[str, str]]:
         """``(path, text)`` pairs of one put, as ``InMemoryStore`` extracts them."""
@@ -550,7 +403,72 @@ class AgentDBStore(BaseStore):
                 out.append((path, texts[0]))
         return out
 
-    def _plan(self, ops: Iterable[Op]) -> tuple[list[Op], dict[tuple[tuple[str, ...], str], tuple[PutOp, list[tuple[str, str]]]], list[str]]:
+    def _drop_vectors(self, vector_ids: Iterable[str]) -> None:
+        for vector_id in vector_ids:
+            try:
+                self.db.vectors.delete(self.collection, vector_id)
+            except NotFoundError:
+                pass
+
+    def _apply_puts(
+        self,
+        puts: dict[tuple[tuple[str, ...], str], tuple[PutOp, list[tuple[str, str]]]],
+        vectors: list[list[float]],
+    ) -> None:
+        """The batch's puts and deletes: new vectors, then one item write, then old vectors out."""
+        if not puts:
+            return
+        addresses = list(puts)
+        old_vectors: list[str] = []
+        if self.collection is not None:
+            for item in self._get_many(addresses, False):
+                if item is not None:
+                    old_vectors.extend(json.loads(item.metadata.get(K_VECTORS, NO_VECTORS)))
+        writes: list[dict[str, Any]] = []
+        new_ids: list[str] = []
+        new_vectors: list[list[float]] = []
+        new_meta: list[dict[str, str]] = []
+        at = 0
+        for (namespace, key), (op, texts) in puts.items():
+            if op.value is None:
+                writes.append({"namespace": self._engine_ns(namespace), "key": key, "delete": True})
+                continue
+            mine = vectors[at : at + len(texts)]
+            at += len(texts)
+            metadata = {K_VECTORS: NO_VECTORS}
+            if mine:
+                stamp = uuid.uuid4().hex
+                ids = [self._vector_id(namespace, key, stamp, i) for i in range(len(mine))]
+                prefix_keys = {f"{K_PREFIX_AT}{d}": _ns_json(namespace[:d]) for d in range(1, len(namespace) + 1)}
+                common = {K_NS: _ns_json(namespace), K_KEY: key, K_STAMP: stamp, **prefix_keys}
+                new_ids.extend(ids)
+                new_vectors.extend(list(map(float, v)) for v in mine)
+                new_meta.extend({**common, K_PATH: path} for path, _ in texts)
+                metadata = {K_STAMP: stamp, K_VECTORS: json.dumps(ids)}
+            write: dict[str, Any] = {
+                "namespace": self._engine_ns(namespace),
+                "key": key,
+                "value": dict(op.value),
+                "metadata": metadata,
+            }
+            if op.ttl is not None:
+                write["ttl_ms"] = _ttl_ms(op.ttl)
+            writes.append(write)
+        for start in range(0, len(new_ids), BATCH_MAX):
+            end = start + BATCH_MAX
+            self.db.vectors.insert_many(
+                self.collection, new_ids[start:end], new_vectors[start:end], new_meta[start:end]
+            )
+        for start in range(0, len(writes), BATCH_MAX):
+            self.db.items.write(writes[start : start + BATCH_MAX])
+        if old_vectors:
+            self._drop_vectors(old_vectors)
+
+    # ---------------------------------------------------------------- batch
+
+    def _plan(
+        self, ops: Iterable[Op]
+    ) -> tuple[list[Op], dict[tuple[tuple[str, ...], str], tuple[PutOp, list[tuple[str, str]]]], list[str]]:
         ops = list(ops)
         puts: dict[tuple[tuple[str, ...], str], tuple[PutOp, list[tuple[str, str]]]] = {}
         queries: list[str] = []
@@ -574,22 +492,15 @@ class AgentDBStore(BaseStore):
         query_vectors: dict[str, list[float]],
         put_vectors: list[list[float]],
     ) -> list[Result]:
-        now_ms = _now_ms()
-        results: list[Result] = []
-        for op in ops:
-            if isinstance(op, GetOp):
-                results.append(self._get(op, now_ms))
-            elif isinstance(op, SearchOp):
+        results: list[Result] = [None] * len(ops)
+        self._gets([(i, op) for i, op in enumerate(ops) if isinstance(op, GetOp)], results)
+        for i, op in enumerate(ops):
+            if isinstance(op, SearchOp):
                 vector = query_vectors.get(op.query) if op.query else None
-                results.append(self._search(op, vector, now_ms))
+                results[i] = self._search(op, vector)
             elif isinstance(op, ListNamespacesOp):
-                results.append(self._list_namespaces(op, now_ms))
-            else:
-                results.append(None)
-        at = 0
-        for op, texts in puts.values():
-            self._put(op, texts, put_vectors[at : at + len(texts)], now_ms)
-            at += len(texts)
+                results[i] = self._list_namespaces(op)
+        self._apply_puts(puts, put_vectors)
         return results
 
     def batch(self, ops: Iterable[Op]) -> list[Result]:
@@ -618,31 +529,15 @@ class AgentDBStore(BaseStore):
     # ------------------------------------------------------------------ TTL
 
     def sweep_ttl(self) -> int:
-        """Delete every expired item now; returns how many were deleted."""
-        now_ms = _now_ms()
-        deleted = 0
-        for namespace in self._namespaces():
-            ns_json = _ns_json(namespace)
-            newest: dict[tuple[int, str], Any] = {}
-            for r in history_all(self.db.states, self._ns_agent(namespace)):
-                if r.metadata.get(K_NS) != ns_json or K_KEY not in r.metadata:
-                    continue
-                slot = (r.session_id, r.metadata[K_KEY])
-                if slot not in newest or r.version > newest[slot].version:
-                    newest[slot] = r
-            for (_, key), r in newest.items():
-                stored = _Stored(namespace, key, r)
-                if stored.md.get(K_ROLE) == ROLE_ITEM and not stored.live(now_ms):
-                    self.db.states.save(
-                        self._ns_agent(namespace),
-                        self._key_session(key),
-                        b"",
-                        state_type=STATE_TYPE,
-                        metadata={K_ROLE: ROLE_DELETED, K_NS: ns_json, K_KEY: key},
-                    )
-                    self._drop_vectors(stored.vector_ids())
-                    deleted += 1
-        return deleted
+        """Delete every expired item now; returns how many were deleted.
+
+        The engine sweeps the whole database (expired items are invisible to
+        every read anyway), so the count includes expired items of other
+        stores or ``db.items`` users of the same database. The vectors of
+        swept items stay in the collection and are never believed (their
+        item is gone); a later put of the same item does not find them.
+        """
+        return self.db.items.sweep_expired()
 
     def start_ttl_sweeper(self, sweep_interval_minutes: float | None = None) -> threading.Thread:
         """Sweep expired items every ``sweep_interval_minutes`` (default: the TTL
@@ -669,3 +564,11 @@ class AgentDBStore(BaseStore):
         if stopped:
             self._sweeper = None
         return stopped
+
+    # ------------------------------------------------------------- migration
+
+    def _migrate_states_store(self) -> int:
+        """Moves a store written by the states-based ``AgentDBStore`` under this
+        ``key_prefix`` to items (once; one lookup when there is none). See
+        ``agentdb.langgraph._store_migration``."""
+        return migrate_states_store(self.db, self.key_prefix, self._root)

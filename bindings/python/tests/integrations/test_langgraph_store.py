@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import random
+import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +18,6 @@ from langgraph.store.memory import InMemoryStore
 from langgraph.store.sqlite import SqliteStore
 
 import agentdb
-import agentdb.langgraph.store as store_module
 from agentdb.langgraph import AgentDBStore
 from integration_support import open_db
 
@@ -240,27 +241,39 @@ def test_semantic_search_widens_past_filtered_out_neighbours(db) -> None:
     _compare_search(got, want)
 
 
-def test_ttl_expiry_refresh_and_sweep(db, monkeypatch: pytest.MonkeyPatch) -> None:
-    clock = {"ms": 1_000_000}
-    monkeypatch.setattr(store_module, "_now_ms", lambda: clock["ms"])
+def _sleep_until(ms: int) -> None:
+    time.sleep(max(0.0, ms / 1000 - time.time()))
+
+
+def test_ttl_expiry_refresh_and_sweep(db) -> None:
+    # The engine's clock decides expiry, so this runs in real time: a 3 s TTL,
+    # each step placed against the expiry times the engine reports.
+    ttl_minutes = 0.05
     store = AgentDBStore(db, ttl={"refresh_on_read": True})
-    store.put(("t",), "short", {"v": 1}, ttl=1.0)  # expires at +60 s
-    store.put(("t",), "fixed", {"v": 2}, ttl=1.0)
+
+    def expires(key: str) -> int:
+        return db.items.get(("langgraph", "t"), key).expires_at_ms
+
+    store.put(("t",), "short", {"v": 1}, ttl=ttl_minutes)  # expires at +3 s
+    store.put(("t",), "fixed", {"v": 2}, ttl=ttl_minutes)
     store.put(("t",), "forever", {"v": 3})
-    clock["ms"] += 30_000
-    assert store.get(("t",), "short").value == {"v": 1}  # refreshes: now expires at +90 s
+    fixed_expires = expires("fixed")
+    _sleep_until(fixed_expires - 1500)
+    assert store.get(("t",), "short").value == {"v": 1}  # refreshes: now expires at +4.5 s
     assert store.get(("t",), "fixed", refresh_ttl=False).value == {"v": 2}
-    clock["ms"] += 40_000  # +70 s
+    short_expires = expires("short")
+    assert short_expires >= fixed_expires + 1400
+    _sleep_until(fixed_expires + 100)
     assert store.get(("t",), "short", refresh_ttl=False) is not None
     assert store.get(("t",), "fixed") is None
     assert {i.key for i in store.search(("t",), refresh_ttl=False)} == {"short", "forever"}
-    clock["ms"] += 30_000  # +100 s
+    _sleep_until(short_expires + 100)
     assert store.get(("t",), "short") is None
     assert store.sweep_ttl() == 2
     assert store.sweep_ttl() == 0
     assert [i.key for i in store.search(("t",))] == ["forever"]
-    store.put(("gone",), "k", {"v": 1}, ttl=0.5)
-    clock["ms"] += 31_000
+    store.put(("gone",), "k", {"v": 1}, ttl=0.01)
+    _sleep_until(db.items.get(("langgraph", "gone"), "k").expires_at_ms + 100)
     assert ("gone",) not in store.list_namespaces()
 
 
@@ -284,14 +297,10 @@ def test_failed_put_leaves_the_previous_version_searchable(db, monkeypatch: pyte
     store = AgentDBStore(db, index=INDEX)
     store.put(("c",), "k", {"text": "theta theta"})
     store.put(("c",), "other", {"text": "alpha alpha"})
-    real_save = type(db.states).save
+    def failing_write(self, writes):
+        raise agentdb.StorageError("simulated crash before the item write")
 
-    def failing_save(self, agent_id, session_id, data, **kwargs):
-        if kwargs.get("metadata", {}).get("ls.role") == "item":
-            raise agentdb.StorageError("simulated crash before the item record")
-        return real_save(self, agent_id, session_id, data, **kwargs)
-
-    monkeypatch.setattr(type(db.states), "save", failing_save)
+    monkeypatch.setattr(type(db.items), "write", failing_write)
     with pytest.raises(agentdb.StorageError):
         store.put(("c",), "k", {"text": "alpha alpha alpha"})  # its vectors were written
     monkeypatch.undo()
@@ -302,8 +311,9 @@ def test_failed_put_leaves_the_previous_version_searchable(db, monkeypatch: pyte
 
 
 def test_colliding_namespaces_and_keys_stay_apart(db, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(AgentDBStore, "_ns_agent", lambda self, namespace: 77)
-    monkeypatch.setattr(AgentDBStore, "_key_session", staticmethod(lambda key: 5))
+    # Items are addressed by their strings; hashes name only their vectors.
+    monkeypatch.setattr(AgentDBStore, "_ns_hash", lambda self, namespace: 77)
+    monkeypatch.setattr(AgentDBStore, "_key_hash", staticmethod(lambda key: 5))
     store = AgentDBStore(db)
     store.put(("a",), "k1", {"v": "a1"})
     store.put(("b",), "k2", {"v": "b2"})
@@ -315,6 +325,15 @@ def test_colliding_namespaces_and_keys_stay_apart(db, monkeypatch: pytest.Monkey
     store.delete(("a",), "k1")
     assert store.get(("a",), "k1") is None and store.get(("a",), "k2").value == {"v": "a2"}
     assert store.list_namespaces() == [("a",), ("b",)]
+    indexed = AgentDBStore(db, index=INDEX, key_prefix="indexed")
+    indexed.put(("a",), "k1", {"text": "theta theta"})
+    indexed.put(("b",), "k2", {"text": "alpha alpha"})
+    indexed.put(("a",), "k1", {"text": "theta omicron"})
+    ranked = indexed.search((), query="alpha alpha", limit=5)
+    assert [(i.namespace, i.key, i.value) for i in ranked] == [
+        (("b",), "k2", {"text": "alpha alpha"}),
+        (("a",), "k1", {"text": "theta omicron"}),
+    ]
 
 
 def test_namespace_rules_and_dimension_check(db) -> None:
@@ -327,3 +346,109 @@ def test_namespace_rules_and_dimension_check(db) -> None:
         store.batch([GetOp(("a.b",), "k")])
     with pytest.raises(ValueError):
         AgentDBStore(db, index={**INDEX, "dims": DIMS + 1})
+
+
+def test_every_operation_is_a_bounded_number_of_engine_calls(db, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No store operation reads a namespace or a log whole: each is a fixed
+    number of engine calls, whatever the store holds, and none touches states."""
+    store = AgentDBStore(db, index=INDEX)
+    for b in range(4):
+        store.batch([PutOp(("n", str(b % 2)), f"k{b}-{i}", {"text": f"alpha w{b}-{i}", "i": i}) for i in range(250)])
+    calls: Counter[str] = Counter()
+    for cls in (agentdb.Items, agentdb.States, agentdb.Vectors):
+        for name, fn in list(vars(cls).items()):
+            if callable(fn) and not name.startswith("_"):
+                def counted(self, *args, _fn=fn, _name=f"{cls.__name__}.{name}", **kwargs):
+                    calls[_name] += 1
+                    return _fn(self, *args, **kwargs)
+
+                monkeypatch.setattr(cls, name, counted)
+
+    def engine_calls(run) -> dict[str, int]:
+        calls.clear()
+        run()
+        return dict(calls)
+
+    gets = [GetOp(("n", "0"), f"k0-{i}") for i in range(100)] + [GetOp(("n", "1"), "absent")]
+    assert engine_calls(lambda: store.batch(gets)) == {"Items.get_many": 1}
+    page = lambda: store.search(("n",), filter={"i": {"$gte": 100}}, limit=20, offset=30)  # noqa: E731
+    assert engine_calls(page) == {"Items.search": 1}
+    assert len(page()) == 20
+    assert engine_calls(lambda: store.list_namespaces(prefix=("n",))) == {"Items.list_namespaces": 1}
+    assert engine_calls(lambda: store.search(("n",), query="alpha", limit=5)) == {
+        "Vectors.search": 1,
+        "Items.get_many": 1,
+    }
+    puts = [PutOp(("n", "0"), f"k0-{i}", {"text": "beta", "i": i}) for i in range(100)]
+    puts.append(PutOp(("n", "0"), "k0-100", None))
+    assert engine_calls(lambda: store.batch(puts)) == {
+        "Items.get_many": 1,  # the old vectors to delete after the write
+        "Vectors.insert_many": 1,
+        "Items.write": 1,
+        "Vectors.delete": 101,
+    }
+    assert engine_calls(lambda: AgentDBStore(db).put(("m",), "k", {"v": 1})) == {
+        "States.load": 1,  # the one-time migration's check
+        "Items.write": 1,
+    }
+
+
+def test_a_states_based_store_is_migrated_once_on_open(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import legacy_states_store
+
+    from agentdb.langgraph._common import stable_id
+
+    db = open_db(tmp_path / "db")
+    try:
+        old = legacy_states_store.AgentDBStore(db, index=INDEX)
+        old.put(("u", "1"), "a", {"text": "theta omicron", "n": 1})
+        old.put(("u", "1"), "a", {"text": "alpha beta", "n": 2})  # supersedes
+        old.put(("u", "2"), "b", {"text": "gamma delta", "n": 3}, ttl=60)
+        old.put(("u", "2"), "gone", {"text": "epsilon", "n": 4})
+        old.delete(("u", "2"), "gone")
+        old.put(("v",), "plain", {"text": "zeta", "n": 5}, index=False)
+        old.put(("v",), "expired", {"n": 6}, ttl=0.0001)
+        legacy_states_store.AgentDBStore(db, key_prefix="other").put(("x",), "k", {"n": 7})
+        want_namespaces = old.list_namespaces()
+        want_items = sorted(map(repr, _plain(old.search((), limit=100))))
+        assert len(want_items) == 3 and want_namespaces == [("u", "1"), ("u", "2"), ("v",)]
+        db.flush()
+        catalog = stable_id("langgraph", "store-catalog")
+
+        # A run cut short before the old catalog is deleted runs again on the next open.
+        real_delete = type(db.states).delete_agent
+
+        def crash_at_the_catalog(self, agent_id):
+            if agent_id == catalog:
+                raise agentdb.StorageError("simulated crash")
+            return real_delete(self, agent_id)
+
+        monkeypatch.setattr(type(db.states), "delete_agent", crash_at_the_catalog)
+        with pytest.raises(agentdb.StorageError):
+            AgentDBStore(db, index=INDEX)
+        monkeypatch.undo()
+
+        store = AgentDBStore(db, index=INDEX)
+        assert sorted(map(repr, _plain(store.search((), limit=100)))) == want_items
+        assert store.list_namespaces() == want_namespaces
+        assert store.get(("u", "1"), "a").value == {"text": "alpha beta", "n": 2}
+        assert store.get(("u", "2"), "gone") is None and store.get(("v",), "expired") is None
+        assert db.items.get(("langgraph", "u", "2"), "b").ttl_ms == 3_600_000
+        # The old vectors carried over with their stamps: semantic search finds them.
+        ranked = store.search(("u",), query="alpha beta", limit=3)
+        assert [(i.namespace, i.key) for i in ranked] == [(("u", "1"), "a"), (("u", "2"), "b")]
+        assert ranked[0].score == pytest.approx(1.0)
+        assert [i.key for i in store.search((), query="zeta", limit=3) if i.score is None] == ["plain"]
+        # The old records are gone; another key_prefix waits for its own store.
+        with pytest.raises(agentdb.NotFoundError):
+            db.states.load(catalog)
+        assert db.items.search(("other",)).total == 0
+        assert AgentDBStore(db, key_prefix="other").get(("x",), "k").value == {"n": 7}
+        # Opening again (here after a reopen) writes nothing.
+        stamp = db.items.get(("langgraph", "u", "1"), "a").updated_at_ms
+        db.close()
+        db = open_db(tmp_path / "db")
+        AgentDBStore(db, index=INDEX)
+        assert db.items.get(("langgraph", "u", "1"), "a").updated_at_ms == stamp
+    finally:
+        db.close()
