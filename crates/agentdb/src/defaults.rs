@@ -60,6 +60,14 @@ pub const FUSION: Fusion = Fusion::Weighted { alpha: HYBRID_ALPHA };
 /// `create_collection` without a metric.
 pub const METRIC: Metric = Metric::Cosine;
 
+/// `search_items` without a limit (LangGraph's `BaseStore.search` default).
+pub const ITEM_SEARCH_LIMIT: usize = 10;
+
+/// `list_item_namespaces` without a limit (LangGraph's `list_namespaces` default).
+pub const NAMESPACE_LIST_LIMIT: usize = 100;
+
+const _: () = assert!(ITEM_SEARCH_LIMIT >= 1 && ITEM_SEARCH_LIMIT <= crate::limits::MAX_SEARCH_K);
+const _: () = assert!(NAMESPACE_LIST_LIMIT >= 1 && NAMESPACE_LIST_LIMIT <= crate::limits::MAX_SEARCH_K);
 const _: () = assert!(RETRIEVE_LIMIT >= 1 && RETRIEVE_LIMIT <= MAX_RETRIEVE_LIMIT);
 const _: () = assert!(SEARCH_LIMIT >= 1 && SEARCH_LIMIT <= crate::limits::MAX_SEARCH_K);
 const _: () = assert!(KNN_K >= 1 && KNN_K <= crate::limits::MAX_SEARCH_K);
@@ -95,6 +103,8 @@ pub struct Defaults {
     pub metric: &'static str,
     pub knn_k: usize,
     pub range_max_results: usize,
+    pub item_search_limit: usize,
+    pub namespace_list_limit: usize,
     pub options: OptionsDefaults,
 }
 
@@ -230,6 +240,8 @@ pub fn defaults() -> Defaults {
         metric: METRIC.as_str(),
         knn_k: KNN_K,
         range_max_results: RANGE_MAX_RESULTS,
+        item_search_limit: ITEM_SEARCH_LIMIT,
+        namespace_list_limit: NAMESPACE_LIST_LIMIT,
         options: OptionsDefaults {
             read_only,
             fsync,

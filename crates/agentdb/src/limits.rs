@@ -39,6 +39,19 @@ pub const MAX_NAME_BYTES: usize = 128;
 /// step names. Indexed, so bounded like other ids.
 pub const MAX_STATE_KEY_BYTES: usize = 1024;
 
+/// An item's key (`write_items`): indexed as part of its address.
+pub const MAX_ITEM_KEY_BYTES: usize = 1024;
+
+/// Labels of an item namespace: deep enough for tenant/user/topic/... paths
+/// with room for a store's own prefix label.
+pub const MAX_NAMESPACE_DEPTH: usize = 64;
+
+/// Bytes of one namespace label.
+pub const MAX_NAMESPACE_LABEL_BYTES: usize = 1024;
+
+/// How far an item search or namespace listing may page: a page, not an export.
+pub const MAX_ITEM_OFFSET: usize = 1_000_000;
+
 /// Vector ids, document ids and collection names.
 pub const MAX_ID_BYTES: usize = 256;
 

@@ -105,7 +105,98 @@ fn memory_value(m: &agentdb::Memory) -> Value {
     })
 }
 
+fn labels(v: &Value) -> Vec<String> {
+    serde_json::from_value(v.clone()).unwrap_or_default()
+}
+
+fn item_value(i: &agentdb::Item) -> Value {
+    json!({
+        "found": true, "namespace": i.namespace, "key": i.key, "value": i.value, "metadata": i.metadata,
+        "ttl_ms": i.ttl_ms,
+    })
+}
+
+fn item_put(args: &Value) -> agentdb::ItemPut {
+    agentdb::ItemPut {
+        namespace: labels(&args["namespace"]),
+        key: s(args, "key").to_string(),
+        value: args["value"].clone(),
+        metadata: string_map(&args["metadata"]),
+        ttl_ms: args["ttl_ms"].as_u64(),
+    }
+}
+
+/// The item ops of items.json.
+const ITEM_OPS: [&str; 7] = [
+    "put_item",
+    "write_items",
+    "get_item",
+    "delete_item",
+    "search_items",
+    "list_item_namespaces",
+    "sweep_expired_items",
+];
+
+fn run_item_op(db: &AgentDb, op: &str, args: &Value) -> agentdb::Result<Value> {
+    Ok(match op {
+        "put_item" => item_value(&db.put_item(item_put(args))?),
+        "write_items" => {
+            let writes = args["writes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|w| match (&w["put"], &w["delete"]) {
+                    (Value::Object(_), _) => agentdb::ItemWrite::Put(item_put(&w["put"])),
+                    (_, d) => {
+                        agentdb::ItemWrite::Delete { namespace: labels(&d["namespace"]), key: s(d, "key").into() }
+                    }
+                })
+                .collect();
+            let r = db.write_items(writes)?;
+            json!({"put": r.put, "deleted": r.deleted})
+        }
+        "get_item" => match db.get_item(&labels(&args["namespace"]), s(args, "key"))? {
+            Some(i) => item_value(&i),
+            None => json!({"found": false}),
+        },
+        "delete_item" => json!({"deleted": db.delete_item(&labels(&args["namespace"]), s(args, "key"))?}),
+        "search_items" => {
+            let q = agentdb::ItemQuery {
+                prefix: labels(&args["prefix"]),
+                filter: (!args["filter"].is_null()).then(|| args["filter"].clone()),
+                metadata: string_map(&args["metadata"]),
+                limit: limit(args, "limit", defaults::ITEM_SEARCH_LIMIT),
+                offset: limit(args, "offset", 0),
+                refresh_ttl: false,
+            };
+            let page = db.search_items(&q)?;
+            json!({
+                "namespaces": page.items.iter().map(|i| i.namespace.clone()).collect::<Vec<_>>(),
+                "keys": page.items.iter().map(|i| i.key.clone()).collect::<Vec<_>>(),
+                "values": page.items.iter().map(|i| i.value.clone()).collect::<Vec<_>>(),
+                "total": page.total,
+                "count": page.items.len(),
+            })
+        }
+        "list_item_namespaces" => {
+            let q = agentdb::NamespaceQuery {
+                prefix: labels(&args["prefix"]),
+                suffix: labels(&args["suffix"]),
+                max_depth: args["max_depth"].as_u64().map(|d| d as usize),
+                limit: limit(args, "limit", defaults::NAMESPACE_LIST_LIMIT),
+                offset: limit(args, "offset", 0),
+            };
+            json!({"namespaces": db.list_item_namespaces(&q)?})
+        }
+        "sweep_expired_items" => json!({"deleted": db.sweep_expired_items()?}),
+        other => unreachable!("{other} is not an item op"),
+    })
+}
+
 fn run_op(db: &AgentDb, op: &str, args: &Value, names: &BTreeMap<String, u64>) -> agentdb::Result<Value> {
+    if ITEM_OPS.contains(&op) {
+        return run_item_op(db, op, args);
+    }
     Ok(match op {
         "save_state" => {
             let t: StateType = args["state_type"].as_str().map_or(Ok(defaults::STATE_TYPE), str::parse)?;

@@ -126,7 +126,15 @@ impl Engine {
         let lance_uri = lance_uri.to_str().ok_or_else(|| Error::invalid("database path must be valid UTF-8"))?;
 
         let mut attempt = 0;
-        let (ckpt, [states_tbl, snapshots_tbl, memories_tbl, documents_tbl, chunks_tbl], collections, conn, mem, wal) = loop {
+        let (
+            ckpt,
+            [states_tbl, snapshots_tbl, memories_tbl, documents_tbl, chunks_tbl],
+            items_tbl,
+            collections,
+            conn,
+            mem,
+            wal,
+        ) = loop {
             attempt += 1;
             let res = rt.block_on(Self::recover(path, lance_uri, &opts));
             match res {
@@ -144,6 +152,7 @@ impl Engine {
             memories: crate::memories::MemoriesState::new(memories_tbl),
             rag: crate::rag::RagState { documents_tbl, chunks_tbl },
             vectors: crate::vectors::VectorsState { collections: RwLock::new(collections) },
+            items: crate::items::ItemsState::new(items_tbl),
             opts,
             rt,
             conn,
@@ -181,6 +190,7 @@ impl Engine {
     ) -> Result<(
         Checkpoint,
         [Table; 5],
+        Option<Table>,
         std::collections::HashMap<String, Arc<crate::vectors::Collection>>,
         lancedb::Connection,
         Memtable,
@@ -209,7 +219,15 @@ impl Engine {
             for spec in sub.fixed_tables(opts) {
                 let name = spec.name;
                 let table = if opts.read_only {
-                    let t = conn.open_table(name).execute().await?;
+                    let t = match conn.open_table(name).execute().await {
+                        Ok(t) => t,
+                        // A table newer than this database (a read-only open
+                        // cannot create it): the subsystem reads it as empty.
+                        Err(lancedb::Error::TableNotFound { .. }) if !ckpt.table_versions.contains_key(name) => {
+                            continue
+                        }
+                        Err(e) => return Err(e.into()),
+                    };
                     if let Some(v) = ckpt.table_versions.get(name) {
                         // The checkpointed version plus the WAL is a consistent view even
                         // while the writer keeps flushing.
@@ -258,6 +276,7 @@ impl Engine {
             take(crate::rag::DOCUMENTS_TABLE)?,
             take(crate::rag::CHUNKS_TABLE)?,
         ];
+        let items = by_name.remove(crate::items::ITEMS_TABLE);
 
         // Tables that come and go with the data (vector collections): found
         // by name, undone to the checkpoint the same way.
@@ -302,7 +321,7 @@ impl Engine {
         if !opts.read_only && ckpt_opt.as_ref() != Some(&ckpt) {
             checkpoint::store(path, &ckpt)?;
         }
-        Ok((ckpt, tables, collections, conn, mem, wal.map(|w| Box::new(w) as Box<dyn DurableLog>)))
+        Ok((ckpt, tables, items, collections, conn, mem, wal.map(|w| Box::new(w) as Box<dyn DurableLog>)))
     }
 
     /// Stops background work, flushes and syncs everything. Idempotent.

@@ -1,6 +1,6 @@
 //! The subsystem contract: what the engine's flush, recovery and
 //! maintenance loops need from each subsystem (states, memories, RAG,
-//! vectors), so that the loops themselves name no subsystem.
+//! vectors, items), so that the loops themselves name no subsystem.
 //!
 //! A subsystem owns, in its own folder: its WAL records (`records.rs`, a
 //! `LogRecord`), its memtable part (`memtable.rs`, a `MemPart`), its Lance
@@ -111,11 +111,12 @@ where
 }
 
 /// Every subsystem, in the order the engine visits them.
-pub static SUBSYSTEMS: [&dyn Subsystem; 4] = [
+pub static SUBSYSTEMS: [&dyn Subsystem; 5] = [
     &crate::states::StatesSubsystem,
     &crate::memories::MemoriesSubsystem,
     &crate::rag::RagSubsystem,
     &crate::vectors::VectorsSubsystem,
+    &crate::items::ItemsSubsystem,
 ];
 
 /// The subsystem that owns a table, by name.
