@@ -8,7 +8,10 @@
 //! names: the agent id of a state/memory route (for a memory addressed by
 //! id, the agent id stored in it); for documents and collections, the
 //! `<namespace>-` prefix of the id or name, and for document searches a
-//! metadata filter on `agentdb_namespace` that the engine applies. With no
+//! metadata filter on `agentdb_namespace` that the engine applies. Items
+//! belong to no agent: a scoped key reaches the item namespaces whose first
+//! label is its namespace or `agent:<id>` for one of its agents
+//! (`check_item_namespace`), and no route acting on every namespace. With no
 //! keys configured every caller is an unscoped admin, from loopback only
 //! unless `auth.allow_unauthenticated_remote`.
 
@@ -27,6 +30,10 @@ use crate::AppState;
 /// Metadata key the server sets on documents indexed by a namespaced key,
 /// and filters on for that key's searches.
 pub const NAMESPACE_METADATA_KEY: &str = "agentdb_namespace";
+
+/// The first item-namespace label that belongs to one agent: `agent:<id>`,
+/// the id in decimal without leading zeros (one spelling per agent).
+pub const AGENT_ITEM_LABEL_PREFIX: &str = "agent:";
 
 #[derive(Debug, Clone)]
 pub struct Scope {
@@ -49,6 +56,19 @@ impl Scope {
 
     fn allows_agent(&self, agent_id: u64) -> bool {
         self.agents.contains(&agent_id) || self.ranges.iter().any(|&(lo, hi)| (lo..=hi).contains(&agent_id))
+    }
+
+    /// Whether an item namespace whose first label is `label` is in reach:
+    /// the key's namespace, or `agent:<id>` for one of its agents. `*` is
+    /// neither (namespaces are `[A-Za-z0-9_]`), so a wildcard never widens a scope.
+    fn allows_item_label(&self, label: &str) -> bool {
+        if self.namespace.as_deref() == Some(label) {
+            return true;
+        }
+        label
+            .strip_prefix(AGENT_ITEM_LABEL_PREFIX)
+            .and_then(|id| id.parse::<u64>().ok().filter(|n| n.to_string() == id))
+            .is_some_and(|id| self.allows_agent(id))
     }
 }
 
@@ -169,6 +189,45 @@ impl Caller {
     }
 }
 
+impl Caller {
+    /// Refuses an item namespace, or a namespace prefix of a search or a
+    /// listing, outside the caller's reach: for a scoped key its first label
+    /// must be the key's namespace or `agent:<id>` for one of its agents. An
+    /// empty prefix would reach every namespace, so a scoped key must name one.
+    pub fn check_item_namespace(&self, labels: &[String]) -> Result<(), ApiError> {
+        let Some(scope) = &self.scope else { return Ok(()) };
+        match labels.first() {
+            Some(first) if scope.allows_item_label(first) => Ok(()),
+            first => {
+                let mut reach: Vec<String> = scope.namespace.iter().map(|n| format!("{n:?}")).collect();
+                if !scope.agents.is_empty() || !scope.ranges.is_empty() {
+                    reach.push(format!("\"{AGENT_ITEM_LABEL_PREFIX}<id>\" for its agents"));
+                }
+                if reach.is_empty() {
+                    reach.push("nothing (it has neither a namespace nor agents)".to_string());
+                }
+                Err(ApiError::forbidden(format!(
+                    "key {:?} reaches only item namespaces whose first label is {}; got {}",
+                    self.key_name.as_deref().unwrap_or(""),
+                    reach.join(" or "),
+                    first.map_or_else(|| "no label".to_string(), |f| format!("{f:?}"))
+                )))
+            }
+        }
+    }
+
+    /// Refuses a scoped key on a route that acts on the whole database.
+    pub fn require_unscoped(&self, why: &str) -> Result<(), ApiError> {
+        match self.scope {
+            None => Ok(()),
+            Some(_) => Err(ApiError::forbidden(format!(
+                "key {:?} is scoped: {why}, so it needs an unscoped key",
+                self.key_name.as_deref().unwrap_or("")
+            ))),
+        }
+    }
+}
+
 pub fn in_namespace(ns: &str, name: &str) -> bool {
     name.strip_prefix(ns).is_some_and(|rest| rest.starts_with('-'))
 }
@@ -241,6 +300,48 @@ mod tests {
         let s = Scope::of(&k).expect("scoped");
         assert!(s.allows_agent(7) && s.allows_agent(100) && s.allows_agent(199));
         assert!(!s.allows_agent(8) && !s.allows_agent(200) && !s.allows_agent(99));
+    }
+
+    #[test]
+    fn item_scope_is_the_first_label() {
+        let k = KeyConfig {
+            name: "k".into(),
+            sha256: hash_key("secret"),
+            role: Role::ReadWrite,
+            agents: Some(vec![7]),
+            agent_ranges: Some(vec![[100, 199]]),
+            namespace: Some("ns1".into()),
+        };
+        let caller = Caller { key_name: Some("k".into()), role: Role::ReadWrite, scope: Scope::of(&k) };
+        let labels = |l: &[&str]| l.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for ok in [&["ns1"][..], &["ns1", "x/y"], &["agent:7"], &["agent:150", "memories"], &["agent:199"]] {
+            assert!(caller.check_item_namespace(&labels(ok)).is_ok(), "{ok:?}");
+        }
+        for refused in [
+            &[][..],
+            &["*"],
+            &["*", "ns1"],
+            &["ns1x"],
+            &["x", "ns1"],
+            &["NS1"],
+            &["agent:8"],
+            &["agent:07"],
+            &["agent:+7"],
+            &["agent:200"],
+            &["agent:"],
+            &["agent:7 "],
+            &["agent:18446744073709551616"],
+        ] {
+            let e = caller.check_item_namespace(&labels(refused)).expect_err("out of scope");
+            assert_eq!(e.code, "forbidden", "{refused:?}");
+        }
+        let agent_only = KeyConfig { namespace: None, ..k.clone() };
+        let caller = Caller { key_name: None, role: Role::ReadWrite, scope: Scope::of(&agent_only) };
+        assert!(caller.check_item_namespace(&labels(&["agent:7"])).is_ok());
+        assert!(caller.check_item_namespace(&labels(&["ns1"])).is_err());
+        assert!(caller.require_unscoped("x").is_err());
+        let unscoped = Caller { key_name: None, role: Role::ReadOnly, scope: None };
+        assert!(unscoped.check_item_namespace(&[]).is_ok() && unscoped.require_unscoped("x").is_ok());
     }
 
     #[test]

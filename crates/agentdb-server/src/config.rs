@@ -257,7 +257,9 @@ pub struct KeyConfig {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_ranges: Option<Vec<[u64; 2]>>,
     /// Documents and collections this key may touch: ids/names starting
-    /// with `<namespace>-`. A scoped key without one touches none.
+    /// with `<namespace>-`; and items whose namespace's first label is
+    /// `<namespace>` (or `agent:<id>` for one of its agents). A scoped key
+    /// without one touches no document or collection.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace: Option<String>,
 }

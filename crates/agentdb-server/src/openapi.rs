@@ -6,7 +6,7 @@ use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder
 use utoipa::{Modify, OpenApi};
 
 use crate::error::ErrorBody;
-use crate::routes::{admin, collections, documents, memories, states};
+use crate::routes::{admin, collections, documents, items, memories, states};
 
 struct Security;
 
@@ -25,8 +25,8 @@ impl Modify for Security {
 #[openapi(
     info(
         title = "AgentDB",
-        description = "AgentDB over HTTP: agent state, memories, documents (RAG) and vector collections. \
-Every error is `{\"code\", \"message\"}` with the engine's error code; see SPEC.md for the semantics of each operation."
+        description = "AgentDB over HTTP: agent state, memories, documents (RAG), vector collections and items \
+(a key-value store of JSON values). Every error is `{\"code\", \"message\"}` with the engine's error code; see SPEC.md for the semantics of each operation."
     ),
     paths(
         crate::healthz, crate::readyz, crate::metrics_text, crate::routes::defaults,
@@ -40,6 +40,8 @@ Every error is `{\"code\", \"message\"}` with the engine's error code; see SPEC.
         collections::create_collection, collections::list_collections, collections::get_collection,
         collections::upsert_vectors, collections::get_vector, collections::delete_vector,
         collections::search_vectors, collections::build_index,
+        items::put_item, items::delete_item, items::write_items, items::get_items, items::search_items,
+        items::list_namespaces, items::sweep_items,
         admin::stats, admin::flush, admin::compact, admin::gc,
     ),
     components(schemas(ErrorBody)),
@@ -50,6 +52,11 @@ Every error is `{\"code\", \"message\"}` with the engine's error code; see SPEC.
         (name = "memories", description = "Typed memories: store, retrieve, forget, pin, consolidate"),
         (name = "documents", description = "RAG: index documents, semantic / full-text / hybrid search"),
         (name = "collections", description = "Named vector collections: upsert, k-NN and range search"),
+        (name = "items", description = "Items: JSON values addressed by a namespace (a list of labels) and a key, \
+with upsert, TTL, value filters and namespace listing. Labels may hold '/', so addresses travel in JSON bodies and \
+every route is a POST. Reads need a read-only key or better, writes read-write, sweep an unscoped read-write or \
+admin key. A scoped key reaches only namespaces whose first label is its `namespace` or `agent:<id>` for one of its \
+agents (decimal, no leading zeros); a search or listing by such a key must name that first label in its prefix."),
         (name = "admin", description = "Stats, flush, compaction, garbage collection (admin keys)"),
         (name = "service", description = "Liveness, readiness, metrics"),
     )

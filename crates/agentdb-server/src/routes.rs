@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod collections;
 pub mod documents;
+pub mod items;
 pub mod memories;
 pub mod states;
 
@@ -131,6 +132,14 @@ pub fn v1() -> Router<AppState> {
         .route("/v1/collections/{name}/vectors/{id}", get(collections::get_vector).delete(collections::delete_vector))
         .route("/v1/collections/{name}/search", post(collections::search_vectors))
         .route("/v1/collections/{name}/index", post(collections::build_index))
+        // items: addresses travel in bodies (labels may hold '/'), so every route is a POST
+        .route("/v1/items/put", post(items::put_item))
+        .route("/v1/items/delete", post(items::delete_item))
+        .route("/v1/items/write", post(items::write_items))
+        .route("/v1/items/get", post(items::get_items))
+        .route("/v1/items/search", post(items::search_items))
+        .route("/v1/items/namespaces", post(items::list_namespaces))
+        .route("/v1/items/sweep", post(items::sweep_items))
         // admin
         .route("/v1/admin/stats", get(admin::stats))
         .route("/v1/admin/flush", post(admin::flush))

@@ -680,6 +680,13 @@ async fn openapi_document_is_served_and_committed() {
         "/v1/documents/search",
         "/v1/collections/{name}/search",
         "/v1/admin/gc",
+        "/v1/items/put",
+        "/v1/items/delete",
+        "/v1/items/write",
+        "/v1/items/get",
+        "/v1/items/search",
+        "/v1/items/namespaces",
+        "/v1/items/sweep",
         "/metrics",
     ] {
         assert!(doc["paths"].get(p).is_some(), "{p} missing");
@@ -715,10 +722,24 @@ struct Route {
     agent: Option<u64>,
     /// A document id / collection name it touches (namespace check).
     name: Option<&'static str>,
+    /// The first label of the item namespace it touches ("": none, a whole-database prefix).
+    item_label: Option<&'static str>,
+    /// Needs an unscoped key (a database-wide write that is not /v1/admin).
+    unscoped: bool,
 }
 
 fn route(method: Method, path: impl Into<String>, body: Option<Value>, write: bool) -> Route {
-    Route { method, path: path.into(), body, write, admin: false, agent: None, name: None }
+    Route {
+        method,
+        path: path.into(),
+        body,
+        write,
+        admin: false,
+        agent: None,
+        name: None,
+        item_label: None,
+        unscoped: false,
+    }
 }
 
 impl Route {
@@ -734,6 +755,34 @@ impl Route {
         self.admin = true;
         self
     }
+    fn item_label(mut self, l: &'static str) -> Self {
+        self.item_label = Some(l);
+        self
+    }
+}
+
+/// The item routes on namespaces whose first label is `label`.
+fn item_routes(label: &'static str) -> Vec<Route> {
+    use Method as M;
+    let ns = json!([label, "x/y"]);
+    let put = json!({"namespace": ns, "key": "w", "value": {"by": "test"}});
+    let addr = json!({"namespace": ns, "key": "k"});
+    vec![
+        route(M::POST, "/v1/items/get", Some(json!({"addresses": [addr], "refresh_ttl": true})), false),
+        route(M::POST, "/v1/items/search", Some(json!({"prefix": [label]})), false),
+        route(M::POST, "/v1/items/namespaces", Some(json!({"prefix": [label], "max_depth": 1})), false),
+        route(M::POST, "/v1/items/put", Some(put.clone()), true),
+        route(
+            M::POST,
+            "/v1/items/write",
+            Some(json!({"writes": [{"put": put}, {"delete": {"namespace": ns, "key": "w"}}]})),
+            true,
+        ),
+        route(M::POST, "/v1/items/delete", Some(json!({"namespace": ns, "key": "w"})), true),
+    ]
+    .into_iter()
+    .map(|r| r.item_label(label))
+    .collect()
 }
 
 /// Every /v1 route, once on a target inside the scoped key's reach and once outside.
@@ -822,6 +871,14 @@ fn all_routes(mem_in: u64, mem_out: u64) -> Vec<Route> {
         v.push(route(M::DELETE, format!("/v1/memories/{mem}"), None, true).agent(agent));
         v.push(route(M::DELETE, format!("/v1/agents/{agent}"), None, true).agent(agent));
     }
+    // Items: by the key's namespace, by `agent:<id>`, and outside both.
+    for label in ["ns1", "agent:1", "agent:150", "other", "agent:2"] {
+        v.extend(item_routes(label));
+    }
+    // A search or listing of every namespace is beyond any scoped key.
+    v.push(route(M::POST, "/v1/items/search", Some(json!({})), false).item_label(""));
+    v.push(route(M::POST, "/v1/items/namespaces", Some(json!({"prefix": ["*"]})), false).item_label("*"));
+    v.push(Route { unscoped: true, ..route(M::POST, "/v1/items/sweep", None, true) });
     // Listing is namespace-bound: a key without a namespace has no collections to list.
     v.push(route(M::GET, "/v1/collections", None, false).name("ns1-"));
     v.push(route(M::POST, "/v1/embed", Some(json!({"texts": ["x"]})), false));
@@ -839,9 +896,19 @@ fn forbidden(key: &str, r: &Route) -> bool {
         "k-admin" => false,
         "k-ro" => r.write || r.admin,
         "k-scoped" => {
-            r.admin || r.agent.is_some_and(|a| !in_scope_agent(a)) || r.name.is_some_and(|n| !n.starts_with("ns1-"))
+            r.admin
+                || r.unscoped
+                || r.agent.is_some_and(|a| !in_scope_agent(a))
+                || r.name.is_some_and(|n| !n.starts_with("ns1-"))
+                || r.item_label.is_some_and(|l| !["ns1", "agent:1", "agent:150"].contains(&l))
         }
-        "k-agent1" => r.admin || r.agent.is_some_and(|a| a != 1) || r.name.is_some(),
+        "k-agent1" => {
+            r.admin
+                || r.unscoped
+                || r.agent.is_some_and(|a| a != 1)
+                || r.name.is_some()
+                || r.item_label.is_some_and(|l| l != "agent:1")
+        }
         _ => unreachable!(),
     }
 }
@@ -870,7 +937,20 @@ async fn fixtures(s: &Srv) -> (u64, u64) {
             )
             .await);
     }
+    for label in ["ns1", "agent:1", "agent:150", "other", "agent:2"] {
+        ok(&s.post("/v1/items/put", admin, json!({"namespace": [label, "x/y"], "key": "k", "value": label})).await);
+    }
     (mems[0], mems[1])
+}
+
+/// The items outside every restricted key's reach, as an admin reads them.
+async fn foreign_items(s: &Srv) -> Value {
+    let addresses: Vec<Value> =
+        ["other", "agent:2"].iter().map(|l| json!({"namespace": [l, "x/y"], "key": "k"})).collect();
+    let r = s.post("/v1/items/get", Some("k-admin"), json!({"addresses": addresses})).await;
+    ok(&r);
+    assert!(r.body["items"].as_array().is_some_and(|i| i.iter().all(|i| !i.is_null())), "{}", r.body);
+    r.body
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -879,6 +959,7 @@ async fn every_route_honours_every_key_scope() {
     for key in ["k-scoped", "k-agent1", "k-ro", "k-admin"] {
         let (mem_in, mem_out) = fixtures(&s).await;
         let before = s.get("/v1/agents/2/history?session_id=0&limit=1000", Some("k-admin")).await.body;
+        let items_before = foreign_items(&s).await;
         for r in all_routes(mem_in, mem_out) {
             let reply = s.req(r.method.clone(), &r.path, Some(key), r.body.clone()).await;
             if forbidden(key, &r) {
@@ -905,6 +986,7 @@ async fn every_route_honours_every_key_scope() {
             if key != "k-ro" {
                 assert_eq!(before, after, "{key} changed agent 2");
             }
+            assert_eq!(items_before, foreign_items(&s).await, "{key} changed items out of its reach");
             assert!(
                 s.get(&format!("/v1/memories/{mem_out}"), Some("k-admin")).await.status.is_success(),
                 "{key} deleted agent 2's memory"
@@ -1060,4 +1142,233 @@ async fn stopped_server_releases_the_database() {
     .join()
     .expect("reopen thread");
     assert_eq!(data, b"kept");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn item_routes_success_and_failure() {
+    let s = Srv::start(|c| c.engine.max_payload_bytes = 4096).await;
+    // Labels with '/', spaces, quotes and SQL; an empty key.
+    let ns = json!(["users", "a/b c", "it's \"q\" ' OR 1=1 --", "日本"]);
+    let r = s
+        .post(
+            "/v1/items/put",
+            None,
+            json!({"namespace": ns, "key": "", "value": {"n": 1, "tag": "red"}, "metadata": {"src": "ui"}}),
+        )
+        .await;
+    ok(&r);
+    assert_eq!(r.body["namespace"], ns);
+    assert_eq!(
+        (&r.body["key"], &r.body["value"]["n"], &r.body["metadata"]["src"]),
+        (&json!(""), &json!(1), &json!("ui"))
+    );
+    assert_eq!((&r.body["expires_at_ms"], &r.body["ttl_ms"]), (&Value::Null, &Value::Null));
+    let created = r.body["created_at_ms"].as_i64().expect("created_at_ms");
+    assert!(r.body["updated_at_ms"].as_i64().is_some_and(|u| u >= created));
+    // A replace keeps created_at_ms.
+    let r = s.post("/v1/items/put", None, json!({"namespace": ns, "key": "", "value": "second"})).await;
+    assert_eq!((&r.body["value"], r.body["created_at_ms"].as_i64()), (&json!("second"), Some(created)));
+    assert_eq!(r.body["metadata"], json!({}));
+
+    // get: in order, null where nothing lives; the parent namespace is another address.
+    let r = s
+        .post(
+            "/v1/items/get",
+            None,
+            json!({"addresses": [{"namespace": ["nope"], "key": ""}, {"namespace": ns, "key": ""},
+                                 {"namespace": ["users", "a/b c"], "key": ""}]}),
+        )
+        .await;
+    ok(&r);
+    let items = r.body["items"].as_array().expect("items");
+    assert_eq!(items.len(), 3);
+    assert!(items[0].is_null() && items[2].is_null());
+    assert_eq!(items[1]["value"], "second");
+    ok(&s.post("/v1/items/get", None, json!({"addresses": []})).await);
+
+    // write: all or nothing; counts.
+    let r = s
+        .post(
+            "/v1/items/write",
+            None,
+            json!({"writes": [
+                {"put": {"namespace": ["t", "1"], "key": "a", "value": {"n": 1}}},
+                {"put": {"namespace": ["t", "1"], "key": "b", "value": {"n": 5, "deep": {"x": [1, 2]}}}},
+                {"put": {"namespace": ["t", "2"], "key": "a", "value": {"n": 7}, "ttl_ms": 3_600_000}},
+                {"put": {"namespace": ["t", "1"], "key": "gone", "value": null}},
+                {"delete": {"namespace": ["t", "1"], "key": "gone"}},
+                {"delete": {"namespace": ["t", "1"], "key": "never"}},
+            ]}),
+        )
+        .await;
+    ok(&r);
+    assert_eq!(r.body, json!({"put": 4, "deleted": 1}));
+    let bad_batch = json!({"writes": [
+        {"put": {"namespace": ["t", "3"], "key": "a", "value": 1}},
+        {"put": {"namespace": ["t", "3"], "key": "b\u{0}", "value": 1}},
+    ]});
+    err(&s.post("/v1/items/write", None, bad_batch).await, 400, "invalid_argument");
+    let r = s.post("/v1/items/namespaces", None, json!({"prefix": ["t"]})).await;
+    assert_eq!(r.body, json!({"namespaces": [["t", "1"], ["t", "2"]]}), "the refused batch wrote nothing");
+    err(&s.post("/v1/items/write", None, json!({"writes": []})).await, 400, "invalid_argument");
+    err(&s.post("/v1/items/write", None, json!({"writes": [{"upsert": {}}]})).await, 400, "invalid_argument");
+
+    // search: prefix, filters, metadata, pages.
+    let keys = |r: &Reply| -> Vec<Value> {
+        r.body["items"].as_array().expect("items").iter().map(|i| i["key"].clone()).collect()
+    };
+    let r = s.post("/v1/items/search", None, json!({"prefix": ["t"], "filter": {"n": {"$gt": 1}}})).await;
+    ok(&r);
+    // One batch, one updated_at_ms: ties by namespace, then key.
+    assert_eq!((keys(&r), &r.body["total"]), (vec![json!("b"), json!("a")], &json!(2)));
+    assert_eq!(r.body["items"][1]["namespace"], json!(["t", "2"]));
+    assert_eq!(r.body["items"][1]["ttl_ms"], 3_600_000);
+    assert!(r.body["items"][1]["expires_at_ms"].as_i64().is_some());
+    let r = s.post("/v1/items/search", None, json!({"prefix": ["t"], "filter": {"deep": {"x": [1, 2]}}})).await;
+    assert_eq!(keys(&r), [json!("b")]);
+    let r = s.post("/v1/items/search", None, json!({"prefix": ["t"], "limit": 1, "offset": 1})).await;
+    assert_eq!((r.body["items"].as_array().map(Vec::len), &r.body["total"]), (Some(1), &json!(3)));
+    let r = s.post("/v1/items/search", None, json!({"metadata": {"src": "ui"}})).await;
+    assert_eq!(r.body["total"], 0, "the replace dropped the metadata");
+    let r = s.post("/v1/items/search", None, json!({"prefix": ["users", "a/b"]})).await;
+    assert_eq!(r.body["total"], 0, "whole labels only");
+    // The default limit is the engine's.
+    let writes: Vec<Value> = (0..agentdb::defaults::ITEM_SEARCH_LIMIT + 2)
+        .map(|i| json!({"put": {"namespace": ["many"], "key": format!("k{i}"), "value": i}}))
+        .collect();
+    ok(&s.post("/v1/items/write", None, json!({"writes": writes})).await);
+    let r = s.post("/v1/items/search", None, json!({"prefix": ["many"]})).await;
+    assert_eq!(r.body["items"].as_array().map(Vec::len), Some(agentdb::defaults::ITEM_SEARCH_LIMIT));
+    assert_eq!(r.body["total"], agentdb::defaults::ITEM_SEARCH_LIMIT + 2);
+
+    // namespaces: prefix, suffix with a wildcard, depth, pages.
+    let r = s.post("/v1/items/namespaces", None, json!({})).await;
+    assert_eq!(r.body["namespaces"], json!([["many"], ["t", "1"], ["t", "2"], ns]));
+    let r = s.post("/v1/items/namespaces", None, json!({"suffix": ["*", "2"]})).await;
+    assert_eq!(r.body["namespaces"], json!([["t", "2"]]));
+    let r = s.post("/v1/items/namespaces", None, json!({"max_depth": 1, "limit": 2, "offset": 1})).await;
+    assert_eq!(r.body["namespaces"], json!([["t"], ["users"]]));
+
+    // delete: whether a live item was there.
+    let r = s.post("/v1/items/delete", None, json!({"namespace": ["t", "1"], "key": "a"})).await;
+    assert_eq!(r.body, json!({"deleted": true}));
+    let r = s.post("/v1/items/delete", None, json!({"namespace": ["t", "1"], "key": "a"})).await;
+    assert_eq!(r.body, json!({"deleted": false}));
+
+    // TTL: an expired item is invisible at once, and swept.
+    let r = s.post("/v1/items/put", None, json!({"namespace": ["ttl"], "key": "k", "value": 1, "ttl_ms": 1})).await;
+    ok(&r);
+    assert_eq!(r.body["ttl_ms"], 1);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let r = s.post("/v1/items/get", None, json!({"addresses": [{"namespace": ["ttl"], "key": "k"}]})).await;
+    assert_eq!(r.body["items"], json!([null]));
+    let r = s.post("/v1/items/sweep", None, json!({})).await;
+    ok(&r);
+    assert_eq!(r.body, json!({"deleted": 1}));
+    assert_eq!(s.post("/v1/items/sweep", None, json!({})).await.body, json!({"deleted": 0}));
+    // refresh_ttl moves the expiry.
+    let r =
+        s.post("/v1/items/put", None, json!({"namespace": ["ttl"], "key": "r", "value": 1, "ttl_ms": 600_000})).await;
+    let first = r.body["expires_at_ms"].as_i64().expect("expires");
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let addr = json!({"addresses": [{"namespace": ["ttl"], "key": "r"}], "refresh_ttl": true});
+    let r = s.post("/v1/items/get", None, addr).await;
+    assert!(r.body["items"][0]["expires_at_ms"].as_i64().is_some_and(|e| e > first), "{}", r.body);
+
+    // Bad input: each refused with the one error shape.
+    for (path, body) in [
+        ("/v1/items/put", json!({"namespace": ["a\u{0}b"], "key": "k", "value": 1})),
+        ("/v1/items/put", json!({"namespace": ["a"], "key": "k\u{0}", "value": 1})),
+        ("/v1/items/put", json!({"namespace": [], "key": "k", "value": 1})),
+        ("/v1/items/put", json!({"namespace": ["a", ""], "key": "k", "value": 1})),
+        ("/v1/items/put", json!({"namespace": ["a"], "key": "k", "value": 1, "ttl_ms": 0})),
+        ("/v1/items/put", json!({"namespace": "a/b", "key": "k", "value": 1})),
+        ("/v1/items/put", json!({"namespace": ["a"], "key": "k"})),
+        ("/v1/items/put", json!({"namespace": ["a"], "key": "k", "value": 1, "extra": true})),
+        ("/v1/items/get", json!({"addresses": [{"namespace": ["a\u{0}"], "key": "k"}]})),
+        ("/v1/items/delete", json!({"namespace": ["a"], "key": "k\u{0}"})),
+        ("/v1/items/search", json!({"prefix": ["a\u{0}"]})),
+        ("/v1/items/search", json!({"limit": 0})),
+        ("/v1/items/search", json!({"limit": 10_001})),
+        ("/v1/items/search", json!({"limit": 1e30})),
+        ("/v1/items/search", json!({"limit": -1})),
+        ("/v1/items/search", json!({"offset": 1_000_001})),
+        ("/v1/items/search", json!({"filter": {"n": {"$regex": "1"}}})),
+        ("/v1/items/search", json!({"filter": {"n": {"$gt": [1]}}})),
+        ("/v1/items/search", json!({"filter": ["n"]})),
+        ("/v1/items/search", json!({"filter": "n"})),
+        ("/v1/items/namespaces", json!({"max_depth": 0})),
+        ("/v1/items/namespaces", json!({"limit": 10_001})),
+        ("/v1/items/namespaces", json!({"suffix": ["a\u{0}"]})),
+    ] {
+        err(&s.post(path, None, body).await, 400, "invalid_argument");
+    }
+    for path in ["/v1/items/put", "/v1/items/get", "/v1/items/write", "/v1/items/search"] {
+        err(&s.raw(Method::POST, path, None, Some(b"{\"namespace\": [".to_vec())).await, 400, "invalid_argument");
+        err(&s.raw(Method::POST, path, None, Some(Vec::new())).await, 400, "invalid_argument");
+    }
+    let big = "x".repeat(5000);
+    err(
+        &s.post("/v1/items/put", None, json!({"namespace": ["a"], "key": "k", "value": big})).await,
+        413,
+        "payload_too_large",
+    );
+    err(&s.get("/v1/items/put", None).await, 405, "method_not_allowed");
+    s.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scoped_keys_reach_only_their_item_namespaces() {
+    let s = Srv::start(scoped_keys).await;
+    let (admin, scoped, agent1, ro) = (Some("k-admin"), Some("k-scoped"), Some("k-agent1"), Some("k-ro"));
+    let put = |label: &str, key: &str| json!({"namespace": [label, "notes"], "key": key, "value": {"by": label}});
+    for label in ["ns1", "agent:1", "agent:150", "other", "agent:2"] {
+        ok(&s.post("/v1/items/put", admin, put(label, "seed")).await);
+    }
+    // Writes: the key's namespace and its agents, nothing else (one spelling per agent).
+    for label in ["ns1", "agent:1", "agent:150", "agent:199"] {
+        ok(&s.post("/v1/items/put", scoped, put(label, "mine")).await);
+    }
+    for label in ["other", "agent:2", "agent:200", "agent:0150", "agent:+1", "NS1", "*"] {
+        err(&s.post("/v1/items/put", scoped, put(label, "mine")).await, 403, "forbidden");
+    }
+    ok(&s.post("/v1/items/put", agent1, put("agent:1", "a1")).await);
+    err(&s.post("/v1/items/put", agent1, put("ns1", "a1")).await, 403, "forbidden");
+    err(&s.post("/v1/items/put", ro, put("ns1", "ro")).await, 403, "forbidden");
+    // A batch or a get with one foreign address is refused whole.
+    let batch =
+        json!({"writes": [{"put": put("ns1", "batch")}, {"delete": {"namespace": ["other", "notes"], "key": "seed"}}]});
+    err(&s.post("/v1/items/write", scoped, batch).await, 403, "forbidden");
+    let both = json!({"addresses": [{"namespace": ["ns1", "notes"], "key": "batch"}, {"namespace": ["other", "notes"], "key": "seed"}]});
+    err(&s.post("/v1/items/get", scoped, both.clone()).await, 403, "forbidden");
+    let r = s.post("/v1/items/get", admin, both).await;
+    assert!(r.body["items"][0].is_null() && !r.body["items"][1].is_null(), "nothing of the refused batch: {}", r.body);
+    // Searches and listings must name a first label in reach.
+    let r = s.post("/v1/items/search", scoped, json!({"prefix": ["ns1"], "limit": 100})).await;
+    ok(&r);
+    assert_eq!(r.body["total"], 2, "{}", r.body);
+    assert!(r.body["items"].as_array().expect("items").iter().all(|i| i["namespace"][0] == "ns1"));
+    for prefix in [json!([]), json!(["*"]), json!(["*", "notes"]), json!(["other"])] {
+        err(&s.post("/v1/items/search", scoped, json!({"prefix": prefix})).await, 403, "forbidden");
+        err(&s.post("/v1/items/namespaces", scoped, json!({"prefix": prefix})).await, 403, "forbidden");
+    }
+    let r = s.post("/v1/items/namespaces", scoped, json!({"prefix": ["agent:150"], "suffix": ["*"]})).await;
+    assert_eq!(r.body["namespaces"], json!([["agent:150", "notes"]]));
+    let r = s.post("/v1/items/namespaces", admin, json!({"max_depth": 1})).await;
+    assert_eq!(r.body["namespaces"].as_array().map(Vec::len), Some(6), "{}", r.body);
+    // A read-only key reads, and its refresh_ttl changes nothing.
+    ok(&s.post("/v1/items/put", admin, json!({"namespace": ["ns1"], "key": "t", "value": 1, "ttl_ms": 600_000})).await);
+    let addr = json!({"addresses": [{"namespace": ["ns1"], "key": "t"}]});
+    let before = s.post("/v1/items/get", admin, addr.clone()).await.body["items"][0]["expires_at_ms"].clone();
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    let r = s.post("/v1/items/get", ro, json!({"addresses": addr["addresses"], "refresh_ttl": true})).await;
+    ok(&r);
+    assert_eq!(r.body["items"][0]["expires_at_ms"], before);
+    assert_eq!(s.post("/v1/items/get", admin, addr).await.body["items"][0]["expires_at_ms"], before);
+    // Sweeping touches every namespace: unscoped read-write or admin keys only.
+    for key in [scoped, agent1, ro] {
+        err(&s.req(Method::POST, "/v1/items/sweep", key, None).await, 403, "forbidden");
+    }
+    ok(&s.req(Method::POST, "/v1/items/sweep", admin, None).await);
+    s.stop().await;
 }
