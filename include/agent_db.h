@@ -29,6 +29,11 @@
  *  - Bulk results can also be read through the Arrow C stream interface
  *    (the *_arrow functions); release the stream with stream->release.
  *  - A handle must not be used in a child after fork(); open a new one there.
+ *  - Long read-only calls (retrievals, searches) have a *_cancellable twin
+ *    taking an AgentDbCancelToken* (NULL: not cancellable) just before the
+ *    out-pointer. agent_db_cancel_token_cancel() from any thread makes the
+ *    call return AGENT_DB_CANCELLED promptly, having changed nothing; a
+ *    token stays cancelled. Free a token only after its calls returned.
  */
 
 
@@ -119,12 +124,23 @@ typedef enum {
    A bug: the library panicked. The call had no effect that can be relied on.
    */
   AGENT_DB_PANIC = 14,
+  /*
+   The call's cancel token was cancelled before it finished; nothing changed.
+   */
+  AGENT_DB_CANCELLED = 15,
 } AgentDbStatus;
 
 /*
  An open database. Thread-safe: one handle may be used from many threads at once.
  */
 typedef struct AgentDb AgentDb;
+
+/*
+ A cancel token for the `*_cancellable` calls. Thread-safe: cancel it from
+ any thread while calls given it run. It stays cancelled: every later call
+ given it returns AGENT_DB_CANCELLED at once, so use a new token per call.
+ */
+typedef struct AgentDbCancelToken AgentDbCancelToken;
 
 typedef uint32_t AgentDbFsync;
 
@@ -771,6 +787,44 @@ AgentDbStatus agent_db_search_knn_arrow(const AgentDb *db,
                                         struct ArrowArrayStream *out_stream);
 
 /*
+ Makes a new, uncancelled token. Free it with `agent_db_cancel_token_free`
+ once no call given it is running.
+
+ # Safety
+ `out_token` is NULL or valid for one pointer write.
+ */
+AgentDbStatus agent_db_cancel_token_new(AgentDbCancelToken **out_token);
+
+/*
+ Cancels the token: every call given it returns AGENT_DB_CANCELLED as
+ soon as it notices (at once if not started, within a LanceDB query
+ otherwise). Safe from any thread, any number of times; it returns at
+ once, without waiting for the calls to stop. NULL is a no-op.
+
+ # Safety
+ `token` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+void agent_db_cancel_token_cancel(const AgentDbCancelToken *token);
+
+/*
+ Whether the token has been cancelled. NULL: false.
+
+ # Safety
+ `token` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+bool agent_db_cancel_token_is_cancelled(const AgentDbCancelToken *token);
+
+/*
+ Frees the token. NULL is a no-op.
+
+ # Safety
+ `token` is NULL or a token from `agent_db_cancel_token_new` not yet freed;
+ no call given it is still running and no thread cancels it during or
+ after this call.
+ */
+void agent_db_cancel_token_free(AgentDbCancelToken *token);
+
+/*
  Stores one memory; its new id goes to `*out_memory_id`.
 
  # Safety
@@ -883,6 +937,25 @@ AgentDbStatus agent_db_retrieve_memories(const AgentDb *db,
                                          AgentDbScoredMemoryList **out_list);
 
 /*
+ As `agent_db_retrieve_memories`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `options` is NULL or points at an initialised `AgentDbRetrieveOptions`
+ (`metadata_json` NULL or NUL-terminated); `out_list` is NULL or valid for
+ one pointer write. `query` is NULL or a NUL-terminated string.
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_retrieve_memories_cancellable(const AgentDb *db,
+                                                     uint64_t agent_id,
+                                                     const char *query,
+                                                     uint32_t limit,
+                                                     const AgentDbRetrieveOptions *options,
+                                                     const AgentDbCancelToken *cancel,
+                                                     AgentDbScoredMemoryList **out_list);
+
+/*
  As `agent_db_retrieve_memories`, for a query vector of `vector_len` floats.
 
  # Safety
@@ -898,6 +971,26 @@ AgentDbStatus agent_db_retrieve_memories_by_vector(const AgentDb *db,
                                                    uint32_t limit,
                                                    const AgentDbRetrieveOptions *options,
                                                    AgentDbScoredMemoryList **out_list);
+
+/*
+ As `agent_db_retrieve_memories_by_vector`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `options` is NULL or points at an initialised `AgentDbRetrieveOptions`
+ (`metadata_json` NULL or NUL-terminated); `out_list` is NULL or valid for
+ one pointer write. `vector` is NULL or points at `vector_len` floats.
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_retrieve_memories_by_vector_cancellable(const AgentDb *db,
+                                                               uint64_t agent_id,
+                                                               const float *vector,
+                                                               size_t vector_len,
+                                                               uint32_t limit,
+                                                               const AgentDbRetrieveOptions *options,
+                                                               const AgentDbCancelToken *cancel,
+                                                               AgentDbScoredMemoryList **out_list);
 
 /*
  Frees a list of `agent_db_retrieve_memories*`. NULL is a no-op.
@@ -1055,6 +1148,26 @@ AgentDbStatus agent_db_semantic_search(const AgentDb *db,
                                        AgentDbChunkHitList **out_list);
 
 /*
+ As `agent_db_semantic_search`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string;
+ `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+ `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+ NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+ write.
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_semantic_search_cancellable(const AgentDb *db,
+                                                   const char *query,
+                                                   uint32_t limit,
+                                                   const AgentDbDocFilter *filter,
+                                                   const AgentDbCancelToken *cancel,
+                                                   AgentDbChunkHitList **out_list);
+
+/*
  Chunks nearest to a query vector of the database's dimension.
 
  # Safety
@@ -1073,6 +1186,27 @@ AgentDbStatus agent_db_semantic_search_vector(const AgentDb *db,
                                               AgentDbChunkHitList **out_list);
 
 /*
+ As `agent_db_semantic_search_vector`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `vector` is NULL or points at `vector_len` floats;
+ `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+ `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+ NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+ write.
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_semantic_search_vector_cancellable(const AgentDb *db,
+                                                          const float *vector,
+                                                          size_t vector_len,
+                                                          uint32_t limit,
+                                                          const AgentDbDocFilter *filter,
+                                                          const AgentDbCancelToken *cancel,
+                                                          AgentDbChunkHitList **out_list);
+
+/*
  BM25 full-text search (English stemming; Chinese segmented).
 
  # Safety
@@ -1088,6 +1222,26 @@ AgentDbStatus agent_db_full_text_search(const AgentDb *db,
                                         uint32_t limit,
                                         const AgentDbDocFilter *filter,
                                         AgentDbChunkHitList **out_list);
+
+/*
+ As `agent_db_full_text_search`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string;
+ `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+ `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+ NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+ write.
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_full_text_search_cancellable(const AgentDb *db,
+                                                    const char *query,
+                                                    uint32_t limit,
+                                                    const AgentDbDocFilter *filter,
+                                                    const AgentDbCancelToken *cancel,
+                                                    AgentDbChunkHitList **out_list);
 
 /*
  Semantic and full-text results fused. `vector` may be NULL (then `query`
@@ -1113,6 +1267,31 @@ AgentDbStatus agent_db_hybrid_search(const AgentDb *db,
                                      float alpha,
                                      const AgentDbDocFilter *filter,
                                      AgentDbChunkHitList **out_list);
+
+/*
+ As `agent_db_hybrid_search`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string; `vector` is NULL or points at
+ `vector_len` floats;
+ `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+ `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+ NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+ write.
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_hybrid_search_cancellable(const AgentDb *db,
+                                                 const char *query,
+                                                 const float *vector,
+                                                 size_t vector_len,
+                                                 uint32_t limit,
+                                                 AgentDbFusion fusion,
+                                                 float alpha,
+                                                 const AgentDbDocFilter *filter,
+                                                 const AgentDbCancelToken *cancel,
+                                                 AgentDbChunkHitList **out_list);
 
 /*
  Frees a state returned by the library. NULL is a no-op.
@@ -1475,6 +1654,27 @@ AgentDbStatus agent_db_search_knn(const AgentDb *db,
                                   AgentDbVectorHitList **out_list);
 
 /*
+ As `agent_db_search_knn`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string; `query` is NULL or
+ points at `query_len` floats; `options` is NULL or points at an
+ initialised `AgentDbSearchOptions` (`metadata_json` NULL or
+ NUL-terminated); `out_list` is NULL or valid for one pointer write.
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_search_knn_cancellable(const AgentDb *db,
+                                              const char *collection,
+                                              const float *query,
+                                              size_t query_len,
+                                              uint32_t k,
+                                              const AgentDbSearchOptions *options,
+                                              const AgentDbCancelToken *cancel,
+                                              AgentDbVectorHitList **out_list);
+
+/*
  Every vector within `radius`, nearest first, at most `max_results`.
 
  # Safety
@@ -1492,6 +1692,28 @@ AgentDbStatus agent_db_search_range(const AgentDb *db,
                                     uint32_t max_results,
                                     const AgentDbSearchOptions *options,
                                     AgentDbVectorHitList **out_list);
+
+/*
+ As `agent_db_search_range`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string; `query` is NULL or
+ points at `query_len` floats; `options` is NULL or points at an
+ initialised `AgentDbSearchOptions` (`metadata_json` NULL or
+ NUL-terminated); `out_list` is NULL or valid for one pointer write.
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_search_range_cancellable(const AgentDb *db,
+                                                const char *collection,
+                                                const float *query,
+                                                size_t query_len,
+                                                float radius,
+                                                uint32_t max_results,
+                                                const AgentDbSearchOptions *options,
+                                                const AgentDbCancelToken *cancel,
+                                                AgentDbVectorHitList **out_list);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -9,17 +9,25 @@
 # rebuilt with other features) into $CARGO_TARGET_DIR (default
 # $HOME/.cache/agentdb-target), debug profile. libagentdb.a is linked
 # statically by default; libagentdb.so is there for `-tags agentdb_shared`.
+#   AGENTDB_PROFILE=release   the optimised library (cargo build --release
+#                             --workspace; a first release build of LanceDB
+#                             takes 30+ minutes on 2 cores), for benchmarks
+#   AGENTDB_SKIP_CARGO=1      copy what the profile's directory holds, no cargo
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/agentdb-target}"
+case "${AGENTDB_PROFILE:-dev}" in
+  dev) release=(); src="$CARGO_TARGET_DIR/debug" ;;
+  release) release=(--release); src="$CARGO_TARGET_DIR/release" ;;
+  *) echo "build_go_lib: AGENTDB_PROFILE must be dev or release" >&2; exit 2 ;;
+esac
 if [ "${AGENTDB_SKIP_CARGO:-0}" != 1 ]; then
-  cargo build --locked --workspace
+  cargo build --locked "${release[@]}" --workspace
 fi
-src="$CARGO_TARGET_DIR/debug"
 for f in libagentdb.a libagentdb.so; do
   if [ ! -f "$src/$f" ]; then
-    echo "build_go_lib: $src/$f is missing after cargo build --workspace" >&2
+    echo "build_go_lib: $src/$f is missing after cargo build ${release[*]} --workspace" >&2
     exit 1
   fi
 done
@@ -37,4 +45,4 @@ for f in libagentdb.a libagentdb.so; do
   fi
 done
 cmp -s include/agent_db.h "$dest/agent_db.h" || cp include/agent_db.h "$dest/agent_db.h"
-echo "build_go_lib: $dest/libagentdb.a ($(du -h "$dest/libagentdb.a" | cut -f1)), libagentdb.so and agent_db.h are ready"
+echo "build_go_lib: $dest/libagentdb.a ($(du -h "$dest/libagentdb.a" | cut -f1), ${AGENTDB_PROFILE:-dev}), libagentdb.so and agent_db.h are ready"

@@ -95,11 +95,12 @@ static void states(AgentDb *db) {
   CHECK(strcmp(agent_db_status_name(AGENT_DB_NOT_FOUND), "not_found") == 0);
   CHECK(strcmp(agent_db_status_name(AGENT_DB_OK), "ok") == 0);
   CHECK(strcmp(agent_db_status_name(AGENT_DB_PANIC), "panic") == 0);
+  CHECK(strcmp(agent_db_status_name(AGENT_DB_CANCELLED), "cancelled") == 0);
   /* Any number is safe to pass: one that is no status has a documented name. */
-  const uint32_t not_statuses[] = {15, 16, 100, 9999, UINT32_MAX};
+  const uint32_t not_statuses[] = {16, 17, 100, 9999, UINT32_MAX};
   for (size_t i = 0; i < sizeof not_statuses / sizeof not_statuses[0]; i++)
     CHECK(strcmp(agent_db_status_name(not_statuses[i]), "unknown_status") == 0);
-  for (uint32_t code = AGENT_DB_OK; code <= AGENT_DB_PANIC; code++)
+  for (uint32_t code = AGENT_DB_OK; code <= AGENT_DB_CANCELLED; code++)
     CHECK(strcmp(agent_db_status_name(code), "unknown_status") != 0);
   FAILS_WITH(agent_db_load_state(db, 404, 1, &st), AGENT_DB_NOT_FOUND);
 
@@ -507,6 +508,78 @@ static void vectors(AgentDb *db) {
   FAILS_WITH(agent_db_get_vector(db, "items", "origin", &rec), AGENT_DB_NOT_FOUND);
 }
 
+/* Cancel tokens: a long read-only call stops with AGENT_DB_CANCELLED once
+ * its token is cancelled, from any thread; nothing it would write is written. */
+static void *canceller(void *arg) {
+  agent_db_cancel_token_cancel((const AgentDbCancelToken *)arg);
+  agent_db_cancel_token_cancel((const AgentDbCancelToken *)arg); /* idempotent */
+  return NULL;
+}
+
+static void cancellation(AgentDb *db) {
+  FAILS_WITH(agent_db_cancel_token_new(NULL), AGENT_DB_INVALID_ARGUMENT);
+  agent_db_cancel_token_cancel(NULL); /* no-op */
+  agent_db_cancel_token_free(NULL);   /* no-op */
+  CHECK(!agent_db_cancel_token_is_cancelled(NULL));
+  AgentDbCancelToken *token = NULL;
+  OK(agent_db_cancel_token_new(&token));
+  CHECK(!agent_db_cancel_token_is_cancelled(token));
+
+  float q[VDIM] = {0};
+  float mq[DIM];
+  unit_vector(mq, DIM, 1);
+  AgentDbVectorHitList *hits = NULL;
+  AgentDbScoredMemoryList *mem = NULL;
+  AgentDbChunkHitList *chunks = NULL;
+  AgentDbMemoryList *before = NULL;
+  OK(agent_db_list_memories(db, 7, &before));
+  /* An uncancelled token changes nothing; NULL is "not cancellable". */
+  OK(agent_db_search_knn_cancellable(db, "items", q, VDIM, 2, NULL, token, &hits));
+  CHECK(hits->len == 2);
+  agent_db_vector_hit_list_free(hits);
+  OK(agent_db_search_range_cancellable(db, "items", q, VDIM, 1e9f, 3, NULL, NULL, &hits));
+  CHECK(hits->len == 3);
+  agent_db_vector_hit_list_free(hits);
+
+  /* Cancelled from another thread while this one keeps searching: the calls
+   * succeed until the cancel lands, then every one returns CANCELLED. */
+  pthread_t t;
+  CHECK(pthread_create(&t, NULL, canceller, token) == 0);
+  AgentDbStatus s;
+  while ((s = agent_db_search_knn_cancellable(db, "items", q, VDIM, 2, NULL, token, &hits)) == AGENT_DB_OK)
+    agent_db_vector_hit_list_free(hits);
+  CHECK(s == AGENT_DB_CANCELLED && strlen(agent_db_last_error_message()) > 0);
+  CHECK(pthread_join(t, NULL) == 0);
+  CHECK(agent_db_cancel_token_is_cancelled(token));
+
+  /* A cancelled token stays cancelled: every long call given it stops at once. */
+  hits = (AgentDbVectorHitList *)0x1;
+  FAILS_WITH(agent_db_search_knn_cancellable(db, "items", q, VDIM, 2, NULL, token, &hits), AGENT_DB_CANCELLED);
+  CHECK(hits == (AgentDbVectorHitList *)0x1); /* out-pointers are written only on success */
+  FAILS_WITH(agent_db_search_range_cancellable(db, "items", q, VDIM, 1e9f, 3, NULL, token, &hits),
+             AGENT_DB_CANCELLED);
+  FAILS_WITH(agent_db_retrieve_memories_cancellable(db, 7, "tea", 3, NULL, token, &mem), AGENT_DB_CANCELLED);
+  FAILS_WITH(agent_db_retrieve_memories_by_vector_cancellable(db, 7, mq, DIM, 3, NULL, token, &mem),
+             AGENT_DB_CANCELLED);
+  FAILS_WITH(agent_db_semantic_search_cancellable(db, "tea", 3, NULL, token, &chunks), AGENT_DB_CANCELLED);
+  FAILS_WITH(agent_db_semantic_search_vector_cancellable(db, mq, DIM, 3, NULL, token, &chunks), AGENT_DB_CANCELLED);
+  FAILS_WITH(agent_db_full_text_search_cancellable(db, "tea", 3, NULL, token, &chunks), AGENT_DB_CANCELLED);
+  FAILS_WITH(agent_db_hybrid_search_cancellable(db, "tea", NULL, 0, 3, AGENT_DB_FUSION_RRF, 0.0f, NULL, token,
+                                                &chunks),
+             AGENT_DB_CANCELLED);
+  /* Bad input is still reported as such. */
+  FAILS_WITH(agent_db_search_knn_cancellable(db, "items", q, VDIM, 0, NULL, token, &hits), AGENT_DB_INVALID_ARGUMENT);
+  agent_db_cancel_token_free(token);
+
+  /* The cancelled retrievals recorded no access. */
+  AgentDbMemoryList *after = NULL;
+  OK(agent_db_list_memories(db, 7, &after));
+  CHECK(after->len == before->len);
+  for (size_t i = 0; i < after->len; i++) CHECK(after->items[i].access_count == before->items[i].access_count);
+  agent_db_memory_list_free(before);
+  agent_db_memory_list_free(after);
+}
+
 /* One handle, many threads. */
 static void *saver(void *arg) {
   AgentDb *db = (AgentDb *)arg;
@@ -566,6 +639,7 @@ int main(int argc, char **argv) {
   memories(db);
   documents(db);
   vectors(db);
+  cancellation(db);
   threads(db);
 
   OK(agent_db_flush(db));

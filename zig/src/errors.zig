@@ -27,6 +27,8 @@ pub const Error = error{
     Storage,
     /// A bug in the library; the call had no effect that can be relied on.
     Panic,
+    /// The call's cancel token was cancelled before it finished; nothing changed.
+    Cancelled,
     /// A status or value this binding does not know: the library is newer than the binding.
     Unexpected,
 };
@@ -47,6 +49,7 @@ const status_errors = [_]struct { status: c.AgentDbStatus, err: Error }{
     .{ .status = c.AGENT_DB_IO, .err = error.Io },
     .{ .status = c.AGENT_DB_STORAGE, .err = error.Storage },
     .{ .status = c.AGENT_DB_PANIC, .err = error.Panic },
+    .{ .status = c.AGENT_DB_CANCELLED, .err = error.Cancelled },
 };
 
 /// The message of a failed call. Zig errors carry no payload, so a caller
@@ -117,9 +120,10 @@ test "every status code maps to its own error and back to the library's name" {
     }
     try std.testing.expectEqualStrings("not_found", name(error.NotFound));
     try std.testing.expectEqualStrings("dimension_mismatch", name(error.DimensionMismatch));
+    try std.testing.expectEqualStrings("cancelled", name(error.Cancelled));
     try std.testing.expectError(error.Unexpected, check(99, null));
     // The C ABI takes the code as uint32_t: a number that is no status is named, never undefined behaviour.
-    for ([_]u32{ 15, 16, 100, 9999, std.math.maxInt(u32) }) |code| {
+    for ([_]u32{ 16, 17, 100, 9999, std.math.maxInt(u32) }) |code| {
         try std.testing.expectEqualStrings("unknown_status", std.mem.span(c.agent_db_status_name(code)));
     }
     try std.testing.expectEqualStrings("unexpected", name(error.Unexpected));

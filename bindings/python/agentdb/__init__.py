@@ -39,6 +39,7 @@ from ._aio import AsyncAgentDB, connect_async
 from .errors import (
     AgentDBError,
     AlreadyExistsError,
+    CancelledError,
     ClosedError,
     CorruptedError,
     DimensionMismatchError,
@@ -88,6 +89,7 @@ __all__ = [
     "CorruptedError",
     "LockedError",
     "ReadOnlyError",
+    "CancelledError",
     "ClosedError",
     "ModelUnavailableError",
     "EmbeddingError",

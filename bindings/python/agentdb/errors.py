@@ -20,6 +20,7 @@ __all__ = [
     "LockedError",
     "ReadOnlyError",
     "ClosedError",
+    "CancelledError",
     "ModelUnavailableError",
     "EmbeddingError",
     "StorageError",
@@ -95,6 +96,18 @@ class ClosedError(AgentDBError):
     code = "closed"
 
 
+class CancelledError(AgentDBError):
+    """The call's cancel token was cancelled before it finished; nothing was changed.
+
+    Not :class:`asyncio.CancelledError`: this is an engine error from a
+    cancellable call (the C ABI's and Go's long searches). The Python API
+    does not take cancel tokens yet, so it raises this only if a future
+    engine call does.
+    """
+
+    code = "cancelled"
+
+
 class ModelUnavailableError(AgentDBError):
     """A text call needs the embedding model and none is installed (pass vectors, or install it)."""
 
@@ -123,6 +136,7 @@ _BY_CODE: dict[str, type[AgentDBError]] = {
     "locked": LockedError,
     "read_only": ReadOnlyError,
     "closed": ClosedError,
+    "cancelled": CancelledError,
     "model_unavailable": ModelUnavailableError,
     "embedding": EmbeddingError,
     "io": StorageError,

@@ -17,6 +17,7 @@ EXPECTED = {
     "locked": (agentdb.LockedError, agentdb.AgentDBError),
     "read_only": (agentdb.ReadOnlyError, agentdb.AgentDBError),
     "closed": (agentdb.ClosedError, agentdb.AgentDBError),
+    "cancelled": (agentdb.CancelledError, agentdb.AgentDBError),
     "model_unavailable": (agentdb.ModelUnavailableError, agentdb.AgentDBError),
     "embedding": (agentdb.EmbeddingError, agentdb.AgentDBError),
     "io": (agentdb.StorageError, agentdb.AgentDBError),

@@ -126,7 +126,7 @@ pub unsafe extern "C" fn agent_db_hybrid_search_arrow(
         // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
         let f = unsafe { doc_filter(filter) }?;
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        let hits = run_search(unsafe { db_ref(db) }?, kind, limit as usize, &f)?;
+        let hits = run_search(unsafe { db_ref(db) }?.with_cancel(None), kind, limit as usize, &f)?;
         export(agentdb::export::chunk_hits_batch(&hits).map_err(storage)?, out);
         Ok(())
     })

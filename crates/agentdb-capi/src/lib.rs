@@ -13,6 +13,7 @@
 #![deny(clippy::unwrap_used)]
 
 mod arrow;
+mod cancel;
 mod convert;
 mod memories;
 mod rag;
@@ -52,11 +53,13 @@ pub enum AgentDbStatus {
     AGENT_DB_STORAGE = 13,
     /// A bug: the library panicked. The call had no effect that can be relied on.
     AGENT_DB_PANIC = 14,
+    /// The call's cancel token was cancelled before it finished; nothing changed.
+    AGENT_DB_CANCELLED = 15,
 }
 
 impl AgentDbStatus {
     /// Every status, in code order (`ALL[n]` has code `n`).
-    const ALL: [AgentDbStatus; 15] = {
+    const ALL: [AgentDbStatus; 16] = {
         use AgentDbStatus::*;
         [
             AGENT_DB_OK,
@@ -74,6 +77,7 @@ impl AgentDbStatus {
             AGENT_DB_IO,
             AGENT_DB_STORAGE,
             AGENT_DB_PANIC,
+            AGENT_DB_CANCELLED,
         ]
     };
 
@@ -100,6 +104,7 @@ impl AgentDbStatus {
             "embedding" => AGENT_DB_EMBEDDING,
             "dimension_mismatch" => AGENT_DB_DIMENSION_MISMATCH,
             "io" => AGENT_DB_IO,
+            "cancelled" => AGENT_DB_CANCELLED,
             _ => AGENT_DB_STORAGE,
         }
     }
@@ -122,6 +127,7 @@ impl AgentDbStatus {
             AGENT_DB_IO => c"io",
             AGENT_DB_STORAGE => c"storage",
             AGENT_DB_PANIC => c"panic",
+            AGENT_DB_CANCELLED => c"cancelled",
         }
     }
 }
@@ -563,6 +569,7 @@ pub extern "C" fn agent_db_version() -> *const c_char {
 }
 
 pub use arrow::*;
+pub use cancel::*;
 pub use memories::*;
 pub use rag::*;
 pub use states::*;
@@ -578,12 +585,12 @@ mod tests {
             assert_eq!(*status as usize, code);
             assert_eq!(AgentDbStatus::from_u32(code as u32), Some(*status));
         }
-        for code in [15, 16, 100, 9999, u32::MAX] {
+        for code in [16, 17, 100, 9999, u32::MAX] {
             assert_eq!(AgentDbStatus::from_u32(code), None);
             // SAFETY: agent_db_status_name returns a pointer to a static NUL-terminated string.
             let name = unsafe { std::ffi::CStr::from_ptr(agent_db_status_name(code)) };
             assert_eq!(name, UNKNOWN_STATUS_NAME);
         }
-        assert_eq!(AgentDbStatus::AGENT_DB_PANIC as u32 + 1, AgentDbStatus::ALL.len() as u32);
+        assert_eq!(AgentDbStatus::AGENT_DB_CANCELLED as u32 + 1, AgentDbStatus::ALL.len() as u32);
     }
 }

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use agentdb::{ForgetPolicy, Memory, MemoryFilter, MemoryType, NewMemory, RetrieveOptions, ScoredMemory};
 
+use crate::cancel::{cancel_ref, AgentDbCancelToken};
 use crate::convert::{
     c_str, list_into_raw, metadata, metadata_c_string, opt_out, out_ptr, owned_c_string, slice, Failure, ListOwner,
 };
@@ -419,6 +420,29 @@ pub unsafe extern "C" fn agent_db_retrieve_memories(
     options: *const AgentDbRetrieveOptions,
     out_list: *mut *mut AgentDbScoredMemoryList,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe { agent_db_retrieve_memories_cancellable(db, agent_id, query, limit, options, std::ptr::null(), out_list) }
+}
+
+/// As `agent_db_retrieve_memories`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `options` is NULL or points at an initialised `AgentDbRetrieveOptions`
+/// (`metadata_json` NULL or NUL-terminated); `out_list` is NULL or valid for
+/// one pointer write. `query` is NULL or a NUL-terminated string.
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_retrieve_memories_cancellable(
+    db: *const AgentDb,
+    agent_id: u64,
+    query: *const c_char,
+    limit: u32,
+    options: *const AgentDbRetrieveOptions,
+    cancel: *const AgentDbCancelToken,
+    out_list: *mut *mut AgentDbScoredMemoryList,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_list, "out_list") }?;
@@ -426,8 +450,11 @@ pub unsafe extern "C" fn agent_db_retrieve_memories(
         let query = unsafe { c_str(query, "query") }?;
         // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
         let opts = unsafe { retrieve_options(options) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        out.write(scored_list_into_raw(unsafe { db_ref(db) }?.retrieve(agent_id, query, limit as usize, &opts)?));
+        let db = unsafe { db_ref(db) }?.with_cancel(cancel);
+        out.write(scored_list_into_raw(db.retrieve(agent_id, query, limit as usize, &opts)?));
         Ok(())
     })
 }
@@ -449,6 +476,41 @@ pub unsafe extern "C" fn agent_db_retrieve_memories_by_vector(
     options: *const AgentDbRetrieveOptions,
     out_list: *mut *mut AgentDbScoredMemoryList,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe {
+        agent_db_retrieve_memories_by_vector_cancellable(
+            db,
+            agent_id,
+            vector,
+            vector_len,
+            limit,
+            options,
+            std::ptr::null(),
+            out_list,
+        )
+    }
+}
+
+/// As `agent_db_retrieve_memories_by_vector`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `options` is NULL or points at an initialised `AgentDbRetrieveOptions`
+/// (`metadata_json` NULL or NUL-terminated); `out_list` is NULL or valid for
+/// one pointer write. `vector` is NULL or points at `vector_len` floats.
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_retrieve_memories_by_vector_cancellable(
+    db: *const AgentDb,
+    agent_id: u64,
+    vector: *const f32,
+    vector_len: usize,
+    limit: u32,
+    options: *const AgentDbRetrieveOptions,
+    cancel: *const AgentDbCancelToken,
+    out_list: *mut *mut AgentDbScoredMemoryList,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_list, "out_list") }?;
@@ -456,8 +518,11 @@ pub unsafe extern "C" fn agent_db_retrieve_memories_by_vector(
         let v = unsafe { slice(vector, vector_len, "vector") }?;
         // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
         let opts = unsafe { retrieve_options(options) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        out.write(scored_list_into_raw(unsafe { db_ref(db) }?.retrieve_similar(agent_id, v, limit as usize, &opts)?));
+        let db = unsafe { db_ref(db) }?.with_cancel(cancel);
+        out.write(scored_list_into_raw(db.retrieve_similar(agent_id, v, limit as usize, &opts)?));
         Ok(())
     })
 }

@@ -4,6 +4,7 @@ use std::ffi::{c_char, CString};
 
 use agentdb::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
 
+use crate::cancel::{cancel_ref, AgentDbCancelToken};
 use crate::convert::{
     c_str, c_str_array, list_into_raw, metadata, metadata_c_string, opt_c_str, opt_out, out_ptr, owned_c_string, slice,
     Failure, ListOwner,
@@ -227,7 +228,7 @@ pub(crate) enum SearchKind<'a> {
 }
 
 pub(crate) fn run_search(
-    db: &agentdb::AgentDb,
+    db: agentdb::Cancellable<'_>,
     kind: SearchKind,
     limit: usize,
     filter: &DocFilter,
@@ -268,6 +269,30 @@ pub unsafe extern "C" fn agent_db_semantic_search(
     filter: *const AgentDbDocFilter,
     out_list: *mut *mut AgentDbChunkHitList,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe { agent_db_semantic_search_cancellable(db, query, limit, filter, std::ptr::null(), out_list) }
+}
+
+/// As `agent_db_semantic_search`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string;
+/// `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+/// `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+/// NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+/// write.
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_semantic_search_cancellable(
+    db: *const AgentDb,
+    query: *const c_char,
+    limit: u32,
+    filter: *const AgentDbDocFilter,
+    cancel: *const AgentDbCancelToken,
+    out_list: *mut *mut AgentDbChunkHitList,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_list, "out_list") }?;
@@ -275,13 +300,11 @@ pub unsafe extern "C" fn agent_db_semantic_search(
         let q = unsafe { c_str(query, "query") }?;
         // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
         let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        out.write(chunk_list_into_raw(run_search(
-            unsafe { db_ref(db) }?,
-            SearchKind::Semantic(q),
-            limit as usize,
-            &f,
-        )?));
+        let db = unsafe { db_ref(db) }?.with_cancel(cancel);
+        out.write(chunk_list_into_raw(run_search(db, SearchKind::Semantic(q), limit as usize, &f)?));
         Ok(())
     })
 }
@@ -304,6 +327,33 @@ pub unsafe extern "C" fn agent_db_semantic_search_vector(
     filter: *const AgentDbDocFilter,
     out_list: *mut *mut AgentDbChunkHitList,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe {
+        agent_db_semantic_search_vector_cancellable(db, vector, vector_len, limit, filter, std::ptr::null(), out_list)
+    }
+}
+
+/// As `agent_db_semantic_search_vector`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `vector` is NULL or points at `vector_len` floats;
+/// `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+/// `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+/// NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+/// write.
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_semantic_search_vector_cancellable(
+    db: *const AgentDb,
+    vector: *const f32,
+    vector_len: usize,
+    limit: u32,
+    filter: *const AgentDbDocFilter,
+    cancel: *const AgentDbCancelToken,
+    out_list: *mut *mut AgentDbChunkHitList,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_list, "out_list") }?;
@@ -311,8 +361,10 @@ pub unsafe extern "C" fn agent_db_semantic_search_vector(
         let v = unsafe { slice(vector, vector_len, "vector") }?;
         // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
         let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        let db = unsafe { db_ref(db) }?;
+        let db = unsafe { db_ref(db) }?.with_cancel(cancel);
         out.write(chunk_list_into_raw(run_search(db, SearchKind::SemanticVector(v), limit as usize, &f)?));
         Ok(())
     })
@@ -335,6 +387,30 @@ pub unsafe extern "C" fn agent_db_full_text_search(
     filter: *const AgentDbDocFilter,
     out_list: *mut *mut AgentDbChunkHitList,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe { agent_db_full_text_search_cancellable(db, query, limit, filter, std::ptr::null(), out_list) }
+}
+
+/// As `agent_db_full_text_search`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string;
+/// `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+/// `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+/// NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+/// write.
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_full_text_search_cancellable(
+    db: *const AgentDb,
+    query: *const c_char,
+    limit: u32,
+    filter: *const AgentDbDocFilter,
+    cancel: *const AgentDbCancelToken,
+    out_list: *mut *mut AgentDbChunkHitList,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_list, "out_list") }?;
@@ -342,13 +418,11 @@ pub unsafe extern "C" fn agent_db_full_text_search(
         let q = unsafe { c_str(query, "query") }?;
         // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
         let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        out.write(chunk_list_into_raw(run_search(
-            unsafe { db_ref(db) }?,
-            SearchKind::FullText(q),
-            limit as usize,
-            &f,
-        )?));
+        let db = unsafe { db_ref(db) }?.with_cancel(cancel);
+        out.write(chunk_list_into_raw(run_search(db, SearchKind::FullText(q), limit as usize, &f)?));
         Ok(())
     })
 }
@@ -378,6 +452,48 @@ pub unsafe extern "C" fn agent_db_hybrid_search(
     filter: *const AgentDbDocFilter,
     out_list: *mut *mut AgentDbChunkHitList,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe {
+        agent_db_hybrid_search_cancellable(
+            db,
+            query,
+            vector,
+            vector_len,
+            limit,
+            fusion,
+            alpha,
+            filter,
+            std::ptr::null(),
+            out_list,
+        )
+    }
+}
+
+/// As `agent_db_hybrid_search`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string; `vector` is NULL or points at
+/// `vector_len` floats;
+/// `filter` is NULL or points at an initialised `AgentDbDocFilter` (its
+/// `doc_ids` NULL or `doc_ids_len` NUL-terminated strings, `metadata_json`
+/// NULL or NUL-terminated); `out_list` is NULL or valid for one pointer
+/// write.
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_hybrid_search_cancellable(
+    db: *const AgentDb,
+    query: *const c_char,
+    vector: *const f32,
+    vector_len: usize,
+    limit: u32,
+    fusion: AgentDbFusion,
+    alpha: f32,
+    filter: *const AgentDbDocFilter,
+    cancel: *const AgentDbCancelToken,
+    out_list: *mut *mut AgentDbChunkHitList,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_list, "out_list") }?;
@@ -388,8 +504,11 @@ pub unsafe extern "C" fn agent_db_hybrid_search(
         let kind = SearchKind::Hybrid { text: q, vector: v, fusion: fusion_from_c(fusion, alpha)? };
         // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
         let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        out.write(chunk_list_into_raw(run_search(unsafe { db_ref(db) }?, kind, limit as usize, &f)?));
+        let db = unsafe { db_ref(db) }?.with_cancel(cancel);
+        out.write(chunk_list_into_raw(run_search(db, kind, limit as usize, &f)?));
         Ok(())
     })
 }

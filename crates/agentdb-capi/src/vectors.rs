@@ -4,6 +4,7 @@ use std::ffi::{c_char, CString};
 
 use agentdb::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 
+use crate::cancel::{cancel_ref, AgentDbCancelToken};
 use crate::convert::{
     c_str, list_into_raw, metadata, metadata_c_string, out_ptr, owned_c_string, slice, Failure, ListOwner,
 };
@@ -411,6 +412,31 @@ pub unsafe extern "C" fn agent_db_search_knn(
     options: *const AgentDbSearchOptions,
     out_list: *mut *mut AgentDbVectorHitList,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe { agent_db_search_knn_cancellable(db, collection, query, query_len, k, options, std::ptr::null(), out_list) }
+}
+
+/// As `agent_db_search_knn`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `collection` is NULL or a NUL-terminated string; `query` is NULL or
+/// points at `query_len` floats; `options` is NULL or points at an
+/// initialised `AgentDbSearchOptions` (`metadata_json` NULL or
+/// NUL-terminated); `out_list` is NULL or valid for one pointer write.
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_search_knn_cancellable(
+    db: *const AgentDb,
+    collection: *const c_char,
+    query: *const f32,
+    query_len: usize,
+    k: u32,
+    options: *const AgentDbSearchOptions,
+    cancel: *const AgentDbCancelToken,
+    out_list: *mut *mut AgentDbVectorHitList,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_list, "out_list") }?;
@@ -420,8 +446,11 @@ pub unsafe extern "C" fn agent_db_search_knn(
         let q = unsafe { slice(query, query_len, "query") }?;
         // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
         let opts = unsafe { search_options(options) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        out.write(hit_list_into_raw(unsafe { db_ref(db) }?.search_knn(collection, q, k as usize, &opts)?));
+        let db = unsafe { db_ref(db) }?.with_cancel(cancel);
+        out.write(hit_list_into_raw(db.search_knn(collection, q, k as usize, &opts)?));
         Ok(())
     })
 }
@@ -445,6 +474,44 @@ pub unsafe extern "C" fn agent_db_search_range(
     options: *const AgentDbSearchOptions,
     out_list: *mut *mut AgentDbVectorHitList,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe {
+        agent_db_search_range_cancellable(
+            db,
+            collection,
+            query,
+            query_len,
+            radius,
+            max_results,
+            options,
+            std::ptr::null(),
+            out_list,
+        )
+    }
+}
+
+/// As `agent_db_search_range`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `collection` is NULL or a NUL-terminated string; `query` is NULL or
+/// points at `query_len` floats; `options` is NULL or points at an
+/// initialised `AgentDbSearchOptions` (`metadata_json` NULL or
+/// NUL-terminated); `out_list` is NULL or valid for one pointer write.
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_search_range_cancellable(
+    db: *const AgentDb,
+    collection: *const c_char,
+    query: *const f32,
+    query_len: usize,
+    radius: f32,
+    max_results: u32,
+    options: *const AgentDbSearchOptions,
+    cancel: *const AgentDbCancelToken,
+    out_list: *mut *mut AgentDbVectorHitList,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_list` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_list, "out_list") }?;
@@ -454,8 +521,11 @@ pub unsafe extern "C" fn agent_db_search_range(
         let q = unsafe { slice(query, query_len, "query") }?;
         // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
         let opts = unsafe { search_options(options) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        let hits = unsafe { db_ref(db) }?.search_range(collection, q, radius, max_results as usize, &opts)?;
+        let db = unsafe { db_ref(db) }?.with_cancel(cancel);
+        let hits = db.search_range(collection, q, radius, max_results as usize, &opts)?;
         out.write(hit_list_into_raw(hits));
         Ok(())
     })

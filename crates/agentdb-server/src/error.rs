@@ -70,7 +70,12 @@ pub fn status_of(code: &str) -> StatusCode {
         "already_exists" => StatusCode::CONFLICT,
         "payload_too_large" => StatusCode::PAYLOAD_TOO_LARGE,
         "locked" => StatusCode::LOCKED,
-        "closed" | "model_unavailable" => StatusCode::SERVICE_UNAVAILABLE,
+        // cancelled: only the server itself holds cancel tokens (a client
+        // cannot send one), so a cancelled call is the server giving up on
+        // the request; nothing was changed and a retry is safe, which is
+        // what 503 with Retry-After says. Not 408, which means the client
+        // was too slow to send its request; not the non-standard 499.
+        "closed" | "model_unavailable" | "cancelled" => StatusCode::SERVICE_UNAVAILABLE,
         // corrupted, io, storage, embedding: the server's fault, not the request's.
         _ => StatusCode::INTERNAL_SERVER_ERROR,
     }
@@ -121,6 +126,7 @@ mod tests {
             (agentdb::Error::ReadOnly, 403),
             (agentdb::Error::Closed, 503),
             (agentdb::Error::ModelUnavailable("x".into()), 503),
+            (agentdb::Error::Cancelled, 503),
             (agentdb::Error::Corrupted("x".into()), 500),
             (agentdb::Error::Embedding("x".into()), 500),
         ];

@@ -6,8 +6,11 @@
 //! pool. A semaphore bounds the calls running at once; the permit travels
 //! into the blocking closure, so a call whose request timed out still holds
 //! its slot until the engine returns (the pool cannot grow without bound
-//! behind a stalled engine). Shutdown: stop accepting, drain connections,
-//! wait for every slot, then close the database.
+//! behind a stalled engine). Retrievals and searches go through
+//! `call_cancellable` instead: their cancel token fires when the request
+//! times out or its client goes away, so a slow search gives its slot back
+//! at once. Shutdown: stop accepting, drain connections, wait for every
+//! slot, then close the database.
 
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
@@ -192,6 +195,38 @@ impl AppState {
                 ),
             )),
         }
+    }
+}
+
+impl AppState {
+    /// `call` for a long read-only engine call (a retrieval or a search),
+    /// given a cancel token that fires when the request ends early: on its
+    /// timeout (answered 503 `timeout`, as any call) or when the handler is
+    /// dropped because the client went away. The engine then stops the call
+    /// with `Cancelled`, having changed nothing, and the slot is free again.
+    pub(crate) async fn call_cancellable<T, F>(&self, f: F) -> ApiResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(agentdb::Cancellable<'_>) -> agentdb::Result<T> + Send + 'static,
+    {
+        let token = agentdb::CancelToken::new();
+        let _cancel_when_done = CancelOnDrop(token.clone());
+        self.call(move |db| f(db.with_cancel(&token))).await.map_err(|mut e| {
+            if e.code == "timeout" {
+                e.message = format!("{}; the read was cancelled, nothing changed", e.message);
+            }
+            e
+        })
+    }
+}
+
+/// Cancels its token when dropped: at the end of a request, or when its
+/// handler future is dropped mid-call. Cancelling a finished call is a no-op.
+struct CancelOnDrop(agentdb::CancelToken);
+
+impl Drop for CancelOnDrop {
+    fn drop(&mut self) {
+        self.0.cancel();
     }
 }
 

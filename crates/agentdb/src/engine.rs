@@ -228,6 +228,26 @@ impl Engine {
         }
     }
 
+    /// `block_on` raced against a call's cancel token: `Error::Cancelled`
+    /// at once if it is cancelled already or as soon as it fires (the future
+    /// is dropped where it stands). Only futures that write nothing are
+    /// given a token, so dropping one midway leaves nothing half done.
+    pub fn block_on_until<T, F>(&self, cancel: crate::cancel::Cancel<'_>, fut: F) -> Result<T>
+    where
+        F: Future<Output = Result<T>> + Send,
+        T: Send,
+    {
+        let Some(token) = cancel else { return self.block_on(fut) };
+        token.check()?;
+        self.block_on(async move {
+            tokio::select! {
+                biased;
+                () = token.cancelled() => Err(Error::Cancelled),
+                r = fut => r,
+            }
+        })
+    }
+
     pub fn flushed_lsn(&self) -> u64 {
         self.checkpoint.lock().flushed_lsn
     }

@@ -53,6 +53,10 @@ pub enum Error {
     #[error("database is closed")]
     Closed,
 
+    /// The call's `CancelToken` was cancelled before it finished; nothing was changed.
+    #[error("cancelled")]
+    Cancelled,
+
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
 
@@ -85,6 +89,7 @@ impl Error {
             Error::Locked { .. } => "locked",
             Error::ReadOnly => "read_only",
             Error::Closed => "closed",
+            Error::Cancelled => "cancelled",
             Error::ModelUnavailable(_) => "model_unavailable",
             Error::Embedding(_) => "embedding",
             Error::DimensionMismatch { .. } => "dimension_mismatch",

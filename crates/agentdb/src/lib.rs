@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
+mod cancel;
 pub mod defaults;
 pub mod embed;
 mod engine;
@@ -36,6 +37,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 pub use bytes::Bytes;
+pub use cancel::{CancelToken, Cancellable};
 pub use engine::{FlushReport, MaintenanceReport, TableMaintenance};
 pub use error::{Error, Result};
 pub use memories::{
@@ -121,6 +123,15 @@ impl AgentDb {
         let state_versions_removed =
             maintenance.tables.iter().filter(|t| t.table == states::table::STATES_TABLE).map(|t| t.rows_purged).sum();
         Ok(GcReport { state_versions_removed, maintenance })
+    }
+
+    /// This database's long read-only calls (retrievals and searches),
+    /// stopped by `token`: each returns `Error::Cancelled`, having changed
+    /// nothing, once the token is cancelled (checked before the call and
+    /// between its stages, and raced against every LanceDB query it runs).
+    /// `None` is the same as calling `AgentDb` itself. See `CancelToken`.
+    pub fn with_cancel<'a>(&'a self, token: impl Into<Option<&'a CancelToken>>) -> Cancellable<'a> {
+        Cancellable::new(self, token.into())
     }
 
     /// Flushes, syncs and releases the writer lock. Later calls return `Error::Closed`.

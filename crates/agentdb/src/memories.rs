@@ -58,6 +58,7 @@ pub(crate) fn group_of(m: &Memory) -> GroupKey {
 
 pub(crate) use types::validate_vector as validate_vector_public;
 
+use crate::cancel::{Cancel, Cancellable};
 use crate::engine::{now_ms, Engine};
 use crate::storage::memtable::FlushSet;
 use crate::storage::read::newest_by_key;
@@ -405,7 +406,7 @@ impl Engine {
         let filter = MemoryFilter::default().types(&[new.memory_type]);
         let threshold = self.opts().memory_merge_threshold;
         Ok(self
-            .similar_candidates(new.agent_id, &new.embedding, MERGE_CANDIDATES_MAX, &filter)?
+            .similar_candidates(new.agent_id, &new.embedding, MERGE_CANDIDATES_MAX, &filter, None)?
             .into_iter()
             .filter(|(_, sim)| *sim >= threshold)
             .map(|(m, _)| m)
@@ -790,6 +791,7 @@ impl Engine {
         query: &[f32],
         wanted: usize,
         f: &MemoryFilter,
+        cancel: Cancel<'_>,
     ) -> Result<Vec<(Memory, f32)>> {
         let now = now_ms();
         let read = self.begin_read();
@@ -838,7 +840,7 @@ impl Engine {
 
         let mut fetch = wanted + MEMORY_FETCH_SLACK;
         let mut out: Vec<(Memory, f32)> = loop {
-            let from_lance = self.block_on(async {
+            let from_lance = self.block_on_until(cancel, async {
                 use futures::TryStreamExt;
                 use lancedb::query::{ExecutableQuery, QueryBase};
                 let q = self
@@ -881,7 +883,7 @@ impl Engine {
         };
         if !reread.is_empty() {
             let ids: Vec<u64> = reread.keys().copied().collect();
-            for (id, base) in self.block_on(self.latest_memory_rows(&ids))? {
+            for (id, base) in self.block_on_until(cancel, self.latest_memory_rows(&ids))? {
                 let m = compose(&base, &reread[&id]).value;
                 if matches(&m) {
                     let sim = scoring::cosine(query, &m.embedding);
@@ -897,6 +899,63 @@ impl Engine {
         out.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.memory_id.cmp(&a.0.memory_id)));
         out.truncate(wanted);
         Ok(out)
+    }
+}
+
+impl Cancellable<'_> {
+    /// Candidates by vector similarity (`candidate_factor` × `limit`), re-ranked by
+    /// relevance, importance and recency; the top `limit`, best first.
+    pub fn retrieve_similar(
+        &self,
+        agent_id: u64,
+        query: &[f32],
+        limit: usize,
+        options: &RetrieveOptions,
+    ) -> Result<Vec<ScoredMemory>> {
+        let e = self.engine();
+        e.check_open()?;
+        types::validate_limit(limit)?;
+        types::validate_vector(query, e.opts().memory_dimension)?;
+        if options.candidate_factor == 0 {
+            return Err(Error::invalid("candidate_factor must be >= 1"));
+        }
+        let now = now_ms();
+        let candidates =
+            e.similar_candidates(agent_id, query, limit * options.candidate_factor, &options.filter, self.cancel)?;
+        let mut scored: Vec<ScoredMemory> = candidates
+            .into_iter()
+            .map(|(memory, sim)| {
+                let p = scoring::score(&memory, sim, now, options);
+                ScoredMemory { memory, score: p.score, relevance: p.relevance, recency: p.recency }
+            })
+            .collect();
+        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.memory.memory_id.cmp(&a.memory.memory_id)));
+        scored.truncate(limit);
+        // The last point a cancel counts: past it the call writes, and a
+        // call that wrote returns its result.
+        crate::cancel::check(self.cancel)?;
+        if options.record_access && !scored.is_empty() && !e.opts().read_only {
+            let ids = scored.iter().map(|s| s.memory.memory_id).collect();
+            let patch = MemoryPatch { access_increment: 1, last_access_ms: Some(now), ..Default::default() };
+            e.commit::<MemoriesMem>(MemoryRecord::Update { ids, patch, delete: Vec::new() })?;
+        }
+        Ok(scored)
+    }
+
+    /// The design's "intelligent retrieve": embeds the query text, then `retrieve_similar`.
+    pub fn retrieve(
+        &self,
+        agent_id: u64,
+        query: &str,
+        limit: usize,
+        options: &RetrieveOptions,
+    ) -> Result<Vec<ScoredMemory>> {
+        self.engine().check_open()?;
+        types::validate_limit(limit)?;
+        // Embedding a query is not interruptible (milliseconds on the built-in model).
+        crate::cancel::check(self.cancel)?;
+        let v = self.engine().embed_one(query)?;
+        self.retrieve_similar(agent_id, &v, limit, options)
     }
 }
 
@@ -1099,30 +1158,7 @@ impl AgentDb {
         limit: usize,
         options: &RetrieveOptions,
     ) -> Result<Vec<ScoredMemory>> {
-        let e = &self.engine;
-        e.check_open()?;
-        types::validate_limit(limit)?;
-        types::validate_vector(query, e.opts().memory_dimension)?;
-        if options.candidate_factor == 0 {
-            return Err(Error::invalid("candidate_factor must be >= 1"));
-        }
-        let now = now_ms();
-        let candidates = e.similar_candidates(agent_id, query, limit * options.candidate_factor, &options.filter)?;
-        let mut scored: Vec<ScoredMemory> = candidates
-            .into_iter()
-            .map(|(memory, sim)| {
-                let p = scoring::score(&memory, sim, now, options);
-                ScoredMemory { memory, score: p.score, relevance: p.relevance, recency: p.recency }
-            })
-            .collect();
-        scored.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.memory.memory_id.cmp(&a.memory.memory_id)));
-        scored.truncate(limit);
-        if options.record_access && !scored.is_empty() && !e.opts().read_only {
-            let ids = scored.iter().map(|s| s.memory.memory_id).collect();
-            let patch = MemoryPatch { access_increment: 1, last_access_ms: Some(now), ..Default::default() };
-            e.commit::<MemoriesMem>(MemoryRecord::Update { ids, patch, delete: Vec::new() })?;
-        }
-        Ok(scored)
+        self.with_cancel(None).retrieve_similar(agent_id, query, limit, options)
     }
 
     /// The design's "intelligent retrieve": embeds the query text, then `retrieve_similar`.
@@ -1133,10 +1169,7 @@ impl AgentDb {
         limit: usize,
         options: &RetrieveOptions,
     ) -> Result<Vec<ScoredMemory>> {
-        self.engine.check_open()?;
-        types::validate_limit(limit)?;
-        let v = self.engine.embed_one(query)?;
-        self.retrieve_similar(agent_id, &v, limit, options)
+        self.with_cancel(None).retrieve(agent_id, query, limit, options)
     }
 
     /// Forgets the agent's memories older than `policy.older_than` whose

@@ -30,6 +30,7 @@ use serde::{Deserialize, Serialize};
 
 pub use chunking::{chunk_text, Chunk};
 
+use crate::cancel::{Cancel, Cancellable};
 use crate::engine::{now_ms, Engine};
 use crate::storage::tables::{filter, Stored};
 use crate::{AgentDb, Error, Result};
@@ -316,7 +317,7 @@ impl Engine {
 
     /// Exact: the filter is pushed into the Lance search (see
     /// `chunk_prefilter`), unflushed documents are scanned here.
-    fn semantic(&self, query: &[f32], limit: usize, f: &DocFilter) -> Result<Vec<ChunkHit>> {
+    fn semantic(&self, query: &[f32], limit: usize, f: &DocFilter, cancel: Cancel<'_>) -> Result<Vec<ChunkHit>> {
         crate::memories::validate_vector_public(query, self.opts().memory_dimension)?;
         let read = self.begin_read();
         let (fresh, hidden): (Vec<Arc<Stored<IndexedDocument>>>, Vec<String>) = {
@@ -326,18 +327,21 @@ impl Engine {
         };
         let hidden_refs: Vec<&str> = hidden.iter().map(String::as_str).collect();
         let pred = Self::chunk_prefilter(f, &hidden_refs);
-        let lance = self.block_on(self.confirmed_chunks(limit, f, |fetch| {
-            let pred = pred.clone();
-            async move {
-                let q = self
-                    .rag
-                    .chunks_tbl
-                    .vector_search(query.to_vec())?
-                    .column("embedding")
-                    .distance_type(lancedb::DistanceType::Cosine);
-                chunk_hits(q, pred, "_distance", fetch).await
-            }
-        }))?;
+        let lance = self.block_on_until(
+            cancel,
+            self.confirmed_chunks(limit, f, |fetch| {
+                let pred = pred.clone();
+                async move {
+                    let q = self
+                        .rag
+                        .chunks_tbl
+                        .vector_search(query.to_vec())?
+                        .column("embedding")
+                        .distance_type(lancedb::DistanceType::Cosine);
+                    chunk_hits(q, pred, "_distance", fetch).await
+                }
+            }),
+        )?;
         drop(read);
         let mut hits: Vec<ChunkHit> = lance
             .into_iter()
@@ -370,14 +374,16 @@ impl Engine {
 
     /// BM25 among the chunks that pass the filter: the filter is a Lance
     /// prefilter, so the top `limit` are computed over the matches only.
-    fn full_text(&self, text: &str, limit: usize, f: &DocFilter) -> Result<Vec<ChunkHit>> {
+    fn full_text(&self, text: &str, limit: usize, f: &DocFilter, cancel: Cancel<'_>) -> Result<Vec<ChunkHit>> {
         if text.trim().is_empty() {
             return Err(Error::invalid("full-text query must not be empty"));
         }
+        // The flush runs whole once started (it changes no read's answer).
+        crate::cancel::check(cancel)?;
         if self.pending_documents() && self.wal_is_writable() {
             self.flush()?;
         }
-        self.block_on(async {
+        self.block_on_until(cancel, async {
             if !self.rag.chunks_tbl.list_indices().await?.iter().any(|i| i.columns == ["content"]) {
                 if self.rag.chunks_tbl.count_rows(None).await? == 0 {
                     return Ok(Vec::new());
@@ -562,26 +568,16 @@ impl AgentDb {
     }
 
     pub fn semantic_search(&self, query: &str, limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
-        let e = &self.engine;
-        e.check_open()?;
-        crate::limits::check_search_k(limit, "limit")?;
-        let v = e.embed_one(query)?;
-        e.semantic(&v, limit, filter)
+        self.with_cancel(None).semantic_search(query, limit, filter)
     }
 
     pub fn semantic_search_vector(&self, query: &[f32], limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
-        let e = &self.engine;
-        e.check_open()?;
-        crate::limits::check_search_k(limit, "limit")?;
-        e.semantic(query, limit, filter)
+        self.with_cancel(None).semantic_search_vector(query, limit, filter)
     }
 
     /// BM25 over chunk text (Chinese and English alike), best first.
     pub fn full_text_search(&self, query: &str, limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
-        let e = &self.engine;
-        e.check_open()?;
-        crate::limits::check_search_k(limit, "limit")?;
-        e.full_text(query, limit, filter)
+        self.with_cancel(None).full_text_search(query, limit, filter)
     }
 
     /// Semantic and full-text results fused; `vector` defaults to the embedded `text`.
@@ -593,7 +589,45 @@ impl AgentDb {
         fusion: Fusion,
         filter: &DocFilter,
     ) -> Result<Vec<ChunkHit>> {
-        let e = &self.engine;
+        self.with_cancel(None).hybrid_search(text, vector, limit, fusion, filter)
+    }
+}
+
+impl Cancellable<'_> {
+    pub fn semantic_search(&self, query: &str, limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
+        let e = self.engine();
+        e.check_open()?;
+        crate::limits::check_search_k(limit, "limit")?;
+        crate::cancel::check(self.cancel)?;
+        let v = e.embed_one(query)?;
+        e.semantic(&v, limit, filter, self.cancel)
+    }
+
+    pub fn semantic_search_vector(&self, query: &[f32], limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
+        let e = self.engine();
+        e.check_open()?;
+        crate::limits::check_search_k(limit, "limit")?;
+        e.semantic(query, limit, filter, self.cancel)
+    }
+
+    /// BM25 over chunk text (Chinese and English alike), best first.
+    pub fn full_text_search(&self, query: &str, limit: usize, filter: &DocFilter) -> Result<Vec<ChunkHit>> {
+        let e = self.engine();
+        e.check_open()?;
+        crate::limits::check_search_k(limit, "limit")?;
+        e.full_text(query, limit, filter, self.cancel)
+    }
+
+    /// Semantic and full-text results fused; `vector` defaults to the embedded `text`.
+    pub fn hybrid_search(
+        &self,
+        text: &str,
+        vector: Option<&[f32]>,
+        limit: usize,
+        fusion: Fusion,
+        filter: &DocFilter,
+    ) -> Result<Vec<ChunkHit>> {
+        let e = self.engine();
         e.check_open()?;
         crate::limits::check_search_k(limit, "limit")?;
         if let Fusion::Weighted { alpha } = fusion {
@@ -601,12 +635,13 @@ impl AgentDb {
                 return Err(Error::invalid(format!("alpha must be within 0..=1, got {alpha}")));
             }
         }
-        let fts = e.full_text(text, limit * 2, filter)?;
+        let fts = e.full_text(text, limit * 2, filter, self.cancel)?;
+        crate::cancel::check(self.cancel)?;
         let v = match vector {
             Some(v) => v.to_vec(),
             None => e.embed_one(text)?,
         };
-        let sem = e.semantic(&v, limit * 2, filter)?;
+        let sem = e.semantic(&v, limit * 2, filter, self.cancel)?;
         Ok(fuse(sem, fts, fusion, limit))
     }
 }

@@ -24,6 +24,7 @@ use lancedb::query::{ExecutableQuery, QueryBase};
 use lancedb::Table;
 use serde::{Deserialize, Serialize};
 
+use crate::cancel::{Cancel, Cancellable};
 use crate::engine::Engine;
 use memtable::VectorsMem;
 use records::VectorLogRecord;
@@ -248,7 +249,14 @@ impl Engine {
             .ok_or_else(|| Error::NotFound(format!("collection {name:?}")))
     }
 
-    fn search(&self, c: &Collection, query: &[f32], bound: Bound, o: &SearchOptions) -> Result<Vec<VectorHit>> {
+    fn search(
+        &self,
+        c: &Collection,
+        query: &[f32],
+        bound: Bound,
+        o: &SearchOptions,
+        cancel: Cancel<'_>,
+    ) -> Result<Vec<VectorHit>> {
         let info = &c.info;
         crate::memories::validate_vector_public(query, info.dimension)?;
         let (k, radius) = match bound {
@@ -289,7 +297,7 @@ impl Engine {
         // Lance already says the collection is exhausted.
         let mut fetch = if filtered { k + VECTOR_FETCH_SLACK } else { (k + hidden.len()).max(k * 2) };
         let hits = loop {
-            let lance_rows = self.block_on(async {
+            let lance_rows = self.block_on_until(cancel, async {
                 let mut q = c.table.vector_search(query.to_vec())?.column("vector").distance_type(info.metric.lance());
                 if let Some(r) = radius {
                     q = q.distance_range(None, Some(info.metric.to_lance(r)));
@@ -431,11 +439,7 @@ impl AgentDb {
         k: usize,
         options: &SearchOptions,
     ) -> Result<Vec<VectorHit>> {
-        let e = &self.engine;
-        e.check_open()?;
-        crate::limits::check_search_k(k, "k")?;
-        let c = e.collection(collection)?;
-        e.search(&c, query, Bound::Knn(k), options)
+        self.with_cancel(None).search_knn(collection, query, k, options)
     }
 
     /// Every vector within `radius` (in the metric's units), nearest first, at most `max_results`.
@@ -447,15 +451,7 @@ impl AgentDb {
         max_results: usize,
         options: &SearchOptions,
     ) -> Result<Vec<VectorHit>> {
-        let e = &self.engine;
-        e.check_open()?;
-        // Dot distances (1 − dot) can be negative, so only finiteness is required.
-        if !radius.is_finite() {
-            return Err(Error::invalid(format!("radius must be finite, got {radius}")));
-        }
-        crate::limits::check_search_k(max_results, "max_results")?;
-        let c = e.collection(collection)?;
-        e.search(&c, query, Bound::Radius(radius, max_results), options)
+        self.with_cancel(None).search_range(collection, query, radius, max_results, options)
     }
 
     pub fn count_vectors(&self, collection: &str) -> Result<usize> {
@@ -499,6 +495,43 @@ impl AgentDb {
         let c = e.collection(collection)?;
         e.flush()?;
         e.build_vector_index(&c)
+    }
+}
+
+impl Cancellable<'_> {
+    /// The `k` nearest vectors, nearest first (ties by id).
+    pub fn search_knn(
+        &self,
+        collection: &str,
+        query: &[f32],
+        k: usize,
+        options: &SearchOptions,
+    ) -> Result<Vec<VectorHit>> {
+        let e = self.engine();
+        e.check_open()?;
+        crate::limits::check_search_k(k, "k")?;
+        let c = e.collection(collection)?;
+        e.search(&c, query, Bound::Knn(k), options, self.cancel)
+    }
+
+    /// Every vector within `radius` (in the metric's units), nearest first, at most `max_results`.
+    pub fn search_range(
+        &self,
+        collection: &str,
+        query: &[f32],
+        radius: f32,
+        max_results: usize,
+        options: &SearchOptions,
+    ) -> Result<Vec<VectorHit>> {
+        let e = self.engine();
+        e.check_open()?;
+        // Dot distances (1 − dot) can be negative, so only finiteness is required.
+        if !radius.is_finite() {
+            return Err(Error::invalid(format!("radius must be finite, got {radius}")));
+        }
+        crate::limits::check_search_k(max_results, "max_results")?;
+        let c = e.collection(collection)?;
+        e.search(&c, query, Bound::Radius(radius, max_results), options, self.cancel)
     }
 }
 

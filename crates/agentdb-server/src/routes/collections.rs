@@ -252,14 +252,14 @@ pub async fn search_vectors(
     let hits = match req.radius {
         Some(r) => {
             let max = req.max_results.unwrap_or(agentdb::defaults::RANGE_MAX_RESULTS);
-            st.call(move |db| db.search_range(&name, &req.vector, r, max, &opts)).await?
+            st.call_cancellable(move |db| db.search_range(&name, &req.vector, r, max, &opts)).await?
         }
         None if req.max_results.is_some() => {
             return Err(ApiError::invalid("max_results applies to range search (give radius)"))
         }
         None => {
             let k = req.k;
-            st.call(move |db| db.search_knn(&name, &req.vector, k, &opts)).await?
+            st.call_cancellable(move |db| db.search_knn(&name, &req.vector, k, &opts)).await?
         }
     };
     Ok(Json(hits.into_iter().map(|h| hit(h, include)).collect()))

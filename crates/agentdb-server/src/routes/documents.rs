@@ -219,13 +219,17 @@ pub async fn search_documents(
         Some(FusionDto::Weighted { alpha }) => Fusion::Weighted { alpha },
     };
     let hits = match (req.mode, req.query, req.vector) {
-        (SearchMode::Semantic, Some(q), None) => st.call(move |db| db.semantic_search(&q, limit, &filter)).await?,
-        (SearchMode::Semantic, None, Some(v)) => {
-            st.call(move |db| db.semantic_search_vector(&v, limit, &filter)).await?
+        (SearchMode::Semantic, Some(q), None) => {
+            st.call_cancellable(move |db| db.semantic_search(&q, limit, &filter)).await?
         }
-        (SearchMode::FullText, Some(q), None) => st.call(move |db| db.full_text_search(&q, limit, &filter)).await?,
+        (SearchMode::Semantic, None, Some(v)) => {
+            st.call_cancellable(move |db| db.semantic_search_vector(&v, limit, &filter)).await?
+        }
+        (SearchMode::FullText, Some(q), None) => {
+            st.call_cancellable(move |db| db.full_text_search(&q, limit, &filter)).await?
+        }
         (SearchMode::Hybrid, Some(q), v) => {
-            st.call(move |db| db.hybrid_search(&q, v.as_deref(), limit, fusion, &filter)).await?
+            st.call_cancellable(move |db| db.hybrid_search(&q, v.as_deref(), limit, fusion, &filter)).await?
         }
         (SearchMode::Semantic, _, _) => {
             return Err(ApiError::invalid("semantic search takes exactly one of query and vector"))

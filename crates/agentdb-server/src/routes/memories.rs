@@ -434,8 +434,8 @@ pub async fn retrieve(
     };
     let limit = req.limit;
     let hits = match (req.query, req.vector) {
-        (Some(q), None) => st.call(move |db| db.retrieve(agent_id, &q, limit, &opts)).await?,
-        (None, Some(v)) => st.call(move |db| db.retrieve_similar(agent_id, &v, limit, &opts)).await?,
+        (Some(q), None) => st.call_cancellable(move |db| db.retrieve(agent_id, &q, limit, &opts)).await?,
+        (None, Some(v)) => st.call_cancellable(move |db| db.retrieve_similar(agent_id, &v, limit, &opts)).await?,
         _ => return Err(ApiError::invalid("give exactly one of query (text) and vector")),
     };
     Ok(Json(hits.into_iter().map(ScoredMemoryDto::from).collect()))
