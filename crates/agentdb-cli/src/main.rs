@@ -10,6 +10,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 mod import;
+mod items;
 
 use agentdb::{
     AgentDb, AgentState, ChunkHit, DocFilter, Error, ForgetPolicy, FsyncPolicy, Fusion, HistoryQuery, Memory,
@@ -78,6 +79,9 @@ enum Command {
     /// Vector collections: create, insert, search.
     #[command(subcommand)]
     Vector(VectorCmd),
+    /// Items: JSON values by namespace (labels) and key, with TTL, filters and namespace listing.
+    #[command(subcommand)]
+    Item(items::ItemCmd),
     /// Import JSONL: one object per line with "kind": "state" | "memory" | "document" | "vector".
     Import {
         /// The JSONL file ("-" for stdin).
@@ -819,6 +823,7 @@ fn run(cli: Cli) -> Result<(), Error> {
         Command::Memory(cmd) => run_memory(g, cmd),
         Command::Doc(cmd) => run_doc(g, cmd),
         Command::Vector(cmd) => run_vector(g, cmd),
+        Command::Item(cmd) => items::run(g, cmd),
         Command::Import { file } => {
             let db = open(g, false)?;
             let report = import::run(&db, &file)?;

@@ -368,3 +368,135 @@ fn gc_trims_history_and_stats_remember_maintenance() {
         "{stats}"
     );
 }
+
+/// `agentdb --json ARGS` with `stdin` piped in; the output and the parsed stdout (null on failure).
+fn json_stdin(dir: &std::path::Path, args: &[&str], stdin: &str) -> (Output, Value) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentdb"))
+        .args(["--json", "--path"])
+        .arg(dir)
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(stdin.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+    (out, v)
+}
+
+fn error_code(out: &Output) -> String {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let last: Value = serde_json::from_str(stderr.lines().last().unwrap_or_default()).unwrap_or(Value::Null);
+    last["error"].as_str().unwrap_or_default().to_string()
+}
+
+#[test]
+fn item_commands_roundtrip() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    // Labels are never split: '/', '=', spaces, quotes and a leading '-' stay whole.
+    let labels = ["users", "a/b c", "it's \"q\"", "-x=y"];
+    let mut put = vec!["item", "put"];
+    for l in &labels {
+        put.extend(["--ns", l]);
+    }
+    put.extend(["--key", "", "--value", "{\"n\": 1, \"tag\": \"red\"}", "--meta", "src=ui", "--ttl-ms", "3600000"]);
+    let item = json_ok(p, &put);
+    assert_eq!(item["namespace"], serde_json::json!(labels));
+    assert_eq!(
+        (&item["key"], &item["value"]["tag"], &item["metadata"]["src"]),
+        (&serde_json::json!(""), &serde_json::json!("red"), &serde_json::json!("ui"))
+    );
+    assert_eq!(item["ttl_ms"], 3_600_000);
+    assert!(item["expires_at_ms"].as_i64().unwrap() > item["updated_at_ms"].as_i64().unwrap());
+    // The same namespace as one JSON array.
+    let ns_json = serde_json::to_string(&labels).unwrap();
+    let got = json_ok(p, &["item", "get", "--ns-json", &ns_json, "--key", ""]);
+    assert_eq!(got, item);
+    assert_eq!(json_ok(p, &["item", "get", "--ns", "users", "--key", ""]), Value::Null);
+    // A value from stdin, then a batch from stdin (a bare array of operations).
+    let (out, v) = json_stdin(p, &["item", "put", "--ns", "t", "--key", "s", "--value-file", "-"], "\"plain\"");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(v["value"], "plain");
+    let batch = r#"[{"put": {"namespace": ["t", "1"], "key": "a", "value": {"n": 5}}},
+                    {"put": {"namespace": ["t", "2"], "key": "a", "value": {"n": 7}}},
+                    {"delete": {"namespace": ["t"], "key": "s"}}]"#;
+    let (out, v) = json_stdin(p, &["item", "write", "-"], batch);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(v, serde_json::json!({"put": 2, "deleted": 1}));
+    // search: prefix labels, a value filter, pages; the default limit is the engine's.
+    let r = json_ok(p, &["item", "search", "--prefix", "t", "--filter", "{\"n\": {\"$gte\": 6}}"]);
+    assert_eq!((&r["total"], &r["items"][0]["namespace"]), (&serde_json::json!(1), &serde_json::json!(["t", "2"])));
+    let r = json_ok(p, &["item", "search", "--limit", "1", "--offset", "1"]);
+    assert_eq!((r["items"].as_array().unwrap().len(), &r["total"]), (1, &serde_json::json!(3)));
+    let r = json_ok(p, &["item", "search", "--meta", "src=ui"]);
+    assert_eq!(r["total"], 1);
+    // namespaces: prefix / suffix labels with a wildcard, depth.
+    let r = json_ok(p, &["item", "namespaces", "--prefix", "t"]);
+    assert_eq!(r["namespaces"], serde_json::json!([["t", "1"], ["t", "2"]]));
+    let r = json_ok(p, &["item", "namespaces", "--suffix", "*", "--suffix", "2", "--max-depth", "1"]);
+    assert_eq!(r["namespaces"], serde_json::json!([["t"]]));
+    // --request: the HTTP body in, the HTTP response out.
+    let (_, v) = json_stdin(
+        p,
+        &["item", "get", "--request", "-"],
+        r#"{"addresses": [{"namespace": ["t", "1"], "key": "a"}, {"namespace": ["t"], "key": "s"}]}"#,
+    );
+    assert_eq!((&v["items"][0]["value"]["n"], &v["items"][1]), (&serde_json::json!(5), &Value::Null));
+    let (_, v) = json_stdin(p, &["item", "search", "--request", "-"], r#"{"prefix": ["t"], "filter": {"n": 5}}"#);
+    assert_eq!(v["total"], 1);
+    let (_, v) = json_stdin(p, &["item", "namespaces", "--request", "-"], r#"{"max_depth": 1}"#);
+    assert_eq!(v["namespaces"], serde_json::json!([["t"], ["users"]]));
+    let (_, v) = json_stdin(p, &["item", "delete", "--request", "-"], r#"{"namespace": ["t", "1"], "key": "a"}"#);
+    assert_eq!(v, serde_json::json!({"deleted": true}));
+    assert_eq!(json_ok(p, &["item", "delete", "--ns", "t", "--ns", "1", "--key", "a"])["deleted"], false);
+    // Text mode prints namespaces as JSON arrays.
+    let text = agentdb(p, &["item", "namespaces"]);
+    assert!(String::from_utf8_lossy(&text.stdout).contains(r#"["t","2"]"#));
+    // TTL: expired items vanish at once and are swept.
+    json_ok(p, &["item", "put", "--ns", "ttl", "--key", "k", "--value", "1", "--ttl-ms", "1"]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    assert_eq!(json_ok(p, &["item", "get", "--ns", "ttl", "--key", "k"]), Value::Null);
+    assert_eq!(json_ok(p, &["item", "sweep"])["deleted"], 1);
+}
+
+#[test]
+fn item_commands_refuse_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path();
+    let bad: [&[&str]; 9] = [
+        &["item", "put", "--key", "k", "--value", "1"],
+        &["item", "put", "--ns", "", "--key", "k", "--value", "1"],
+        &["item", "put", "--ns", "a", "--key", "k", "--value", "not json"],
+        &["item", "put", "--ns", "a", "--key", "k", "--value", "1", "--ttl-ms", "0"],
+        &["item", "put", "--ns-json", "\"a/b\"", "--key", "k", "--value", "1"],
+        &["item", "search", "--limit", "0"],
+        &["item", "search", "--limit", "10001"],
+        &["item", "search", "--filter", "{\"n\": {\"$regex\": \"x\"}}"],
+        &["item", "namespaces", "--max-depth", "0"],
+    ];
+    for args in bad {
+        let mut full = vec!["--json"];
+        full.extend_from_slice(args);
+        let out = agentdb(p, &full);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(error_code(&out), "invalid_argument", "{args:?}");
+    }
+    // NUL cannot travel in argv; JSON on stdin carries it, and the engine refuses it.
+    for body in [
+        r#"{"namespace": ["a\u0000b"], "key": "k", "value": 1}"#,
+        r#"{"namespace": ["a"], "key": "k\u0000", "value": 1}"#,
+    ] {
+        let (out, _) = json_stdin(p, &["item", "put", "--request", "-"], body);
+        assert_eq!((out.status.code(), error_code(&out)), (Some(2), "invalid_argument".to_string()), "{body}");
+    }
+    let (out, _) = json_stdin(p, &["item", "write", "-"], r#"{"writes": []}"#);
+    assert_eq!(error_code(&out), "invalid_argument");
+    let (out, _) = json_stdin(p, &["item", "write", "-"], r#"{"writes": [{"upsert": {}}]}"#);
+    assert_eq!(error_code(&out), "invalid_argument");
+    // Flags and --request do not mix.
+    let out = agentdb(p, &["item", "put", "--ns", "a", "--request", "-"]);
+    assert_eq!(out.status.code(), Some(2));
+}

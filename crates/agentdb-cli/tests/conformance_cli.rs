@@ -32,12 +32,26 @@ fn cases_dir() -> PathBuf {
 
 /// One `agentdb --json` run: its parsed stdout, or the error code it printed on stderr.
 fn agentdb(global: &[String], args: &[String]) -> Result<Value, String> {
-    let out = Command::new(env!("CARGO_BIN_EXE_agentdb"))
+    agentdb_with_stdin(global, args, None)
+}
+
+/// As `agentdb`, with `stdin` piped in (a `--request -` body, a batch file).
+fn agentdb_with_stdin(global: &[String], args: &[String], stdin: Option<&str>) -> Result<Value, String> {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_agentdb"))
         .arg("--json")
         .args(global)
         .args(args)
-        .output()
+        .stdin(if stdin.is_some() { Stdio::piped() } else { Stdio::null() })
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run agentdb");
+    if let Some(text) = stdin {
+        child.stdin.take().expect("piped stdin").write_all(text.as_bytes()).expect("write stdin");
+    }
+    let out = child.wait_with_output().expect("run agentdb");
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.success() {
         let stdout = String::from_utf8_lossy(&out.stdout);
@@ -121,8 +135,139 @@ fn hits_value(rows: &Value) -> Value {
            "ends": column(rows, "end_char"), "contents": column(rows, "content")})
 }
 
+/// `--FLAG=LABEL` per label of a namespace argument (one flag per label:
+/// labels may hold '/', '=', spaces, quotes).
+fn labels(cmd: &mut Vec<String>, a: &Value, key: &str, flag: &str) {
+    for l in a[key].as_array().into_iter().flatten() {
+        cmd.push(format!("{flag}={}", l.as_str().expect("labels are strings")));
+    }
+}
+
+/// An item as the engine's runner gives it.
+fn item_value(v: &Value) -> Value {
+    if v.is_null() {
+        return json!({"found": false});
+    }
+    json!({"found": true, "namespace": v["namespace"], "key": v["key"], "value": v["value"],
+           "metadata": v["metadata"], "ttl_ms": v["ttl_ms"]})
+}
+
+/// The item ops: flags, except where an argument holds a NUL, which argv
+/// cannot carry: then the step's arguments go as the `--request -` JSON body
+/// on stdin (the CLI's documented way for such text).
+fn run_item_op(global: &[String], op: &str, a: &Value) -> Result<Value, String> {
+    let words = |ws: &[&str]| ws.iter().map(|w| w.to_string()).collect::<Vec<_>>();
+    let has_nul = a.to_string().contains("\\u0000");
+    let via_request = |sub: &str, body: Value| {
+        agentdb_with_stdin(global, &words(&["item", sub, "--request", "-"]), Some(&body.to_string()))
+    };
+    match op {
+        "put_item" => {
+            let body = pick(a, &["namespace", "key", "value", "metadata", "ttl_ms"]);
+            let v = if has_nul {
+                via_request("put", body)?
+            } else {
+                let mut cmd = words(&["item", "put"]);
+                labels(&mut cmd, a, "namespace", "--ns");
+                cmd.push(format!("--key={}", s(a, "key")));
+                cmd.push(format!("--value={}", a["value"]));
+                meta(&mut cmd, a);
+                opt(&mut cmd, a, "ttl_ms", "--ttl-ms");
+                agentdb(global, &cmd)?
+            };
+            Ok(item_value(&v))
+        }
+        "get_item" | "delete_item" => {
+            let sub = if op == "get_item" { "get" } else { "delete" };
+            let v = if has_nul {
+                let v = via_request(
+                    sub,
+                    if op == "get_item" {
+                        json!({"addresses": [pick(a, &["namespace", "key"])]})
+                    } else {
+                        pick(a, &["namespace", "key"])
+                    },
+                )?;
+                if op == "get_item" {
+                    v["items"][0].clone()
+                } else {
+                    v
+                }
+            } else {
+                let mut cmd = words(&["item", sub]);
+                labels(&mut cmd, a, "namespace", "--ns");
+                cmd.push(format!("--key={}", s(a, "key")));
+                agentdb(global, &cmd)?
+            };
+            Ok(if op == "get_item" { item_value(&v) } else { json!({"deleted": v["deleted"]}) })
+        }
+        "write_items" => {
+            // A batch always comes as JSON: from a file, or stdin here.
+            let v = agentdb_with_stdin(
+                global,
+                &words(&["item", "write", "-"]),
+                Some(&json!({"writes": a["writes"]}).to_string()),
+            )?;
+            Ok(json!({"put": v["put"], "deleted": v["deleted"]}))
+        }
+        "search_items" => {
+            let v = if has_nul {
+                via_request("search", pick(a, &["prefix", "filter", "metadata", "limit", "offset"]))?
+            } else {
+                let mut cmd = words(&["item", "search"]);
+                labels(&mut cmd, a, "prefix", "--prefix");
+                if !a["filter"].is_null() {
+                    cmd.push(format!("--filter={}", a["filter"]));
+                }
+                meta(&mut cmd, a);
+                opt(&mut cmd, a, "limit", "--limit");
+                opt(&mut cmd, a, "offset", "--offset");
+                agentdb(global, &cmd)?
+            };
+            let items = v["items"].as_array().cloned().unwrap_or_default();
+            let field = |k: &str| items.iter().map(|i| i[k].clone()).collect::<Vec<_>>();
+            Ok(json!({"namespaces": field("namespace"), "keys": field("key"), "values": field("value"),
+                      "total": v["total"], "count": items.len()}))
+        }
+        "list_item_namespaces" => {
+            let v = if has_nul {
+                via_request("namespaces", pick(a, &["prefix", "suffix", "max_depth", "limit", "offset"]))?
+            } else {
+                let mut cmd = words(&["item", "namespaces"]);
+                labels(&mut cmd, a, "prefix", "--prefix");
+                labels(&mut cmd, a, "suffix", "--suffix");
+                opt(&mut cmd, a, "max_depth", "--max-depth");
+                opt(&mut cmd, a, "limit", "--limit");
+                opt(&mut cmd, a, "offset", "--offset");
+                agentdb(global, &cmd)?
+            };
+            Ok(json!({"namespaces": v["namespaces"]}))
+        }
+        "sweep_expired_items" => Ok(json!({"deleted": agentdb(global, &words(&["item", "sweep"]))?["deleted"]})),
+        other => panic!("{other} is not an item op"),
+    }
+}
+
+/// The arguments a step gives, as a JSON object (absent ones left out).
+fn pick(a: &Value, keys: &[&str]) -> Value {
+    Value::Object(keys.iter().filter(|k| !a[**k].is_null()).map(|k| (k.to_string(), a[*k].clone())).collect())
+}
+
+const ITEM_OPS: [&str; 7] = [
+    "put_item",
+    "write_items",
+    "get_item",
+    "delete_item",
+    "search_items",
+    "list_item_namespaces",
+    "sweep_expired_items",
+];
+
 /// Runs one step; the result in the shape the engine's runner gives.
 fn run_op(global: &[String], op: &str, a: &Value, names: &BTreeMap<String, u64>) -> Result<Value, String> {
+    if ITEM_OPS.contains(&op) {
+        return run_item_op(global, op, a);
+    }
     let mut cmd: Vec<String>;
     let words = |ws: &[&str]| ws.iter().map(|w| w.to_string()).collect::<Vec<_>>();
     match op {
