@@ -13,13 +13,16 @@
  *    string that is not valid UTF-8, gives AGENT_DB_INVALID_ARGUMENT and
  *    changes nothing. Strings are NUL-terminated UTF-8.
  *  - Enumerations in arguments and in caller-filled structs (state type,
- *    memory type, metric, fusion, fsync and merge policy) are uint32_t
+ *    memory type, metric, fusion, fsync, merge policy and item op) are uint32_t
  *    constants: a number that names no constant gives
  *    AGENT_DB_INVALID_ARGUMENT, never undefined behaviour.
  *    agent_db_status_name() takes any uint32_t ("unknown_status" for a
  *    number that is no status).
  *  - Metadata is a JSON object of string values ("{\"k\":\"v\"}"); NULL
  *    means none.
+ *  - Item values and value filters are JSON text (any JSON value; a filter
+ *    is an object); malformed JSON gives AGENT_DB_INVALID_ARGUMENT. A
+ *    namespace is an array of labels (C strings) with its length.
  *  - Everything the library allocates has exactly one matching free
  *    function (agent_db_state_free, agent_db_state_list_free, ...), which
  *    accepts NULL. Pointers inside a result live as long as the result.
@@ -295,6 +298,194 @@ typedef struct {
   uint32_t refine_factor;
 } AgentDbSearchOptions;
 
+/*
+ An item as read. `expires_at_ms` is meaningful only when `has_expiry`,
+ `ttl_ms` only when `has_ttl`.
+ */
+typedef struct {
+  const char *const *namespace_labels;
+  size_t namespace_len;
+  const char *key;
+  /*
+   The value as JSON text.
+   */
+  const char *value_json;
+  /*
+   JSON object of strings ("{}" when none).
+   */
+  const char *metadata_json;
+  int64_t created_at_ms;
+  int64_t updated_at_ms;
+  /*
+   When it stops being visible.
+   */
+  int64_t expires_at_ms;
+  bool has_expiry;
+  /*
+   The time to live it was written with (a read with refresh_ttl moves
+   the expiry to now + this).
+   */
+  uint64_t ttl_ms;
+  bool has_ttl;
+} AgentDbItem;
+
+typedef uint32_t AgentDbItemOp;
+
+/*
+ One operation of `agent_db_write_items`. For AGENT_DB_ITEM_DELETE only
+ `namespace_labels`, `namespace_len` and `key` are read.
+ */
+typedef struct {
+  /*
+   AGENT_DB_ITEM_PUT or AGENT_DB_ITEM_DELETE; any other value is
+   AGENT_DB_INVALID_ARGUMENT.
+   */
+  AgentDbItemOp op;
+  /*
+   The namespace: `namespace_len` labels (1..=64, each 1..=1024 bytes).
+   */
+  const char *const *namespace_labels;
+  size_t namespace_len;
+  /*
+   0..=1024 bytes ("" is a key).
+   */
+  const char *key;
+  /*
+   The value as JSON text (any JSON: object, array, string, number...).
+   */
+  const char *value_json;
+  /*
+   JSON object of strings; NULL: none.
+   */
+  const char *metadata_json;
+  /*
+   When true the item expires `ttl_ms` (≥ 1) after this put; when
+   false it never expires.
+   */
+  bool has_ttl;
+  uint64_t ttl_ms;
+} AgentDbItemWrite;
+
+/*
+ What `agent_db_write_items` did.
+ */
+typedef struct {
+  /*
+   Puts applied.
+   */
+  uint64_t put;
+  /*
+   Live items deleted (a delete of an absent or expired item deletes nothing).
+   */
+  uint64_t deleted;
+} AgentDbItemWriteReport;
+
+/*
+ An item's address, for `agent_db_get_items`.
+ */
+typedef struct {
+  const char *const *namespace_labels;
+  size_t namespace_len;
+  const char *key;
+} AgentDbItemAddress;
+
+/*
+ One slot per address asked, in order: `items[i]` is the live item at
+ `addresses[i]`, or NULL when there is none.
+ */
+typedef struct {
+  const AgentDbItem *const *items;
+  size_t len;
+} AgentDbItemSlots;
+
+/*
+ Which items `agent_db_search_items` returns. Fill with
+ `agent_db_item_query_init`, then set fields.
+ */
+typedef struct {
+  /*
+   Labels the namespace starts with, whole labels only (`prefix_len` 0:
+   every item).
+   */
+  const char *const *prefix;
+  size_t prefix_len;
+  /*
+   A value filter: a JSON object (SPEC.md, "Value filters"); NULL: none.
+   */
+  const char *filter_json;
+  /*
+   Every entry must equal the item's metadata value; NULL: none.
+   */
+  const char *metadata_json;
+  /*
+   1..=10000
+   */
+  uint32_t limit;
+  /*
+   Matches skipped before the page (0..=1000000).
+   */
+  uint32_t offset;
+  /*
+   Move each returned item's expiry to now + its TTL (a write).
+   */
+  bool refresh_ttl;
+} AgentDbItemQuery;
+
+/*
+ A search page: the items, most recently updated first (ties by namespace,
+ then key), and `total`, the number of matches in all.
+ */
+typedef struct {
+  const AgentDbItem *items;
+  size_t len;
+  uint64_t total;
+} AgentDbItemPage;
+
+/*
+ Which namespaces `agent_db_list_item_namespaces` returns. Fill with
+ `agent_db_namespace_query_init`, then set fields. A "*" label in
+ `prefix` or `suffix` matches any label.
+ */
+typedef struct {
+  /*
+   Labels the namespace starts with (`prefix_len` 0: any).
+   */
+  const char *const *prefix;
+  size_t prefix_len;
+  /*
+   Labels the namespace ends with (`suffix_len` 0: any).
+   */
+  const char *const *suffix;
+  size_t suffix_len;
+  /*
+   When `has_max_depth`, each namespace is cut to its first `max_depth`
+   (≥ 1) labels, then duplicates are dropped.
+   */
+  uint32_t max_depth;
+  bool has_max_depth;
+  /*
+   1..=10000
+   */
+  uint32_t limit;
+  /*
+   Namespaces skipped before the list.
+   */
+  uint32_t offset;
+} AgentDbNamespaceQuery;
+
+/*
+ One namespace: `len` labels.
+ */
+typedef struct {
+  const char *const *labels;
+  size_t len;
+} AgentDbNamespace;
+
+typedef struct {
+  const AgentDbNamespace *items;
+  size_t len;
+} AgentDbNamespaceList;
+
 typedef uint32_t AgentDbMemoryType;
 
 /*
@@ -514,6 +705,16 @@ typedef struct {
 #define AGENT_DB_MERGE_KEEP_MOST_IMPORTANT 1
 
 #define AGENT_DB_MERGE_KEEP_BOTH 2
+
+/*
+ Insert or replace the item whole.
+ */
+#define AGENT_DB_ITEM_PUT 0
+
+/*
+ Delete the item (an absent one: nothing happens).
+ */
+#define AGENT_DB_ITEM_DELETE 1
 
 #define AGENT_DB_MEMORY_EPISODIC 0
 
@@ -823,6 +1024,194 @@ bool agent_db_cancel_token_is_cancelled(const AgentDbCancelToken *token);
  after this call.
  */
 void agent_db_cancel_token_free(AgentDbCancelToken *token);
+
+/*
+ Frees an item of `agent_db_put_item` or `agent_db_get_item`. NULL is a no-op.
+
+ # Safety
+ `item` is NULL or an item one of those returned, not yet freed and not
+ used afterwards; never one inside a page or slots.
+ */
+void agent_db_item_free(AgentDbItem *item);
+
+/*
+ Applies `count` puts and deletes in order, as one atomic write: all or
+ nothing. The last operation on an address wins. `count` 0 is
+ AGENT_DB_INVALID_ARGUMENT (as is more than 100000). `out_report` may be
+ NULL.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed; `writes` is
+ NULL or points at `count` initialised `AgentDbItemWrite`s (`has_ttl` 0
+ or 1), each with `namespace_labels` NULL or `namespace_len` pointers to
+ NUL-terminated strings and `key`, `value_json`, `metadata_json` NULL or
+ NUL-terminated; `out_report` is NULL or valid for one write.
+ */
+AgentDbStatus agent_db_write_items(const AgentDb *db,
+                                   const AgentDbItemWrite *writes,
+                                   size_t count,
+                                   AgentDbItemWriteReport *out_report);
+
+/*
+ Inserts or replaces one item: `value_json` is its value (any JSON),
+ `metadata_json` NULL or a JSON object of strings; with `has_ttl` it
+ expires `ttl_ms` (≥ 1) from now. On success `*out_item` (may be NULL) is
+ the item as stored; free it with `agent_db_item_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `namespace_labels` is NULL or `namespace_len` pointers to NUL-terminated
+ strings; `key`, `value_json` and `metadata_json` are NULL or
+ NUL-terminated strings; `out_item` is NULL or valid for one pointer write.
+ */
+AgentDbStatus agent_db_put_item(const AgentDb *db,
+                                const char *const *namespace_labels,
+                                size_t namespace_len,
+                                const char *key,
+                                const char *value_json,
+                                const char *metadata_json,
+                                bool has_ttl,
+                                uint64_t ttl_ms,
+                                AgentDbItem **out_item);
+
+/*
+ Deletes one item. `*out_deleted` (may be NULL) says whether a live item
+ was deleted; an absent one is not an error.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `namespace_labels` is NULL or `namespace_len` pointers to NUL-terminated
+ strings; `key` is NULL or a NUL-terminated string; `out_deleted` is NULL
+ or valid for one `bool` write.
+ */
+AgentDbStatus agent_db_delete_item(const AgentDb *db,
+                                   const char *const *namespace_labels,
+                                   size_t namespace_len,
+                                   const char *key,
+                                   bool *out_deleted);
+
+/*
+ The live item at (namespace, key). On AGENT_DB_OK `*out_item` is the item
+ (free it with `agent_db_item_free`) or NULL when there is none: absent,
+ deleted or expired.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `namespace_labels` is NULL or `namespace_len` pointers to NUL-terminated
+ strings; `key` is NULL or a NUL-terminated string; `out_item` is NULL or
+ valid for one pointer write.
+ */
+AgentDbStatus agent_db_get_item(const AgentDb *db,
+                                const char *const *namespace_labels,
+                                size_t namespace_len,
+                                const char *key,
+                                AgentDbItem **out_item);
+
+/*
+ The live item at each of `count` addresses, in order (NULL slots where
+ there is none). With `refresh_ttl`, each found item with a TTL gets a new
+ expiry (now + its TTL; a write). Free with `agent_db_item_slots_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed; `addresses`
+ is NULL or points at `count` initialised `AgentDbItemAddress`es whose
+ `namespace_labels` is NULL or `namespace_len` pointers to NUL-terminated
+ strings and `key` NULL or NUL-terminated; `out_slots` is NULL or valid
+ for one pointer write.
+ */
+AgentDbStatus agent_db_get_items(const AgentDb *db,
+                                 const AgentDbItemAddress *addresses,
+                                 size_t count,
+                                 bool refresh_ttl,
+                                 AgentDbItemSlots **out_slots);
+
+/*
+ Frees the slots of `agent_db_get_items`. NULL is a no-op.
+
+ # Safety
+ `slots` is NULL or slots from `agent_db_get_items`, not yet freed;
+ neither they nor their items are used afterwards.
+ */
+void agent_db_item_slots_free(AgentDbItemSlots *slots);
+
+/*
+ Every item, no filters, the default limit (10; `item_search_limit` of
+ `agent_db_defaults_json`), offset 0.
+
+ # Safety
+ `out` is NULL or valid for one write of an `AgentDbItemQuery` (it may be
+ uninitialised).
+ */
+AgentDbStatus agent_db_item_query_init(AgentDbItemQuery *out);
+
+/*
+ The live items whose namespace starts with `query->prefix` that pass the
+ value filter and the metadata, newest update first; `offset` then `limit`
+ apply after filtering. Free with `agent_db_item_page_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed; `query` is
+ NULL or points at an initialised `AgentDbItemQuery` (`refresh_ttl` 0 or
+ 1; `prefix` NULL or `prefix_len` pointers to NUL-terminated strings;
+ `filter_json` and `metadata_json` NULL or NUL-terminated); `out_page` is
+ NULL or valid for one pointer write.
+ */
+AgentDbStatus agent_db_search_items(const AgentDb *db,
+                                    const AgentDbItemQuery *query,
+                                    AgentDbItemPage **out_page);
+
+/*
+ Frees a page of `agent_db_search_items`. NULL is a no-op.
+
+ # Safety
+ `page` is NULL or a page from `agent_db_search_items`, not yet freed;
+ neither it nor its items are used afterwards.
+ */
+void agent_db_item_page_free(AgentDbItemPage *page);
+
+/*
+ Any namespace, whole, the default limit (100; `namespace_list_limit` of
+ `agent_db_defaults_json`), offset 0.
+
+ # Safety
+ `out` is NULL or valid for one write of an `AgentDbNamespaceQuery` (it
+ may be uninitialised).
+ */
+AgentDbStatus agent_db_namespace_query_init(AgentDbNamespaceQuery *out);
+
+/*
+ The namespaces holding at least one live item that match the query,
+ sorted label by label (bytewise). Free with `agent_db_namespace_list_free`.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed; `query` is
+ NULL or points at an initialised `AgentDbNamespaceQuery`
+ (`has_max_depth` 0 or 1; `prefix` and `suffix` NULL or that many
+ pointers to NUL-terminated strings); `out_list` is NULL or valid for one
+ pointer write.
+ */
+AgentDbStatus agent_db_list_item_namespaces(const AgentDb *db,
+                                            const AgentDbNamespaceQuery *query,
+                                            AgentDbNamespaceList **out_list);
+
+/*
+ Frees a list of `agent_db_list_item_namespaces`. NULL is a no-op.
+
+ # Safety
+ `list` is NULL or a list from `agent_db_list_item_namespaces`, not yet
+ freed; neither it nor its namespaces are used afterwards.
+ */
+void agent_db_namespace_list_free(AgentDbNamespaceList *list);
+
+/*
+ Deletes every expired item (through the log). `*out_deleted` (may be
+ NULL) is how many.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `out_deleted` is NULL or valid for one `uint64_t` write.
+ */
+AgentDbStatus agent_db_sweep_expired_items(const AgentDb *db, uint64_t *out_deleted);
 
 /*
  Stores one memory; its new id goes to `*out_memory_id`.

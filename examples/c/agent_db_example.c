@@ -580,6 +580,187 @@ static void cancellation(AgentDb *db) {
   agent_db_memory_list_free(after);
 }
 
+/* Items: JSON values addressed by a namespace (an array of labels) and a key. */
+static void items(AgentDb *db) {
+  const char *ns[] = {"users", "u1"};
+  const char *other[] = {"users", "u2", "notes"};
+  const char *teams[] = {"teams"};
+  AgentDbItem *item = (AgentDbItem *)0x1;
+
+  /* Absence is not an error: OK, and the item is NULL. */
+  OK(agent_db_get_item(db, ns, 2, "prefs", &item));
+  CHECK(item == NULL);
+  OK(agent_db_put_item(db, ns, 2, "prefs", "{\"theme\": \"dark\", \"size\": 3}", "{\"source\":\"ui\"}", false, 0,
+                       &item));
+  CHECK(item->namespace_len == 2 && strcmp(item->namespace_labels[0], "users") == 0 &&
+        strcmp(item->namespace_labels[1], "u1") == 0 && strcmp(item->key, "prefs") == 0);
+  CHECK(strcmp(item->value_json, "{\"size\":3,\"theme\":\"dark\"}") == 0 ||
+        strcmp(item->value_json, "{\"theme\":\"dark\",\"size\":3}") == 0);
+  CHECK(strcmp(item->metadata_json, "{\"source\":\"ui\"}") == 0);
+  CHECK(!item->has_ttl && !item->has_expiry && item->created_at_ms > 0 && item->updated_at_ms == item->created_at_ms);
+  int64_t created = item->created_at_ms;
+  agent_db_item_free(item);
+  /* A replace keeps created_at; a TTL sets both TTL fields. out_item may be NULL. */
+  OK(agent_db_put_item(db, ns, 2, "prefs", "[1, \"two\", null]", NULL, true, 3600000, NULL));
+  OK(agent_db_get_item(db, ns, 2, "prefs", &item));
+  CHECK(item != NULL && strcmp(item->value_json, "[1,\"two\",null]") == 0 && strcmp(item->metadata_json, "{}") == 0);
+  CHECK(item->created_at_ms == created && item->has_ttl && item->ttl_ms == 3600000 && item->has_expiry &&
+        item->expires_at_ms >= item->updated_at_ms + 3600000);
+  agent_db_item_free(item);
+  /* Whole labels: a shorter namespace is another address. */
+  OK(agent_db_get_item(db, ns, 1, "prefs", &item));
+  CHECK(item == NULL);
+
+  /* A batch: all or nothing, in order; the empty key is a key. */
+  AgentDbItemWrite writes[] = {
+      {AGENT_DB_ITEM_PUT, ns, 2, "a", "{\"n\": 1, \"tag\": \"red\"}", NULL, false, 0},
+      {AGENT_DB_ITEM_PUT, ns, 2, "", "\"empty key\"", NULL, false, 0},
+      {AGENT_DB_ITEM_PUT, other, 3, "it's \"quoted\" ' OR 1=1 --", "{\"n\": 7, \"tag\": \"red\"}", "{\"m\":\"x\"}",
+       false, 0},
+      {AGENT_DB_ITEM_PUT, teams, 1, "t", "{\"n\": 2.0}", NULL, false, 0},
+      {AGENT_DB_ITEM_PUT, ns, 2, "gone", "1", NULL, false, 0},
+      {AGENT_DB_ITEM_DELETE, ns, 2, "gone", NULL, NULL, false, 0},
+      {AGENT_DB_ITEM_DELETE, ns, 2, "never-there", "ignored", NULL, false, 0},
+  };
+  AgentDbItemWriteReport report = {0, 0};
+  OK(agent_db_write_items(db, writes, sizeof writes / sizeof writes[0], &report));
+  CHECK(report.put == 5 && report.deleted == 1);
+
+  AgentDbItemAddress addresses[] = {{ns, 2, "gone"}, {ns, 2, ""}, {other, 3, "it's \"quoted\" ' OR 1=1 --"}};
+  AgentDbItemSlots *slots = NULL;
+  OK(agent_db_get_items(db, addresses, 3, true, &slots));
+  CHECK(slots->len == 3 && slots->items[0] == NULL && slots->items[1] != NULL && slots->items[2] != NULL);
+  CHECK(strcmp(slots->items[1]->value_json, "\"empty key\"") == 0 && strcmp(slots->items[2]->key, addresses[2].key) == 0);
+  agent_db_item_slots_free(slots);
+
+  AgentDbItemQuery q;
+  OK(agent_db_item_query_init(&q));
+  CHECK(q.limit == 10 && q.offset == 0 && q.prefix_len == 0 && q.filter_json == NULL);
+  const char *users[] = {"users"};
+  q.prefix = users;
+  q.prefix_len = 1;
+  q.filter_json = "{\"tag\": \"red\", \"n\": {\"$gte\": 1}}";
+  AgentDbItemPage *page = NULL;
+  OK(agent_db_search_items(db, &q, &page));
+  CHECK(page->total == 2 && page->len == 2);
+  CHECK(strcmp(page->items[0].key, "a") == 0 && page->items[1].namespace_len == 3); /* ties by namespace */
+  agent_db_item_page_free(page);
+  q.filter_json = NULL;
+  q.metadata_json = "{\"m\":\"x\"}";
+  OK(agent_db_search_items(db, &q, &page));
+  CHECK(page->total == 1 && strcmp(page->items[0].metadata_json, "{\"m\":\"x\"}") == 0);
+  agent_db_item_page_free(page);
+  q.metadata_json = NULL;
+  q.limit = 1;
+  q.offset = 1;
+  OK(agent_db_search_items(db, &q, &page));
+  CHECK(page->total == 4 && page->len == 1);
+  agent_db_item_page_free(page);
+
+  AgentDbNamespaceQuery nq;
+  OK(agent_db_namespace_query_init(&nq));
+  CHECK(nq.limit == 100 && !nq.has_max_depth);
+  AgentDbNamespaceList *namespaces = NULL;
+  OK(agent_db_list_item_namespaces(db, &nq, &namespaces));
+  CHECK(namespaces->len == 3);
+  CHECK(namespaces->items[0].len == 1 && strcmp(namespaces->items[0].labels[0], "teams") == 0);
+  CHECK(namespaces->items[2].len == 3 && strcmp(namespaces->items[2].labels[2], "notes") == 0);
+  agent_db_namespace_list_free(namespaces);
+  const char *any_u2[] = {"*", "u2"};
+  nq.prefix = any_u2;
+  nq.prefix_len = 2;
+  nq.max_depth = 2;
+  nq.has_max_depth = true;
+  OK(agent_db_list_item_namespaces(db, &nq, &namespaces));
+  CHECK(namespaces->len == 1 && namespaces->items[0].len == 2 && strcmp(namespaces->items[0].labels[1], "u2") == 0);
+  agent_db_namespace_list_free(namespaces);
+
+  bool deleted = false;
+  OK(agent_db_delete_item(db, ns, 2, "", &deleted));
+  CHECK(deleted);
+  OK(agent_db_delete_item(db, ns, 2, "", &deleted));
+  CHECK(!deleted);
+  OK(agent_db_delete_item(db, ns, 2, "", NULL));
+  uint64_t swept = 99;
+  OK(agent_db_sweep_expired_items(db, &swept));
+  CHECK(swept == 0);
+  OK(agent_db_sweep_expired_items(db, NULL));
+
+  /* Bad input: typed errors, out-pointers untouched, nothing written. */
+  const char *empty_label[] = {"users", ""};
+  const char *bad_utf8[] = {"\xff\xfe"};
+  const char *null_label[] = {"users", NULL};
+  item = (AgentDbItem *)0x1;
+  FAILS_WITH(agent_db_put_item(NULL, ns, 2, "k", "1", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, NULL, 0, "k", "1", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, NULL, 2, "k", "1", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, null_label, 2, "k", "1", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, empty_label, 2, "k", "1", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, bad_utf8, 1, "k", "1", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, ns, 2, NULL, "1", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, ns, 2, "\xc3\x28", "1", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, ns, 2, "k", NULL, NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, ns, 2, "k", "{\"a\":", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  CHECK(strstr(agent_db_last_error_message(), "JSON") != NULL);
+  FAILS_WITH(agent_db_put_item(db, ns, 2, "k", "\"\xff\"", NULL, false, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, ns, 2, "k", "1", "[\"not an object\"]", false, 0, &item),
+             AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_put_item(db, ns, 2, "k", "1", NULL, true, 0, &item), AGENT_DB_INVALID_ARGUMENT);
+  CHECK(item == (AgentDbItem *)0x1);
+  AgentDbItemWrite bad_batch[] = {
+      {AGENT_DB_ITEM_PUT, ns, 2, "ok", "1", NULL, false, 0},
+      {AGENT_DB_ITEM_PUT, ns, 2, "bad", "[", NULL, false, 0},
+  };
+  report.put = 77;
+  FAILS_WITH(agent_db_write_items(db, bad_batch, 2, &report), AGENT_DB_INVALID_ARGUMENT);
+  CHECK(report.put == 77);
+  bad_batch[1].op = 2; /* names no operation */
+  bad_batch[1].value_json = "1";
+  FAILS_WITH(agent_db_write_items(db, bad_batch, 2, &report), AGENT_DB_INVALID_ARGUMENT);
+  bad_batch[1].op = UINT32_MAX;
+  FAILS_WITH(agent_db_write_items(db, bad_batch, 2, NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_write_items(db, NULL, 2, NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_write_items(db, NULL, 0, NULL), AGENT_DB_INVALID_ARGUMENT); /* an empty batch */
+  OK(agent_db_get_item(db, ns, 2, "ok", &item));
+  CHECK(item == NULL); /* nothing of the refused batches was written */
+  FAILS_WITH(agent_db_get_item(db, ns, 2, "k", NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_get_items(db, NULL, 1, false, &slots), AGENT_DB_INVALID_ARGUMENT);
+  AgentDbItemAddress bad_address[] = {{ns, 2, "fine"}, {ns, 2, NULL}};
+  FAILS_WITH(agent_db_get_items(db, bad_address, 2, false, &slots), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_delete_item(db, ns, 2, NULL, &deleted), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_search_items(db, NULL, &page), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_search_items(db, &q, NULL), AGENT_DB_INVALID_ARGUMENT);
+  q.limit = 0;
+  FAILS_WITH(agent_db_search_items(db, &q, &page), AGENT_DB_INVALID_ARGUMENT);
+  q.limit = 10;
+  q.filter_json = "{\"n\": {\"$regex\": \"1\"}}";
+  FAILS_WITH(agent_db_search_items(db, &q, &page), AGENT_DB_INVALID_ARGUMENT);
+  q.filter_json = "[\"n\"]";
+  FAILS_WITH(agent_db_search_items(db, &q, &page), AGENT_DB_INVALID_ARGUMENT);
+  q.filter_json = "{not json";
+  FAILS_WITH(agent_db_search_items(db, &q, &page), AGENT_DB_INVALID_ARGUMENT);
+  q.filter_json = NULL;
+  q.prefix = NULL; /* NULL with a nonzero length */
+  q.prefix_len = 3;
+  FAILS_WITH(agent_db_search_items(db, &q, &page), AGENT_DB_INVALID_ARGUMENT);
+  nq.max_depth = 0;
+  FAILS_WITH(agent_db_list_item_namespaces(db, &nq, &namespaces), AGENT_DB_INVALID_ARGUMENT);
+  nq.has_max_depth = false;
+  nq.suffix = empty_label;
+  nq.suffix_len = 2;
+  FAILS_WITH(agent_db_list_item_namespaces(db, &nq, &namespaces), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_list_item_namespaces(db, NULL, &namespaces), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_item_query_init(NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_namespace_query_init(NULL), AGENT_DB_INVALID_ARGUMENT);
+  FAILS_WITH(agent_db_sweep_expired_items(NULL, &swept), AGENT_DB_INVALID_ARGUMENT);
+
+  /* Every free accepts NULL. */
+  agent_db_item_free(NULL);
+  agent_db_item_slots_free(NULL);
+  agent_db_item_page_free(NULL);
+  agent_db_namespace_list_free(NULL);
+}
+
 /* One handle, many threads. */
 static void *saver(void *arg) {
   AgentDb *db = (AgentDb *)arg;
@@ -639,6 +820,7 @@ int main(int argc, char **argv) {
   memories(db);
   documents(db);
   vectors(db);
+  items(db);
   cancellation(db);
   threads(db);
 
@@ -671,6 +853,13 @@ int main(int argc, char **argv) {
   OK(agent_db_state_history_page(db, 9, 1, UINT64_MAX, 10, &page));
   CHECK(page->len == 1 && page->items[0].version == 5);
   agent_db_state_list_free(page);
+  const char *ro_ns[] = {"users", "u1"};
+  AgentDbItem *ro_item = NULL;
+  OK(agent_db_get_item(db, ro_ns, 2, "prefs", &ro_item)); /* items survive compaction and reopen */
+  CHECK(ro_item != NULL && strcmp(ro_item->value_json, "[1,\"two\",null]") == 0 && ro_item->ttl_ms == 3600000);
+  agent_db_item_free(ro_item);
+  FAILS_WITH(agent_db_put_item(db, ro_ns, 2, "k", "1", NULL, false, 0, NULL), AGENT_DB_READ_ONLY);
+  FAILS_WITH(agent_db_sweep_expired_items(db, NULL), AGENT_DB_READ_ONLY);
   FAILS_WITH(agent_db_save_state(db, 7, 1, AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, NULL), AGENT_DB_READ_ONLY);
   FAILS_WITH(agent_db_save_state_keyed(db, 9, 1, "ck-6", AGENT_DB_STATE_CONTEXT, NULL, 0, NULL, NULL),
              AGENT_DB_READ_ONLY);

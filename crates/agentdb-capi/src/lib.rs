@@ -15,6 +15,7 @@
 mod arrow;
 mod cancel;
 mod convert;
+mod items;
 mod memories;
 mod rag;
 mod states;
@@ -570,6 +571,7 @@ pub extern "C" fn agent_db_version() -> *const c_char {
 
 pub use arrow::*;
 pub use cancel::*;
+pub use items::*;
 pub use memories::*;
 pub use rag::*;
 pub use states::*;
