@@ -31,6 +31,7 @@ const states = @import("states.zig");
 const memories = @import("memories.zig");
 const rag = @import("rag.zig");
 const vectors = @import("vectors.zig");
+const items = @import("items.zig");
 const defaults_mod = @import("defaults.zig");
 
 pub const Error = errors.Error;
@@ -77,6 +78,17 @@ pub const CollectionInfo = vectors.CollectionInfo;
 pub const VectorRecord = vectors.VectorRecord;
 pub const VectorHit = vectors.VectorHit;
 pub const SearchOptions = vectors.SearchOptions;
+
+pub const Items = items.Items;
+pub const Namespace = items.Namespace;
+pub const Item = items.Item;
+pub const ItemPut = items.ItemPut;
+pub const ItemAddress = items.ItemAddress;
+pub const ItemWrite = items.ItemWrite;
+pub const ItemWriteReport = items.WriteReport;
+pub const ItemQuery = items.ItemQuery;
+pub const ItemPage = items.ItemPage;
+pub const NamespaceQuery = items.NamespaceQuery;
 
 /// The Arrow C stream the `*Arrow` calls return (Arrow C stream interface).
 pub const ArrowArrayStream = c.struct_ArrowArrayStream;
@@ -160,6 +172,7 @@ pub const AgentDB = struct {
     memories: Memories,
     rag: Rag,
     vectors: Vectors,
+    items: Items,
 
     /// Opens (creating on first use) the database in directory `path`.
     /// Release it with `deinit` (or `close`, which reports a failed final flush).
@@ -212,6 +225,7 @@ pub const AgentDB = struct {
             } },
             .rag = .{ .ctx = context },
             .vectors = .{ .ctx = context },
+            .items = .{ .ctx = context },
         };
     }
 

@@ -28,6 +28,8 @@ pub const Defaults = struct {
     metric: vectors.Metric,
     knn_k: u32,
     range_max_results: u32,
+    item_search_limit: u32,
+    namespace_list_limit: u32,
     options: OptionValues,
 
     pub const FusionKind = enum { weighted, rrf };

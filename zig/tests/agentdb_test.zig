@@ -1292,3 +1292,192 @@ test "gc: keeps the latest, snapshot and retained versions; removed ones are Not
     defer latest.deinit();
     try testing.expectEqual(@as(u64, 7), latest.value.version);
 }
+
+test "items: put, get, replace, delete, batch writes, TTL fields, typed values" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+    const ns: agentdb.Namespace = &.{ "users", "u1" };
+
+    try testing.expect(try db.items.getItem(ns, "prefs") == null);
+    const put = try db.items.putItem(.{
+        .namespace = ns,
+        .key = "prefs",
+        .value_json = "{\"theme\": \"dark\", \"size\": 3}",
+        .metadata = &.{.{ .key = "source", .value = "ui" }},
+    });
+    defer put.deinit();
+    try testing.expectEqual(@as(usize, 2), put.value.namespace.len);
+    try testing.expectEqualStrings("u1", put.value.namespace[1]);
+    try testing.expectEqualStrings("prefs", put.value.key);
+    try expectMetadata(put.value.metadata, "source", "ui");
+    try testing.expectEqual(@as(?u64, null), put.value.ttl_ms);
+    try testing.expectEqual(@as(?i64, null), put.value.expires_at_ms);
+    try testing.expect(put.value.created_at_ms > 1_600_000_000_000);
+    try testing.expectEqual(put.value.created_at_ms, put.value.updated_at_ms);
+
+    const Prefs = struct { theme: []const u8, size: u32 };
+    {
+        const got = (try db.items.getItem(ns, "prefs")).?;
+        defer got.deinit();
+        const prefs = try got.value.parseValue(Prefs, testing.allocator);
+        defer prefs.deinit();
+        try testing.expectEqualStrings("dark", prefs.value.theme);
+        try testing.expectEqual(@as(u32, 3), prefs.value.size);
+    }
+    // Whole labels: neither a shorter nor a longer namespace is the address.
+    try testing.expect(try db.items.getItem(&.{"users"}, "prefs") == null);
+    try testing.expect(try db.items.getItem(&.{ "users", "u1", "prefs" }, "") == null);
+
+    // A replace keeps created_at_ms; a TTL sets both TTL fields.
+    const replaced = try db.items.putItemTyped(Prefs, ns, "prefs", .{ .theme = "light", .size = 4 }, .{ .ttl_ms = 3_600_000 });
+    defer replaced.deinit();
+    try testing.expectEqual(put.value.created_at_ms, replaced.value.created_at_ms);
+    try testing.expectEqual(@as(?u64, 3_600_000), replaced.value.ttl_ms);
+    try testing.expect(replaced.value.expires_at_ms.? >= replaced.value.updated_at_ms + 3_600_000);
+    try testing.expectEqual(@as(usize, 0), replaced.value.metadata.len);
+
+    const report = try db.items.writeItems(&.{
+        .{ .put = .{ .namespace = ns, .key = "a", .value_json = "1" } },
+        .{ .put = .{ .namespace = ns, .key = "", .value_json = "\"empty key\"" } },
+        .{ .put = .{ .namespace = &.{ "users", "u2" }, .key = "it's \"quoted\" ' OR 1=1 --", .value_json = "[true, null]" } },
+        .{ .delete = .{ .namespace = ns, .key = "a" } },
+        .{ .delete = .{ .namespace = ns, .key = "never-there" } },
+    });
+    try testing.expectEqual(@as(u64, 3), report.put);
+    try testing.expectEqual(@as(u64, 1), report.deleted);
+    try testing.expect(try db.items.getItem(ns, "a") == null);
+
+    const many = try db.items.getItems(&.{
+        .{ .namespace = &.{ "users", "u2" }, .key = "it's \"quoted\" ' OR 1=1 --" },
+        .{ .namespace = ns, .key = "a" },
+        .{ .namespace = ns, .key = "" },
+    }, true);
+    defer many.deinit();
+    try testing.expectEqual(@as(usize, 3), many.value.len);
+    try testing.expectEqualStrings("[true,null]", many.value[0].?.value_json);
+    try testing.expect(many.value[1] == null);
+    try testing.expectEqualStrings("\"empty key\"", many.value[2].?.value_json);
+
+    try testing.expect(try db.items.deleteItem(ns, ""));
+    try testing.expect(!try db.items.deleteItem(ns, ""));
+    try testing.expectEqual(@as(u64, 0), try db.items.sweepExpiredItems());
+}
+
+test "items: search with prefixes, value filters, metadata and pages; namespace listing" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var db = try f.open(.{});
+    defer db.deinit();
+
+    _ = try db.items.writeItems(&.{
+        .{ .put = .{ .namespace = &.{ "users", "u1" }, .key = "a", .value_json = "{\"n\": 1, \"tag\": \"red\"}" } },
+        .{ .put = .{ .namespace = &.{ "users", "u1" }, .key = "b", .value_json = "{\"n\": 5, \"tag\": \"blue\"}", .metadata = &.{.{ .key = "m", .value = "x" }} } },
+        .{ .put = .{ .namespace = &.{ "users", "u2" }, .key = "a", .value_json = "{\"n\": 7, \"tag\": \"red\"}" } },
+        .{ .put = .{ .namespace = &.{ "users", "u2", "notes" }, .key = "z", .value_json = "\"text\"" } },
+        .{ .put = .{ .namespace = &.{"teams"}, .key = "t", .value_json = "{\"n\": 2}" } },
+    });
+
+    {
+        const page = try db.items.searchItems(.{ .prefix = &.{"users"}, .filter_json = "{\"tag\": \"red\"}" });
+        defer page.deinit();
+        try testing.expectEqual(@as(u64, 2), page.value.total);
+        try testing.expectEqualStrings("u1", page.value.items[0].namespace[1]);
+        try testing.expectEqualStrings("u2", page.value.items[1].namespace[1]);
+    }
+    {
+        const page = try db.items.searchItems(.{ .filter_json = "{\"n\": {\"$gt\": 1, \"$lte\": 7}}", .limit = 10 });
+        defer page.deinit();
+        try testing.expectEqual(@as(u64, 3), page.value.total);
+    }
+    {
+        const page = try db.items.searchItems(.{ .prefix = &.{"users"}, .metadata = &.{.{ .key = "m", .value = "x" }} });
+        defer page.deinit();
+        try testing.expectEqual(@as(usize, 1), page.value.items.len);
+        try testing.expectEqualStrings("b", page.value.items[0].key);
+    }
+    {
+        // Pages are exact: `total` counts every match, `limit` and `offset` cut the page.
+        const page = try db.items.searchItems(.{ .prefix = &.{"users"}, .limit = 2, .offset = 3 });
+        defer page.deinit();
+        try testing.expectEqual(@as(u64, 4), page.value.total);
+        try testing.expectEqual(@as(usize, 1), page.value.items.len);
+    }
+    {
+        const page = try db.items.searchItems(.{ .prefix = &.{ "users", "u" } });
+        defer page.deinit();
+        try testing.expectEqual(@as(u64, 0), page.value.total);
+    }
+
+    {
+        const all = try db.items.listItemNamespaces(.{});
+        defer all.deinit();
+        try testing.expectEqual(@as(usize, 4), all.value.len);
+        try testing.expectEqualStrings("teams", all.value[0][0]);
+        try testing.expectEqual(@as(usize, 3), all.value[3].len);
+        try testing.expectEqualStrings("notes", all.value[3][2]);
+    }
+    {
+        const cut = try db.items.listItemNamespaces(.{ .prefix = &.{"users"}, .max_depth = 2 });
+        defer cut.deinit();
+        try testing.expectEqual(@as(usize, 2), cut.value.len);
+    }
+    {
+        const wild = try db.items.listItemNamespaces(.{ .prefix = &.{ "*", "u2" }, .limit = 1, .offset = 1 });
+        defer wild.deinit();
+        try testing.expectEqual(@as(usize, 1), wild.value.len);
+        try testing.expectEqualStrings("notes", wild.value[0][2]);
+    }
+    {
+        const suffix = try db.items.listItemNamespaces(.{ .suffix = &.{"notes"} });
+        defer suffix.deinit();
+        try testing.expectEqual(@as(usize, 1), suffix.value.len);
+    }
+
+    // Everything survives a flush and a reopen.
+    try db.flush();
+    db.deinit();
+    db = try f.open(.{});
+    const page = try db.items.searchItems(.{ .limit = 100 });
+    defer page.deinit();
+    try testing.expectEqual(@as(u64, 5), page.value.total);
+}
+
+test "items: bad input is InvalidArgument with the library's message, and changes nothing" {
+    var f = try Fixture.init();
+    defer f.deinit();
+    var diagnostics: agentdb.Diagnostics = .{};
+    var db = try f.open(.{ .diagnostics = &diagnostics });
+    defer db.deinit();
+    const ns: agentdb.Namespace = &.{"a"};
+
+    try testing.expectError(error.InvalidArgument, db.items.putItem(.{ .namespace = &.{}, .key = "k", .value_json = "1" }));
+    try testing.expectError(error.InvalidArgument, db.items.putItem(.{ .namespace = &.{ "a", "" }, .key = "k", .value_json = "1" }));
+    // A NUL would cut the string at the C boundary: refused before the call.
+    try testing.expectError(error.InvalidArgument, db.items.putItem(.{ .namespace = &.{"a\x00b"}, .key = "k", .value_json = "1" }));
+    try testing.expectError(error.InvalidArgument, db.items.putItem(.{ .namespace = ns, .key = "k\x00", .value_json = "1" }));
+    try testing.expectError(error.InvalidArgument, db.items.putItem(.{ .namespace = ns, .key = "k", .value_json = "{not json" }));
+    try testing.expect(std.mem.indexOf(u8, diagnostics.message(), "JSON") != null);
+    try testing.expectError(error.InvalidArgument, db.items.putItem(.{ .namespace = ns, .key = "k", .value_json = "1", .ttl_ms = 0 }));
+    try testing.expectError(error.InvalidArgument, db.items.putItem(.{ .namespace = ns, .key = "k" ** 1025, .value_json = "1" }));
+    try testing.expectError(error.InvalidArgument, db.items.putItem(.{ .namespace = ns, .key = "k", .value_json = "\"\xff\"" }));
+    try testing.expectError(error.InvalidArgument, db.items.writeItems(&.{}));
+    try testing.expectError(error.InvalidArgument, db.items.writeItems(&.{
+        .{ .put = .{ .namespace = ns, .key = "ok", .value_json = "1" } },
+        .{ .put = .{ .namespace = ns, .key = "bad", .value_json = "[" } },
+    }));
+    try testing.expectError(error.InvalidArgument, db.items.searchItems(.{ .limit = 0 }));
+    try testing.expectError(error.InvalidArgument, db.items.searchItems(.{ .filter_json = "{\"n\": {\"$regex\": \"1\"}}" }));
+    try testing.expectError(error.InvalidArgument, db.items.searchItems(.{ .filter_json = "[\"n\"]" }));
+    try testing.expectError(error.InvalidArgument, db.items.searchItems(.{ .filter_json = "{" }));
+    try testing.expectError(error.InvalidArgument, db.items.listItemNamespaces(.{ .max_depth = 0 }));
+    try testing.expectError(error.InvalidArgument, db.items.listItemNamespaces(.{ .limit = 0 }));
+    try testing.expectError(error.InvalidArgument, db.items.getItems(&.{.{ .namespace = &.{}, .key = "k" }}, false));
+
+    // Nothing of the refused batch was written.
+    try testing.expect(try db.items.getItem(ns, "ok") == null);
+    const namespaces = try db.items.listItemNamespaces(.{});
+    defer namespaces.deinit();
+    try testing.expectEqual(@as(usize, 0), namespaces.value.len);
+}

@@ -378,10 +378,134 @@ fn runOp(
             try db.rag.hybridSearch(query, null, limit, try fusionArg(args, defaults), filter);
         defer hits.deinit();
         return hitsValue(arena, hits.value);
+    } else if (eql(u8, op, "put_item")) {
+        const item = try db.items.putItem(try itemPut(arena, args));
+        defer item.deinit();
+        return itemValue(arena, item.value);
+    } else if (eql(u8, op, "write_items")) {
+        const list = args.object.get("writes") orelse return error.BadCase;
+        if (list != .array) return error.BadCase;
+        const writes = try arena.alloc(agentdb.ItemWrite, list.array.items.len);
+        for (list.array.items, writes) |w, *write| {
+            if (w != .object) return error.BadCase;
+            if (w.object.get("put")) |put| {
+                write.* = .{ .put = try itemPut(arena, put) };
+            } else if (w.object.get("delete")) |delete| {
+                write.* = .{ .delete = .{ .namespace = try labels(arena, delete, "namespace"), .key = str(delete, "key") orelse "" } };
+            } else return error.BadCase;
+        }
+        const report = try db.items.writeItems(writes);
+        try out.put("put", .{ .integer = @intCast(report.put) });
+        try out.put("deleted", .{ .integer = @intCast(report.deleted) });
+    } else if (eql(u8, op, "get_item")) {
+        const item = try db.items.getItem(try labels(arena, args, "namespace"), str(args, "key") orelse "") orelse {
+            try out.put("found", .{ .bool = false });
+            return .{ .object = out };
+        };
+        defer item.deinit();
+        return itemValue(arena, item.value);
+    } else if (eql(u8, op, "delete_item")) {
+        const deleted = try db.items.deleteItem(try labels(arena, args, "namespace"), str(args, "key") orelse "");
+        try out.put("deleted", .{ .bool = deleted });
+    } else if (eql(u8, op, "search_items")) {
+        const filter: ?[]const u8 = if (args.object.get("filter")) |f|
+            (if (f == .null) null else try std.json.Stringify.valueAlloc(arena, f, .{}))
+        else
+            null;
+        const page = try db.items.searchItems(.{
+            .prefix = try labels(arena, args, "prefix"),
+            .filter_json = filter,
+            .metadata = try metadata(arena, args),
+            .limit = if (args.object.get("limit")) |_| try limitArg(args, "limit", defaults.item_search_limit) else null,
+            .offset = try limitArg(args, "offset", 0),
+        });
+        defer page.deinit();
+        var namespaces: std.json.Array = .init(arena);
+        var keys: std.json.Array = .init(arena);
+        var values: std.json.Array = .init(arena);
+        for (page.value.items) |item| {
+            try namespaces.append(try labelsValue(arena, item.namespace));
+            try keys.append(.{ .string = try arena.dupe(u8, item.key) });
+            try values.append(try jsonValue(arena, item.value_json));
+        }
+        try out.put("namespaces", .{ .array = namespaces });
+        try out.put("keys", .{ .array = keys });
+        try out.put("values", .{ .array = values });
+        try out.put("total", .{ .integer = @intCast(page.value.total) });
+        try out.put("count", .{ .integer = @intCast(page.value.items.len) });
+    } else if (eql(u8, op, "list_item_namespaces")) {
+        const list = try db.items.listItemNamespaces(.{
+            .prefix = try labels(arena, args, "prefix"),
+            .suffix = try labels(arena, args, "suffix"),
+            .max_depth = if (optUint(args, "max_depth")) |d| std.math.cast(u32, d) orelse std.math.maxInt(u32) else null,
+            .limit = if (args.object.get("limit")) |_| try limitArg(args, "limit", defaults.namespace_list_limit) else null,
+            .offset = try limitArg(args, "offset", 0),
+        });
+        defer list.deinit();
+        var namespaces: std.json.Array = .init(arena);
+        for (list.value) |namespace| try namespaces.append(try labelsValue(arena, namespace));
+        try out.put("namespaces", .{ .array = namespaces });
+    } else if (eql(u8, op, "sweep_expired_items")) {
+        try out.put("deleted", .{ .integer = @intCast(try db.items.sweepExpiredItems()) });
     } else {
         std.debug.print("unknown conformance op {s}\n", .{op});
         return error.BadCase;
     }
+    return .{ .object = out };
+}
+
+/// A case's put: `namespace`, `key`, `value` (any JSON, passed as its
+/// text), `metadata`?, `ttl_ms`?.
+fn itemPut(arena: Allocator, args: Value) StepError!agentdb.ItemPut {
+    if (args != .object) return error.BadCase;
+    const value = args.object.get("value") orelse return error.BadCase;
+    return .{
+        .namespace = try labels(arena, args, "namespace"),
+        .key = str(args, "key") orelse "",
+        .value_json = try std.json.Stringify.valueAlloc(arena, value, .{}),
+        .metadata = try metadata(arena, args),
+        .ttl_ms = optUint(args, "ttl_ms"),
+    };
+}
+
+/// A list of labels (`namespace`, `prefix`, `suffix`); absent: none.
+fn labels(arena: Allocator, args: Value, key: []const u8) StepError!agentdb.Namespace {
+    const v = args.object.get(key) orelse return &.{};
+    if (v != .array) return error.BadCase;
+    const out = try arena.alloc([]const u8, v.array.items.len);
+    for (v.array.items, out) |label, *o| {
+        if (label != .string) return error.BadCase;
+        o.* = label.string;
+    }
+    return out;
+}
+
+fn labelsValue(arena: Allocator, namespace: agentdb.Namespace) Allocator.Error!Value {
+    var out: std.json.Array = .init(arena);
+    for (namespace) |label| try out.append(.{ .string = try arena.dupe(u8, label) });
+    return .{ .array = out };
+}
+
+/// JSON text from the library as a value; text that does not parse means
+/// the library broke its contract.
+fn jsonValue(arena: Allocator, text: []const u8) StepError!Value {
+    return std.json.parseFromSliceLeaky(Value, arena, text, .{ .allocate = .alloc_always }) catch |err| switch (err) {
+        error.OutOfMemory => error.OutOfMemory,
+        else => error.Unexpected,
+    };
+}
+
+/// The item as the conformance format spells it.
+fn itemValue(arena: Allocator, item: agentdb.Item) StepError!Value {
+    var out: std.json.ObjectMap = .init(arena);
+    try out.put("found", .{ .bool = true });
+    try out.put("namespace", try labelsValue(arena, item.namespace));
+    try out.put("key", .{ .string = try arena.dupe(u8, item.key) });
+    try out.put("value", try jsonValue(arena, item.value_json));
+    var meta: std.json.ObjectMap = .init(arena);
+    for (item.metadata) |entry| try meta.put(try arena.dupe(u8, entry.key), .{ .string = try arena.dupe(u8, entry.value) });
+    try out.put("metadata", .{ .object = meta });
+    try out.put("ttl_ms", if (item.ttl_ms) |t| .{ .integer = @intCast(t) } else .null);
     return .{ .object = out };
 }
 
