@@ -636,7 +636,140 @@ func runOp(db *agentdb.DB, op string, a map[string]any, names map[string]uint64,
 		}
 		return hitsValue(hits), nil
 	}
+	if out, handled, err := runItemOp(db, op, a, d); handled {
+		return out, err
+	}
 	return nil, fmt.Errorf("%w: unknown conformance op %q", errBadCase, op)
+}
+
+// labels is a list of labels (namespace, prefix, suffix) as
+// serde_json::from_value::<Vec<String>>().unwrap_or_default().
+func labels(v any) []string {
+	arr, isArr := v.([]any)
+	if !isArr {
+		return nil
+	}
+	out := make([]string, len(arr))
+	for i, x := range arr {
+		s, isStr := x.(string)
+		if !isStr {
+			return nil
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// itemPut is a case's put; the value goes to the library as the case's JSON.
+func itemPut(a map[string]any) (agentdb.ItemPut, error) {
+	value, err := json.Marshal(a["value"])
+	if err != nil {
+		return agentdb.ItemPut{}, fmt.Errorf("%w: value: %v", errBadCase, err)
+	}
+	p := agentdb.ItemPut{Namespace: labels(a["namespace"]), Key: str(a, "key"), Value: json.RawMessage(value), Metadata: metadata(a["metadata"])}
+	if ttl, found := asU64(a["ttl_ms"]); found {
+		p = p.WithTTL(time.Duration(ttl) * time.Millisecond)
+	}
+	return p, nil
+}
+
+func itemValue(i agentdb.Item) map[string]any {
+	meta := i.Metadata
+	if meta == nil {
+		meta = map[string]string{}
+	}
+	var ttl any
+	if i.TTL != 0 {
+		ttl = i.TTL.Milliseconds()
+	}
+	return map[string]any{"found": true, "namespace": i.Namespace, "key": i.Key, "value": i.Value, "metadata": meta, "ttl_ms": ttl}
+}
+
+// namespacesValue is a list of namespaces, never null (as serde_json spells an empty Vec).
+func namespacesValue(list [][]string) [][]string {
+	if list == nil {
+		return [][]string{}
+	}
+	return list
+}
+
+// runItemOp runs the item ops (items.json); handled is false for any other op.
+func runItemOp(db *agentdb.DB, op string, a map[string]any, d *agentdb.Defaults) (out map[string]any, handled bool, err error) {
+	switch op {
+	case "put_item":
+		p, err := itemPut(a)
+		if err != nil {
+			return nil, true, err
+		}
+		item, err := db.PutItem(bg, p)
+		if err != nil {
+			return nil, true, err
+		}
+		return itemValue(item), true, nil
+	case "write_items":
+		list, isArr := a["writes"].([]any)
+		if !isArr {
+			return nil, true, fmt.Errorf("%w: writes", errBadCase)
+		}
+		writes := make([]agentdb.ItemWrite, 0, len(list))
+		for _, w := range list {
+			obj, _ := w.(map[string]any)
+			if put, isPut := obj["put"].(map[string]any); isPut {
+				p, err := itemPut(put)
+				if err != nil {
+					return nil, true, err
+				}
+				writes = append(writes, agentdb.PutWrite(p))
+			} else if del, isDel := obj["delete"].(map[string]any); isDel {
+				writes = append(writes, agentdb.DeleteWrite(labels(del["namespace"]), str(del, "key")))
+			} else {
+				return nil, true, fmt.Errorf("%w: a write is a put or a delete", errBadCase)
+			}
+		}
+		r, err := db.WriteItems(bg, writes)
+		return map[string]any{"put": r.Put, "deleted": r.Deleted}, true, err
+	case "get_item":
+		item, found, err := db.GetItem(bg, labels(a["namespace"]), str(a, "key"))
+		if err != nil {
+			return nil, true, err
+		}
+		if !found {
+			return map[string]any{"found": false}, true, nil
+		}
+		return itemValue(item), true, nil
+	case "delete_item":
+		deleted, err := db.DeleteItem(bg, labels(a["namespace"]), str(a, "key"))
+		return map[string]any{"deleted": deleted}, true, err
+	case "search_items":
+		q := agentdb.NewItemQuery(labels(a["prefix"])...).WithLimit(limitArg(a, "limit", d.ItemSearchLimit)).WithOffset(limitArg(a, "offset", 0))
+		if f, given := a["filter"]; given && f != nil {
+			q = q.WithFilter(f)
+		}
+		q.Metadata = metadata(a["metadata"])
+		page, err := db.SearchItems(bg, q)
+		if err != nil {
+			return nil, true, err
+		}
+		namespaces, keys, values := [][]string{}, []string{}, []json.RawMessage{}
+		for _, i := range page.Items {
+			namespaces = append(namespaces, i.Namespace)
+			keys = append(keys, i.Key)
+			values = append(values, i.Value)
+		}
+		return map[string]any{"namespaces": namespaces, "keys": keys, "values": values, "total": page.Total, "count": len(page.Items)}, true, nil
+	case "list_item_namespaces":
+		q := agentdb.NewNamespaceQuery().WithPrefix(labels(a["prefix"])...).WithSuffix(labels(a["suffix"])...)
+		if depth, found := asU64(a["max_depth"]); found {
+			q = q.WithMaxDepth(int(min(depth, math.MaxInt32)))
+		}
+		q.Limit, q.Offset = limitArg(a, "limit", d.NamespaceListLimit), limitArg(a, "offset", 0)
+		list, err := db.ListItemNamespaces(bg, q)
+		return map[string]any{"namespaces": namespacesValue(list)}, true, err
+	case "sweep_expired_items":
+		n, err := db.SweepExpiredItems(bg)
+		return map[string]any{"deleted": n}, true, err
+	}
+	return nil, false, nil
 }
 
 func stringOr(a map[string]any, k, def string) string {

@@ -15,21 +15,23 @@ import (
 // takes every argument explicitly; use these values where another surface
 // would let you leave one out.
 type Defaults struct {
-	StateType       string           `json:"state_type"`
-	SessionID       uint64           `json:"session_id"`
-	HistoryLimit    int              `json:"history_limit"`
-	MemoryType      string           `json:"memory_type"`
-	Importance      float64          `json:"importance"`
-	RetrieveLimit   int              `json:"retrieve_limit"`
-	Retrieve        RetrieveDefaults `json:"retrieve"`
-	Forget          ForgetDefaults   `json:"forget"`
-	SearchLimit     int              `json:"search_limit"`
-	HybridFusion    string           `json:"hybrid_fusion"`
-	HybridAlpha     float64          `json:"hybrid_alpha"`
-	Metric          string           `json:"metric"`
-	KNNK            int              `json:"knn_k"`
-	RangeMaxResults int              `json:"range_max_results"`
-	Options         OptionsDefaults  `json:"options"`
+	StateType          string           `json:"state_type"`
+	SessionID          uint64           `json:"session_id"`
+	HistoryLimit       int              `json:"history_limit"`
+	MemoryType         string           `json:"memory_type"`
+	Importance         float64          `json:"importance"`
+	RetrieveLimit      int              `json:"retrieve_limit"`
+	Retrieve           RetrieveDefaults `json:"retrieve"`
+	Forget             ForgetDefaults   `json:"forget"`
+	SearchLimit        int              `json:"search_limit"`
+	HybridFusion       string           `json:"hybrid_fusion"`
+	HybridAlpha        float64          `json:"hybrid_alpha"`
+	Metric             string           `json:"metric"`
+	KNNK               int              `json:"knn_k"`
+	RangeMaxResults    int              `json:"range_max_results"`
+	ItemSearchLimit    int              `json:"item_search_limit"`
+	NamespaceListLimit int              `json:"namespace_list_limit"`
+	Options            OptionsDefaults  `json:"options"`
 }
 
 // RetrieveDefaults are DefaultRetrieveOptions as the engine states them.

@@ -11,6 +11,7 @@ package agentdb_test
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"maps"
 	"math"
@@ -259,6 +260,113 @@ func FuzzFullTextSearch(f *testing.F) {
 			if h.DocID != "tea" || (filter != nil && h.DocID != docID) {
 				t.Fatalf("hit %+v for filter %q", h, docID)
 			}
+		}
+	})
+}
+
+// validItemText is what an item's namespace label or key may be (SPEC.md,
+// "Items"): UTF-8 without NUL, at most 1024 bytes; labels not empty.
+func validItemText(s string, label bool) bool {
+	return utf8.ValidString(s) && !strings.ContainsRune(s, 0) && len(s) <= 1024 && (!label || s != "")
+}
+
+// jsonClose reports whether two JSON texts hold the same value, numbers
+// within a relative 1e-12 (the engine parses floats with serde_json's
+// default, which may round the last bit differently from Go).
+func jsonClose(a, b []byte) bool {
+	var x, y any
+	if json.Unmarshal(a, &x) != nil || json.Unmarshal(b, &y) != nil {
+		return false
+	}
+	var close func(x, y any) bool
+	close = func(x, y any) bool {
+		switch xv := x.(type) {
+		case float64:
+			yv, isNum := y.(float64)
+			return isNum && (xv == yv || math.Abs(xv-yv) <= 1e-12*math.Max(math.Abs(xv), math.Abs(yv)))
+		case []any:
+			yv, isArr := y.([]any)
+			if !isArr || len(xv) != len(yv) {
+				return false
+			}
+			for i := range xv {
+				if !close(xv[i], yv[i]) {
+					return false
+				}
+			}
+			return true
+		case map[string]any:
+			yv, isObj := y.(map[string]any)
+			if !isObj || len(xv) != len(yv) {
+				return false
+			}
+			for k, e := range xv {
+				if f, found := yv[k]; !found || !close(e, f) {
+					return false
+				}
+			}
+			return true
+		default:
+			return x == y
+		}
+	}
+	return close(x, y)
+}
+
+func FuzzItem(f *testing.F) {
+	db := fuzzDB(f, 4)
+	f.Add("users", "u1", "prefs", []byte(`{"theme":"dark","n":[1,2.5,null]}`), "source", "ui")
+	f.Add("a\x00b", "", "k", []byte(`1`), "", "")
+	f.Add("*", "\xff", "", []byte(`[true, {"x": null}]`), "", "")
+	f.Add("ns", "", "key\x00", []byte(`{"a":`), "", "")
+	f.Add("ns", "", "", []byte(`"\u0000 NUL \"quoted\" ' OR 1=1 --"`), "k", "v")
+	f.Add("ns", "", "deep", []byte(strings.Repeat("[", 300)+strings.Repeat("]", 300)), "", "")
+	f.Add("ns", "", "big", []byte(`1e400`), "", "")
+	f.Add("ns", "", "bytes", []byte("\"\xff\""), "", "")
+	f.Add(strings.Repeat("l", 1025), "", "k", []byte(`{}`), "", "")
+	f.Fuzz(func(t *testing.T, label1, label2, key string, value []byte, mk, mv string) {
+		ns := []string{label1}
+		if label2 != "" {
+			ns = append(ns, label2)
+		}
+		addressOK := validItemText(label1, true) && (label2 == "" || validItemText(label2, true)) && validItemText(key, false)
+		before, foundBefore, err := db.GetItem(bg, ns, key)
+		if err != nil {
+			allowed(t, err, agentdb.ErrInvalidArgument)
+			if addressOK {
+				t.Fatalf("a valid address was refused: %v", err)
+			}
+		}
+		m := meta(mk, mv)
+		put, err := db.PutItem(bg, agentdb.ItemPut{Namespace: ns, Key: key, Value: json.RawMessage(value), Metadata: m})
+		if err != nil {
+			allowed(t, err, agentdb.ErrInvalidArgument, agentdb.ErrPayloadTooLarge)
+			if !addressOK {
+				return
+			}
+			after, foundAfter, err := db.GetItem(bg, ns, key)
+			if err != nil || foundAfter != foundBefore || (foundAfter && !bytes.Equal(after.Value, before.Value)) {
+				t.Fatalf("a refused put changed the item: %v %+v -> %v %+v (%v)", foundBefore, before, foundAfter, after, err)
+			}
+			return
+		}
+		if !addressOK {
+			t.Fatalf("an invalid address was accepted: %q %q", ns, key)
+		}
+		if !json.Valid(value) {
+			t.Fatalf("invalid JSON was stored: %q", value)
+		}
+		got, found, err := db.GetItem(bg, ns, key)
+		if err != nil || !found {
+			t.Fatalf("the item just put: found=%v err=%v", found, err)
+		}
+		if !jsonClose(got.Value, value) || !bytes.Equal(got.Value, put.Value) || !maps.Equal(got.Metadata, m) || !slices.Equal(got.Namespace, ns) || got.Key != key {
+			t.Fatalf("put %q %q = %s %v, read back %+v", ns, key, value, m, got)
+		}
+		// The stored text is canonical: putting it again stores the same text.
+		again, err := db.PutItem(bg, agentdb.ItemPut{Namespace: ns, Key: key, Value: got.Value, Metadata: m})
+		if err != nil || !bytes.Equal(again.Value, got.Value) {
+			t.Fatalf("re-put of %s: %s (%v)", got.Value, again.Value, err)
 		}
 	})
 }
