@@ -50,6 +50,7 @@ FULL = {
     "ann_rows": 60_000, "ann_queries": 200,
     "query_budget_s": 30.0,
     "thread_steps": 10_050, "thread_calls": 100,
+    "store_items": 100_000, "store_namespaces": 1_000, "store_calls": 200,
 }
 QUICK = {
     "state_agents": 50, "state_steps_small": 10, "state_steps_large": 4, "state_steps_per_record": 2,
@@ -60,8 +61,9 @@ QUICK = {
     "ann_rows": 5000, "ann_queries": 30,
     "query_budget_s": 5.0,
     "thread_steps": 1_050, "thread_calls": 10,
+    "store_items": 5_000, "store_namespaces": 100, "store_calls": 20,
 }
-WORKLOADS = ["state", "memory", "rag", "ann", "thread"]
+WORKLOADS = ["state", "memory", "rag", "ann", "thread", "store"]
 PEER_PACKAGES = ["agentdb-engine", "lancedb", "chromadb", "qdrant-client", "langgraph", "langgraph-checkpoint-sqlite",
                  "langgraph-checkpoint", "numpy", "pyarrow", "matplotlib", "psutil"]
 
@@ -203,9 +205,11 @@ def main() -> int:
     import wl_memory
     import wl_rag
     import wl_state
+    import wl_store
     import wl_thread
 
-    modules = {"state": wl_state, "memory": wl_memory, "rag": wl_rag, "ann": wl_ann, "thread": wl_thread}
+    modules = {"state": wl_state, "memory": wl_memory, "rag": wl_rag, "ann": wl_ann, "thread": wl_thread,
+               "store": wl_store}
     vers, mach, build = versions(), machine(), agentdb_build()
     started = dt.datetime.now(dt.timezone.utc)
     harness.say(f"compare.py {'--quick' if args.quick else '(full)'}: {', '.join(only)}; scratch {work_root}")

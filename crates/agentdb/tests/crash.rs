@@ -32,6 +32,11 @@ fn churning_options(policy: FsyncPolicy) -> Options {
     }
 }
 
+/// The key of write `i`'s item: 40 keys per agent, rewritten over and over.
+fn item_key(i: u64) -> String {
+    format!("k{}", (i / 5) % 40)
+}
+
 /// The child: only does anything when spawned by `acknowledged_writes_survive_kill_9`.
 #[test]
 #[ignore = "child process of the crash test; run by it"]
@@ -53,6 +58,14 @@ fn crash_child() {
             db.save_state(agent, 0, StateType::Context, &payload(agent, i)).unwrap()
         };
         writeln!(out, "ACK {agent} {version} {i}").unwrap();
+        // Every fifth write also puts a store item (a LangGraph store's shape).
+        if i % 5 == 0 {
+            let put = agentdb::ItemPut::new(&["crash", &agent.to_string()], item_key(i), serde_json::json!({"i": i}));
+            match db.write_items(vec![agentdb::ItemWrite::Put(put)]) {
+                Ok(_) => writeln!(out, "ITEM {agent} {i}").unwrap(),
+                Err(e) => writeln!(out, "ITEMERR {e}").unwrap(),
+            }
+        }
         if i % 97 == 0 {
             let name = format!("snap-{i}");
             let snap = db.create_snapshot(agent, 0, &name).unwrap();
@@ -74,14 +87,16 @@ fn spawn_writer(dir: &std::path::Path, policy: &str) -> std::process::Child {
         .unwrap()
 }
 
-/// Acknowledged saves, (agent, version) → write number, and snapshots, (agent, name, version).
-type Acknowledged = (BTreeMap<(u64, u64), u64>, Vec<(u64, String, u64)>);
+/// Acknowledged saves, (agent, version) → write number; snapshots, (agent, name, version); and
+/// item puts, (agent, key) → the last acknowledged write number.
+type Acknowledged = (BTreeMap<(u64, u64), u64>, Vec<(u64, String, u64)>, BTreeMap<(u64, String), u64>);
 
 fn run_round(dir: &std::path::Path, policy: &str, kill_after_acks: usize) -> Acknowledged {
     let mut child = spawn_writer(dir, policy);
     let mut reader = BufReader::new(child.stdout.take().unwrap());
     let mut acks = BTreeMap::new();
     let mut snaps = Vec::new();
+    let mut items = BTreeMap::new();
     let mut line = String::new();
     let mut seen = 0;
     let mut killed = false;
@@ -97,6 +112,11 @@ fn run_round(dir: &std::path::Path, policy: &str, kill_after_acks: usize) -> Ack
                 seen += 1;
             }
             ["SNAP", a, name, v] => snaps.push((a.parse().unwrap(), name.to_string(), v.parse().unwrap())),
+            ["ITEMERR", ..] => panic!("an item write failed: {line}"),
+            ["ITEM", a, i] => {
+                let i: u64 = i.parse().unwrap();
+                items.insert((a.parse().unwrap(), item_key(i)), i);
+            }
             _ => {}
         }
         if seen >= kill_after_acks && !killed {
@@ -106,7 +126,7 @@ fn run_round(dir: &std::path::Path, policy: &str, kill_after_acks: usize) -> Ack
     }
     let status = child.wait().unwrap();
     assert!(killed && !status.success(), "child must die by SIGKILL, got {status:?} after {seen} acks");
-    (acks, snaps)
+    (acks, snaps, items)
 }
 
 #[test]
@@ -115,12 +135,14 @@ fn acknowledged_writes_survive_kill_9() {
         let dir = tempfile::tempdir().unwrap();
         let mut all_acks = BTreeMap::new();
         let mut all_snaps = Vec::new();
+        let mut all_items = BTreeMap::new();
         for round in 0..3 {
             let kill_after = fastrand::usize(50..1500);
-            let (acks, snaps) = run_round(dir.path(), policy, kill_after);
+            let (acks, snaps, items) = run_round(dir.path(), policy, kill_after);
             assert!(!acks.is_empty());
             all_acks.extend(acks);
             all_snaps.extend(snaps);
+            all_items.extend(items);
             let db = AgentDb::open(dir.path(), Options { maintenance_interval: None, ..Options::default() }).unwrap();
             let mut stored = BTreeMap::new();
             for agent in 0..AGENTS {
@@ -147,6 +169,19 @@ fn acknowledged_writes_survive_kill_9() {
             for (&(agent, version), &i) in all_acks.iter().filter(|(_, i)| *i % 3 == 0) {
                 let s = db.load_state_by_key(agent, 0, &format!("w-{i}")).unwrap();
                 assert_eq!((s.version, &s.data[..]), (version, &payload(agent, i)[..]), "{policy}: key w-{i}");
+            }
+            // Every acknowledged item put is there, or a later put of the same key
+            // (one written after the last acknowledgement may have reached the log).
+            for ((agent, key), &acked) in &all_items {
+                let item = db
+                    .get_item(&["crash".to_string(), agent.to_string()], key)
+                    .unwrap()
+                    .unwrap_or_else(|| panic!("{policy} round {round}: acked item {agent}/{key} lost"));
+                let i = item.value["i"].as_u64().unwrap();
+                assert!(
+                    i >= acked && item_key(i) == *key,
+                    "{policy}: item {agent}/{key} holds write {i}, acked {acked}"
+                );
             }
             let listed = db.list_snapshots(0).unwrap().len()
                 + (1..AGENTS).map(|a| db.list_snapshots(a).unwrap().len()).sum::<usize>();
