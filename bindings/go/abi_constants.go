@@ -37,6 +37,8 @@ var (
 	_ = [1]struct{}{}[Code(C.AGENT_DB_STORAGE)-CodeStorage]
 	_ = [1]struct{}{}[CodePanic-Code(C.AGENT_DB_PANIC)]
 	_ = [1]struct{}{}[Code(C.AGENT_DB_PANIC)-CodePanic]
+	_ = [1]struct{}{}[CodeCancelled-Code(C.AGENT_DB_CANCELLED)]
+	_ = [1]struct{}{}[Code(C.AGENT_DB_CANCELLED)-CodeCancelled]
 	_ = [1]struct{}{}[StateWorkingMemory-StateType(C.AGENT_DB_STATE_WORKING_MEMORY)]
 	_ = [1]struct{}{}[StateType(C.AGENT_DB_STATE_WORKING_MEMORY)-StateWorkingMemory]
 	_ = [1]struct{}{}[StateLongTermMemory-StateType(C.AGENT_DB_STATE_LONG_TERM_MEMORY)]

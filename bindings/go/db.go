@@ -7,9 +7,10 @@
 // (SPEC.md). Build the library first with scripts/build_go_lib.sh.
 //
 // A *DB is safe for concurrent use. Every method takes a context.Context,
-// checked before the call (the C ABI has no way to interrupt a call once it
-// runs). Errors are *Error values; match them with errors.Is and the
-// sentinels (ErrNotFound, ErrInvalidArgument, ErrLocked, ...).
+// checked before the call; the long read-only calls (retrievals and
+// searches) also stop when it is done while they run, through the C ABI's
+// cancel token. Errors are *Error values; match them with errors.Is and the
+// sentinels (ErrNotFound, ErrInvalidArgument, ErrLocked, ErrCancelled, ...).
 package agentdb
 
 /*
@@ -201,7 +202,7 @@ func Open(path string, opts *Options) (*DB, error) {
 // until leave.
 func (db *DB) enter(ctx context.Context) (*C.AgentDb, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return nil, cancelledBy(err, nil)
 	}
 	db.mu.RLock()
 	if db.handle == nil {
@@ -225,6 +226,38 @@ func (db *DB) call(ctx context.Context, f func(h *C.AgentDb) C.AgentDbStatus) er
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 	return check(f(h))
+}
+
+// callCancellable runs one cancellable C call (a `*_cancellable` function)
+// with a cancel token that ctx cancels: a search still running when ctx is
+// done returns at once with an error matching both ErrCancelled and
+// ctx.Err(). The token is C memory, made and freed here; the AfterFunc
+// callback is waited for before the free, so it never cancels a freed token.
+func (db *DB) callCancellable(ctx context.Context, f func(h *C.AgentDb, token *C.AgentDbCancelToken) C.AgentDbStatus) error {
+	if ctx.Done() == nil {
+		// Never cancelled (context.Background): no token to make.
+		return db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus { return f(h, nil) })
+	}
+	var token *C.AgentDbCancelToken
+	if err := cCall(func() C.AgentDbStatus { return C.agent_db_cancel_token_new(&token) }); err != nil {
+		return err
+	}
+	fired := make(chan struct{})
+	stop := context.AfterFunc(ctx, func() {
+		C.agent_db_cancel_token_cancel(token)
+		close(fired)
+	})
+	defer func() {
+		if !stop() {
+			<-fired // the callback started: let it finish with the token
+		}
+		C.agent_db_cancel_token_free(token)
+	}()
+	err := db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus { return f(h, token) })
+	if e, ok := err.(*Error); ok && e.Code == CodeCancelled && ctx.Err() != nil {
+		return cancelledBy(ctx.Err(), e)
+	}
+	return err
 }
 
 // Close flushes, syncs, releases the writer lock and frees the handle,

@@ -32,13 +32,14 @@ const (
 	CodeIO                Code = 12
 	CodeStorage           Code = 13
 	CodePanic             Code = 14
+	CodeCancelled         Code = 15
 )
 
 // codeNames holds agent_db_status_name for every code this package knows,
 // read once from the library so the names have one source.
 var codeNames = func() map[Code]string {
 	names := make(map[Code]string)
-	for c := Code(C.AGENT_DB_OK); c <= CodePanic; c++ {
+	for c := Code(C.AGENT_DB_OK); c <= CodeCancelled; c++ {
 		names[c] = C.GoString(C.agent_db_status_name(C.uint32_t(c)))
 	}
 	return names
@@ -93,7 +94,32 @@ var (
 	ErrIO                = &Error{Code: CodeIO}
 	ErrStorage           = &Error{Code: CodeStorage}
 	ErrPanic             = &Error{Code: CodePanic}
+	// ErrCancelled: the call's context was done before the call or while
+	// it ran (a cancellable search, stopped); nothing was changed. Such an
+	// error also matches ctx.Err() (context.Canceled or
+	// context.DeadlineExceeded) with errors.Is.
+	ErrCancelled = &Error{Code: CodeCancelled}
 )
+
+// ctxError is a call stopped by its context: it is both the library's
+// *Error (CodeCancelled) and the context's own error, so errors.Is matches
+// ErrCancelled and context.Canceled (or DeadlineExceeded) alike.
+type ctxError struct {
+	err   *Error
+	cause error
+}
+
+func (e *ctxError) Error() string   { return e.err.Error() + " (" + e.cause.Error() + ")" }
+func (e *ctxError) Unwrap() []error { return []error{e.err, e.cause} }
+
+// cancelledBy is the error of a call its context stopped (or never let
+// start): err, the library's CodeCancelled error or nil before the call.
+func cancelledBy(cause error, err *Error) error {
+	if err == nil {
+		err = &Error{Code: CodeCancelled, Message: "the context was done before the call"}
+	}
+	return &ctxError{err: err, cause: cause}
+}
 
 // check turns a status into an error. The message is thread-local in the
 // library, so the caller must still be on the OS thread that made the call

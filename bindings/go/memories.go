@@ -376,8 +376,8 @@ func (db *DB) Retrieve(ctx context.Context, agentID uint64, query string, limit 
 		return nil, err
 	}
 	var list *C.AgentDbScoredMemoryList
-	err = db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus {
-		return C.agent_db_retrieve_memories(h, C.uint64_t(agentID), cQuery, cLimit, cOpts, &list)
+	err = db.callCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken) C.AgentDbStatus {
+		return C.agent_db_retrieve_memories_cancellable(h, C.uint64_t(agentID), cQuery, cLimit, cOpts, t, &list)
 	})
 	if err != nil {
 		return nil, err
@@ -400,8 +400,8 @@ func (db *DB) RetrieveSimilar(ctx context.Context, agentID uint64, vector []floa
 	}
 	vec := floatsPtr(vector)
 	var list *C.AgentDbScoredMemoryList
-	err = db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus {
-		return C.agent_db_retrieve_memories_by_vector(h, C.uint64_t(agentID), vec, C.size_t(len(vector)), cLimit, cOpts, &list)
+	err = db.callCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken) C.AgentDbStatus {
+		return C.agent_db_retrieve_memories_by_vector_cancellable(h, C.uint64_t(agentID), vec, C.size_t(len(vector)), cLimit, cOpts, t, &list)
 	})
 	if err != nil {
 		return nil, err

@@ -149,7 +149,7 @@ func goChunkHits(list *C.AgentDbChunkHitList) []ChunkHit {
 
 // chunkSearch runs one of the searches that return chunk hits.
 func (db *DB) chunkSearch(ctx context.Context, limit int, filter *DocFilter, p *pins,
-	f func(h *C.AgentDb, limit C.uint32_t, filter *C.AgentDbDocFilter, out **C.AgentDbChunkHitList) C.AgentDbStatus,
+	f func(h *C.AgentDb, limit C.uint32_t, filter *C.AgentDbDocFilter, token *C.AgentDbCancelToken, out **C.AgentDbChunkHitList) C.AgentDbStatus,
 ) ([]ChunkHit, error) {
 	cLimit, err := u32(limit, "limit")
 	if err != nil {
@@ -160,7 +160,9 @@ func (db *DB) chunkSearch(ctx context.Context, limit int, filter *DocFilter, p *
 		return nil, err
 	}
 	var list *C.AgentDbChunkHitList
-	if err := db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus { return f(h, cLimit, cFilter, &list) }); err != nil {
+	if err := db.callCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken) C.AgentDbStatus {
+		return f(h, cLimit, cFilter, t, &list)
+	}); err != nil {
 		return nil, err
 	}
 	return goChunkHits(list), nil
@@ -175,8 +177,8 @@ func (db *DB) SemanticSearch(ctx context.Context, query string, limit int, filte
 	if err != nil {
 		return nil, err
 	}
-	return db.chunkSearch(ctx, limit, filter, &p, func(h *C.AgentDb, n C.uint32_t, f *C.AgentDbDocFilter, out **C.AgentDbChunkHitList) C.AgentDbStatus {
-		return C.agent_db_semantic_search(h, q, n, f, out)
+	return db.chunkSearch(ctx, limit, filter, &p, func(h *C.AgentDb, n C.uint32_t, f *C.AgentDbDocFilter, t *C.AgentDbCancelToken, out **C.AgentDbChunkHitList) C.AgentDbStatus {
+		return C.agent_db_semantic_search_cancellable(h, q, n, f, t, out)
 	})
 }
 
@@ -186,8 +188,8 @@ func (db *DB) SemanticSearchVector(ctx context.Context, vector []float32, limit 
 	var p pins
 	defer p.done()
 	v := floatsPtr(vector)
-	return db.chunkSearch(ctx, limit, filter, &p, func(h *C.AgentDb, n C.uint32_t, f *C.AgentDbDocFilter, out **C.AgentDbChunkHitList) C.AgentDbStatus {
-		return C.agent_db_semantic_search_vector(h, v, C.size_t(len(vector)), n, f, out)
+	return db.chunkSearch(ctx, limit, filter, &p, func(h *C.AgentDb, n C.uint32_t, f *C.AgentDbDocFilter, t *C.AgentDbCancelToken, out **C.AgentDbChunkHitList) C.AgentDbStatus {
+		return C.agent_db_semantic_search_vector_cancellable(h, v, C.size_t(len(vector)), n, f, t, out)
 	})
 }
 
@@ -200,8 +202,8 @@ func (db *DB) FullTextSearch(ctx context.Context, query string, limit int, filte
 	if err != nil {
 		return nil, err
 	}
-	return db.chunkSearch(ctx, limit, filter, &p, func(h *C.AgentDb, n C.uint32_t, f *C.AgentDbDocFilter, out **C.AgentDbChunkHitList) C.AgentDbStatus {
-		return C.agent_db_full_text_search(h, q, n, f, out)
+	return db.chunkSearch(ctx, limit, filter, &p, func(h *C.AgentDb, n C.uint32_t, f *C.AgentDbDocFilter, t *C.AgentDbCancelToken, out **C.AgentDbChunkHitList) C.AgentDbStatus {
+		return C.agent_db_full_text_search_cancellable(h, q, n, f, t, out)
 	})
 }
 
@@ -232,7 +234,7 @@ func (db *DB) HybridSearch(ctx context.Context, query string, vector []float32, 
 		return nil, err
 	}
 	v := floatsPtr(vector)
-	return db.chunkSearch(ctx, limit, filter, &p, func(h *C.AgentDb, n C.uint32_t, f *C.AgentDbDocFilter, out **C.AgentDbChunkHitList) C.AgentDbStatus {
-		return C.agent_db_hybrid_search(h, q, v, C.size_t(len(vector)), n, fusion.kind, C.float(fusion.alpha), f, out)
+	return db.chunkSearch(ctx, limit, filter, &p, func(h *C.AgentDb, n C.uint32_t, f *C.AgentDbDocFilter, t *C.AgentDbCancelToken, out **C.AgentDbChunkHitList) C.AgentDbStatus {
+		return C.agent_db_hybrid_search_cancellable(h, q, v, C.size_t(len(vector)), n, fusion.kind, C.float(fusion.alpha), f, t, out)
 	})
 }

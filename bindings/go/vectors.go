@@ -246,8 +246,8 @@ func (db *DB) SearchKNN(ctx context.Context, collection string, query []float32,
 	}
 	q := floatsPtr(query)
 	var list *C.AgentDbVectorHitList
-	if err := db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus {
-		return C.agent_db_search_knn(h, cColl, q, C.size_t(len(query)), cK, cOpts, &list)
+	if err := db.callCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken) C.AgentDbStatus {
+		return C.agent_db_search_knn_cancellable(h, cColl, q, C.size_t(len(query)), cK, cOpts, t, &list)
 	}); err != nil {
 		return nil, err
 	}
@@ -273,8 +273,8 @@ func (db *DB) SearchRange(ctx context.Context, collection string, query []float3
 	}
 	q := floatsPtr(query)
 	var list *C.AgentDbVectorHitList
-	if err := db.call(ctx, func(h *C.AgentDb) C.AgentDbStatus {
-		return C.agent_db_search_range(h, cColl, q, C.size_t(len(query)), C.float(radius), cMax, cOpts, &list)
+	if err := db.callCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken) C.AgentDbStatus {
+		return C.agent_db_search_range_cancellable(h, cColl, q, C.size_t(len(query)), C.float(radius), cMax, cOpts, t, &list)
 	}); err != nil {
 		return nil, err
 	}
