@@ -201,8 +201,9 @@ pub struct LimitsConfig {
     /// Largest request body; larger ones get 413 before any of it is parsed.
     pub max_body_bytes: usize,
     /// Per request, from arrival to response. A request past it gets 503
-    /// `timeout`; an engine call already running still finishes (a write
-    /// may then be applied: `timeout` means "outcome unknown").
+    /// `timeout`; an engine write already running still finishes (it may
+    /// then be applied: `timeout` means "outcome unknown"), while a
+    /// retrieval or search is cancelled and gives its slot back.
     pub request_timeout_ms: u64,
     /// Engine calls running at once (each holds a blocking thread).
     pub max_concurrent_requests: usize,

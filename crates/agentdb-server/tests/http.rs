@@ -1372,3 +1372,56 @@ async fn scoped_keys_reach_only_their_item_namespaces() {
     ok(&s.req(Method::POST, "/v1/items/sweep", admin, None).await);
     s.stop().await;
 }
+
+/// A search past the request timeout is cancelled, not left running: its
+/// engine slot is free again at once. With one slot, the next request would
+/// otherwise queue behind the search (an exact filtered k-NN over 100K × 128
+/// vectors, about 1 s in the debug build) and time out as `overloaded`
+/// after its 150 ms (it does when the server's cancel is removed: checked).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_past_the_request_timeout_is_cancelled_and_frees_its_slot() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let probe = tokio::task::spawn_blocking({
+        let path = data.path().to_path_buf();
+        move || {
+            let db = agentdb::AgentDb::open(&path, agentdb::Options::default()).expect("open");
+            db.create_collection("big", 128, agentdb::Metric::L2).expect("create");
+            let mut rng = 1u64;
+            let mut next = || {
+                rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+                (rng >> 40) as f32 / (1u64 << 24) as f32
+            };
+            let rows: Vec<agentdb::VectorRecord> = (0..100_000)
+                .map(|i| agentdb::VectorRecord {
+                    id: format!("v{i}"),
+                    vector: (0..128).map(|_| next()).collect(),
+                    metadata: [("all".to_string(), "yes".to_string())].into(),
+                })
+                .collect();
+            let probe = rows[42].vector.clone();
+            db.insert_vectors("big", rows).expect("insert");
+            db.close().expect("close");
+            probe
+        }
+    })
+    .await
+    .expect("prefill");
+    let s = Srv::start(|c| {
+        c.server.data_dir = data.path().to_path_buf();
+        c.limits.request_timeout_ms = 150;
+        c.limits.max_concurrent_requests = 1;
+    })
+    .await;
+    let search = json!({"vector": probe, "k": 10, "metadata": {"all": "yes"}});
+    let r = s.post("/v1/collections/big/search", None, search.clone()).await;
+    err(&r, 503, "timeout");
+    assert!(r.body["message"].as_str().is_some_and(|m| m.contains("cancelled")), "{}", r.body);
+    let r = s.get("/v1/collections", None).await;
+    assert_eq!(r.status, StatusCode::OK, "the slot is still held: {}", r.body);
+    // The collection is intact and the search, given time, exact.
+    s.stop().await;
+    let s = Srv::start(|c| c.server.data_dir = data.path().to_path_buf()).await;
+    let r = s.post("/v1/collections/big/search", None, search).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.body);
+    assert_eq!(r.body[0]["id"], "v42", "{}", r.body);
+}
