@@ -647,7 +647,7 @@ impl Engine {
 
 // ------------------------------------------------------------ the public API
 
-fn validate_put(p: &ItemPut, max_payload_bytes: usize) -> Result<usize> {
+fn validate_put(p: &ItemPut, max_payload_bytes: usize) -> Result<()> {
     validate_labels(&p.namespace, "an item's namespace", false)?;
     validate_key(&p.key)?;
     crate::states::validate_metadata(&p.metadata)?;
@@ -659,7 +659,7 @@ fn validate_put(p: &ItemPut, max_payload_bytes: usize) -> Result<usize> {
     if size > max_payload_bytes {
         return Err(Error::PayloadTooLarge { size, limit: max_payload_bytes });
     }
-    Ok(size)
+    Ok(())
 }
 
 impl AgentDb {
@@ -673,18 +673,17 @@ impl AgentDb {
             return Err(Error::invalid("no item writes"));
         }
         crate::limits::check_batch_items(writes.len())?;
-        let mut total = 0usize;
+        // Each value is checked against `max_payload_bytes`; the batch as a
+        // whole against `MAX_RECORD_BYTES` when its record is encoded, before
+        // anything is logged.
         for w in &writes {
             match w {
-                ItemWrite::Put(p) => total = total.saturating_add(validate_put(p, e.opts().max_payload_bytes)?),
+                ItemWrite::Put(p) => validate_put(p, e.opts().max_payload_bytes)?,
                 ItemWrite::Delete { namespace, key } => {
                     validate_labels(namespace, "an item's namespace", false)?;
                     validate_key(key)?;
                 }
             }
-        }
-        if total > crate::limits::MAX_RECORD_BYTES / 2 {
-            return Err(Error::PayloadTooLarge { size: total, limit: crate::limits::MAX_RECORD_BYTES / 2 });
         }
         let _w = e.items.write_lock.lock();
         e.write_items_locked(writes, crate::engine::now_ms())
