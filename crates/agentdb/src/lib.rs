@@ -40,6 +40,7 @@ pub use bytes::Bytes;
 pub use cancel::{CancelToken, Cancellable};
 pub use engine::{FlushReport, MaintenanceReport, TableMaintenance};
 pub use error::{Error, Result};
+pub use items::{Item, ItemPage, ItemPut, ItemQuery, ItemWrite, ItemWriteReport, NamespaceQuery};
 pub use memories::{
     ConsolidationReport, ForgetPolicy, Memory, MemoryFilter, MemoryType, MergeGroup, MergePolicy, NewMemory,
     RetrieveOptions, ScoredMemory, StoreKind, StoreOutcome,
@@ -49,7 +50,6 @@ pub use rag::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
 pub use states::{
     AgentState, GcReport, HistoryQuery, Snapshot, StateRetention, StateType, MAX_HISTORY_LIMIT, MAX_STATE_KEY_BYTES,
 };
-pub use items::{Item, ItemPage, ItemPut, ItemQuery, ItemWrite, ItemWriteReport, NamespaceQuery};
 pub use vectors::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 
 /// The version of every AgentDB package (one, the workspace's): crates, Python, C library.
