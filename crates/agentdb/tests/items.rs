@@ -87,7 +87,9 @@ fn check_against_model(db: &AgentDb, model: &Model) {
         }
     }
     // Searches: exact sets and totals, with and without filters, under prefixes.
-    let filters: Vec<(Value, Box<dyn Fn(&Value) -> bool>)> = vec![
+    // A filter and the model's predicate for it.
+    type FilterCase = (Value, Box<dyn Fn(&Value) -> bool>);
+    let filters: Vec<FilterCase> = vec![
         (json!({}), Box::new(|_: &Value| true)),
         (json!({"tag": "red"}), Box::new(|v: &Value| v["tag"] == "red")),
         (json!({"n": {"$gte": 3, "$lt": 7}}), Box::new(|v: &Value| (3..7).contains(&v["n"].as_u64().unwrap()))),
