@@ -5,9 +5,34 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from langgraph.store.memory import InMemoryStore
+
 import agentdb
 
 
 def open_db(path: Path) -> agentdb.AgentDB:
     # No background maintenance: the tests assert on reads, never on timing.
     return agentdb.connect(str(path), maintenance_interval_ms=None)
+
+
+class ReferenceStore(InMemoryStore):
+    """InMemoryStore with two of its quirks taken out.
+
+    * It keeps a namespace listed after its last item is deleted (and lists
+      one that was merely read); AgentDBStore lists namespaces that hold
+      items, as SqliteStore does (checked in test_emptied_namespace_*).
+    * It keeps an item's old vectors when the item is put again, so a re-put
+      with ``index=False`` or other fields stays searchable by its old
+      content; AgentDBStore searches the current version's vectors only.
+    """
+
+    def _extract_texts(self, put_ops):
+        # Called after the batch's searches ran and before its puts apply.
+        for namespace, key in put_ops:
+            self._vectors[namespace].pop(key, None)
+        return super()._extract_texts(put_ops)
+
+    def _handle_list_namespaces(self, op):
+        for ns in [ns for ns, items in self._data.items() if not items]:
+            del self._data[ns]
+        return super()._handle_list_namespaces(op)

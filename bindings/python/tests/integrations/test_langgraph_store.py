@@ -19,7 +19,7 @@ from langgraph.store.sqlite import SqliteStore
 
 import agentdb
 from agentdb.langgraph import AgentDBStore
-from integration_support import open_db
+from integration_support import ReferenceStore, open_db
 
 DIMS = 8
 
@@ -34,29 +34,6 @@ def embed(texts: list[str]) -> list[list[float]]:
 
 
 INDEX = {"dims": DIMS, "embed": embed, "fields": ["text", "tags[*]"]}
-
-
-class ReferenceStore(InMemoryStore):
-    """InMemoryStore with two of its quirks taken out.
-
-    * It keeps a namespace listed after its last item is deleted (and lists
-      one that was merely read); AgentDBStore lists namespaces that hold
-      items, as SqliteStore does (checked in test_emptied_namespace_*).
-    * It keeps an item's old vectors when the item is put again, so a re-put
-      with ``index=False`` or other fields stays searchable by its old
-      content; AgentDBStore searches the current version's vectors only.
-    """
-
-    def _extract_texts(self, put_ops):
-        # Called after the batch's searches ran and before its puts apply.
-        for namespace, key in put_ops:
-            self._vectors[namespace].pop(key, None)
-        return super()._extract_texts(put_ops)
-
-    def _handle_list_namespaces(self, op):
-        for ns in [ns for ns, items in self._data.items() if not items]:
-            del self._data[ns]
-        return super()._handle_list_namespaces(op)
 
 
 NAMESPACES = [
