@@ -946,6 +946,27 @@ AgentDbStatus agent_db_retrieve_memories_arrow(const AgentDb *db,
                                                struct ArrowArrayStream *out_stream);
 
 /*
+ As `agent_db_retrieve_memories_arrow`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string; `options` is NULL or points
+ at an initialised `AgentDbRetrieveOptions` (`metadata_json` NULL or
+ NUL-terminated); `out_stream` is NULL or valid for one write of a
+ `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+ released).
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_retrieve_memories_arrow_cancellable(const AgentDb *db,
+                                                           uint64_t agent_id,
+                                                           const char *query,
+                                                           uint32_t limit,
+                                                           const AgentDbRetrieveOptions *options,
+                                                           const AgentDbCancelToken *cancel,
+                                                           struct ArrowArrayStream *out_stream);
+
+/*
  `agent_db_hybrid_search` as one Arrow stream. `fusion` is one of
  AGENT_DB_FUSION_*; any other value is AGENT_DB_INVALID_ARGUMENT.
 
@@ -969,6 +990,31 @@ AgentDbStatus agent_db_hybrid_search_arrow(const AgentDb *db,
                                            struct ArrowArrayStream *out_stream);
 
 /*
+ As `agent_db_hybrid_search_arrow`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `query` is NULL or a NUL-terminated string; `vector` is NULL or points at
+ `vector_len` floats; `filter` is NULL or points at an initialised
+ `AgentDbDocFilter` (as for `agent_db_hybrid_search`);
+ `out_stream` is NULL or valid for one write of a
+ `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+ released).
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_hybrid_search_arrow_cancellable(const AgentDb *db,
+                                                       const char *query,
+                                                       const float *vector,
+                                                       size_t vector_len,
+                                                       uint32_t limit,
+                                                       AgentDbFusion fusion,
+                                                       float alpha,
+                                                       const AgentDbDocFilter *filter,
+                                                       const AgentDbCancelToken *cancel,
+                                                       struct ArrowArrayStream *out_stream);
+
+/*
  `agent_db_search_knn` as one Arrow stream (id, distance, metadata, vector).
 
  # Safety
@@ -986,6 +1032,28 @@ AgentDbStatus agent_db_search_knn_arrow(const AgentDb *db,
                                         uint32_t k,
                                         const AgentDbSearchOptions *options,
                                         struct ArrowArrayStream *out_stream);
+
+/*
+ As `agent_db_search_knn_arrow`, stopped by `cancel` (NULL: not cancellable): once it is
+ cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+
+ # Safety
+ `db` is NULL or a handle from `agent_db_open` not yet closed;
+ `collection` is NULL or a NUL-terminated string; `query` is NULL or
+ points at `query_len` floats; `options` is NULL or points at an
+ initialised `AgentDbSearchOptions`; `out_stream` is NULL or valid for one write of a
+ `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+ released).
+ `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+ */
+AgentDbStatus agent_db_search_knn_arrow_cancellable(const AgentDb *db,
+                                                    const char *collection,
+                                                    const float *query,
+                                                    size_t query_len,
+                                                    uint32_t k,
+                                                    const AgentDbSearchOptions *options,
+                                                    const AgentDbCancelToken *cancel,
+                                                    struct ArrowArrayStream *out_stream);
 
 /*
  Makes a new, uncancelled token. Free it with `agent_db_cancel_token_free`

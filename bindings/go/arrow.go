@@ -111,6 +111,18 @@ func (db *DB) arrowCall(ctx context.Context, f func(h *C.AgentDb, out *C.struct_
 	return a, nil
 }
 
+// arrowCallCancellable is arrowCall for a cancellable C call: its token
+// is cancelled when ctx is done (see callCancellable).
+func (db *DB) arrowCallCancellable(ctx context.Context, f func(h *C.AgentDb, token *C.AgentDbCancelToken, out *C.struct_ArrowArrayStream) C.AgentDbStatus) (*ArrowStream, error) {
+	a := newArrowStream()
+	err := db.callCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken) C.AgentDbStatus { return f(h, t, a.s) })
+	if err != nil {
+		a.Release() // written only on success: release is still NULL
+		return nil, err
+	}
+	return a, nil
+}
+
 // HistoryArrow is History as one Arrow stream (columns agent_id,
 // session_id, version, timestamp_ms, state_type, data, metadata, checksum,
 // key; key is null for an unkeyed version).
@@ -140,8 +152,8 @@ func (db *DB) RetrieveArrow(ctx context.Context, agentID uint64, query string, l
 	if err != nil {
 		return nil, err
 	}
-	return db.arrowCall(ctx, func(h *C.AgentDb, out *C.struct_ArrowArrayStream) C.AgentDbStatus {
-		return C.agent_db_retrieve_memories_arrow(h, C.uint64_t(agentID), cQuery, cLimit, cOpts, out)
+	return db.arrowCallCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken, out *C.struct_ArrowArrayStream) C.AgentDbStatus {
+		return C.agent_db_retrieve_memories_arrow_cancellable(h, C.uint64_t(agentID), cQuery, cLimit, cOpts, t, out)
 	})
 }
 
@@ -162,8 +174,8 @@ func (db *DB) HybridSearchArrow(ctx context.Context, query string, vector []floa
 		return nil, err
 	}
 	v := floatsPtr(vector)
-	return db.arrowCall(ctx, func(h *C.AgentDb, out *C.struct_ArrowArrayStream) C.AgentDbStatus {
-		return C.agent_db_hybrid_search_arrow(h, q, v, C.size_t(len(vector)), cLimit, fusion.kind, C.float(fusion.alpha), cFilter, out)
+	return db.arrowCallCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken, out *C.struct_ArrowArrayStream) C.AgentDbStatus {
+		return C.agent_db_hybrid_search_arrow_cancellable(h, q, v, C.size_t(len(vector)), cLimit, fusion.kind, C.float(fusion.alpha), cFilter, t, out)
 	})
 }
 
@@ -185,7 +197,7 @@ func (db *DB) SearchKNNArrow(ctx context.Context, collection string, query []flo
 		return nil, err
 	}
 	q := floatsPtr(query)
-	return db.arrowCall(ctx, func(h *C.AgentDb, out *C.struct_ArrowArrayStream) C.AgentDbStatus {
-		return C.agent_db_search_knn_arrow(h, cColl, q, C.size_t(len(query)), cK, cOpts, out)
+	return db.arrowCallCancellable(ctx, func(h *C.AgentDb, t *C.AgentDbCancelToken, out *C.struct_ArrowArrayStream) C.AgentDbStatus {
+		return C.agent_db_search_knn_arrow_cancellable(h, cColl, q, C.size_t(len(query)), cK, cOpts, t, out)
 	})
 }

@@ -44,9 +44,23 @@ func cancellableCalls(db *agentdb.DB) map[string]func(ctx context.Context) error
 			_, err := db.HybridSearch(ctx, "tea", nil, 3, agentdb.ReciprocalRank(), nil)
 			return err
 		},
-		"SearchKNN":   func(ctx context.Context) error { _, err := db.SearchKNN(ctx, "c", q, 3, nil); return err },
-		"SearchRange": func(ctx context.Context) error { _, err := db.SearchRange(ctx, "c", q, 10, 3, nil); return err },
+		"SearchKNN": func(ctx context.Context) error { _, err := db.SearchKNN(ctx, "c", q, 3, nil); return err },
+		"RetrieveArrow": func(ctx context.Context) error {
+			return releaseIfOK(db.RetrieveArrow(ctx, 7, "tea", 3, nil))
+		},
+		"HybridSearchArrow": func(ctx context.Context) error {
+			return releaseIfOK(db.HybridSearchArrow(ctx, "tea", nil, 3, agentdb.ReciprocalRank(), nil))
+		},
+		"SearchKNNArrow": func(ctx context.Context) error { return releaseIfOK(db.SearchKNNArrow(ctx, "c", q, 3, nil)) },
+		"SearchRange":    func(ctx context.Context) error { _, err := db.SearchRange(ctx, "c", q, 10, 3, nil); return err },
 	}
+}
+
+func releaseIfOK(s *agentdb.ArrowStream, err error) error {
+	if err == nil {
+		s.Release()
+	}
+	return err
 }
 
 func TestADoneContextStopsEveryCallBeforeItStarts(t *testing.T) {

@@ -540,6 +540,10 @@ static void cancellation(AgentDb *db) {
   OK(agent_db_search_range_cancellable(db, "items", q, VDIM, 1e9f, 3, NULL, NULL, &hits));
   CHECK(hits->len == 3);
   agent_db_vector_hit_list_free(hits);
+  struct ArrowArrayStream live;
+  int64_t live_cols = 0;
+  OK(agent_db_search_knn_arrow_cancellable(db, "items", q, VDIM, 2, NULL, token, &live));
+  CHECK(arrow_rows(&live, &live_cols) == 2 && live_cols == 4);
 
   /* Cancelled from another thread while this one keeps searching: the calls
    * succeed until the cancel lands, then every one returns CANCELLED. */
@@ -567,6 +571,14 @@ static void cancellation(AgentDb *db) {
   FAILS_WITH(agent_db_hybrid_search_cancellable(db, "tea", NULL, 0, 3, AGENT_DB_FUSION_RRF, 0.0f, NULL, token,
                                                 &chunks),
              AGENT_DB_CANCELLED);
+  struct ArrowArrayStream stream;
+  memset(&stream, 0, sizeof stream);
+  FAILS_WITH(agent_db_retrieve_memories_arrow_cancellable(db, 7, "tea", 3, NULL, token, &stream), AGENT_DB_CANCELLED);
+  FAILS_WITH(agent_db_hybrid_search_arrow_cancellable(db, "tea", NULL, 0, 3, AGENT_DB_FUSION_RRF, 0.0f, NULL, token,
+                                                      &stream),
+             AGENT_DB_CANCELLED);
+  FAILS_WITH(agent_db_search_knn_arrow_cancellable(db, "items", q, VDIM, 2, NULL, token, &stream), AGENT_DB_CANCELLED);
+  CHECK(stream.release == NULL); /* not written */
   /* Bad input is still reported as such. */
   FAILS_WITH(agent_db_search_knn_cancellable(db, "items", q, VDIM, 0, NULL, token, &hits), AGENT_DB_INVALID_ARGUMENT);
   agent_db_cancel_token_free(token);

@@ -9,6 +9,7 @@ use std::mem::MaybeUninit;
 use arrow_array::ffi_stream::FFI_ArrowArrayStream;
 use arrow_array::{RecordBatch, RecordBatchIterator};
 
+use crate::cancel::{cancel_ref, AgentDbCancelToken};
 use crate::convert::{c_str, out_ptr, slice, Failure};
 use crate::memories::{retrieve_options, AgentDbRetrieveOptions};
 use crate::rag::{doc_filter, fusion_from_c, run_search, AgentDbDocFilter, AgentDbFusion, SearchKind};
@@ -77,6 +78,33 @@ pub unsafe extern "C" fn agent_db_retrieve_memories_arrow(
     options: *const AgentDbRetrieveOptions,
     out_stream: *mut ArrowArrayStream,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe {
+        agent_db_retrieve_memories_arrow_cancellable(db, agent_id, query, limit, options, std::ptr::null(), out_stream)
+    }
+}
+
+/// As `agent_db_retrieve_memories_arrow`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string; `options` is NULL or points
+/// at an initialised `AgentDbRetrieveOptions` (`metadata_json` NULL or
+/// NUL-terminated); `out_stream` is NULL or valid for one write of a
+/// `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+/// released).
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_retrieve_memories_arrow_cancellable(
+    db: *const AgentDb,
+    agent_id: u64,
+    query: *const c_char,
+    limit: u32,
+    options: *const AgentDbRetrieveOptions,
+    cancel: *const AgentDbCancelToken,
+    out_stream: *mut ArrowArrayStream,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_stream` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_stream, "out_stream") }?;
@@ -86,7 +114,9 @@ pub unsafe extern "C" fn agent_db_retrieve_memories_arrow(
         let opts = unsafe { retrieve_options(options) }?;
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
         let db = unsafe { db_ref(db) }?;
-        let hits = db.retrieve(agent_id, query, limit as usize, &opts)?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
+        let hits = db.with_cancel(cancel).retrieve(agent_id, query, limit as usize, &opts)?;
         export(agentdb::export::scored_memories_batch(&hits, db.memory_dimension()).map_err(storage)?, out);
         Ok(())
     })
@@ -115,6 +145,48 @@ pub unsafe extern "C" fn agent_db_hybrid_search_arrow(
     filter: *const AgentDbDocFilter,
     out_stream: *mut ArrowArrayStream,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe {
+        agent_db_hybrid_search_arrow_cancellable(
+            db,
+            query,
+            vector,
+            vector_len,
+            limit,
+            fusion,
+            alpha,
+            filter,
+            std::ptr::null(),
+            out_stream,
+        )
+    }
+}
+
+/// As `agent_db_hybrid_search_arrow`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `query` is NULL or a NUL-terminated string; `vector` is NULL or points at
+/// `vector_len` floats; `filter` is NULL or points at an initialised
+/// `AgentDbDocFilter` (as for `agent_db_hybrid_search`);
+/// `out_stream` is NULL or valid for one write of a
+/// `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+/// released).
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_hybrid_search_arrow_cancellable(
+    db: *const AgentDb,
+    query: *const c_char,
+    vector: *const f32,
+    vector_len: usize,
+    limit: u32,
+    fusion: AgentDbFusion,
+    alpha: f32,
+    filter: *const AgentDbDocFilter,
+    cancel: *const AgentDbCancelToken,
+    out_stream: *mut ArrowArrayStream,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_stream` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_stream, "out_stream") }?;
@@ -125,8 +197,10 @@ pub unsafe extern "C" fn agent_db_hybrid_search_arrow(
         let kind = SearchKind::Hybrid { text: q, vector: v, fusion: fusion_from_c(fusion, alpha)? };
         // SAFETY: `filter` is NULL or an initialised filter, per this function's contract.
         let f = unsafe { doc_filter(filter) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        let hits = run_search(unsafe { db_ref(db) }?.with_cancel(None), kind, limit as usize, &f)?;
+        let hits = run_search(unsafe { db_ref(db) }?.with_cancel(cancel), kind, limit as usize, &f)?;
         export(agentdb::export::chunk_hits_batch(&hits).map_err(storage)?, out);
         Ok(())
     })
@@ -151,6 +225,43 @@ pub unsafe extern "C" fn agent_db_search_knn_arrow(
     options: *const AgentDbSearchOptions,
     out_stream: *mut ArrowArrayStream,
 ) -> AgentDbStatus {
+    // SAFETY: the same contract, and a NULL token.
+    unsafe {
+        agent_db_search_knn_arrow_cancellable(
+            db,
+            collection,
+            query,
+            query_len,
+            k,
+            options,
+            std::ptr::null(),
+            out_stream,
+        )
+    }
+}
+
+/// As `agent_db_search_knn_arrow`, stopped by `cancel` (NULL: not cancellable): once it is
+/// cancelled, the call returns AGENT_DB_CANCELLED, having changed nothing.
+///
+/// # Safety
+/// `db` is NULL or a handle from `agent_db_open` not yet closed;
+/// `collection` is NULL or a NUL-terminated string; `query` is NULL or
+/// points at `query_len` floats; `options` is NULL or points at an
+/// initialised `AgentDbSearchOptions`; `out_stream` is NULL or valid for one write of a
+/// `struct ArrowArrayStream` (it may be uninitialised; it is overwritten, not
+/// released).
+/// `cancel` is NULL or a token from `agent_db_cancel_token_new` not yet freed.
+#[no_mangle]
+pub unsafe extern "C" fn agent_db_search_knn_arrow_cancellable(
+    db: *const AgentDb,
+    collection: *const c_char,
+    query: *const f32,
+    query_len: usize,
+    k: u32,
+    options: *const AgentDbSearchOptions,
+    cancel: *const AgentDbCancelToken,
+    out_stream: *mut ArrowArrayStream,
+) -> AgentDbStatus {
     boundary(|| {
         // SAFETY: `out_stream` is NULL (refused) or writable, per this function's contract.
         let out = unsafe { out_ptr(out_stream, "out_stream") }?;
@@ -160,8 +271,10 @@ pub unsafe extern "C" fn agent_db_search_knn_arrow(
         let q = unsafe { slice(query, query_len, "query") }?;
         // SAFETY: `options` is NULL or an initialised struct, per this function's contract.
         let opts = unsafe { search_options(options) }?;
+        // SAFETY: `cancel` is NULL or a live token, per this function's contract.
+        let cancel = unsafe { cancel_ref(cancel) };
         // SAFETY: `db` is NULL (refused) or a live handle, per this function's contract.
-        let hits = unsafe { db_ref(db) }?.search_knn(collection, q, k as usize, &opts)?;
+        let hits = unsafe { db_ref(db) }?.with_cancel(cancel).search_knn(collection, q, k as usize, &opts)?;
         export(agentdb::export::vector_hits_batch(&hits, query_len).map_err(storage)?, out);
         Ok(())
     })
