@@ -32,6 +32,7 @@ use parking_lot::Mutex;
 use serde_json::Value;
 
 use crate::engine::Engine;
+use crate::storage::read::newest_by_key;
 use crate::storage::tables::{self, filter, Stored};
 use crate::{AgentDb, Error, Result};
 use memtable::ItemsMem;
@@ -433,11 +434,11 @@ impl Engine {
         for chunk in ask_lance.chunks(1024) {
             let batches =
                 self.block_on(tables::query(table, Some(filter::str_in("ns_key", chunk)), None, None, None))?;
+            let mut lance = Vec::new();
             for b in &batches {
-                for row in rows_from_batch(b)? {
-                    out.insert(ns_key(&row.value.namespace, &row.value.key), row.value);
-                }
+                lance.extend(rows_from_batch(b)?);
             }
+            out.extend(newest_by_key(lance, |r| ns_key(&r.namespace, &r.key)).into_iter().map(|(k, r)| (k, r.value)));
         }
         Ok(out)
     }
@@ -476,13 +477,15 @@ impl Engine {
         }
         pred.extend(filter::metadata_candidates("metadata", metadata));
         let batches = self.block_on(tables::query(table, filter::and_all(pred), None, None, None))?;
+        // One row per address is the flush's invariant; merging by LSN anyway
+        // (the read protocol's rule) keeps a read exact even if it ever broke.
+        let mut lance: Vec<Stored<ItemRow>> = Vec::new();
         for b in &batches {
-            for row in rows_from_batch(b)? {
-                if !hidden.contains(&ns_key(&row.value.namespace, &row.value.key)) {
-                    rows.push(row.value);
-                }
-            }
+            lance.extend(
+                rows_from_batch(b)?.into_iter().filter(|r| !hidden.contains(&ns_key(&r.value.namespace, &r.value.key))),
+            );
         }
+        rows.extend(newest_by_key(lance, |r| ns_key(&r.namespace, &r.key)).into_values().map(|r| r.value));
         Ok(rows)
     }
 
