@@ -42,7 +42,7 @@ pub mod memtable;
 pub mod records;
 pub mod value_filter;
 
-pub use crate::limits::{MAX_ITEM_KEY_BYTES, MAX_NAMESPACE_DEPTH, MAX_NAMESPACE_LABEL_BYTES};
+pub use crate::limits::{MAX_ITEM_KEY_BYTES, MAX_ITEM_VALUE_DEPTH, MAX_NAMESPACE_DEPTH, MAX_NAMESPACE_LABEL_BYTES};
 
 pub const ITEMS_TABLE: &str = "items";
 
@@ -598,11 +598,14 @@ impl Engine {
     }
 
     /// Moves the expiry of items just read (with a TTL, still unchanged) to now + TTL.
+    /// Nothing to move (no item with a TTL) is not a write: a read-only
+    /// handle may ask for a refresh and gets `ReadOnly` only when one is due.
     fn refresh_item_ttls(&self, items: &mut [Item]) -> Result<()> {
         let wanted: Vec<&Item> = items.iter().filter(|i| i.ttl_ms.is_some()).collect();
         if wanted.is_empty() {
             return Ok(());
         }
+        self.check_writable()?;
         let _w = self.items.write_lock.lock();
         let now_ms = crate::engine::now_ms();
         let addresses: Vec<String> = wanted.iter().map(|i| ns_key(&i.namespace, &i.key)).collect();
@@ -650,12 +653,23 @@ impl Engine {
 
 // ------------------------------------------------------------ the public API
 
+fn depth(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(depth).max().unwrap_or(0),
+        Value::Object(o) => 1 + o.values().map(depth).max().unwrap_or(0),
+        _ => 0,
+    }
+}
+
 fn validate_put(p: &ItemPut, max_payload_bytes: usize) -> Result<()> {
     validate_labels(&p.namespace, "an item's namespace", false)?;
     validate_key(&p.key)?;
     crate::states::validate_metadata(&p.metadata)?;
     if p.ttl_ms == Some(0) {
         return Err(Error::invalid("ttl_ms must be at least 1 (leave it out for no expiry)"));
+    }
+    if depth(&p.value) > MAX_ITEM_VALUE_DEPTH {
+        return Err(Error::invalid(format!("an item value nests more than {MAX_ITEM_VALUE_DEPTH} arrays or objects")));
     }
     let text = p.value.to_string();
     let size = text.len() + p.metadata.iter().map(|(k, v)| k.len() + v.len()).sum::<usize>();
@@ -719,9 +733,6 @@ impl AgentDb {
     pub fn get_items(&self, addresses: &[(Vec<String>, String)], refresh_ttl: bool) -> Result<Vec<Option<Item>>> {
         let e = &self.engine;
         e.check_open()?;
-        if refresh_ttl {
-            e.check_writable()?;
-        }
         crate::limits::check_batch_items(addresses.len())?;
         for (namespace, key) in addresses {
             validate_labels(namespace, "an item's namespace", false)?;
@@ -752,9 +763,6 @@ impl AgentDb {
     pub fn search_items(&self, query: &ItemQuery) -> Result<ItemPage> {
         let e = &self.engine;
         e.check_open()?;
-        if query.refresh_ttl {
-            e.check_writable()?;
-        }
         validate_labels(&query.prefix, "a namespace prefix", true)?;
         check_page(query.limit, query.offset)?;
         crate::states::validate_metadata(&query.metadata)?;

@@ -42,6 +42,11 @@ pub const MAX_STATE_KEY_BYTES: usize = 1024;
 /// An item's key (`write_items`): indexed as part of its address.
 pub const MAX_ITEM_KEY_BYTES: usize = 1024;
 
+/// Arrays and objects nested one inside another in an item's value:
+/// serde_json refuses to read back more than 128 levels, so a deeper value
+/// would be stored and then unreadable (Python's binding stops at 127 too).
+pub const MAX_ITEM_VALUE_DEPTH: usize = 127;
+
 /// Labels of an item namespace: deep enough for tenant/user/topic/... paths
 /// with room for a store's own prefix label.
 pub const MAX_NAMESPACE_DEPTH: usize = 64;

@@ -186,6 +186,10 @@ fn items_agree_with_a_model_through_flush_compaction_and_reopen() {
     db.close().unwrap();
     let ro = AgentDb::open(dir.path(), Options { read_only: true, ..quiet() }).unwrap();
     check_against_model(&ro, &model);
+    // A refreshing read is a read where no item has a TTL.
+    let q = ItemQuery { refresh_ttl: true, ..ItemQuery::new(&["users"]) };
+    assert!(ro.search_items(&q).is_ok());
+    assert!(ro.get_items(&[(ns(&["users"]), "k1".into())], true).is_ok());
     assert!(matches!(ro.write_items(vec![ItemWrite::Put(ItemPut::new(&["a"], "k", json!(1)))]), Err(Error::ReadOnly)));
 }
 
@@ -286,6 +290,15 @@ fn bad_input_is_refused_and_changes_nothing() {
         let w = vec![ItemWrite::Put(ItemPut::new(&["ok"], "k2", json!(1))), ItemWrite::Put(p.clone())];
         assert!(matches!(db.write_items(w), Err(Error::InvalidArgument(_))), "{p:?}");
     }
+    // Nested deeper than JSON parsers read back (serde_json: 128).
+    let mut deep_value = json!(1);
+    for _ in 0..128 {
+        deep_value = json!([deep_value]);
+    }
+    assert!(matches!(
+        db.write_items(vec![ItemWrite::Put(ItemPut::new(&["a"], "k", deep_value))]),
+        Err(Error::InvalidArgument(_))
+    ));
     let big = ItemPut::new(&["a"], "k", json!("y".repeat(1000)));
     assert!(matches!(db.write_items(vec![ItemWrite::Put(big)]), Err(Error::PayloadTooLarge { .. })));
     assert!(matches!(db.write_items(vec![]), Err(Error::InvalidArgument(_))));
