@@ -110,11 +110,17 @@ CFLAGS=(-std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror)
 # shellcheck disable=SC2046  # pkg-config output is a list of flags
 cc "${CFLAGS[@]}" $(pkg-config --cflags agentdb-engine) agent_db_example.c \
   $(pkg-config --libs agentdb-engine) -Wl,-rpath,"$LIBDIR" -lpthread -lm -o example_shared
-ldd example_shared | grep -q "libagentdb.so => $LIBDIR/libagentdb.so" || fail "example_shared does not load $LIBDIR/libagentdb.so"
-./example_shared "$WORK/c/db-shared" | grep -q "checks passed" || fail "example (shared) did not pass"
+# Outputs are captured before grep: `cmd | grep -q` under pipefail fails at random when grep
+# exits at its match and the writer gets SIGPIPE (it did, on ldd's later lines).
+deps="$(ldd example_shared)"
+grep -q "libagentdb.so => $LIBDIR/libagentdb.so" <<<"$deps" || fail "example_shared does not load $LIBDIR/libagentdb.so"
+out="$(./example_shared "$WORK/c/db-shared")"
+grep -q "checks passed" <<<"$out" || fail "example (shared) did not pass"
 # shellcheck disable=SC2046
 cc "${CFLAGS[@]}" $(pkg-config --cflags agentdb-engine) agent_db_example.c \
   "$LIBDIR/libagentdb.a" $(pkg-config --variable=native_static_libs agentdb-engine) -o example_static
-if ldd example_static | grep -q libagentdb; then fail "example_static links libagentdb dynamically"; fi
-./example_static "$WORK/c/db-static" | grep -q "checks passed" || fail "example (static) did not pass"
+deps="$(ldd example_static || true)"
+if grep -q libagentdb <<<"$deps"; then fail "example_static links libagentdb dynamically"; fi
+out="$(./example_static "$WORK/c/db-static")"
+grep -q "checks passed" <<<"$out" || fail "example (static) did not pass"
 step "ok (crates, Python sdist and wheel, C library via pkg-config)"
