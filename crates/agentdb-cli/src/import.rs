@@ -6,9 +6,11 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
-use agentdb::{AgentDb, Error, MemoryType, NewDocument, NewMemory, StateType};
+use agentdb::{Error, MemoryType, NewDocument, NewMemory, StateType};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
+
+use crate::backend::{Backend, CliError};
 
 #[derive(Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
@@ -76,7 +78,7 @@ pub struct ImportReport {
     pub vectors: usize,
 }
 
-pub fn run(db: &AgentDb, file: &Path) -> Result<ImportReport, Error> {
+pub fn run(db: &dyn Backend, file: &Path) -> Result<ImportReport, CliError> {
     let (reader, total): (Box<dyn Read>, u64) = if file.as_os_str() == "-" {
         (Box::new(std::io::stdin()), 0)
     } else {
@@ -95,25 +97,29 @@ pub fn run(db: &AgentDb, file: &Path) -> Result<ImportReport, Error> {
         if line.trim().is_empty() {
             continue;
         }
-        let at = |e: Error| Error::InvalidArgument(format!("line {}: {e}", i + 1));
+        // A bad line is bad input, named by its number; a server's refusal
+        // keeps its code (an auth or availability error is not the line's fault).
+        let at = |e: CliError| match e {
+            CliError::Engine(e) => CliError::Engine(Error::InvalidArgument(format!("line {}: {e}", i + 1))),
+            CliError::Server { code, message } => {
+                CliError::Server { code, message: format!("line {}: {message}", i + 1) }
+            }
+            other => other,
+        };
         let parsed: Line =
             serde_json::from_str(&line).map_err(|e| Error::InvalidArgument(format!("line {}: {e}", i + 1)))?;
         match parsed {
             Line::State { agent_id, session_id, state_type, data, metadata, key } => {
-                let t: StateType = state_type.parse().map_err(at)?;
-                match key {
-                    Some(k) => db.save_state_keyed(agent_id, session_id, &k, t, data.as_bytes(), metadata),
-                    None => db.save_state_with_metadata(agent_id, session_id, t, data.as_bytes(), metadata),
-                }
-                .map_err(at)?;
+                let t: StateType = state_type.parse().map_err(|e: Error| at(e.into()))?;
+                db.save_state(agent_id, session_id, t, data.as_bytes(), metadata, key.as_deref()).map_err(at)?;
                 report.states += 1;
             }
             Line::Memory { agent_id, memory_type, content, importance, embedding, metadata } => {
-                let t: MemoryType = memory_type.parse().map_err(at)?;
+                let t: MemoryType = memory_type.parse().map_err(|e: Error| at(e.into()))?;
                 let mut m = NewMemory::new(agent_id, t, content).importance(importance);
                 m.embedding = embedding;
                 m.metadata = metadata;
-                db.store_memory(m).map_err(at)?;
+                db.store_memory_outcome(m).map_err(at)?;
                 report.memories += 1;
             }
             Line::Document { doc_id, title, text, metadata } => {

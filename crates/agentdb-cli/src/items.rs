@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
-use agentdb::{Error, ItemQuery, ItemWrite, NamespaceQuery};
+use agentdb::Error;
 use agentdb_server::routes::items::{
     DeleteItemResponse, GetItemsRequest, GetItemsResponse, ItemAddress, ItemDto, ListNamespacesRequest,
     ListNamespacesResponse, PutItemRequest, SearchItemsRequest, SearchItemsResponse, SweepItemsResponse,
@@ -21,7 +21,8 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::{open, parse_kv, Global};
+use crate::backend::CliError;
+use crate::{connect, parse_kv, Global};
 
 /// A namespace (or prefix, or suffix) as labels, or as one JSON array.
 #[derive(Args, Clone, Default)]
@@ -209,7 +210,7 @@ fn item_line(i: &ItemDto) -> String {
     format!("{} {:?} = {} (updated at {}ms{expiry})", ns_text(&i.namespace), i.key, i.value, i.updated_at_ms)
 }
 
-pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
+pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), CliError> {
     match cmd {
         ItemCmd::Put { ns, key, value, value_file, meta, ttl_ms, request: req } => {
             let put: PutItemRequest = match req {
@@ -218,7 +219,9 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
                     let text = match (value, value_file) {
                         (Some(v), _) => v,
                         (None, Some(f)) => read_input(&f)?,
-                        (None, None) => return Err(Error::InvalidArgument("give --value JSON or --value-file".into())),
+                        (None, None) => {
+                            return Err(Error::InvalidArgument("give --value JSON or --value-file".into()).into())
+                        }
                     };
                     PutItemRequest {
                         namespace: ns.labels()?,
@@ -229,7 +232,7 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
                     }
                 }
             };
-            let item = ItemDto::from(open(g, false)?.put_item(put.into())?);
+            let item = connect(g, false)?.put_item(put)?;
             if g.json {
                 print_json(&item);
             } else {
@@ -239,10 +242,7 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
         ItemCmd::Get { ns, key, refresh_ttl, request: req } => {
             if let Some(path) = req {
                 let r: GetItemsRequest = request(&path)?;
-                let addresses: Vec<(Vec<String>, String)> =
-                    r.addresses.into_iter().map(|a| (a.namespace, a.key)).collect();
-                let items = open(g, !r.refresh_ttl)?.get_items(&addresses, r.refresh_ttl)?;
-                let resp = GetItemsResponse { items: items.into_iter().map(|i| i.map(ItemDto::from)).collect() };
+                let resp: GetItemsResponse = connect(g, !r.refresh_ttl)?.get_items(r)?;
                 if g.json {
                     print_json(&resp);
                 } else {
@@ -252,9 +252,10 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
                 }
                 return Ok(());
             }
-            let address = (ns.labels()?, key.unwrap_or_default());
-            let item = open(g, !refresh_ttl)?.get_items(std::slice::from_ref(&address), refresh_ttl)?.pop().flatten();
-            let item = item.map(ItemDto::from);
+            let address = ItemAddress { namespace: ns.labels()?, key: key.unwrap_or_default() };
+            let r = GetItemsRequest { addresses: vec![address.clone()], refresh_ttl };
+            let item = connect(g, !refresh_ttl)?.get_items(r)?.items.pop().flatten();
+            let address = (address.namespace, address.key);
             if g.json {
                 print_json(&item);
             } else {
@@ -269,7 +270,7 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
                 Some(path) => request(&path)?,
                 None => ItemAddress { namespace: ns.labels()?, key: key.unwrap_or_default() },
             };
-            let deleted = open(g, false)?.delete_item(&a.namespace, &a.key)?;
+            let deleted = connect(g, false)?.delete_item(a.clone())?;
             if g.json {
                 print_json(&DeleteItemResponse { deleted });
             } else if deleted {
@@ -285,8 +286,7 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
             let body = if body.is_array() { serde_json::json!({ "writes": body }) } else { body };
             let writes: WriteItemsRequest =
                 serde_json::from_value(body).map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))?;
-            let writes: Vec<ItemWrite> = writes.writes.into_iter().map(ItemWrite::from).collect();
-            let report = WriteItemsResponse::from(open(g, false)?.write_items(writes)?);
+            let report: WriteItemsResponse = connect(g, false)?.write_items(writes)?;
             if g.json {
                 print_json(&report);
             } else {
@@ -294,9 +294,9 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
             }
         }
         ItemCmd::Search { prefix, filter, meta, limit, offset, refresh_ttl, request: req } => {
-            let query: ItemQuery = match req {
-                Some(path) => request::<SearchItemsRequest>(&path)?.into(),
-                None => ItemQuery {
+            let query: SearchItemsRequest = match req {
+                Some(path) => request(&path)?,
+                None => SearchItemsRequest {
                     prefix: prefix.labels()?,
                     filter: filter.map(|f| parse_json(&f, "--filter must be JSON")).transpose()?,
                     metadata: meta.into_iter().collect::<BTreeMap<_, _>>(),
@@ -305,7 +305,7 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
                     refresh_ttl,
                 },
             };
-            let page = SearchItemsResponse::from(open(g, !query.refresh_ttl)?.search_items(&query)?);
+            let page: SearchItemsResponse = connect(g, !query.refresh_ttl)?.search_items(query)?;
             if g.json {
                 print_json(&page);
             } else {
@@ -314,11 +314,17 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
             }
         }
         ItemCmd::Namespaces { prefix, suffix, max_depth, limit, offset, request: req } => {
-            let query: NamespaceQuery = match req {
-                Some(path) => request::<ListNamespacesRequest>(&path)?.into(),
-                None => NamespaceQuery { prefix: prefix.labels()?, suffix: suffix.labels()?, max_depth, limit, offset },
+            let query: ListNamespacesRequest = match req {
+                Some(path) => request(&path)?,
+                None => ListNamespacesRequest {
+                    prefix: prefix.labels()?,
+                    suffix: suffix.labels()?,
+                    max_depth,
+                    limit,
+                    offset,
+                },
             };
-            let namespaces = open(g, true)?.list_item_namespaces(&query)?;
+            let namespaces = connect(g, true)?.list_item_namespaces(query)?;
             if g.json {
                 print_json(&ListNamespacesResponse { namespaces });
             } else {
@@ -326,7 +332,7 @@ pub(crate) fn run(g: &Global, cmd: ItemCmd) -> Result<(), Error> {
             }
         }
         ItemCmd::Sweep => {
-            let deleted = open(g, false)?.sweep_expired_items()?;
+            let deleted = connect(g, false)?.sweep_expired_items()?;
             if g.json {
                 print_json(&SweepItemsResponse { deleted });
             } else {

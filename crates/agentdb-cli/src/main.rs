@@ -1,8 +1,12 @@
 //! `agentdb`: the command-line surface. Argument parsing and printing only;
-//! every rule lives in the engine.
+//! every rule lives in the engine. Each subcommand runs against one
+//! `backend::Backend`: the engine on a local directory (`--path`, the
+//! default), or a running `agentdb serve` (`--url`, remote mode), so both
+//! modes take the same arguments and print the same output.
 
 #![deny(clippy::unwrap_used)]
 
+mod backend;
 mod quickstart;
 
 use std::io::Read;
@@ -14,8 +18,9 @@ mod items;
 
 use agentdb::{
     AgentDb, AgentState, ChunkHit, DocFilter, Error, ForgetPolicy, FsyncPolicy, Fusion, HistoryQuery, Memory,
-    MemoryFilter, MemoryType, Metric, NewDocument, NewMemory, Options, RetrieveOptions, SearchOptions, StateType,
+    MemoryFilter, MemoryType, Metric, NewDocument, NewMemory, Options, SearchOptions, StateType,
 };
+use backend::{Backend, CliError};
 use clap::{Args, Parser, Subcommand};
 use serde_json::{json, Value};
 
@@ -40,32 +45,41 @@ struct Cli {
 #[derive(Args, Clone)]
 struct Global {
     /// Database directory (created on first use).
-    #[arg(long, global = true, env = "AGENTDB_PATH")]
+    #[arg(long, global = true, env = "AGENTDB_PATH", conflicts_with = "url")]
     path: Option<PathBuf>,
+    /// Remote mode: run the subcommand against a running `agentdb serve` at
+    /// this URL (http://host:port) instead of a database directory. Not for
+    /// quickstart and serve; the open options (--path, --fsync, --max-payload-bytes,
+    /// --memory-dimension, --chunk-chars, --chunk-overlap) are the server's config then.
+    #[arg(long, global = true, env = "AGENTDB_URL", value_name = "URL")]
+    url: Option<String>,
+    /// The API key for --url, sent as `Authorization: Bearer KEY`.
+    #[arg(long, global = true, env = "AGENTDB_API_KEY", value_name = "KEY", hide_env_values = true)]
+    api_key: Option<String>,
     /// Print machine-readable JSON instead of text.
     #[arg(long, global = true)]
     json: bool,
     /// WAL fsync policy: always, batch, batch:MS or never.
-    #[arg(long, global = true, default_value = agentdb::defaults::defaults().options.fsync)]
+    #[arg(long, global = true, default_value = agentdb::defaults::defaults().options.fsync, conflicts_with = "url")]
     fsync: String,
     /// Largest accepted state payload, in bytes (default: the engine's; see `agentdb defaults`).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "url")]
     max_payload_bytes: Option<usize>,
     /// Dimension of memory embeddings and document chunks (default: the
     /// engine's, the built-in model's); a database keeps the one it was created with.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "url")]
     memory_dimension: Option<usize>,
     /// Document chunk size in characters (default: the engine's; see `agentdb defaults`).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "url")]
     chunk_chars: Option<usize>,
     /// Characters shared by consecutive chunks (default: the engine's; see `agentdb defaults`).
-    #[arg(long, global = true)]
+    #[arg(long, global = true, conflicts_with = "url")]
     chunk_overlap: Option<usize>,
 }
 
 #[derive(Subcommand)]
 enum Command {
-    /// Walk through AgentDB end to end on an embedded database, with timings.
+    /// Walk through AgentDB end to end on an embedded database, with timings (local only: refuses --url).
     Quickstart,
     /// Save, load and manage agent state.
     #[command(subcommand)]
@@ -98,6 +112,7 @@ enum Command {
     /// Run the HTTP server (REST /v1, OpenAPI at /openapi.json, /metrics); see
     /// crates/agentdb-server/agentdb.example.toml. Ignores --path and --fsync:
     /// the config file and AGENTDB_<SECTION>__<KEY> variables set everything.
+    /// Local only: refuses --url.
     Serve {
         /// TOML config file (default: built-in defaults, 127.0.0.1:7878, ./agentdb-data).
         #[arg(long)]
@@ -391,7 +406,7 @@ fn hit_json(h: &ChunkHit) -> Value {
            "end_char": h.end_char, "score": h.score, "content": h.content})
 }
 
-fn run_doc(g: &Global, cmd: DocCmd) -> Result<(), Error> {
+fn run_doc(g: &Global, cmd: DocCmd) -> Result<(), CliError> {
     match cmd {
         DocCmd::Add { id, title, text, file, meta } => {
             let text = match (text, file) {
@@ -405,7 +420,7 @@ fn run_doc(g: &Global, cmd: DocCmd) -> Result<(), Error> {
             };
             let mut doc = NewDocument::new(id, text).title(title);
             doc.metadata = meta.into_iter().collect();
-            let info = open(g, false)?.index_document(doc)?;
+            let info = connect(g, false)?.index_document(doc)?;
             if g.json {
                 println!("{}", serde_json::to_string(&info).expect("serialisable"));
             } else {
@@ -413,14 +428,14 @@ fn run_doc(g: &Global, cmd: DocCmd) -> Result<(), Error> {
             }
         }
         DocCmd::Search { query, mode, limit, fusion, alpha, doc_ids, meta } => {
-            let db = open(g, false)?;
+            let db = connect(g, false)?;
             let filter = DocFilter { doc_ids, metadata: meta.into_iter().collect() };
             let hits = match mode.as_str() {
                 "semantic" => db.semantic_search(&query, limit, &filter)?,
                 "text" => db.full_text_search(&query, limit, &filter)?,
                 _ => {
                     let fusion = if fusion == "rrf" { Fusion::ReciprocalRank } else { Fusion::Weighted { alpha } };
-                    db.hybrid_search(&query, None, limit, fusion, &filter)?
+                    db.hybrid_search(&query, limit, fusion, &filter)?
                 }
             };
             if g.json {
@@ -433,11 +448,11 @@ fn run_doc(g: &Global, cmd: DocCmd) -> Result<(), Error> {
             }
         }
         DocCmd::Get { id } => {
-            let info = open(g, true)?.get_document(&id)?;
+            let info = connect(g, true)?.get_document(&id)?;
             println!("{}", serde_json::to_string(&info).expect("serialisable"));
         }
         DocCmd::Delete { id } => {
-            open(g, false)?.delete_document(&id)?;
+            connect(g, false)?.delete_document(&id)?;
             if g.json {
                 println!("{}", json!({"deleted": id}));
             } else {
@@ -448,10 +463,10 @@ fn run_doc(g: &Global, cmd: DocCmd) -> Result<(), Error> {
     Ok(())
 }
 
-fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
+fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), CliError> {
     match cmd {
         VectorCmd::Create { name, dim, metric } => {
-            let info = open(g, false)?.create_collection(&name, dim, metric.parse::<Metric>()?)?;
+            let info = connect(g, false)?.create_collection(&name, dim, metric.parse::<Metric>()?)?;
             if g.json {
                 println!("{}", json!({"name": info.name, "dimension": info.dimension, "metric": info.metric.as_str()}));
             } else {
@@ -459,7 +474,7 @@ fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
             }
         }
         VectorCmd::Insert { collection, id, values, meta } => {
-            open(g, false)?.insert_vector(&collection, &id, &values, meta.into_iter().collect())?;
+            connect(g, false)?.insert_vector(&collection, &id, &values, meta.into_iter().collect())?;
             if g.json {
                 println!("{}", json!({"inserted": id}));
             } else {
@@ -467,7 +482,7 @@ fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
             }
         }
         VectorCmd::Search { collection, values, k, radius, max_results, meta } => {
-            let db = open(g, true)?;
+            let db = connect(g, true)?;
             let opts = SearchOptions { metadata: meta.into_iter().collect(), ..Default::default() };
             let hits = match radius {
                 Some(r) => db.search_range(&collection, &values, r, max_results, &opts)?,
@@ -484,11 +499,11 @@ fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
             }
         }
         VectorCmd::Get { collection, id } => {
-            let r = open(g, true)?.get_vector(&collection, &id)?;
+            let r = connect(g, true)?.get_vector(&collection, &id)?;
             println!("{}", serde_json::to_string(&r).expect("serialisable"));
         }
         VectorCmd::Delete { collection, id } => {
-            open(g, false)?.delete_vector(&collection, &id)?;
+            connect(g, false)?.delete_vector(&collection, &id)?;
             if g.json {
                 println!("{}", json!({"deleted": id}));
             } else {
@@ -496,7 +511,7 @@ fn run_vector(g: &Global, cmd: VectorCmd) -> Result<(), Error> {
             }
         }
         VectorCmd::List => {
-            let list = open(g, true)?.list_collections()?;
+            let list = connect(g, true)?.list_collections()?;
             let rows: Vec<Value> = list
                 .iter()
                 .map(|c| json!({"name": c.name, "dimension": c.dimension, "metric": c.metric.as_str()}))
@@ -527,7 +542,7 @@ fn days(d: f64) -> Result<std::time::Duration, Error> {
         .map_err(|_| Error::InvalidArgument(format!("bad number of days: {d}")))
 }
 
-fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
+fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), CliError> {
     let print = |v: Value, text: String| if g.json { println!("{v}") } else { println!("{text}") };
     match cmd {
         MemoryCmd::Store { agent, memory_type, content, importance, embedding, ttl_secs, meta } => {
@@ -535,7 +550,7 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
             new.embedding = embedding;
             new.ttl = ttl_secs.map(std::time::Duration::from_secs);
             new.metadata = meta.into_iter().collect();
-            let db = open(g, false)?;
+            let db = connect(g, false)?;
             let o = db.store_memory_outcome(new)?;
             let (kind, absorbed) = match &o.kind {
                 agentdb::StoreKind::Stored => ("stored", Vec::new()),
@@ -551,12 +566,12 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
         }
         MemoryCmd::Retrieve { agent, query, vector, limit, types } => {
             let types = types.iter().map(|t| t.parse()).collect::<Result<Vec<MemoryType>, Error>>()?;
-            let opts = RetrieveOptions { filter: MemoryFilter::default().types(&types), ..Default::default() };
-            let db = open(g, false)?;
+            let filter = MemoryFilter::default().types(&types);
+            let db = connect(g, false)?;
             let hits = match (vector, query) {
-                (Some(v), _) => db.retrieve_similar(agent, &v, limit, &opts)?,
-                (None, Some(q)) => db.retrieve(agent, &q, limit, &opts)?,
-                (None, None) => return Err(Error::InvalidArgument("give --query or --vector".into())),
+                (Some(v), _) => db.retrieve_similar(agent, &v, limit, &filter)?,
+                (None, Some(q)) => db.retrieve(agent, &q, limit, &filter)?,
+                (None, None) => return Err(Error::InvalidArgument("give --query or --vector".into()).into()),
             };
             if g.json {
                 let rows: Vec<Value> = hits
@@ -580,7 +595,7 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
             }
         }
         MemoryCmd::Get { id } => {
-            let m = open(g, true)?.get_memory(id)?;
+            let m = connect(g, true)?.get_memory(id)?;
             print(
                 memory_json(&m),
                 format!(
@@ -590,7 +605,7 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
             );
         }
         MemoryCmd::List { agent } => {
-            let list = open(g, true)?.list_memories(agent)?;
+            let list = connect(g, true)?.list_memories(agent)?;
             if g.json {
                 println!("{}", Value::Array(list.iter().map(memory_json).collect()));
             } else {
@@ -601,23 +616,23 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
             }
         }
         MemoryCmd::SetImportance { id, importance } => {
-            open(g, false)?.update_memory_importance(id, importance)?;
+            connect(g, false)?.update_memory_importance(id, importance)?;
             print(json!({"memory_id": id, "importance": importance}), format!("memory {id} importance {importance}"));
         }
         MemoryCmd::Delete { id } => {
-            open(g, false)?.delete_memory(id)?;
+            connect(g, false)?.delete_memory(id)?;
             print(json!({"deleted": id}), format!("deleted memory {id}"));
         }
         MemoryCmd::Pin { id } => {
-            open(g, false)?.pin_memory(id)?;
+            connect(g, false)?.pin_memory(id)?;
             print(json!({"pinned": id}), format!("pinned memory {id}"));
         }
         MemoryCmd::Unpin { id } => {
-            open(g, false)?.unpin_memory(id)?;
+            connect(g, false)?.unpin_memory(id)?;
             print(json!({"unpinned": id}), format!("unpinned memory {id}"));
         }
         MemoryCmd::Consolidate { agent } => {
-            let report = open(g, false)?.consolidate(agent)?;
+            let report = connect(g, false)?.consolidate(agent)?;
             let text = format!(
                 "agent {}: {} memories examined, {} merge group(s), {} remain",
                 report.agent_id,
@@ -629,7 +644,7 @@ fn run_memory(g: &Global, cmd: MemoryCmd) -> Result<(), Error> {
         }
         MemoryCmd::Forget { agent, older_than_days, min_importance } => {
             let policy = ForgetPolicy { older_than: days(older_than_days)?, min_importance, ..Default::default() };
-            let n = open(g, false)?.forget(agent, &policy)?;
+            let n = connect(g, false)?.forget(agent, &policy)?;
             print(json!({"forgotten": n}), format!("forgot {n} memories"));
         }
     }
@@ -674,6 +689,15 @@ fn print_state_line(s: &AgentState) {
     );
 }
 
+/// The backend a subcommand runs against: the server at `--url`, or the
+/// database directory (opened read-only when `read_only`).
+fn connect(g: &Global, read_only: bool) -> Result<Box<dyn Backend>, CliError> {
+    if let Some(url) = &g.url {
+        return Ok(Box::new(backend::Remote::new(url, g.api_key.clone())?));
+    }
+    Ok(Box::new(backend::Embedded { db: open(g, read_only)? }))
+}
+
 fn open(g: &Global, read_only: bool) -> Result<AgentDb, Error> {
     let path = g.path.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_PATH));
     let fsync: FsyncPolicy = g.fsync.parse()?;
@@ -693,58 +717,24 @@ fn open(g: &Global, read_only: bool) -> Result<AgentDb, Error> {
     AgentDb::open(path, options)
 }
 
-fn run(cli: Cli) -> Result<(), Error> {
+fn run(cli: Cli) -> Result<(), CliError> {
     let g = &cli.global;
     match cli.command {
-        Command::Quickstart => quickstart::run(g.path.clone(), g.json, g.fsync.parse()?),
+        Command::Quickstart => {
+            refuse_remote(g, "quickstart")?;
+            Ok(quickstart::run(g.path.clone(), g.json, g.fsync.parse()?)?)
+        }
         Command::Stats => {
-            let db = open(g, false)?;
-            let stats = db.stats()?;
+            let stats = connect(g, false)?.stats()?;
             if g.json {
                 println!("{}", serde_json::to_string_pretty(&stats).expect("serialisable"));
             } else {
-                println!("database {}", stats.path);
-                println!(
-                    "  lsn {} (flushed {}), memtable {} records / {} bytes, {} WAL segment(s), opened in {:.1} ms",
-                    stats.last_lsn,
-                    stats.flushed_lsn,
-                    stats.memtable_records,
-                    stats.memtable_bytes,
-                    stats.wal_segments,
-                    stats.open_ms
-                );
-                for t in &stats.tables {
-                    println!(
-                        "  table {:<10} rows {:>9}  fragments {:>4}  versions {:>4}  indices {}  disk {:>10} bytes",
-                        t.name, t.rows, t.fragments, t.versions, t.indices, t.disk_bytes
-                    );
-                }
-                match &stats.last_maintenance {
-                    Some(m) => {
-                        println!(
-                            "  last maintenance: took {:.1} ms, finished at {} (ms since epoch)",
-                            m.duration_ms, m.finished_at_ms
-                        );
-                        for t in &m.tables {
-                            println!(
-                                "    {:<10} fragments -{} +{}, pruned {} old version(s) / {} bytes, rows purged {}{}",
-                                t.table,
-                                t.fragments_removed,
-                                t.fragments_added,
-                                t.old_versions_pruned,
-                                t.bytes_removed,
-                                t.rows_purged,
-                                if t.index_created { ", index created" } else { "" }
-                            );
-                        }
-                    }
-                    None => println!("  last maintenance: never"),
-                }
+                print_stats(&stats);
             }
             Ok(())
         }
         Command::Flush => {
-            let report = open(g, false)?.flush()?;
+            let report = connect(g, false)?.flush()?;
             if g.json {
                 println!("{}", serde_json::to_string(&report).expect("serialisable"));
             } else {
@@ -753,6 +743,16 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Defaults => {
+            if let Some(url) = &g.url {
+                // The server's defaults are the ones its engine applies.
+                let d = backend::Remote::new(url, g.api_key.clone())?.defaults()?;
+                if g.json {
+                    println!("{d}");
+                } else {
+                    println!("{}", serde_json::to_string_pretty(&d).expect("serialisable"));
+                }
+                return Ok(());
+            }
             let d = agentdb::defaults::defaults();
             if g.json {
                 println!("{}", agentdb::defaults::defaults_json());
@@ -762,7 +762,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             Ok(())
         }
         Command::Compact => {
-            let db = open(g, false)?;
+            let db = connect(g, false)?;
             let bar = quickstart::spinner("compacting");
             let report = db.compact()?;
             bar.finish_and_clear();
@@ -788,7 +788,7 @@ fn run(cli: Cli) -> Result<(), Error> {
             let keep_newer_than = match keep_newer_than_hours {
                 Some(h) if h.is_finite() && h >= 0.0 => Some(std::time::Duration::from_secs_f64(h * 3600.0)),
                 Some(h) => {
-                    return Err(Error::InvalidArgument(format!("--keep-newer-than-hours must be >= 0, got {h}")))
+                    return Err(Error::InvalidArgument(format!("--keep-newer-than-hours must be >= 0, got {h}")).into())
                 }
                 None => None,
             };
@@ -796,9 +796,10 @@ fn run(cli: Cli) -> Result<(), Error> {
             if !retention.is_bounded() {
                 return Err(Error::InvalidArgument(
                     "say what to keep: --keep-last N and/or --keep-newer-than-hours H".into(),
-                ));
+                )
+                .into());
             }
-            let db = open(g, false)?;
+            let db = connect(g, false)?;
             let bar = quickstart::spinner("collecting garbage");
             let report = db.gc_with(&retention)?;
             bar.finish_and_clear();
@@ -818,15 +819,15 @@ fn run(cli: Cli) -> Result<(), Error> {
             }
             Ok(())
         }
-        Command::Serve { .. } => Err(Error::InvalidArgument("serve runs from main()".into())),
+        Command::Serve { .. } => Err(Error::InvalidArgument("serve runs from main()".into()).into()),
         Command::State(cmd) => run_state(g, cmd),
         Command::Memory(cmd) => run_memory(g, cmd),
         Command::Doc(cmd) => run_doc(g, cmd),
         Command::Vector(cmd) => run_vector(g, cmd),
         Command::Item(cmd) => items::run(g, cmd),
         Command::Import { file } => {
-            let db = open(g, false)?;
-            let report = import::run(&db, &file)?;
+            let db = connect(g, false)?;
+            let report = import::run(db.as_ref(), &file)?;
             if g.json {
                 println!("{}", serde_json::to_string(&report).expect("serialisable"));
             } else {
@@ -840,7 +841,7 @@ fn run(cli: Cli) -> Result<(), Error> {
     }
 }
 
-fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
+fn run_state(g: &Global, cmd: StateCmd) -> Result<(), CliError> {
     match cmd {
         StateCmd::Save { agent, session, state_type, data, file, meta, key } => {
             let state_type: StateType = state_type.parse()?;
@@ -853,12 +854,9 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
                     buf
                 }
             };
-            let db = open(g, false)?;
+            let db = connect(g, false)?;
             let meta = meta.into_iter().collect();
-            let version = match &key {
-                Some(k) => db.save_state_keyed(agent, session, k, state_type, &bytes, meta)?,
-                None => db.save_state_with_metadata(agent, session, state_type, &bytes, meta)?,
-            };
+            let version = db.save_state(agent, session, state_type, &bytes, meta, key.as_deref())?;
             if g.json {
                 println!("{}", json!({"agent_id": agent, "session_id": session, "version": version, "key": key}));
             } else {
@@ -866,7 +864,7 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
             }
         }
         StateCmd::Load { agent, session, version, key, raw } => {
-            let db = open(g, true)?;
+            let db = connect(g, true)?;
             let s = match (session, version, key) {
                 (Some(sess), _, Some(k)) => db.load_state_by_key(agent, sess, &k)?,
                 (Some(sess), Some(v), None) => db.load_state_version(agent, sess, v)?,
@@ -882,7 +880,7 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
             }
         }
         StateCmd::History { agent, session, from, to, limit } => {
-            let db = open(g, true)?;
+            let db = connect(g, true)?;
             let mut q = HistoryQuery::new(agent).between(from, to).limit(limit);
             q.session_id = session;
             let rows = db.query_history(&q)?;
@@ -894,7 +892,7 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
             }
         }
         StateCmd::HistoryPage { agent, session, before_version, limit } => {
-            let db = open(g, true)?;
+            let db = connect(g, true)?;
             let rows = db.state_history_page(agent, session, before_version, limit)?;
             if g.json {
                 println!("{}", Value::Array(rows.iter().map(state_json).collect()));
@@ -904,7 +902,7 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
             }
         }
         StateCmd::Snapshot { agent, session, name } => {
-            let db = open(g, false)?;
+            let db = connect(g, false)?;
             let s = db.create_snapshot(agent, session, &name)?;
             if g.json {
                 println!("{}", serde_json::to_string(&s).expect("serialisable"));
@@ -913,7 +911,7 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
             }
         }
         StateCmd::Snapshots { agent } => {
-            let db = open(g, true)?;
+            let db = connect(g, true)?;
             let list = db.list_snapshots(agent)?;
             if g.json {
                 println!("{}", serde_json::to_string(&list).expect("serialisable"));
@@ -928,7 +926,7 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
             }
         }
         StateCmd::Restore { agent, name } => {
-            let db = open(g, false)?;
+            let db = connect(g, false)?;
             let s = db.restore_snapshot(agent, &name)?;
             if g.json {
                 println!("{}", state_json(&s));
@@ -938,7 +936,7 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
             }
         }
         StateCmd::DeleteAgent { agent } => {
-            let db = open(g, false)?;
+            let db = connect(g, false)?;
             db.delete_agent(agent)?;
             if g.json {
                 println!("{}", json!({"deleted_agent": agent}));
@@ -950,9 +948,71 @@ fn run_state(g: &Global, cmd: StateCmd) -> Result<(), Error> {
     Ok(())
 }
 
+/// Subcommands that need a local directory or process refuse `--url`.
+fn refuse_remote(g: &Global, command: &str) -> Result<(), CliError> {
+    match &g.url {
+        Some(url) => Err(Error::InvalidArgument(format!(
+            "`agentdb {command}` runs locally only and does not take --url (given {url:?}; unset AGENTDB_URL)"
+        ))
+        .into()),
+        None => Ok(()),
+    }
+}
+
+fn print_stats(stats: &Value) {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    println!("database {}", stats["path"].as_str().unwrap_or_default());
+    println!(
+        "  lsn {} (flushed {}), memtable {} records / {} bytes, {} WAL segment(s), opened in {:.1} ms",
+        stats["last_lsn"],
+        stats["flushed_lsn"],
+        stats["memtable_records"],
+        stats["memtable_bytes"],
+        stats["wal_segments"],
+        f(&stats["open_ms"])
+    );
+    for t in stats["tables"].as_array().into_iter().flatten() {
+        println!(
+            "  table {:<10} rows {:>9}  fragments {:>4}  versions {:>4}  indices {}  disk {:>10} bytes",
+            t["name"].as_str().unwrap_or_default(),
+            t["rows"].to_string(),
+            t["fragments"].to_string(),
+            t["versions"].to_string(),
+            t["indices"],
+            t["disk_bytes"].to_string()
+        );
+    }
+    match &stats["last_maintenance"] {
+        Value::Null => println!("  last maintenance: never"),
+        m => {
+            println!(
+                "  last maintenance: took {:.1} ms, finished at {} (ms since epoch)",
+                f(&m["duration_ms"]),
+                m["finished_at_ms"]
+            );
+            for t in m["tables"].as_array().into_iter().flatten() {
+                println!(
+                    "    {:<10} fragments -{} +{}, pruned {} old version(s) / {} bytes, rows purged {}{}",
+                    t["table"].as_str().unwrap_or_default(),
+                    t["fragments_removed"],
+                    t["fragments_added"],
+                    t["old_versions_pruned"],
+                    t["bytes_removed"],
+                    t["rows_purged"],
+                    if t["index_created"].as_bool().unwrap_or(false) { ", index created" } else { "" }
+                );
+            }
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Serve { config, print_config, hash_key } = cli.command {
+        if let Err(e) = refuse_remote(&cli.global, "serve") {
+            eprintln!("error: {}", e.message());
+            return ExitCode::from(e.exit_code());
+        }
         // The server sets up its own logging (format and level from its config).
         return agentdb_server::main(config, print_config, hash_key);
     }
@@ -965,20 +1025,11 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if json {
-                eprintln!("{}", json!({"error": e.code(), "message": e.to_string()}));
+                eprintln!("{}", json!({"error": e.code(), "message": e.message()}));
             } else {
-                eprintln!("error: {e}");
+                eprintln!("error: {}", e.message());
             }
-            // Distinct exit codes let scripts tell "not found" from real failures.
-            ExitCode::from(match e {
-                Error::NotFound(_) => 3,
-                Error::InvalidArgument(_)
-                | Error::PayloadTooLarge { .. }
-                | Error::AlreadyExists(_)
-                | Error::DimensionMismatch { .. } => 2,
-                Error::Locked { .. } => 4,
-                _ => 1,
-            })
+            ExitCode::from(e.exit_code())
         }
     }
 }

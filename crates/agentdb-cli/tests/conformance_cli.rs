@@ -14,6 +14,10 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
+#[path = "support/server.rs"]
+mod server;
+use server::Server;
+
 /// Ops the CLI has no command for, each skipped with the reason (also listed
 /// in tests/conformance/README.md). None today: every op has a command.
 const SKIPPED_OPS: &[(&str, &str)] = &[];
@@ -474,6 +478,17 @@ fn run_op(global: &[String], op: &str, a: &Value, names: &BTreeMap<String, u64>)
 
 #[test]
 fn conformance_cases_pass_through_the_cli() {
+    run_cases(false);
+}
+
+/// The same cases through `agentdb --url`: a fresh server per case, its
+/// engine options from the case, no keys (loopback callers are admins).
+#[test]
+fn conformance_cases_pass_through_the_cli_in_remote_mode() {
+    run_cases(true);
+}
+
+fn run_cases(remote: bool) {
     let mut files: Vec<PathBuf> = std::fs::read_dir(cases_dir())
         .expect("tests/conformance exists")
         .map(|e| e.expect("dir entry").path())
@@ -491,6 +506,18 @@ fn conformance_cases_pass_through_the_cli() {
                 global.push(format!("{flag}={n}"));
             }
         }
+        let _server = remote.then(|| {
+            let srv = Server::start(|c| {
+                let o = &case["options"];
+                let n = |k: &str| o[k].as_u64().and_then(|n| usize::try_from(n).ok());
+                c.engine.max_payload_bytes = n("max_payload_bytes").unwrap_or(c.engine.max_payload_bytes);
+                c.engine.memory_dimension = n("memory_dimension").unwrap_or(c.engine.memory_dimension);
+                c.engine.chunk_chars = n("chunk_chars").unwrap_or(c.engine.chunk_chars);
+                c.engine.chunk_overlap = n("chunk_overlap").unwrap_or(c.engine.chunk_overlap);
+            });
+            global = vec![format!("--url={}", srv.url)];
+            srv
+        });
         // Every case starts on an open, empty database (as the other runners'
         // `open` gives it): create it first, or a read command opening a
         // directory that does not exist yet is `not_found` whatever it asks.
