@@ -9,7 +9,9 @@ Namespaces: ``db.states`` (versioned agent state, snapshots), ``db.memories``
 (memories with similarity retrieval), ``db.rag`` (documents; semantic,
 full-text and hybrid search), ``db.vectors`` (vector collections),
 ``db.items`` (JSON values by namespace and key, with filters and TTL). The
-asyncio twin is :func:`connect_async` / :class:`AsyncAgentDB`.
+asyncio twin is :func:`connect_async` / :class:`AsyncAgentDB`;
+``connect("http://host:port", api_key=...)`` gives the same API over a server
+(:class:`RemoteAgentDB`).
 
 Semantics: SPEC.md in the repository; Python names: bindings/python/API.md.
 """
@@ -36,6 +38,7 @@ from ._native import (
 )
 from ._db import AgentDB, Items, Memories, Rag, States, Vectors, connect
 from ._aio import AsyncAgentDB, connect_async
+from ._remote import RemoteAgentDB
 from .errors import (
     AgentDBError,
     AlreadyExistsError,
@@ -51,6 +54,8 @@ from .errors import (
     PayloadTooLargeError,
     ReadOnlyError,
     StorageError,
+    ForbiddenError,
+    UnauthenticatedError,
 )
 
 __all__ = [
@@ -59,6 +64,7 @@ __all__ = [
     "connect_async",
     "AgentDB",
     "AsyncAgentDB",
+    "RemoteAgentDB",
     "States",
     "Memories",
     "Rag",
@@ -94,5 +100,7 @@ __all__ = [
     "ModelUnavailableError",
     "EmbeddingError",
     "StorageError",
+    "UnauthenticatedError",
+    "ForbiddenError",
     "__version__",
 ]

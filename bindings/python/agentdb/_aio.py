@@ -45,8 +45,10 @@ async def connect_async(
     max_memories_per_agent_type: int | None = _OPTIONS["max_memories_per_agent_type"],
     state_keep_last: int | None = _OPTIONS["state_keep_last"],
     state_keep_newer_than_ms: int | None = _OPTIONS["state_keep_newer_than_ms"],
+    api_key: str | None = None,
 ) -> AsyncAgentDB:
-    """:func:`agentdb.connect`, opened in a worker thread (opening replays the WAL)."""
+    """:func:`agentdb.connect`, opened in a worker thread (opening replays the WAL); a server
+    URL gives the remote client, wrapped the same way."""
     db = await asyncio.to_thread(
         connect,
         path,
@@ -66,6 +68,7 @@ async def connect_async(
         max_memories_per_agent_type=max_memories_per_agent_type,
         state_keep_last=state_keep_last,
         state_keep_newer_than_ms=state_keep_newer_than_ms,
+        api_key=api_key,
     )
     return AsyncAgentDB(db)
 
@@ -114,14 +117,16 @@ else:
 class AsyncAgentDB:
     """An open AgentDB database for asyncio code; see :class:`~agentdb.AgentDB`.
 
-    ``AsyncAgentDB(db)`` also wraps an already open :class:`~agentdb.AgentDB`;
-    ``.sync`` is the synchronous handle (the same database).
+    ``AsyncAgentDB(db)`` also wraps an already open :class:`~agentdb.AgentDB` (or a
+    :class:`~agentdb.RemoteAgentDB`); ``.sync`` is the synchronous handle (the same database).
     """
 
     __slots__ = ("_sync", "states", "memories", "rag", "vectors", "items")
 
     def __init__(self, db: AgentDB) -> None:
-        if not isinstance(db, AgentDB):
+        from ._remote import RemoteAgentDB
+
+        if not isinstance(db, (AgentDB, RemoteAgentDB)):
             raise TypeError(f"AsyncAgentDB wraps an agentdb.AgentDB, not {type(db).__name__}")
         self._sync = db
         self.states = AsyncStates(db.states)

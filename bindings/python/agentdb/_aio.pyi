@@ -30,7 +30,7 @@ from ._native import (
 
 __all__ = ["AsyncAgentDB", "connect_async"]
 
-async def connect_async(path: str | os.PathLike[str], *, read_only: bool = False, fsync: Literal['always', 'batch', 'never'] = 'batch', fsync_batch_ms: int = 10, flush_interval_ms: int = 2000, memory_dimension: int = 384, model_dir: str | os.PathLike[str] | None = None, maintenance_interval_ms: int | None = 60000, max_payload_bytes: int = 16777216, ann_index_threshold: int = 20000, chunk_chars: int = 512, chunk_overlap: int = 50, memory_merge_threshold: float = 0.88, memory_merge_policy: MergePolicy = 'keep_newest', max_memories_per_agent_type: int | None = None, state_keep_last: int | None = None, state_keep_newer_than_ms: int | None = None) -> AsyncAgentDB: ...
+async def connect_async(path: str | os.PathLike[str], *, read_only: bool = False, fsync: Literal['always', 'batch', 'never'] = 'batch', fsync_batch_ms: int = 10, flush_interval_ms: int = 2000, memory_dimension: int = 384, model_dir: str | os.PathLike[str] | None = None, maintenance_interval_ms: int | None = 60000, max_payload_bytes: int = 16777216, ann_index_threshold: int = 20000, chunk_chars: int = 512, chunk_overlap: int = 50, memory_merge_threshold: float = 0.88, memory_merge_policy: MergePolicy = 'keep_newest', max_memories_per_agent_type: int | None = None, state_keep_last: int | None = None, state_keep_newer_than_ms: int | None = None, api_key: str | None = None) -> AsyncAgentDB: ...
 
 class AsyncStates:
     """Versioned agent state: ``db.states`` (coroutines)."""

@@ -114,8 +114,15 @@ def connect(
     max_memories_per_agent_type: int | None = _OPTIONS["max_memories_per_agent_type"],
     state_keep_last: int | None = _OPTIONS["state_keep_last"],
     state_keep_newer_than_ms: int | None = _OPTIONS["state_keep_newer_than_ms"],
+    api_key: str | None = None,
 ) -> AgentDB:
     """Opens the database at ``path``, creating it on first use.
+
+    With a server URL for ``path`` (``"http://host:port"``, from ``agentdb
+    serve``) it returns an :class:`~agentdb.RemoteAgentDB` instead: the same
+    API over HTTP, authenticated by ``api_key`` (sent as ``Authorization:
+    Bearer``). The open options below are then the server's (its config
+    file), so giving one is a ``TypeError``.
 
     Only one writable handle may hold a directory at a time (a second one
     raises :class:`~agentdb.LockedError`); ``read_only=True`` takes no lock
@@ -134,6 +141,16 @@ def connect(
     those saved within ``state_keep_newer_than_ms``; with both ``None`` every
     version is kept. Latest versions and snapshots always stay.
     """
+    if isinstance(path, str) and path.startswith(("http://", "https://")):
+        from ._remote import connect_remote
+
+        given = locals()
+        local = [n for n, d in _local_option_defaults().items() if given[n] is not d and given[n] != d]
+        if local:
+            raise TypeError(f"{', '.join(local)}: options of a local database; a server takes them from its config")
+        return connect_remote(path, api_key=api_key)  # type: ignore[return-value]
+    if api_key is not None:
+        raise TypeError("api_key applies to a server URL (http://host:port), not to a local path")
     if model_dir is None and not os.environ.get("AGENTDB_MODEL_DIR"):
         model_dir = _installed_model_dir()
     native = _native.Database.open(
@@ -156,6 +173,14 @@ def connect(
         state_keep_newer_than_ms,
     )
     return AgentDB(native)
+
+
+def _local_option_defaults() -> dict[str, Any]:
+    """:func:`connect`'s open options (everything but ``path`` and ``api_key``) and their defaults."""
+    import inspect
+
+    params = inspect.signature(connect).parameters
+    return {n: p.default for n, p in params.items() if n not in ("path", "api_key")}
 
 
 class States:

@@ -27,6 +27,10 @@ def _vector_is_borrowed(vector: _Vector) -> bool:
 def _item_filter_matches(items: list[Item], filter: Any) -> list[bool]:
     """Which items pass the value filter (the engine's evaluation); for the LangGraph store."""
 
+def _arrow_of(kind: str, rows: list[Any], dimension: int = 0) -> ArrowStream:
+    """The engine's Arrow layout (``states``, ``scored_memories``, ``chunk_hits``, ``vector_hits``)
+    over result records; for the remote client's ``*_arrow`` methods."""
+
 def defaults() -> dict[str, Any]:
     """Every default of the engine: what an argument left out becomes on every
     surface (``memory_type``, ``importance``, ``retrieve_limit``, ``history_limit``,

@@ -24,6 +24,8 @@ __all__ = [
     "ModelUnavailableError",
     "EmbeddingError",
     "StorageError",
+    "UnauthenticatedError",
+    "ForbiddenError",
 ]
 
 
@@ -126,6 +128,19 @@ class StorageError(AgentDBError):
     code = "storage"
 
 
+class UnauthenticatedError(AgentDBError, PermissionError):
+    """The server refused the request's API key (missing or unknown): remote client only."""
+
+    code = "unauthenticated"
+
+
+class ForbiddenError(AgentDBError, PermissionError):
+    """The server's API key may not do this (its role, or an agent or namespace outside its
+    scope): remote client only."""
+
+    code = "forbidden"
+
+
 _BY_CODE: dict[str, type[AgentDBError]] = {
     "invalid_argument": InvalidArgumentError,
     "dimension_mismatch": DimensionMismatchError,
@@ -141,9 +156,15 @@ _BY_CODE: dict[str, type[AgentDBError]] = {
     "embedding": EmbeddingError,
     "io": StorageError,
     "storage": StorageError,
+    # The server's own refusals (crates/agentdb-server/src/error.rs); its
+    # other codes (too_many_requests, overloaded, timeout, not_ready…) are
+    # plain AgentDBError with that code.
+    "unauthenticated": UnauthenticatedError,
+    "forbidden": ForbiddenError,
 }
 
 
 def _from_engine(code: str, message: str) -> AgentDBError:
-    """Called by the native module: the exception for an engine error code."""
+    """The exception for an error code: called by the native module, and by the
+    remote client with the server's ``{"code", "message"}``."""
     return _BY_CODE.get(code, AgentDBError)(message, code)

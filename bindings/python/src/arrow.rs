@@ -58,3 +58,35 @@ pub fn stream(batch: agentdb::Result<RecordBatch>) -> agentdb::Result<ArrowStrea
     let batch = batch?;
     Ok(ArrowStream { schema: batch.schema(), batch })
 }
+
+/// The engine's Arrow layout over result records made in Python: the remote
+/// client (`agentdb.connect("http://…")`) builds its `*_arrow` results from
+/// the records the server returned, so both clients give the same columns.
+/// `kind` is `states`, `scored_memories`, `chunk_hits` or `vector_hits`;
+/// `dimension` sizes the vector columns of the last two.
+#[pyfunction]
+#[pyo3(signature = (kind, rows, dimension = 0))]
+pub fn _arrow_of(py: Python<'_>, kind: &str, rows: &Bound<'_, PyAny>, dimension: usize) -> PyResult<ArrowStream> {
+    use crate::results::{AgentState, ChunkHit, ScoredMemory, VectorHit};
+    use agentdb::export;
+    let batch = match kind {
+        "states" => {
+            let rows: Vec<PyRef<'_, AgentState>> = rows.extract()?;
+            export::states_batch(&rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
+        }
+        "scored_memories" => {
+            let rows: Vec<PyRef<'_, ScoredMemory>> = rows.extract()?;
+            export::scored_memories_batch(&rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), dimension)
+        }
+        "chunk_hits" => {
+            let rows: Vec<PyRef<'_, ChunkHit>> = rows.extract()?;
+            export::chunk_hits_batch(&rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>())
+        }
+        "vector_hits" => {
+            let rows: Vec<PyRef<'_, VectorHit>> = rows.extract()?;
+            export::vector_hits_batch(&rows.iter().map(|r| r.0.clone()).collect::<Vec<_>>(), dimension)
+        }
+        other => return Err(crate::errors::invalid(py, format!("unknown Arrow layout {other:?}"))),
+    };
+    stream(batch).map_err(|e| crate::errors::to_py(py, e))
+}

@@ -17,6 +17,11 @@ pub fn quote(s: &str) -> String {
     format!("'{}'", debug[1..debug.len() - 1].replace("\\\"", "\""))
 }
 
+/// An engine enum from its name (`"context"`, `"semantic"`, `"cosine"`), as the getters return it.
+fn parse<T: std::str::FromStr<Err = agentdb::Error>>(py: Python<'_>, s: &str) -> PyResult<T> {
+    s.parse().map_err(|e| crate::errors::to_py(py, e))
+}
+
 fn text_repr(s: &str, max_chars: usize) -> String {
     let mut short: String = s.chars().take(max_chars).collect();
     if s.chars().count() > max_chars {
@@ -43,6 +48,35 @@ pub struct AgentState(pub agentdb::AgentState);
 
 #[pymethods]
 impl AgentState {
+    /// Builds one from its fields (the remote client, `agentdb.connect("http://…")`,
+    /// makes the same objects from the server's JSON).
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (agent_id, session_id, version, timestamp_ms, state_type, data, metadata, checksum, key))]
+    fn _from_fields(
+        py: Python<'_>,
+        agent_id: u64,
+        session_id: u64,
+        version: u64,
+        timestamp_ms: i64,
+        state_type: &str,
+        data: &Bound<'_, PyBytes>,
+        metadata: BTreeMap<String, String>,
+        checksum: u32,
+        key: Option<String>,
+    ) -> PyResult<Self> {
+        Ok(AgentState(agentdb::AgentState {
+            agent_id,
+            session_id,
+            version,
+            timestamp_ms,
+            state_type: parse(py, state_type)?,
+            data: agentdb::Bytes::copy_from_slice(data.as_bytes()),
+            metadata,
+            checksum,
+            key,
+        }))
+    }
     #[getter]
     fn agent_id(&self) -> u64 {
         self.0.agent_id
@@ -103,6 +137,11 @@ pub struct Snapshot(pub agentdb::Snapshot);
 
 #[pymethods]
 impl Snapshot {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(agent_id: u64, session_id: u64, name: String, version: u64, created_at_ms: i64) -> Self {
+        Snapshot(agentdb::Snapshot { agent_id, session_id, name, version, created_at_ms })
+    }
     #[getter]
     fn agent_id(&self) -> u64 {
         self.0.agent_id
@@ -142,6 +181,41 @@ pub struct Memory(pub agentdb::Memory);
 
 #[pymethods]
 impl Memory {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (memory_id, agent_id, memory_type, content, embedding, importance, access_count,
+                        last_access_ms, created_at_ms, expires_at_ms, metadata, pinned))]
+    fn _from_fields(
+        py: Python<'_>,
+        memory_id: u64,
+        agent_id: u64,
+        memory_type: &str,
+        content: String,
+        embedding: Vec<f32>,
+        importance: f32,
+        access_count: u64,
+        last_access_ms: i64,
+        created_at_ms: i64,
+        expires_at_ms: Option<i64>,
+        metadata: BTreeMap<String, String>,
+        pinned: bool,
+    ) -> PyResult<Self> {
+        Ok(Memory(agentdb::Memory {
+            memory_id,
+            agent_id,
+            memory_type: parse(py, memory_type)?,
+            content,
+            embedding,
+            importance,
+            access_count,
+            last_access_ms,
+            created_at_ms,
+            expires_at_ms,
+            metadata,
+            pinned,
+        }))
+    }
     #[getter]
     fn memory_id(&self) -> u64 {
         self.0.memory_id
@@ -223,6 +297,11 @@ pub struct ScoredMemory(pub agentdb::ScoredMemory);
 
 #[pymethods]
 impl ScoredMemory {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(memory: PyRef<'_, Memory>, score: f32, relevance: f32, recency: f32) -> Self {
+        ScoredMemory(agentdb::ScoredMemory { memory: memory.0.clone(), score, relevance, recency })
+    }
     #[getter]
     fn memory(&self) -> Memory {
         Memory(self.0.memory.clone())
@@ -256,6 +335,18 @@ pub struct DocumentInfo(pub agentdb::DocumentInfo);
 
 #[pymethods]
 impl DocumentInfo {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(
+        doc_id: String,
+        title: String,
+        metadata: BTreeMap<String, String>,
+        chunk_count: u32,
+        char_count: u64,
+        indexed_at_ms: i64,
+    ) -> Self {
+        DocumentInfo(agentdb::DocumentInfo { doc_id, title, metadata, chunk_count, char_count, indexed_at_ms })
+    }
     #[getter]
     fn doc_id(&self) -> &str {
         &self.0.doc_id
@@ -300,6 +391,19 @@ pub struct ChunkHit(pub agentdb::ChunkHit);
 
 #[pymethods]
 impl ChunkHit {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(
+        chunk_id: String,
+        doc_id: String,
+        position: u32,
+        start_char: u64,
+        end_char: u64,
+        content: String,
+        score: f32,
+    ) -> Self {
+        ChunkHit(agentdb::ChunkHit { chunk_id, doc_id, position, start_char, end_char, content, score })
+    }
     #[getter]
     fn chunk_id(&self) -> &str {
         &self.0.chunk_id
@@ -347,6 +451,11 @@ pub struct CollectionInfo(pub agentdb::CollectionInfo);
 
 #[pymethods]
 impl CollectionInfo {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(py: Python<'_>, name: String, dimension: usize, metric: &str) -> PyResult<Self> {
+        Ok(CollectionInfo(agentdb::CollectionInfo { name, dimension, metric: parse(py, metric)? }))
+    }
     #[getter]
     fn name(&self) -> &str {
         &self.0.name
@@ -375,6 +484,11 @@ pub struct VectorRecord(pub agentdb::VectorRecord);
 
 #[pymethods]
 impl VectorRecord {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(id: String, vector: Vec<f32>, metadata: BTreeMap<String, String>) -> Self {
+        VectorRecord(agentdb::VectorRecord { id, vector, metadata })
+    }
     #[getter]
     fn id(&self) -> &str {
         &self.0.id
@@ -403,6 +517,11 @@ pub struct VectorHit(pub agentdb::VectorHit);
 
 #[pymethods]
 impl VectorHit {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(id: String, distance: f32, metadata: BTreeMap<String, String>, vector: Vec<f32>) -> Self {
+        VectorHit(agentdb::VectorHit { id, distance, metadata, vector })
+    }
     #[getter]
     fn id(&self) -> &str {
         &self.0.id
@@ -451,6 +570,23 @@ impl StoreOutcome {
 
 #[pymethods]
 impl StoreOutcome {
+    /// Builds one from its fields (for the remote client); `kind` as the getter returns it.
+    #[staticmethod]
+    fn _from_fields(
+        py: Python<'_>,
+        memory_id: u64,
+        kind: &str,
+        absorbed: Vec<u64>,
+        evicted: Vec<u64>,
+    ) -> PyResult<Self> {
+        let kind = match kind {
+            "stored" => agentdb::StoreKind::Stored,
+            "duplicate" => agentdb::StoreKind::Duplicate,
+            "merged" => agentdb::StoreKind::Merged { absorbed },
+            other => return Err(crate::errors::invalid(py, format!("unknown store outcome kind {other:?}"))),
+        };
+        Ok(StoreOutcome(agentdb::StoreOutcome { memory_id, kind, evicted }))
+    }
     #[getter]
     fn memory_id(&self) -> u64 {
         self.0.memory_id
@@ -491,6 +627,11 @@ pub struct MergeGroup(pub agentdb::MergeGroup);
 
 #[pymethods]
 impl MergeGroup {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(py: Python<'_>, memory_type: &str, kept: u64, absorbed: Vec<u64>) -> PyResult<Self> {
+        Ok(MergeGroup(agentdb::MergeGroup { memory_type: parse(py, memory_type)?, kept, absorbed }))
+    }
     #[getter]
     fn memory_type(&self) -> &'static str {
         self.0.memory_type.as_str()
@@ -519,6 +660,12 @@ pub struct ConsolidationReport(pub agentdb::ConsolidationReport);
 
 #[pymethods]
 impl ConsolidationReport {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(agent_id: u64, examined: usize, groups: Vec<PyRef<'_, MergeGroup>>, remaining: usize) -> Self {
+        let groups = groups.iter().map(|g| g.0.clone()).collect();
+        ConsolidationReport(agentdb::ConsolidationReport { agent_id, examined, groups, remaining })
+    }
     #[getter]
     fn agent_id(&self) -> u64 {
         self.0.agent_id
@@ -561,6 +708,13 @@ pub struct GcReport {
 
 #[pymethods]
 impl GcReport {
+    /// Builds one from its fields (for the remote client); `maintenance` is
+    /// the report dict, as the getter returns it.
+    #[staticmethod]
+    fn _from_fields(state_versions_removed: u64, maintenance: &Bound<'_, PyAny>) -> PyResult<Self> {
+        let maintenance = crate::convert::py_to_json(maintenance, "maintenance")?;
+        Ok(GcReport { state_versions_removed, maintenance })
+    }
     #[getter]
     fn state_versions_removed(&self) -> u64 {
         self.state_versions_removed
@@ -588,6 +742,24 @@ pub struct Item(pub agentdb::Item);
 
 #[pymethods]
 impl Item {
+    /// Builds one from its fields (for the remote client); `value` is any
+    /// JSON-shaped Python object, as the getter returns it.
+    #[staticmethod]
+    #[allow(clippy::too_many_arguments)]
+    #[pyo3(signature = (namespace, key, value, metadata, created_at_ms, updated_at_ms, expires_at_ms, ttl_ms))]
+    fn _from_fields(
+        namespace: Vec<String>,
+        key: String,
+        value: &Bound<'_, PyAny>,
+        metadata: BTreeMap<String, String>,
+        created_at_ms: i64,
+        updated_at_ms: i64,
+        expires_at_ms: Option<i64>,
+        ttl_ms: Option<u64>,
+    ) -> PyResult<Self> {
+        let value = crate::convert::py_to_json(value, "value")?;
+        Ok(Item(agentdb::Item { namespace, key, value, metadata, created_at_ms, updated_at_ms, expires_at_ms, ttl_ms }))
+    }
     /// The namespace's labels, as a tuple.
     #[getter]
     fn namespace<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyTuple>> {
@@ -653,6 +825,11 @@ pub struct ItemPage(pub agentdb::ItemPage);
 
 #[pymethods]
 impl ItemPage {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(items: Vec<PyRef<'_, Item>>, total: usize) -> Self {
+        ItemPage(agentdb::ItemPage { items: items.iter().map(|i| i.0.clone()).collect(), total })
+    }
     #[getter]
     fn items(&self) -> Vec<Item> {
         self.0.items.iter().cloned().map(Item).collect()
@@ -674,6 +851,11 @@ pub struct ItemWriteReport(pub agentdb::ItemWriteReport);
 
 #[pymethods]
 impl ItemWriteReport {
+    /// Builds one from its fields (for the remote client).
+    #[staticmethod]
+    fn _from_fields(put: usize, deleted: usize) -> Self {
+        ItemWriteReport(agentdb::ItemWriteReport { put, deleted })
+    }
     /// Puts applied.
     #[getter]
     fn put(&self) -> usize {

@@ -113,7 +113,7 @@ def test_the_defaults_are_the_engines():
     assert d == _native.defaults() and d is not _native.defaults()
     o = d["options"]
     assert o["memory_merge_threshold"] == 0.88 and o["memory_dimension"] == 384
-    connect = {k: p.default for k, p in inspect.signature(agentdb.connect).parameters.items() if k not in ("path", "model_dir")}
+    connect = {k: p.default for k, p in inspect.signature(agentdb.connect).parameters.items() if k not in ("path", "model_dir", "api_key")}
     assert connect == {k: o[k] for k in connect}
     want = {
         (agentdb.States.save, "state_type"): d["state_type"],

@@ -23,18 +23,23 @@ EXPECTED = {
     "io": (agentdb.StorageError, agentdb.AgentDBError),
     "storage": (agentdb.StorageError, agentdb.AgentDBError),
 }
+# The server's own refusals, raised by the remote client (agentdb.connect("http://…")).
+SERVER = {
+    "unauthenticated": (agentdb.UnauthenticatedError, PermissionError),
+    "forbidden": (agentdb.ForbiddenError, PermissionError),
+}
 
 
-@pytest.mark.parametrize("code", sorted(EXPECTED))
+@pytest.mark.parametrize("code", sorted(EXPECTED | SERVER))
 def test_every_engine_code_has_its_class(code):
-    cls, also = EXPECTED[code]
+    cls, also = (EXPECTED | SERVER)[code]
     e = errors._from_engine(code, f"message for {code}")
     assert type(e) is cls and isinstance(e, also) and isinstance(e, agentdb.AgentDBError)
     assert e.code == code and str(e) == e.message == f"message for {code}"
 
 
 def test_the_mapping_covers_exactly_the_engine_codes():
-    assert set(errors._BY_CODE) == set(EXPECTED)
+    assert set(errors._BY_CODE) == set(EXPECTED) | set(SERVER)
 
 
 def test_an_unknown_future_code_is_still_an_agentdb_error():

@@ -3,15 +3,40 @@ conftest.py files in this tree would shadow each other on import)."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
+import pytest
 from langgraph.store.memory import InMemoryStore
 
 import agentdb
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from server_support import ServedDatabase  # noqa: E402
+
+#: Where the integrations' database lives: in process, or behind the real
+#: server (agentdb.connect("http://…")); set per test by the `backend` fixture.
+BACKENDS = ("embedded", "remote")
+_backend = "embedded"
+
+
+@pytest.fixture(params=BACKENDS, autouse=True)
+def backend(request: pytest.FixtureRequest):
+    """Runs a test module's every test once per backend (import it into the module)."""
+    global _backend
+    _backend = request.param
+    try:
+        yield request.param
+    finally:
+        _backend = "embedded"
+
 
 def open_db(path: Path) -> agentdb.AgentDB:
     # No background maintenance: the tests assert on reads, never on timing.
+    if _backend == "remote":
+        # A server on this directory, stopped when the handle closes, so a
+        # test that closes and reopens the path restarts the server on it.
+        return ServedDatabase(Path(path), memory_dimension=384)  # type: ignore[return-value]
     return agentdb.connect(str(path), maintenance_interval_ms=None)
 
 

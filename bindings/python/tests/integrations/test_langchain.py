@@ -13,7 +13,7 @@ from langchain_core.vectorstores import VectorStore
 from langchain_tests.integration_tests.vectorstores import VectorStoreIntegrationTests
 
 from agentdb.langchain import AgentDBVectorStore
-from integration_support import open_db
+from integration_support import backend, open_db  # noqa: F401 (backend: every test per backend)
 
 
 class TestAgentDBVectorStoreStandard(VectorStoreIntegrationTests):

@@ -18,7 +18,7 @@ from langgraph.graph import END, START, StateGraph
 from langgraph.types import Command, interrupt
 
 from agentdb.langgraph import AgentDBSaver
-from integration_support import open_db
+from integration_support import backend, open_db  # noqa: F401 (backend: every test per backend)
 
 
 def _config(thread: str, ns: str = "", checkpoint_id: str | None = None) -> dict[str, Any]:

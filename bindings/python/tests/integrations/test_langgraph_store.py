@@ -19,7 +19,7 @@ from langgraph.store.sqlite import SqliteStore
 
 import agentdb
 from agentdb.langgraph import AgentDBStore
-from integration_support import ReferenceStore, open_db
+from integration_support import backend, ReferenceStore, open_db  # noqa: F401 (backend: every test per backend)
 
 DIMS = 8
 
@@ -332,10 +332,10 @@ def test_every_operation_is_a_bounded_number_of_engine_calls(db, monkeypatch: py
     for b in range(4):
         store.batch([PutOp(("n", str(b % 2)), f"k{b}-{i}", {"text": f"alpha w{b}-{i}", "i": i}) for i in range(250)])
     calls: Counter[str] = Counter()
-    for cls in (agentdb.Items, agentdb.States, agentdb.Vectors):
+    for cls in (type(db.items), type(db.states), type(db.vectors)):  # embedded or remote
         for name, fn in list(vars(cls).items()):
             if callable(fn) and not name.startswith("_"):
-                def counted(self, *args, _fn=fn, _name=f"{cls.__name__}.{name}", **kwargs):
+                def counted(self, *args, _fn=fn, _name=f"{cls.__name__.removeprefix('Remote')}.{name}", **kwargs):
                     calls[_name] += 1
                     return _fn(self, *args, **kwargs)
 
