@@ -263,6 +263,41 @@ def test_async_wraps_the_remote_client(server) -> None:
 def test_threads_share_one_client(remote) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
+    for _ in range(5):
+        remote.states.list_snapshots(77)
+    assert len(remote._http._open) == 1  # one keep-alive connection for this thread
     with ThreadPoolExecutor(4) as pool:
         versions = list(pool.map(lambda i: remote.states.save(77, i % 4, b"t"), range(40)))
     assert sorted(versions) == sorted([v for s in range(4) for v in range(1, 11)])
+    assert len(remote._http._open) <= 5  # at most one more per worker thread
+
+
+BAD_CALLS = {
+    "store_many unknown key": lambda db: db.memories.store_many(
+        [{"agent_id": 1, "content": "x", "embedding": [1, 0, 0], "bogus": 1}]
+    ),
+    "write without value": lambda db: db.items.write([{"namespace": ("a",), "key": "k"}]),
+    "write delete with value": lambda db: db.items.write([{"namespace": ("a",), "key": "k", "delete": True, "value": 1}]),
+    "negative agent id": lambda db: db.states.load(-1),
+    "filter not a dict": lambda db: db.items.search(("a",), filter=[1]),
+    "empty namespace": lambda db: db.items.put((), "k", 1),
+    "ttl 0": lambda db: db.items.put(("a",), "k", 1, ttl_ms=0),
+    "unknown state type": lambda db: db.states.save(1, 1, b"x", state_type="nope"),
+    "unknown metric": lambda db: db.vectors.create_collection("c", 3, "manhattan"),  # type: ignore[arg-type]
+    "limit 0": lambda db: db.states.history(1, limit=0),
+    "str as state data": lambda db: db.states.save(1, 1, "text"),  # type: ignore[arg-type]
+    "neither query nor vector": lambda db: db.memories.retrieve(1),
+    "unknown memory type": lambda db: db.memories.store(1, "x", memory_type="nope", embedding=[1, 0, 0]),
+    "unknown collection": lambda db: db.vectors.count("absent"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(BAD_CALLS))
+def test_bad_calls_raise_the_embedded_class(name, remote, db) -> None:
+    """The engine judges both (no rule is restated in the client): the same class either way."""
+    raised = []
+    for handle in (db, remote):
+        with pytest.raises(Exception) as e:
+            BAD_CALLS[name](handle)
+        raised.append(type(e.value))
+    assert raised[1] is raised[0], name
