@@ -51,6 +51,9 @@ class ArrowStream:
 
 @final
 class AgentState:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> AgentState:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def agent_id(self) -> int: ...
     @property
@@ -72,6 +75,9 @@ class AgentState:
 
 @final
 class Snapshot:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> Snapshot:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def agent_id(self) -> int: ...
     @property
@@ -85,6 +91,9 @@ class Snapshot:
 
 @final
 class Memory:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> Memory:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def memory_id(self) -> int: ...
     @property
@@ -115,6 +124,9 @@ class Memory:
 
 @final
 class ScoredMemory:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> ScoredMemory:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def memory(self) -> Memory: ...
     @property
@@ -126,6 +138,9 @@ class ScoredMemory:
 
 @final
 class DocumentInfo:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> DocumentInfo:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def doc_id(self) -> str: ...
     @property
@@ -141,6 +156,9 @@ class DocumentInfo:
 
 @final
 class ChunkHit:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> ChunkHit:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def chunk_id(self) -> str: ...
     @property
@@ -158,6 +176,9 @@ class ChunkHit:
 
 @final
 class CollectionInfo:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> CollectionInfo:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def name(self) -> str: ...
     @property
@@ -167,6 +188,9 @@ class CollectionInfo:
 
 @final
 class VectorRecord:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> VectorRecord:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def id(self) -> str: ...
     @property
@@ -176,6 +200,9 @@ class VectorRecord:
 
 @final
 class VectorHit:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> VectorHit:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def id(self) -> str: ...
     @property
@@ -187,6 +214,9 @@ class VectorHit:
 
 @final
 class StoreOutcome:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> StoreOutcome:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def memory_id(self) -> int: ...
     @property
@@ -198,6 +228,9 @@ class StoreOutcome:
 
 @final
 class MergeGroup:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> MergeGroup:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def memory_type(self) -> str: ...
     @property
@@ -207,6 +240,9 @@ class MergeGroup:
 
 @final
 class ConsolidationReport:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> ConsolidationReport:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def agent_id(self) -> int: ...
     @property
@@ -218,6 +254,9 @@ class ConsolidationReport:
 
 @final
 class GcReport:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> GcReport:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def state_versions_removed(self) -> int: ...
     @property
@@ -226,6 +265,9 @@ class GcReport:
 
 @final
 class Item:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> Item:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def namespace(self) -> tuple[str, ...]: ...
     @property
@@ -246,6 +288,9 @@ class Item:
 
 @final
 class ItemPage:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> ItemPage:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def items(self) -> list[Item]: ...
     @property
@@ -254,6 +299,9 @@ class ItemPage:
 
 @final
 class ItemWriteReport:
+    @staticmethod
+    def _from_fields(*args: Any, **kwargs: Any) -> ItemWriteReport:
+        """Built from its fields: the remote client's constructor (results.rs names them)."""
     @property
     def put(self) -> int: ...
     @property
