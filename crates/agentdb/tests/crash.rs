@@ -12,6 +12,9 @@ use agentdb::{AgentDb, FsyncPolicy, HistoryQuery, Options, StateType};
 
 const CHILD_ENV: &str = "AGENTDB_CRASH_CHILD_DIR";
 const POLICY_ENV: &str = "AGENTDB_CRASH_CHILD_POLICY";
+/// The child's `version_retention` in ms (default 1: every maintenance pass,
+/// every 300 ms, prunes every version but the newest).
+const RETENTION_ENV: &str = "AGENTDB_CRASH_CHILD_RETENTION_MS";
 const AGENTS: u64 = 8;
 
 fn payload(agent: u64, i: u64) -> Vec<u8> {
@@ -20,13 +23,13 @@ fn payload(agent: u64, i: u64) -> Vec<u8> {
     p
 }
 
-fn churning_options(policy: FsyncPolicy) -> Options {
+fn churning_options(policy: FsyncPolicy, retention_ms: u64) -> Options {
     Options {
         fsync: policy,
         memtable_flush_records: 64,
         flush_interval: Duration::from_millis(20),
         maintenance_interval: Some(Duration::from_millis(300)),
-        version_retention: Duration::from_millis(1),
+        version_retention: Duration::from_millis(retention_ms),
         wal_segment_bytes: 64 * 1024,
         ..Options::default()
     }
@@ -43,7 +46,8 @@ fn item_key(i: u64) -> String {
 fn crash_child() {
     let dir = std::env::var(CHILD_ENV).expect("spawned by the crash test");
     let policy: FsyncPolicy = std::env::var(POLICY_ENV).unwrap().parse().unwrap();
-    let db = AgentDb::open(&dir, churning_options(policy)).unwrap();
+    let retention_ms = std::env::var(RETENTION_ENV).map_or(1, |v| v.parse().unwrap());
+    let db = AgentDb::open(&dir, churning_options(policy, retention_ms)).unwrap();
     let mut out = std::io::stdout().lock();
     writeln!(out, "READY").unwrap();
     out.flush().unwrap();
@@ -77,10 +81,16 @@ fn crash_child() {
 
 /// Re-runs this test binary as the writing child (`crash_child`).
 fn spawn_writer(dir: &std::path::Path, policy: &str) -> std::process::Child {
+    spawn_writer_keeping(dir, policy, 1)
+}
+
+/// `spawn_writer` with the child's Lance versions kept for `retention_ms`.
+fn spawn_writer_keeping(dir: &std::path::Path, policy: &str, retention_ms: u64) -> std::process::Child {
     Command::new(std::env::current_exe().unwrap())
         .args(["crash_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, dir)
         .env(POLICY_ENV, policy)
+        .env(RETENTION_ENV, retention_ms.to_string())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -194,20 +204,27 @@ fn acknowledged_writes_survive_kill_9() {
     }
 }
 
-#[test]
-fn a_second_process_cannot_write_but_can_read_beside_the_writer() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut child = spawn_writer(dir.path(), "batch");
-    let mut reader = BufReader::new(child.stdout.take().unwrap());
+/// Reads the child's stdout until it has acknowledged `n` writes.
+fn wait_for_acks(reader: &mut impl BufRead, n: usize) {
     let mut line = String::new();
     let mut acks = 0;
-    while acks < 200 {
+    while acks < n {
         line.clear();
         assert!(reader.read_line(&mut line).unwrap() > 0, "child died early");
         if line.starts_with("ACK") {
             acks += 1;
         }
     }
+}
+
+#[test]
+fn a_second_process_cannot_write_but_can_read_beside_the_writer() {
+    let dir = tempfile::tempdir().unwrap();
+    // Versions kept for a minute: a read-only handle reads the versions its
+    // checkpoint names, which the writer keeps for `version_retention` (SPEC).
+    let mut child = spawn_writer_keeping(dir.path(), "batch", 60_000);
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    wait_for_acks(&mut reader, 200);
     // The writer process is alive and writing: a second writer must be refused…
     match AgentDb::open(dir.path(), Options::default()) {
         Err(agentdb::Error::Locked { .. }) => {}
@@ -222,4 +239,32 @@ fn a_second_process_cannot_write_but_can_read_beside_the_writer() {
     child.wait().unwrap();
     // Once the writer is gone, the lock is free again.
     AgentDb::open(dir.path(), Options::default()).unwrap();
+}
+
+/// A writer that flushes every 20 ms and prunes every version but the newest
+/// every 300 ms retires the version a reader's checkpoint names within
+/// moments of naming it: the read-only open retries, with growing pauses,
+/// until it holds a consistent view (CI once saw five quick retries all lose).
+#[test]
+fn read_only_opens_outlast_a_writer_that_prunes_every_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = spawn_writer(dir.path(), "batch");
+    let mut reader = BufReader::new(child.stdout.take().unwrap());
+    wait_for_acks(&mut reader, 200);
+    // Keep draining the child's stdout so it never blocks on a full pipe.
+    let drain = std::thread::spawn(move || {
+        let mut sink = String::new();
+        while matches!(reader.read_line(&mut sink), Ok(n) if n > 0) {
+            sink.clear();
+        }
+    });
+    for round in 0..10 {
+        let ro = AgentDb::open(dir.path(), Options::read_only())
+            .unwrap_or_else(|e| panic!("read-only open {round} beside a pruning writer: {e}"));
+        drop(ro);
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    drain.join().unwrap();
 }

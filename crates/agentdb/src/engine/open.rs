@@ -8,8 +8,17 @@
 
 use super::*;
 
-/// A read-only open retries when a concurrent writer retires WAL segments under it.
-pub(super) const READ_ONLY_OPEN_ATTEMPTS: usize = 5;
+/// A read-only open retries when a concurrent writer retires WAL segments
+/// or prunes the checkpointed table version under it (a writer with a tiny
+/// `version_retention` can prune a version within milliseconds of naming it).
+pub(super) const READ_ONLY_OPEN_ATTEMPTS: usize = 20;
+
+/// The pause before retry `attempt` (1-based): 10 ms growing to 200 ms, so a
+/// reader on a loaded machine outlasts a writer's flush-and-prune cycle
+/// instead of losing the same race 20 times in a row (about 2.5 s in all).
+pub(super) fn read_only_retry_pause(attempt: usize) -> Duration {
+    Duration::from_millis((10 * attempt as u64).min(200))
+}
 
 pub(super) fn lock_path(dir: &Path) -> PathBuf {
     dir.join("LOCK")
@@ -139,7 +148,8 @@ impl Engine {
             let res = rt.block_on(Self::recover(path, lance_uri, &opts));
             match res {
                 Err(e) if opts.read_only && attempt < READ_ONLY_OPEN_ATTEMPTS && is_race_with_writer(&e) => {
-                    tracing::debug!(error = %e, "read-only open raced a flush; retrying");
+                    tracing::debug!(error = %e, attempt, "read-only open raced a flush; retrying");
+                    std::thread::sleep(read_only_retry_pause(attempt));
                     continue;
                 }
                 other => break other?,
