@@ -1006,6 +1006,20 @@ fn print_stats(stats: &Value) {
     }
 }
 
+/// `agentdb stats | head` ends quietly, as Unix tools do, instead of
+/// panicking in `println!` with "Broken pipe": Rust ignores SIGPIPE, so a
+/// closed stdout becomes an error in every print. Not for `serve`, whose
+/// socket writes must see EPIPE as an error, never a signal. Every write the
+/// CLI acknowledges is in the WAL before it prints, so being stopped by the
+/// signal mid-print loses nothing.
+fn restore_default_sigpipe() {
+    // SAFETY: `signal` with `SIG_DFL` only resets a disposition; it runs
+    // before the CLI starts any thread that could be writing to a pipe.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     if let Command::Serve { config, print_config, hash_key } = cli.command {
@@ -1016,6 +1030,7 @@ fn main() -> ExitCode {
         // The server sets up its own logging (format and level from its config).
         return agentdb_server::main(config, print_config, hash_key);
     }
+    restore_default_sigpipe();
     tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::try_from_env("AGENTDB_LOG").unwrap_or_else(|_| "warn".into()))
         .with_writer(std::io::stderr)

@@ -500,3 +500,31 @@ fn item_commands_refuse_bad_input() {
     let out = agentdb(p, &["item", "put", "--ns", "a", "--request", "-"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `agentdb … | head` closes the pipe early: the CLI ends on SIGPIPE as Unix
+/// tools do, never with a "Broken pipe" panic on stderr.
+#[test]
+fn a_closed_stdout_ends_the_cli_quietly() {
+    use std::os::unix::process::ExitStatusExt;
+    let dir = tempfile::tempdir().unwrap();
+    json_ok(dir.path(), &["state", "save", "--agent", "1", "--session", "1", "--data", "x"]);
+    for args in [&["defaults"][..], &["--path", "", "stats"][..]] {
+        let args: Vec<&str> =
+            args.iter().map(|a| if a.is_empty() { dir.path().to_str().unwrap() } else { a }).collect();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_agentdb"))
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take()); // the reader is gone before the first line
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            out.status.success() || out.status.signal() == Some(libc::SIGPIPE),
+            "{args:?}: {:?} {stderr}",
+            out.status
+        );
+    }
+}
