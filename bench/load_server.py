@@ -38,11 +38,13 @@ closed loop (send a request, wait for the whole answer, send the next):
 
 Both servers listen on 127.0.0.1 (ephemeral ports), keep their data in a
 temp dir, and run one at a time (the other is stopped), with their default
-durability (AgentDB ``fsync = "batch:10"``; Chroma's defaults) and default
-log levels (both log every request at INFO; the logs go to files). The
-order of the two memory phases alternates between runs. The load generator
-is this process (asyncio on uvloop, aiohttp, one keep-alive connection per
-client; request bodies built with orjson): it shares the machine's cores
+durability (AgentDB ``fsync = "batch:10"``; Chroma's defaults), logging at
+``warn`` (both log every request at their default INFO level, Chroma
+several lines each; ``--server-log info`` keeps those defaults; logs go to
+files). The order of the two memory phases alternates between runs. The
+load generator is this process (asyncio on uvloop, aiohttp, one keep-alive
+connection per client; request bodies built with orjson), or ``--procs``
+forked copies of it sharing the clients: it shares the machine's cores
 with the server, so every phase reports the CPU both used. Latencies are
 per request, from send to the last byte of the answer, closed loop (no
 coordinated-omission correction: they are service times under 64 requests
@@ -103,6 +105,8 @@ CHROMA_COLLECTION = "memories"
 READY_TIMEOUT_S = 120.0
 REQUEST_TIMEOUT_S = 60.0  # per request, client side; the server's own limit is 30 s (limits.request_timeout_ms)
 STOP_GRACE_S = 30.0
+# --server-log: "warn" on both servers (default), or each one's shipped default ("info": both log every request).
+AGENTDB_LOG_LEVELS = {"warn": "warn", "info": "info,lance=warn,lance_core=warn,lancedb=warn"}
 
 FULL = {"duration_s": 30.0, "warmup_s": 3.0, "state_agents": 1000, "text_memory_agents": 100,
         "text_memories_per_agent": 10, "memories": 20_000, "memory_agents": 100, "check_queries": 200}
@@ -137,6 +141,7 @@ class Server:
     proc: subprocess.Popen[bytes]
     url: str
     log_path: Path
+    stop_signal: int
     ps: psutil.Process = field(init=False)
 
     def __post_init__(self) -> None:
@@ -158,7 +163,7 @@ class Server:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(self.stop_signal)
             try:
                 self.proc.wait(timeout=STOP_GRACE_S)
             except subprocess.TimeoutExpired:
@@ -176,7 +181,7 @@ def agentdb_command(binary: Path) -> list[str]:
     return [str(binary)] if binary.name == "agentdb-server" else [str(binary), "serve"]
 
 
-def agentdb_config(data_dir: Path, clients: int) -> str:
+def agentdb_config(data_dir: Path, clients: int, log_level: str) -> str:
     # Default limits already admit 64 engine calls at once and queue 1024; they are written out (and raised to
     # the client count if --clients is larger) so that no request of this benchmark can get 429.
     return f"""# written by bench/load_server.py
@@ -188,13 +193,16 @@ data_dir = "{data_dir}"
 max_concurrent_requests = {max(64, clients)}
 max_queued_requests = {max(1024, 4 * clients)}
 request_timeout_ms = 30000
+
+[log]
+level = "{AGENTDB_LOG_LEVELS[log_level]}"
 """
 
 
-def start_agentdb(binary: Path, work: Path, clients: int) -> Server:
+def start_agentdb(binary: Path, work: Path, clients: int, log_level: str) -> Server:
     work.mkdir(parents=True, exist_ok=True)
     cfg = work / "agentdb.toml"
-    cfg.write_text(agentdb_config(work / "data", clients))
+    cfg.write_text(agentdb_config(work / "data", clients, log_level))
     log = work / "agentdb-server.log"
     proc = subprocess.Popen(agentdb_command(binary) + ["--config", str(cfg)], stdout=subprocess.PIPE,
                             stderr=open(log, "wb"), stdin=subprocess.DEVNULL)
@@ -205,7 +213,7 @@ def start_agentdb(binary: Path, work: Path, clients: int) -> Server:
         proc.kill()
         raise RuntimeError(f"agentdb server did not start: {line!r}\n{log.read_text(errors='replace')[-3000:]}")
     url = line.removeprefix("listening on ")
-    srv = Server("AgentDB", proc, url, log)
+    srv = Server("AgentDB", proc, url, log, signal.SIGTERM)
     wait_ready(srv, url + "/readyz", deadline)
     return srv
 
@@ -214,15 +222,18 @@ def chroma_binary() -> Path:
     return Path(sys.executable).with_name("chroma")
 
 
-def start_chroma(work: Path) -> Server:
+def start_chroma(work: Path, log_level: str) -> Server:
     work.mkdir(parents=True, exist_ok=True)
     port = free_port()
     log = work / "chroma.log"
+    env = dict(os.environ)
+    if log_level == "warn":
+        env["RUST_LOG"] = "warn"  # its default logs several INFO lines per request
     proc = subprocess.Popen([str(chroma_binary()), "run", "--path", str(work / "data"), "--host", "127.0.0.1",
                              "--port", str(port)], stdout=open(log, "wb"), stderr=subprocess.STDOUT,
-                            stdin=subprocess.DEVNULL)
+                            stdin=subprocess.DEVNULL, env=env)
     url = f"http://127.0.0.1:{port}"
-    srv = Server("Chroma", proc, url, log)
+    srv = Server("Chroma", proc, url, log, signal.SIGINT)  # its Ctrl-C path; it did not stop on SIGTERM
     wait_ready(srv, url + "/api/v2/heartbeat", time.monotonic() + READY_TIMEOUT_S)
     return srv
 
@@ -355,6 +366,43 @@ async def drive(base_url: str, server: Server, clients: int, warmup_s: float, du
                        (end_srv - marks.get("srv0", end_srv)) * cpu_scale, errors)
 
 
+def drive_sync(server: Server, clients: int, procs: int, warmup_s: float, duration_s: float,
+               factory: Any, weights: dict[str, float], seed: int) -> PhaseResult:
+    """``drive`` in this process, or split over PROCS forked processes (clients divided among them).
+
+    ``factory(p)`` builds process p's request makers (so that generated ids stay unique per process). Each
+    process measures the server's CPU over its own window; the merged result takes their mean, and sums the
+    generator processes' CPU.
+    """
+    if procs <= 1:
+        return asyncio.run(drive(server.url, server, clients, warmup_s, duration_s, factory(0), weights, seed))
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork")
+    q = ctx.Queue()
+    share = [clients // procs + (1 if p < clients % procs else 0) for p in range(procs)]
+
+    def child(p: int) -> None:
+        res = asyncio.run(drive(server.url, server, share[p], warmup_s, duration_s, factory(p), weights,
+                                seed * 100 + p))
+        q.put(res)
+
+    kids = [ctx.Process(target=child, args=(p,)) for p in range(procs) if share[p]]
+    for k in kids:
+        k.start()
+    results = [q.get(timeout=warmup_s + duration_s + 10 * REQUEST_TIMEOUT_S) for _ in kids]
+    for k in kids:
+        k.join()
+    ops: dict[str, OpStats] = {}
+    for r in results:
+        for name, st in r.ops.items():
+            o = ops.setdefault(name, OpStats())
+            o.lat_ns += st.lat_ns
+            o.errors += st.errors
+    return PhaseResult(ops, duration_s, sum(r.client_cpu_s for r in results),
+                       statistics.mean(r.server_cpu_s for r in results), [e for r in results for e in r.errors])
+
+
 async def post_json(session: aiohttp.ClientSession, url: str, body: Any) -> Any:
     async with session.post(url, data=orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY),
                             headers={"content-type": "application/json"}) as r:
@@ -387,9 +435,7 @@ def memory_text(rng: random.Random) -> str:
     return f"{rng.choice(_SUBJECTS)} {rng.choice(_VERBS)} {rng.choice(_OBJECTS)} {rng.choice(_WHEN)}."
 
 
-async def phase_mixed(srv: Server, sizes: dict[str, Any], clients: int, mix: dict[str, float],
-                      seed: int) -> dict[str, Any]:
-    rng = random.Random(seed)
+async def seed_mixed(srv: Server, sizes: dict[str, Any], clients: int, rng: random.Random) -> dict[str, Any]:
     agents = sizes["state_agents"]
     t = time.perf_counter()
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as s:
@@ -398,7 +444,6 @@ async def phase_mixed(srv: Server, sizes: dict[str, Any], clients: int, mix: dic
                         for a in range(agents)], clients)
         seed_states_s = time.perf_counter() - t
         t = time.perf_counter()
-        n_text = sizes["text_memory_agents"] * sizes["text_memories_per_agent"]
         texts = [(a, memory_text(rng)) for a in range(sizes["text_memory_agents"])
                  for _ in range(sizes["text_memories_per_agent"])]
         for lo in range(0, len(texts), 100):  # the server embeds them: 100 per request keeps each call short
@@ -406,11 +451,18 @@ async def phase_mixed(srv: Server, sizes: dict[str, Any], clients: int, mix: dic
                             {"memories": [{"agent_id": a, "memory_type": "semantic", "content": c}
                                           for a, c in texts[lo:lo + 100]]})
         seed_memories_s = time.perf_counter() - t
+    return {"states": agents, "states_s": seed_states_s, "text_memories": len(texts),
+            "text_memories_s": seed_memories_s}
 
+
+def phase_mixed(srv: Server, sizes: dict[str, Any], clients: int, procs: int, mix: dict[str, float],
+                seed: int) -> dict[str, Any]:
+    rng = random.Random(seed)
+    seeded = asyncio.run(seed_mixed(srv, sizes, clients, rng))
+    agents, mem_agents = sizes["state_agents"], sizes["text_memory_agents"]
     # Bodies: a pool of payloads (each save still writes a new version); query texts from a small fixed list.
     payloads = [orjson.dumps({"state_type": "task_state", "data": state_payload(rng, 0, i)}) for i in range(512)]
     queries = [orjson.dumps({"query": q, "limit": 10}) for q in _QUESTIONS]
-    mem_agents = sizes["text_memory_agents"]
     make = {
         "state save": lambda r: Request("POST", f"/v1/agents/{r.randrange(agents)}/sessions/1/states",
                                         r.choice(payloads)),
@@ -419,10 +471,9 @@ async def phase_mixed(srv: Server, sizes: dict[str, Any], clients: int, mix: dic
                                                     r.choice(queries)),
     }
     weights = {"state save": mix["save"], "state load": mix["load"], "memory retrieve (text)": mix["retrieve"]}
-    res = await drive(srv.url, srv, clients, sizes["warmup_s"], sizes["duration_s"], make, weights, seed)
+    res = drive_sync(srv, clients, procs, sizes["warmup_s"], sizes["duration_s"], lambda p: make, weights, seed)
     out = res.summary(clients)
-    out["seed"] = {"states": agents, "states_s": seed_states_s, "text_memories": n_text,
-                   "text_memories_s": seed_memories_s}
+    out["seed"] = seeded
     out["server_rss_mb"] = srv.rss_mb()
     return out
 
@@ -543,21 +594,28 @@ def b64(v: np.ndarray) -> str:
     return base64.b64encode(np.asarray(v, dtype="<f4").tobytes()).decode()
 
 
-async def phase_memory(side: AgentDBMemorySide | ChromaMemorySide, sizes: dict[str, Any], clients: int,
-                       mix: dict[str, float], seed: int) -> dict[str, Any]:
+async def seed_memory(side: AgentDBMemorySide | ChromaMemorySide) -> tuple[float, float]:
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=600)) as s:
         t = time.perf_counter()
         ids = await side.seed(s)
         seed_s = time.perf_counter() - t
-        hit_rate = await side.hits(s, ids)
+        return seed_s, await side.hits(s, ids)
+
+
+def phase_memory(side: AgentDBMemorySide | ChromaMemorySide, sizes: dict[str, Any], clients: int, procs: int,
+                 mix: dict[str, float], seed: int) -> dict[str, Any]:
+    seed_s, hit_rate = asyncio.run(seed_memory(side))
     bodies = [side.query_body(j) for j in range(len(side.d.targets))]
-    counter = [0]
-    make = {
-        "add": lambda r: side.add_request(r, counter),
-        "query": lambda r: (lambda j: side.query_request(j, bodies[j]))(r.randrange(len(bodies))),
-    }
-    res = await drive(side.srv.url, side.srv, clients, sizes["warmup_s"], sizes["duration_s"], make,
-                      {"add": mix["add"], "query": mix["query"]}, seed)
+
+    def factory(p: int) -> dict[str, Any]:
+        counter = [p * 1_000_000_000]  # ids of added memories stay unique across generator processes
+        return {
+            "add": lambda r: side.add_request(r, counter),
+            "query": lambda r: (lambda j: side.query_request(j, bodies[j]))(r.randrange(len(bodies))),
+        }
+
+    res = drive_sync(side.srv, clients, procs, sizes["warmup_s"], sizes["duration_s"], factory,
+                     {"add": mix["add"], "query": mix["query"]}, seed)
     out = res.summary(clients)
     out["seed"] = {"memories": side.d.n, "seconds": seed_s, "per_s": side.d.n / seed_s}
     out["hit_rate"] = hit_rate
@@ -567,16 +625,16 @@ async def phase_memory(side: AgentDBMemorySide | ChromaMemorySide, sizes: dict[s
 
 # --- one run, several runs, the report -------------------------------------------------------------------------
 
-def run_once(k: int, binary: Path, work: Path, sizes: dict[str, Any], clients: int, only: list[str],
-             mix: dict[str, float], memory_mix: dict[str, float]) -> dict[str, Any]:
+def run_once(k: int, binary: Path, work: Path, sizes: dict[str, Any], clients: int, procs: int, only: list[str],
+             mix: dict[str, float], memory_mix: dict[str, float], log_level: str) -> dict[str, Any]:
     out: dict[str, Any] = {"load_average_at_start": " ".join(f"{x:.2f}" for x in os.getloadavg())}
     run_dir = work / f"run{k}"
     seed = 1000 + k
     if "mixed" in only:
-        srv = start_agentdb(binary, run_dir / "agentdb-mixed", clients)
+        srv = start_agentdb(binary, run_dir / "agentdb-mixed", clients, log_level)
         try:
             harness.say(f"  [run {k + 1}] mixed: AgentDB at {srv.url}")
-            out["mixed"] = asyncio.run(phase_mixed(srv, sizes, clients, mix, seed))
+            out["mixed"] = phase_mixed(srv, sizes, clients, procs, mix, seed)
             print_phase("mixed", "AgentDB", out["mixed"])
         finally:
             srv.stop()
@@ -585,12 +643,12 @@ def run_once(k: int, binary: Path, work: Path, sizes: dict[str, Any], clients: i
         out["memory"] = {}
         order = ["AgentDB", "Chroma"] if k % 2 == 0 else ["Chroma", "AgentDB"]
         for name in order:
-            srv = (start_agentdb(binary, run_dir / "agentdb-memory", clients) if name == "AgentDB"
-                   else start_chroma(run_dir / "chroma"))
+            srv = (start_agentdb(binary, run_dir / "agentdb-memory", clients, log_level) if name == "AgentDB"
+                   else start_chroma(run_dir / "chroma", log_level))
             try:
                 harness.say(f"  [run {k + 1}] memory: {name} at {srv.url}")
                 side = AgentDBMemorySide(srv, d) if name == "AgentDB" else ChromaMemorySide(srv, d)
-                out["memory"][name] = asyncio.run(phase_memory(side, sizes, clients, memory_mix, seed))
+                out["memory"][name] = phase_memory(side, sizes, clients, procs, memory_mix, seed)
                 print_phase("memory", name, out["memory"][name])
             finally:
                 srv.stop()
@@ -698,8 +756,8 @@ def markdown(data: dict[str, Any]) -> str:
              "range in brackets. See bench/load_server.py for what each phase does.", "", "## Machine", ""]
     head += [f"- {k}: {v}" for k, v in data["machine"].items()]
     head += [f"- agentdb server: {data['agentdb_build']} ({data['agentdb_binary']})",
-             f"- load generator: this Python process (asyncio + uvloop + aiohttp) on the same {os.cpu_count()} cores "
-             "as the server; CPU rows say how much each used", "", "## Versions", ""]
+             f"- load generator: {data['generator_processes']} Python process(es) (asyncio + uvloop + aiohttp) on "
+             f"the same {os.cpu_count()} cores as the server; the CPU rows say how much each side used", "", "## Versions", ""]
     head += [f"- {k} {v}" for k, v in data["versions"].items()]
     head += ["", "## Sizes", "", "- " + ", ".join(f"{k} {v}" for k, v in data["sizes"].items()),
              f"- mix: {data['mix']}; memory mix: {data['memory_mix']}", ""]
@@ -773,6 +831,12 @@ def main() -> int:
     ap.add_argument("--duration", type=float, help="measured seconds per phase (default 30; --quick 3)")
     ap.add_argument("--warmup", type=float, help="seconds of load before measuring (default 3; --quick 0.5)")
     ap.add_argument("--clients", type=int, default=64, help="concurrent clients (default 64)")
+    ap.add_argument("--procs", type=int, default=1,
+                    help="load generator processes sharing the clients (default 1; 2 if one Python process "
+                         "saturates a core before the server does)")
+    ap.add_argument("--server-log", choices=sorted(AGENTDB_LOG_LEVELS), default="warn",
+                    help="both servers' log level: warn (default) or info (each one's shipped default, a line or "
+                         "more per request)")
     ap.add_argument("--runs", type=int, default=1, help="repeat the whole run; report medians and ranges")
     ap.add_argument("--only", default="mixed,memory", help="phases: mixed, memory (AgentDB and Chroma)")
     ap.add_argument("--mix", default="save=45,load=45,retrieve=10", help="mixed phase weights")
@@ -791,8 +855,8 @@ def main() -> int:
         memory_mix = parse_mix(args.memory_mix, ["add", "query"])
     except ValueError as e:
         ap.error(str(e))
-    if args.clients < 1 or args.runs < 1:
-        ap.error("--clients and --runs must be at least 1")
+    if args.clients < 1 or args.runs < 1 or not 1 <= args.procs <= args.clients:
+        ap.error("--clients and --runs must be at least 1, --procs between 1 and --clients")
     sizes = dict(QUICK if args.quick else FULL)
     if args.duration is not None:
         sizes["duration_s"] = args.duration
@@ -839,7 +903,8 @@ def main() -> int:
     try:
         for k in range(args.runs):
             harness.say(f"[run {k + 1}/{args.runs}]")
-            runs.append(run_once(k, binary, work, sizes, args.clients, only, mix, memory_mix))
+            runs.append(run_once(k, binary, work, sizes, args.clients, args.procs, only, mix, memory_mix,
+                                 args.server_log))
     finally:
         if not args.work:
             shutil.rmtree(work, ignore_errors=True)
@@ -854,13 +919,16 @@ def main() -> int:
         "Memory phase: both servers get the same precomputed 384-dim unit vectors; AgentDB's retrieve answers "
         "carry each memory's embedding (its API always returns it), Chroma's carry metadatas, documents and "
         "distances (chromadb's default include).",
+        f"Server logs: {'warn on both' if args.server_log == 'warn' else 'each server at its default INFO level'}, "
+        "written to files in the scratch dir.",
         "AgentDB: default engine options (fsync batch:10, merge policy keep_newest), compact after the seed; "
         "limits max_concurrent_requests/max_queued_requests written out at >= 64/1024 (the defaults) so no "
         "request can be refused with 429. Chroma: `chroma run` defaults, collection hnsw.space=cosine.",
     ]
     data = {"mode": "--quick" if args.quick else "full", "command": command, "started_utc": started.isoformat(),
             "seconds": time.perf_counter() - t_all, "comparable": comparable, "agentdb_build": build,
-            "agentdb_binary": str(binary), "clients": args.clients, "only": only, "mix": mix,
+            "agentdb_binary": str(binary), "clients": args.clients, "generator_processes": args.procs,
+            "server_log": args.server_log, "only": only, "mix": mix,
             "memory_mix": memory_mix, "machine": mach, "versions": versions(), "sizes": sizes,
             "errors": errors, "runs": runs, "summary": summarize(runs), "notes": notes}
     if errors:
