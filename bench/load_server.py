@@ -897,6 +897,15 @@ def main() -> int:
                 f"{args.runs} run(s), phases {', '.join(only)}; scratch {work}")
     if not comparable:
         harness.say("  NOT COMPARABLE: not a release build; these figures check the harness only")
+    head = subprocess.run(["git", "-C", str(HERE), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+    if head and not head.startswith(build.split("commit=")[-1]):
+        harness.say(f"  note: the server binary was built from {build.split('commit=')[-1]}, the checkout is at "
+                    f"{head[:9]}: rebuild it if that is not what you mean to measure")
+    dirty = subprocess.run(["git", "-C", str(HERE.parent), "status", "--porcelain", "--", "crates", "Cargo.toml",
+                            "Cargo.lock"], capture_output=True, text=True).stdout.strip()
+    if dirty:
+        harness.say("  note: the checkout has uncommitted changes under crates/ or Cargo.*: a server built from it "
+                    "is not exactly its commit (recorded in the results)")
     harness.say("  machine: " + "; ".join(f"{k}: {v}" for k, v in mach.items()))
     t_all = time.perf_counter()
     runs = []
@@ -912,6 +921,8 @@ def main() -> int:
     errors = sum(run["mixed"]["errors"] for run in runs if "mixed" in run) + sum(
         m["errors"] for run in runs for s, m in run.get("memory", {}).items() if s != "order")
     notes = [
+        *(["The checkout had uncommitted changes under crates/ or Cargo.* when this ran: the server binary may "
+           "include them."] if dirty else []),
         "Closed loop: each client sends its next request when the previous answer is complete; latencies are "
         "per request, send to last byte, measured by the load generator.",
         "The load generator (one Python process) and the server share the machine's cores; the CPU rows are "
@@ -927,7 +938,7 @@ def main() -> int:
     ]
     data = {"mode": "--quick" if args.quick else "full", "command": command, "started_utc": started.isoformat(),
             "seconds": time.perf_counter() - t_all, "comparable": comparable, "agentdb_build": build,
-            "agentdb_binary": str(binary), "clients": args.clients, "generator_processes": args.procs,
+            "agentdb_binary": str(binary), "checkout_head": head, "checkout_dirty_at_start": bool(dirty), "clients": args.clients, "generator_processes": args.procs,
             "server_log": args.server_log, "only": only, "mix": mix,
             "memory_mix": memory_mix, "machine": mach, "versions": versions(), "sizes": sizes,
             "errors": errors, "runs": runs, "summary": summarize(runs), "notes": notes}
