@@ -755,7 +755,8 @@ def markdown(data: dict[str, Any]) -> str:
              f"{data['sizes']['warmup_s']:.1f} s of warm-up; medians of {n} run{'s' if n != 1 else ''}, "
              "range in brackets. See bench/load_server.py for what each phase does.", "", "## Machine", ""]
     head += [f"- {k}: {v}" for k, v in data["machine"].items()]
-    head += [f"- agentdb server: {data['agentdb_build']} ({data['agentdb_binary']})",
+    head += ["- load average at the start of each run: " + "; ".join(r["load_average_at_start"] for r in data["runs"]),
+             f"- agentdb server: {data['agentdb_build']} ({data['agentdb_binary']})",
              f"- load generator: {data['generator_processes']} Python process(es) (asyncio + uvloop + aiohttp) on "
              f"the same {os.cpu_count()} cores as the server; the CPU rows say how much each side used", "", "## Versions", ""]
     head += [f"- {k} {v}" for k, v in data["versions"].items()]
@@ -925,7 +926,7 @@ def main() -> int:
            "include them."] if dirty else []),
         "Closed loop: each client sends its next request when the previous answer is complete; latencies are "
         "per request, send to last byte, measured by the load generator.",
-        "The load generator (one Python process) and the server share the machine's cores; the CPU rows are "
+        f"The load generator ({args.procs} Python process{'es' if args.procs > 1 else ''}) and the server share the machine's cores; the CPU rows are "
         "each process's CPU time over the measured window as a % of one core.",
         "Memory phase: both servers get the same precomputed 384-dim unit vectors; AgentDB's retrieve answers "
         "carry each memory's embedding (its API always returns it), Chroma's carry metadatas, documents and "
