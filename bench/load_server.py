@@ -272,6 +272,7 @@ class Failure(Exception):
 class OpStats:
     lat_ns: list[int] = field(default_factory=list)
     errors: int = 0
+    response_bytes: int = 0  # of the requests counted in lat_ns
 
 
 @dataclass
@@ -294,6 +295,7 @@ class PhaseResult:
                 "p99_ms": float(np.percentile(lat, 99)) if len(lat) else None,
                 "mean_ms": float(lat.mean()) if len(lat) else None,
                 "max_ms": float(lat.max()) if len(lat) else None,
+                "response_bytes_mean": st.response_bytes / len(lat) if len(lat) else None,
             }
         out["total_per_s"] = total / self.seconds
         out["errors"] = sum(st.errors for st in self.ops.values())
@@ -352,6 +354,7 @@ async def drive(base_url: str, server: Server, clients: int, warmup_s: float, du
             done = loop.time()
             if w0 <= done <= w1:
                 ops[op].lat_ns.append(t1 - t0)
+                ops[op].response_bytes += len(body)
 
     connector = aiohttp.TCPConnector(limit=clients, force_close=False)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
@@ -399,6 +402,7 @@ def drive_sync(server: Server, clients: int, procs: int, warmup_s: float, durati
             o = ops.setdefault(name, OpStats())
             o.lat_ns += st.lat_ns
             o.errors += st.errors
+            o.response_bytes += st.response_bytes
     return PhaseResult(ops, duration_s, sum(r.client_cpu_s for r in results),
                        statistics.mean(r.server_cpu_s for r in results), [e for r in results for e in r.errors])
 
@@ -693,7 +697,8 @@ def figures(run: dict[str, Any]) -> list[tuple[str, str, str, float, str, str]]:
         for op, o in m["ops"].items():
             rows += [("memory", f"{op}: throughput", system, o["per_s"], "requests/s", HIGHER),
                      ("memory", f"{op}: p50", system, o["p50_ms"], "ms", LOWER),
-                     ("memory", f"{op}: p99", system, o["p99_ms"], "ms", LOWER)]
+                     ("memory", f"{op}: p99", system, o["p99_ms"], "ms", LOWER),
+                     ("memory", f"{op}: response size (mean)", system, o["response_bytes_mean"], "bytes", LOWER)]
         rows += [("memory", "bulk load before the run (batches of 1000)", system, m["seed"]["per_s"], "memories/s",
                   HIGHER),
                  ("memory", "top-10 hit rate (sequential check)", system, m["hit_rate"], "", HIGHER),
