@@ -66,6 +66,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import bisect
 import datetime as dt
 import json
 import os
@@ -319,8 +320,8 @@ async def drive(base_url: str, server: Server, clients: int, warmup_s: float, du
     ``make[op](rng)`` returns the next ``Request`` of that operation. Every failure is counted, warm-up or not.
     """
     names = [n for n, w in weights.items() if w > 0]
-    cum = np.cumsum([weights[n] for n in names])
-    cum = cum / cum[-1]
+    cum = [float(c) for c in np.cumsum([weights[n] for n in names]) / sum(weights[n] for n in names)]
+    json_headers = {"content-type": "application/json"}
     ops = {n: OpStats() for n in names}
     errors: list[str] = []
     loop = asyncio.get_running_loop()
@@ -328,21 +329,25 @@ async def drive(base_url: str, server: Server, clients: int, warmup_s: float, du
     w0, w1 = t_start + warmup_s, t_start + warmup_s + duration_s
     marks: dict[str, float] = {}
 
+    async def window() -> None:
+        """CPU of this process and of the server over exactly the measured window."""
+        await asyncio.sleep(max(w0 - loop.time(), 0))
+        marks["cpu0"], marks["srv0"] = process_cpu_s(), server.cpu_s()
+        await asyncio.sleep(max(w1 - loop.time(), 0))
+        marks["cpu1"], marks["srv1"] = process_cpu_s(), server.cpu_s()
+
     async def client(i: int, session: aiohttp.ClientSession) -> None:
         rng = random.Random(seed * 1000 + i)
         while True:
             now = loop.time()
             if now >= w1:
                 return
-            if now >= w0 and "cpu0" not in marks:
-                marks["cpu0"], marks["srv0"], marks["t0"] = process_cpu_s(), server.cpu_s(), time.perf_counter()
-            x = rng.random()
-            op = names[int(np.searchsorted(cum, x, side="right"))] if len(names) > 1 else names[0]
+            op = names[min(bisect.bisect_right(cum, rng.random()), len(names) - 1)]
             req = make[op](rng)
             t0 = time.perf_counter_ns()
             try:
                 async with session.request(req.method, base_url + req.path, data=req.body,
-                                           headers={"content-type": "application/json"} if req.body else None) as r:
+                                           headers=json_headers if req.body else None) as r:
                     body = await r.read()
                     if r.status >= 300:
                         raise Failure(f"{op}: HTTP {r.status} {req.method} {req.path}: {body[:300]!r}")
@@ -360,14 +365,8 @@ async def drive(base_url: str, server: Server, clients: int, warmup_s: float, du
     connector = aiohttp.TCPConnector(limit=clients, force_close=False)
     timeout = aiohttp.ClientTimeout(total=REQUEST_TIMEOUT_S)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
-        await asyncio.gather(*(client(i, session) for i in range(clients)))
-        end_cpu, end_srv, t_end = process_cpu_s(), server.cpu_s(), time.perf_counter()
-    # The window is [w0, w1]; the CPU marks start at the first request issued after w0 and end when the last
-    # client finished (its in-flight request completes after w1), so the CPU share is over that span.
-    span = max(t_end - marks.get("t0", t_end), 1e-9)
-    cpu_scale = duration_s / span
-    return PhaseResult(ops, duration_s, (end_cpu - marks.get("cpu0", end_cpu)) * cpu_scale,
-                       (end_srv - marks.get("srv0", end_srv)) * cpu_scale, errors)
+        await asyncio.gather(window(), *(client(i, session) for i in range(clients)))
+    return PhaseResult(ops, duration_s, marks["cpu1"] - marks["cpu0"], marks["srv1"] - marks["srv0"], errors)
 
 
 def drive_sync(server: Server, clients: int, procs: int, warmup_s: float, duration_s: float,
@@ -387,9 +386,11 @@ def drive_sync(server: Server, clients: int, procs: int, warmup_s: float, durati
     share = [clients // procs + (1 if p < clients % procs else 0) for p in range(procs)]
 
     def child(p: int) -> None:
-        res = asyncio.run(drive(server.url, server, share[p], warmup_s, duration_s, factory(p), weights,
-                                seed * 100 + p))
-        q.put(res)
+        try:
+            q.put(asyncio.run(drive(server.url, server, share[p], warmup_s, duration_s, factory(p), weights,
+                                    seed * 100 + p)))
+        except BaseException as e:  # the parent must not wait for a result that will never come
+            q.put(f"load generator process {p}: {type(e).__name__}: {e}")
 
     kids = [ctx.Process(target=child, args=(p,)) for p in range(procs) if share[p]]
     for k in kids:
@@ -397,6 +398,9 @@ def drive_sync(server: Server, clients: int, procs: int, warmup_s: float, durati
     results = [q.get(timeout=warmup_s + duration_s + 10 * REQUEST_TIMEOUT_S) for _ in kids]
     for k in kids:
         k.join()
+    broken = [r for r in results if isinstance(r, str)]
+    if broken:
+        raise RuntimeError("; ".join(broken))
     ops: dict[str, OpStats] = {}
     for r in results:
         for name, st in r.ops.items():
