@@ -53,11 +53,11 @@ in flight, not an open-loop arrival rate). Any failed request (non-2xx,
 connection error, timeout) fails the run: nothing is written to --out then.
 
 ``--runs N`` repeats the whole run N times (fresh servers and data each
-time) and reports, per figure, the median and the range; a ratio is the
-median of the per-run ratios. Claims need ``--runs 3`` or more on a quiet
-machine with a release build.
+time; default 3 with a release server, else 1) and reports, per figure, the
+median and the range; a ratio is the median of the per-run ratios. Claims
+need 3 runs or more on a quiet machine with a release build.
 
-    ~/.cache/agentdb-bench-venv/bin/python bench/load_server.py --runs 3        # release server, writes bench/results/
+    ~/.cache/agentdb-bench-venv/bin/python bench/load_server.py                 # release server, 3 runs, writes bench/results/
     ~/.cache/agentdb-bench-venv/bin/python bench/load_server.py --quick --dev-build --out /tmp/ls   # smoke run
 """
 
@@ -757,6 +757,8 @@ def markdown(data: dict[str, Any]) -> str:
     rows = data["summary"]
     n = len(data["runs"])
     head = [f"# AgentDB server under load ({data['mode']} run, {n} run{'s' if n != 1 else ''})", ""]
+    if data["comparable"] and n < 3:
+        head += [f"**{n} run{'s' if n != 1 else ''} only: not a claim** (claims are medians of 3 or more runs).", ""]
     if not data["comparable"]:
         head += [f"**Not comparable: {data['agentdb_build']}.** A dev build is 10-50× slower; these figures check "
                  "the harness, they measure nothing.", ""]
@@ -848,7 +850,8 @@ def main() -> int:
     ap.add_argument("--server-log", choices=sorted(AGENTDB_LOG_LEVELS), default="warn",
                     help="both servers' log level: warn (default) or info (each one's shipped default, a line or "
                          "more per request)")
-    ap.add_argument("--runs", type=int, default=1, help="repeat the whole run; report medians and ranges")
+    ap.add_argument("--runs", type=int, help="repeat the whole run; report medians and ranges (default 3 with a "
+                                            "release server, 1 with --quick or another build)")
     ap.add_argument("--only", default="mixed,memory", help="phases: mixed, memory (AgentDB and Chroma)")
     ap.add_argument("--mix", default="save=45,load=45,retrieve=10", help="mixed phase weights")
     ap.add_argument("--memory-mix", default="add=20,query=80", help="memory phase weights")
@@ -866,7 +869,7 @@ def main() -> int:
         memory_mix = parse_mix(args.memory_mix, ["add", "query"])
     except ValueError as e:
         ap.error(str(e))
-    if args.clients < 1 or args.runs < 1 or not 1 <= args.procs <= args.clients:
+    if args.clients < 1 or (args.runs is not None and args.runs < 1) or not 1 <= args.procs <= args.clients:
         ap.error("--clients and --runs must be at least 1, --procs between 1 and --clients")
     sizes = dict(QUICK if args.quick else FULL)
     if args.duration is not None:
@@ -886,6 +889,8 @@ def main() -> int:
                  "debug one, whose numbers are not comparable)")
     binary = binary.resolve()
     build, comparable = build_of(binary)
+    if args.runs is None:
+        args.runs = 3 if comparable and not args.quick else 1
     if "memory" in only and not chroma_binary().exists():
         ap.error(f"no {chroma_binary()}: run this with the bench venv's python (scripts/setup_bench.sh)")
     out_dir = Path(args.out) if args.out else (
