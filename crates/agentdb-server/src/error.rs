@@ -6,7 +6,8 @@
 //! every surface uses (a malformed JSON body is an `invalid_argument` too,
 //! as a malformed argument is in the engine); the server's own refusals add
 //! `unauthenticated`, `forbidden`, `too_many_requests`, `overloaded`,
-//! `timeout`, `not_ready`, `method_not_allowed`.
+//! `timeout`, `not_ready`, `method_not_allowed`, `not_acceptable` (406: an
+//! `Accept` header a list route can serve neither JSON nor Arrow under).
 
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};

@@ -15,6 +15,7 @@
 #![deny(unsafe_code)]
 #![deny(clippy::unwrap_used)]
 
+pub mod arrow;
 pub mod auth;
 pub mod config;
 pub mod error;
@@ -195,6 +196,18 @@ impl AppState {
                 ),
             )),
         }
+    }
+}
+
+impl AppState {
+    /// The open database's memory dimension (the width of the memory
+    /// layout's `embedding` column): a setting read, not an engine call.
+    pub(crate) fn memory_dimension(&self) -> ApiResult<usize> {
+        self.inner
+            .db
+            .get()
+            .map(|db| db.memory_dimension())
+            .ok_or_else(|| ApiError::unavailable("not_ready", "the database is still opening (recovery)"))
     }
 }
 

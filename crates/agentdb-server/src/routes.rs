@@ -28,28 +28,60 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|r| {
-            if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::payload_too_large(format!(
-                    "request body exceeds limits.max_body_bytes ({} bytes)",
-                    state.inner.config.limits.max_body_bytes
-                ))
-            } else {
-                ApiError::invalid(r.body_text())
-            }
-        })?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
-            let path = e.path().to_string();
-            let inner = e.into_inner();
-            if path == "." {
-                ApiError::invalid(format!("invalid JSON body: {inner}"))
-            } else {
-                ApiError::bad_request("invalid_argument", format!("invalid JSON body at `{path}`: {inner}"))
-            }
-        })?;
-        de.end().map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))?;
-        Ok(JsonBody(value))
+        let bytes = body_bytes(req, state).await?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+/// The whole body, within `limits.max_body_bytes`.
+async fn body_bytes(req: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(req, state).await.map_err(|r| {
+        if r.status() == StatusCode::PAYLOAD_TOO_LARGE {
+            ApiError::payload_too_large(format!(
+                "request body exceeds limits.max_body_bytes ({} bytes)",
+                state.inner.config.limits.max_body_bytes
+            ))
+        } else {
+            ApiError::invalid(r.body_text())
+        }
+    })
+}
+
+fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        if path == "." {
+            ApiError::invalid(format!("invalid JSON body: {inner}"))
+        } else {
+            ApiError::bad_request("invalid_argument", format!("invalid JSON body at `{path}`: {inner}"))
+        }
+    })?;
+    de.end().map_err(|e| ApiError::invalid(format!("invalid JSON body: {e}")))?;
+    Ok(value)
+}
+
+/// A bulk-insert request that may also arrive as an Arrow IPC stream
+/// (`crate::arrow`); decoding yields the same value the JSON body would.
+pub trait FromArrowStream: Sized {
+    fn from_arrow_stream(bytes: &[u8]) -> Result<Self, ApiError>;
+}
+
+/// A JSON body, or an Arrow IPC stream when the Content-Type says so.
+pub struct JsonOrArrow<T>(pub T);
+
+impl<T: DeserializeOwned + FromArrowStream> FromRequest<AppState> for JsonOrArrow<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        let arrow = crate::arrow::is_arrow_body(req.headers());
+        let bytes = body_bytes(req, state).await?;
+        if arrow {
+            T::from_arrow_stream(&bytes).map(JsonOrArrow)
+        } else {
+            parse_json(&bytes).map(JsonOrArrow)
+        }
     }
 }
 

@@ -7,11 +7,13 @@ use std::collections::BTreeMap;
 use agentdb::{CollectionInfo, Metric, SearchOptions, VectorHit, VectorRecord};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiPath, JsonBody};
+use super::{ApiPath, FromArrowStream, JsonBody, JsonOrArrow};
+use crate::arrow::{Format, ResultFormat, VectorHitsStream, VectorsStream};
 use crate::auth::{in_namespace, Caller};
 use crate::config::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -87,6 +89,12 @@ pub struct VectorDto {
 pub struct UpsertVectorsRequest {
     /// Inserted or replaced in one WAL record: all or nothing.
     pub vectors: Vec<VectorDto>,
+}
+
+impl FromArrowStream for UpsertVectorsRequest {
+    fn from_arrow_stream(bytes: &[u8]) -> ApiResult<Self> {
+        Ok(UpsertVectorsRequest { vectors: crate::arrow::vectors_from_stream(bytes)? })
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -191,13 +199,14 @@ pub async fn get_collection(
 }
 
 #[utoipa::path(post, path = "/v1/collections/{name}/vectors", tag = "collections", params(("name" = String, Path)),
-    request_body = UpsertVectorsRequest,
+    request_body(description = "JSON, or an Arrow IPC stream of the same vectors (one WAL record either way)",
+        content((UpsertVectorsRequest = "application/json"), (VectorsStream = "application/vnd.apache.arrow.stream"))),
     responses((status = 200, body = UpsertVectorsResponse), (status = "default", body = ErrorBody, description = "error")))]
 pub async fn upsert_vectors(
     State(st): State<AppState>,
     caller: Caller,
     ApiPath(name): ApiPath<String>,
-    JsonBody(req): JsonBody<UpsertVectorsRequest>,
+    JsonOrArrow(req): JsonOrArrow<UpsertVectorsRequest>,
 ) -> ApiResult<Json<UpsertVectorsResponse>> {
     caller.require(Role::ReadWrite)?;
     caller.check_name("collection", &name)?;
@@ -238,17 +247,22 @@ pub async fn delete_vector(
 
 #[utoipa::path(post, path = "/v1/collections/{name}/search", tag = "collections", params(("name" = String, Path)),
     request_body = SearchVectorsRequest,
-    responses((status = 200, body = Vec<VectorHitDto>, description = "nearest first"), (status = "default", body = ErrorBody, description = "error")))]
+    responses((status = 200, description = "nearest first",
+            content((Vec<VectorHitDto> = "application/json"), (VectorHitsStream = "application/vnd.apache.arrow.stream"))),
+        (status = "default", body = ErrorBody, description = "error")))]
 pub async fn search_vectors(
     State(st): State<AppState>,
     caller: Caller,
+    ResultFormat(format): ResultFormat,
     ApiPath(name): ApiPath<String>,
     JsonBody(req): JsonBody<SearchVectorsRequest>,
-) -> ApiResult<Json<Vec<VectorHitDto>>> {
+) -> ApiResult<Response> {
     caller.require(Role::ReadOnly)?;
     caller.check_name("collection", &name)?;
     let opts = SearchOptions { metadata: req.metadata, nprobes: req.nprobes, refine_factor: req.refine_factor };
     let include = req.include_vectors;
+    // The engine checked the query against the collection's dimension.
+    let dimension = req.vector.len();
     let hits = match req.radius {
         Some(r) => {
             let max = req.max_results.unwrap_or(agentdb::defaults::RANGE_MAX_RESULTS);
@@ -262,7 +276,10 @@ pub async fn search_vectors(
             st.call_cancellable(move |db| db.search_knn(&name, &req.vector, k, &opts)).await?
         }
     };
-    Ok(Json(hits.into_iter().map(|h| hit(h, include)).collect()))
+    match format {
+        Format::Arrow => crate::arrow::stream_response(agentdb::export::vector_hits_batch(&hits, dimension)),
+        Format::Json => Ok(Json(hits.into_iter().map(|h| hit(h, include)).collect::<Vec<_>>()).into_response()),
+    }
 }
 
 #[utoipa::path(post, path = "/v1/collections/{name}/index", tag = "collections", params(("name" = String, Path)),

@@ -8,11 +8,13 @@ use std::collections::BTreeMap;
 use agentdb::{ChunkHit, DocFilter, DocumentInfo, Fusion, NewDocument};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::{ApiPath, JsonBody};
+use crate::arrow::{ChunkHitsStream, Format, ResultFormat};
 use crate::auth::{Caller, NAMESPACE_METADATA_KEY};
 use crate::config::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -200,12 +202,15 @@ pub async fn delete_document(
 }
 
 #[utoipa::path(post, path = "/v1/documents/search", tag = "documents", request_body = SearchDocumentsRequest,
-    responses((status = 200, body = Vec<ChunkHitDto>, description = "best first"), (status = "default", body = ErrorBody, description = "error")))]
+    responses((status = 200, description = "best first",
+            content((Vec<ChunkHitDto> = "application/json"), (ChunkHitsStream = "application/vnd.apache.arrow.stream"))),
+        (status = "default", body = ErrorBody, description = "error")))]
 pub async fn search_documents(
     State(st): State<AppState>,
     caller: Caller,
+    ResultFormat(format): ResultFormat,
     JsonBody(req): JsonBody<SearchDocumentsRequest>,
-) -> ApiResult<Json<Vec<ChunkHitDto>>> {
+) -> ApiResult<Response> {
     caller.require(Role::ReadOnly)?;
     let mut filter = DocFilter { doc_ids: req.filter.doc_ids, metadata: req.filter.metadata };
     for id in &filter.doc_ids {
@@ -239,5 +244,8 @@ pub async fn search_documents(
             return Err(ApiError::invalid("hybrid search takes a query (and optionally a vector)"))
         }
     };
-    Ok(Json(hits.into_iter().map(ChunkHitDto::from).collect()))
+    match format {
+        Format::Arrow => crate::arrow::stream_response(agentdb::export::chunk_hits_batch(&hits)),
+        Format::Json => Ok(Json(hits.into_iter().map(ChunkHitDto::from).collect::<Vec<_>>()).into_response()),
+    }
 }

@@ -12,11 +12,13 @@ use agentdb::{
 };
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::{ApiPath, JsonBody};
+use super::{ApiPath, FromArrowStream, JsonBody, JsonOrArrow};
+use crate::arrow::{Format, MemoriesStream, ResultFormat, ScoredMemoriesStream};
 use crate::auth::Caller;
 use crate::config::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -123,6 +125,12 @@ impl From<StoreOutcome> for StoreOutcomeDto {
 #[serde(deny_unknown_fields)]
 pub struct StoreMemoriesRequest {
     pub memories: Vec<StoreMemoryRequest>,
+}
+
+impl FromArrowStream for StoreMemoriesRequest {
+    fn from_arrow_stream(bytes: &[u8]) -> ApiResult<Self> {
+        Ok(StoreMemoriesRequest { memories: crate::arrow::memories_from_stream(bytes)? })
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
@@ -326,12 +334,14 @@ pub async fn store_memory(
     Ok(Json(o.into()))
 }
 
-#[utoipa::path(post, path = "/v1/memories/batch", tag = "memories", request_body = StoreMemoriesRequest,
+#[utoipa::path(post, path = "/v1/memories/batch", tag = "memories",
+    request_body(description = "JSON, or an Arrow IPC stream of the same memories",
+        content((StoreMemoriesRequest = "application/json"), (MemoriesStream = "application/vnd.apache.arrow.stream"))),
     responses((status = 200, body = StoreMemoriesResponse, description = "one outcome per item, in order"), (status = "default", body = ErrorBody, description = "error")))]
 pub async fn store_memories(
     State(st): State<AppState>,
     caller: Caller,
-    JsonBody(req): JsonBody<StoreMemoriesRequest>,
+    JsonOrArrow(req): JsonOrArrow<StoreMemoriesRequest>,
 ) -> ApiResult<Json<StoreMemoriesResponse>> {
     caller.require(Role::ReadWrite)?;
     for m in &req.memories {
@@ -412,13 +422,16 @@ pub async fn list_memories(
 
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/memories/retrieve", tag = "memories", params(("agent_id" = u64, Path)),
     request_body = RetrieveRequest,
-    responses((status = 200, body = Vec<ScoredMemoryDto>, description = "best first"), (status = "default", body = ErrorBody, description = "error")))]
+    responses((status = 200, description = "best first",
+            content((Vec<ScoredMemoryDto> = "application/json"), (ScoredMemoriesStream = "application/vnd.apache.arrow.stream"))),
+        (status = "default", body = ErrorBody, description = "error")))]
 pub async fn retrieve(
     State(st): State<AppState>,
     caller: Caller,
+    ResultFormat(format): ResultFormat,
     ApiPath(agent_id): ApiPath<u64>,
     JsonBody(req): JsonBody<RetrieveRequest>,
-) -> ApiResult<Json<Vec<ScoredMemoryDto>>> {
+) -> ApiResult<Response> {
     caller.require(Role::ReadOnly)?;
     caller.check_agent(agent_id)?;
     let d = RetrieveOptions::default();
@@ -438,7 +451,12 @@ pub async fn retrieve(
         (None, Some(v)) => st.call_cancellable(move |db| db.retrieve_similar(agent_id, &v, limit, &opts)).await?,
         _ => return Err(ApiError::invalid("give exactly one of query (text) and vector")),
     };
-    Ok(Json(hits.into_iter().map(ScoredMemoryDto::from).collect()))
+    match format {
+        Format::Arrow => {
+            crate::arrow::stream_response(agentdb::export::scored_memories_batch(&hits, st.memory_dimension()?))
+        }
+        Format::Json => Ok(Json(hits.into_iter().map(ScoredMemoryDto::from).collect::<Vec<_>>()).into_response()),
+    }
 }
 
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/memories/forget", tag = "memories", params(("agent_id" = u64, Path)),

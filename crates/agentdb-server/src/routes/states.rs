@@ -9,12 +9,14 @@ use std::collections::BTreeMap;
 use agentdb::{AgentState, HistoryQuery, Snapshot, StateType};
 use axum::extract::State;
 use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use super::{ApiPath, ApiQuery, JsonBody};
+use crate::arrow::{Format, ResultFormat, StatesStream};
 use crate::auth::Caller;
 use crate::config::Role;
 use crate::error::{ApiError, ApiResult, ErrorBody};
@@ -192,6 +194,14 @@ pub struct PageParams {
     pub limit: Option<usize>,
 }
 
+/// A list of states as JSON or in the engine's Arrow layout.
+fn states_response(format: Format, rows: Vec<AgentState>) -> ApiResult<Response> {
+    match format {
+        Format::Arrow => crate::arrow::stream_response(agentdb::export::states_batch(&rows)),
+        Format::Json => Ok(Json(rows.into_iter().map(StateDto::from).collect::<Vec<_>>()).into_response()),
+    }
+}
+
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/sessions/{session_id}/states", tag = "states",
     params(("agent_id" = u64, Path), ("session_id" = u64, Path)),
     request_body = SaveStateRequest,
@@ -223,19 +233,21 @@ pub async fn save_state(
 
 #[utoipa::path(get, path = "/v1/agents/{agent_id}/sessions/{session_id}/states", tag = "states",
     params(("agent_id" = u64, Path), ("session_id" = u64, Path), PageParams),
-    responses((status = 200, body = Vec<StateDto>, description = "one page, newest first by version; empty for an unknown session"),
+    responses((status = 200, description = "one page, newest first by version; empty for an unknown session",
+            content((Vec<StateDto> = "application/json"), (StatesStream = "application/vnd.apache.arrow.stream"))),
         (status = "default", body = ErrorBody, description = "error")))]
 pub async fn state_history_page(
     State(st): State<AppState>,
     caller: Caller,
+    ResultFormat(format): ResultFormat,
     ApiPath((agent_id, session_id)): ApiPath<(u64, u64)>,
     ApiQuery(p): ApiQuery<PageParams>,
-) -> ApiResult<Json<Vec<StateDto>>> {
+) -> ApiResult<Response> {
     caller.require(Role::ReadOnly)?;
     caller.check_agent(agent_id)?;
     let limit = p.limit.unwrap_or_else(agentdb::defaults::history_limit);
     let rows = st.call(move |db| db.state_history_page(agent_id, session_id, p.before_version, limit)).await?;
-    Ok(Json(rows.into_iter().map(StateDto::from).collect()))
+    states_response(format, rows)
 }
 
 #[utoipa::path(get, path = "/v1/agents/{agent_id}/sessions/{session_id}/states/by-key", tag = "states",
@@ -285,13 +297,16 @@ pub async fn load_state_version(
 
 #[utoipa::path(get, path = "/v1/agents/{agent_id}/history", tag = "states",
     params(("agent_id" = u64, Path), HistoryParams),
-    responses((status = 200, body = Vec<StateDto>, description = "newest first"), (status = "default", body = ErrorBody, description = "error")))]
+    responses((status = 200, description = "newest first",
+            content((Vec<StateDto> = "application/json"), (StatesStream = "application/vnd.apache.arrow.stream"))),
+        (status = "default", body = ErrorBody, description = "error")))]
 pub async fn query_history(
     State(st): State<AppState>,
     caller: Caller,
+    ResultFormat(format): ResultFormat,
     ApiPath(agent_id): ApiPath<u64>,
     ApiQuery(p): ApiQuery<HistoryParams>,
-) -> ApiResult<Json<Vec<StateDto>>> {
+) -> ApiResult<Response> {
     caller.require(Role::ReadOnly)?;
     caller.check_agent(agent_id)?;
     let mut q = HistoryQuery::new(agent_id).between(p.from_ms, p.to_ms);
@@ -300,7 +315,7 @@ pub async fn query_history(
         q = q.limit(l);
     }
     let rows = st.call(move |db| db.query_history(&q)).await?;
-    Ok(Json(rows.into_iter().map(StateDto::from).collect()))
+    states_response(format, rows)
 }
 
 #[utoipa::path(post, path = "/v1/agents/{agent_id}/sessions/{session_id}/snapshots", tag = "states",
