@@ -28,6 +28,12 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        if crate::arrow::is_arrow_body(req.headers()) {
+            return Err(ApiError::invalid(
+                "this route takes a JSON body; Arrow IPC bodies go to POST /v1/collections/{name}/vectors and \
+                 POST /v1/memories/batch",
+            ));
+        }
         let bytes = body_bytes(req, state).await?;
         parse_json(&bytes).map(JsonBody)
     }

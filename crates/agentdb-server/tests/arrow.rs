@@ -446,6 +446,9 @@ async fn bad_arrow_bodies_are_refused_and_write_nothing() {
     let big = ipc(&[batch(vec![("id", strings(&id_refs)), ("vector", fixed(&many, DIM))])]);
     assert!(big.len() > 64 * 1024);
     s.arrow_post("/v1/collections/c/vectors", None, big).await.err(413, "payload_too_large");
+    // A route that takes JSON only says so.
+    let m = s.arrow_post("/v1/collections/c/search", None, whole.clone()).await.err(400, "invalid_argument");
+    assert!(m.contains("takes a JSON body"), "{m}");
     // A stream that is fine, to a missing collection: the engine's own error.
     s.arrow_post("/v1/collections/nope/vectors", None, whole.clone()).await.err(404, "not_found");
     s.arrow_post("/v1/collections/c/vectors", None, whole).await.ok();
