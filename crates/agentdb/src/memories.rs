@@ -26,6 +26,7 @@
 //!   the memory itself.
 
 mod dedup;
+mod facts;
 pub mod memtable;
 mod merge;
 mod near;
@@ -49,6 +50,12 @@ pub(crate) use merge::append_absorbed_ids;
 /// The exact-dedup key of a memory: agent, type and normalised content.
 pub(crate) fn dedup_fingerprint(m: &Memory) -> u64 {
     dedup::fingerprint(m.agent_id, m.memory_type, content_hash(&m.content))
+}
+
+/// Whether two near-duplicates state the same facts, so merging them loses
+/// nothing (`facts`: numbers, times, negation, roles and names must agree).
+pub(crate) fn same_facts(a: &Memory, b: &Memory) -> bool {
+    facts::differing_facts(&a.content, &b.content).is_none()
 }
 
 /// The group a memory belongs to: dedup, merges and limits apply within it.
@@ -408,7 +415,7 @@ impl Engine {
         Ok(self
             .similar_candidates(new.agent_id, &new.embedding, MERGE_CANDIDATES_MAX, &filter, None)?
             .into_iter()
-            .filter(|(_, sim)| *sim >= threshold)
+            .filter(|(m, sim)| *sim >= threshold && same_facts(new, m))
             .map(|(m, _)| m)
             .collect())
     }
@@ -441,7 +448,7 @@ impl Engine {
                 let sim = scoring::cosine(&new.embedding, &m.embedding);
                 (m, sim)
             })
-            .filter(|(_, sim)| *sim >= threshold)
+            .filter(|(m, sim)| *sim >= threshold && same_facts(new, m))
             .collect();
         near.sort_by(|a, b| b.1.total_cmp(&a.1).then(b.0.memory_id.cmp(&a.0.memory_id)));
         near.truncate(MERGE_CANDIDATES_MAX);

@@ -5,8 +5,9 @@
 //!   rules). The `memories` table stores `content_hash` (FNV-1a 64 of the
 //!   normalised text) so a store finds candidates with one indexed lookup;
 //!   equality of the normalised text confirms them (a hash collision never merges).
-//! - Near-duplicates: cosine ≥ `Options::memory_merge_threshold`, resolved by
-//!   `MergePolicy`. A group is a seed and every memory within the threshold of
+//! - Near-duplicates: cosine ≥ `Options::memory_merge_threshold` *and* the
+//!   same stated facts (`facts.rs`: numbers, times, negation, roles, names),
+//!   resolved by `MergePolicy`. A group is a seed and every memory within the threshold of
 //!   the seed (not transitively), so no member is further than the threshold
 //!   from the memory that brought it in.
 //! - A merge never loses the trace of what it removed: the survivor takes the
@@ -175,7 +176,8 @@ pub(crate) fn group_duplicates(memories: &[Memory], threshold: f32, policy: Merg
             }
             let exact = normalised[other] == normalised[seed];
             let near = policy != MergePolicy::KeepBoth
-                && cosine(&memories[seed].embedding, &memories[other].embedding) >= threshold;
+                && cosine(&memories[seed].embedding, &memories[other].embedding) >= threshold
+                && super::same_facts(&memories[seed], &memories[other]);
             if exact || near {
                 group.push(other);
             }
@@ -200,7 +202,9 @@ mod tests {
             memory_id: id,
             agent_id: 1,
             memory_type: MemoryType::Semantic,
-            content: format!("m{id}"),
+            // Distinct texts with no fact tokens (numbers, names…), so the
+            // near-duplicate rule is decided by the vectors alone.
+            content: format!("note {}", char::from(b'a' + (id % 26) as u8)),
             embedding: vec![1.0, 0.0],
             importance,
             access_count: id,
@@ -297,7 +301,7 @@ mod tests {
     fn groups_are_seeded_in_order_and_respect_type_and_policy() {
         let mut ms: Vec<Memory> = (1..=5).map(|i| mem(i, 0.5, i as i64)).collect();
         ms[1].embedding = vec![0.0, 1.0];
-        ms[2].content = "M2".into(); // exact duplicate of ms[1] by content, far by vector
+        ms[2].content = "NOTE C".into(); // exact duplicate of ms[1] by content, far by vector
         ms[2].embedding = vec![1.0, -1.0];
         ms[3].memory_type = MemoryType::Episodic;
         ms[4].embedding = vec![0.99, 0.1];
