@@ -3,7 +3,7 @@
 # with warnings as errors), then every crate's unit and integration tests (real
 # LanceDB on disk, kill -9 crash tests, the real embedding model, the CLI
 # end to end, the C example natively and under valgrind, the committed C
-# header, a --quick run of the benchmark harness), then the Zig package's
+# header, --quick runs of the benchmark harnesses), then the Zig package's
 # tests and example, then the Python package's tests (incl. the LangGraph
 # and LangChain suites), then the packages as users get them (crates,
 # Python sdist and wheel in a fresh venv, the C library via pkg-config).
@@ -28,4 +28,6 @@ bash scripts/test_packages.sh
 AGENTDB_BENCH_PROFILE=installed bash scripts/setup_bench.sh
 BENCH_OUT="$(mktemp -d)"
 "${AGENTDB_BENCH_VENV:-$HOME/.cache/agentdb-bench-venv}/bin/python" bench/compare.py --quick --out "$BENCH_OUT"
+# The server load benchmark (bench/load_server.py) likewise, on the debug server the tests built (~30 s, never a number).
+"${AGENTDB_BENCH_VENV:-$HOME/.cache/agentdb-bench-venv}/bin/python" bench/load_server.py --quick --dev-build --out "$BENCH_OUT"
 rm -rf "$BENCH_OUT"
