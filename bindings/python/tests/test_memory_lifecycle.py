@@ -16,6 +16,7 @@ import agentdb
 X, Y, Z = [1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]
 # Memories stored without a type are the engine's default type (semantic); "episodic" is another type.
 NEAR_X = [1.0, 0.1, 0.0]  # cosine 0.995 to X
+NEAR_Y = [0.1, 1.0, 0.0]  # cosine 0.995 to Y
 
 
 def test_first_store_is_stored_and_memory_is_unpinned(db):
@@ -44,29 +45,34 @@ def test_exact_duplicate_is_refreshed_not_stored(db):
 
 
 def test_near_duplicate_merges_into_the_newest_by_default(db):
-    old = db.memories.store(1, "the user lives in Paris", importance=0.9, embedding=X, metadata={"src": "chat"})
-    o = db.memories.store_outcome(1, "the user now lives in Lyon", importance=0.2, embedding=NEAR_X)
+    old = db.memories.store(1, "the user lives by the sea", importance=0.9, embedding=X, metadata={"src": "chat"})
+    o = db.memories.store_outcome(1, "the user now lives near the sea", importance=0.2, embedding=NEAR_X)
     assert o.kind == "merged" and o.absorbed == [old] and o.memory_id != old
     with pytest.raises(agentdb.NotFoundError):
         db.memories.get(old)
     m = db.memories.get(o.memory_id)
-    assert m.content == "the user now lives in Lyon"
+    assert m.content == "the user now lives near the sea"
     assert m.absorbed_ids == [old] and m.metadata["absorbed_ids"] == str(old)
     assert m.importance == pytest.approx(0.9)  # the survivor takes the highest importance
     assert m.metadata["src"] == "chat"
     assert f"kind='merged', absorbed=[{old}]" in repr(o)
     # Orthogonal vectors never merge.
     assert db.memories.store_outcome(1, "something else", embedding=Z).kind == "stored"
+    # Near vectors stating different facts (here: names) never merge either (SPEC: near-duplicate).
+    paris = db.memories.store(1, "the user lives in Paris", embedding=Y)
+    lyon = db.memories.store_outcome(1, "the user now lives in Lyon", embedding=NEAR_Y)
+    assert (lyon.kind, lyon.absorbed) == ("stored", [])
+    assert db.memories.get(paris).content == "the user lives in Paris"
 
 
 def test_keep_both_stores_near_duplicates(make_db, db_path):
     db = make_db(db_path, memory_dimension=3, memory_merge_policy="keep_both")
-    a = db.memories.store_outcome(1, "the user lives in Paris", embedding=X)
-    b = db.memories.store_outcome(1, "the user now lives in Lyon", embedding=NEAR_X)
+    a = db.memories.store_outcome(1, "the user lives by the sea", embedding=X)
+    b = db.memories.store_outcome(1, "the user now lives near the sea", embedding=NEAR_X)
     assert (a.kind, b.kind, b.absorbed) == ("stored", "stored", [])
     assert [m.memory_id for m in db.memories.list(1)] == [a.memory_id, b.memory_id]
     # Exact duplicates are still not stored twice.
-    assert db.memories.store_outcome(1, "the user lives in paris", embedding=Y).kind == "duplicate"
+    assert db.memories.store_outcome(1, "the user lives BY the sea", embedding=Y).kind == "duplicate"
 
 
 def test_keep_most_important_keeps_the_existing_memory(make_db, db_path):
@@ -169,8 +175,8 @@ def test_per_type_limit_evicts_the_lowest_scoring_unpinned(make_db, db_path):
 def test_consolidate_merges_existing_near_duplicates(make_db, tmp_path):
     path = tmp_path / "db"
     first = make_db(path, memory_dimension=3, memory_merge_policy="keep_both")
-    a = first.memories.store(1, "lives in Paris", embedding=X)
-    b = first.memories.store(1, "lives in Lyon", embedding=NEAR_X)
+    a = first.memories.store(1, "lives by the sea", embedding=X)
+    b = first.memories.store(1, "lives near the sea", embedding=NEAR_X)
     c = first.memories.store(1, "unrelated", embedding=Z)
     s = first.memories.store(1, "episodic twin", memory_type="episodic", embedding=X)
     nothing = first.memories.consolidate(1)  # keep_both merges only exact duplicates: none here
