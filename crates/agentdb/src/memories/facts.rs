@@ -342,7 +342,7 @@ fn is_cjk(c: char) -> bool {
     matches!(c as u32, 0x3400..=0x4DBF | 0x4E00..=0x9FFF | 0xF900..=0xFAFF | 0x20000..=0x2FA1F)
 }
 
-fn lookup<'a>(table: &'a [(&str, &'static str)], word: &str) -> Option<&'static str> {
+fn lookup(table: &[(&str, &'static str)], word: &str) -> Option<&'static str> {
     table.iter().find(|(w, _)| *w == word).map(|(_, v)| *v)
 }
 
